@@ -1,0 +1,132 @@
+// `greenai sensors`, `greenai co2` and `greenai workload`.
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <vector>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "cli/tracking_flags.h"
+#include "greenai/carbon/intensity.h"
+#include "greenai/error.h"
+#include "greenai/meter/sensors.h"
+
+namespace greenai::cli {
+namespace {
+
+std::string json_escape(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
+int sensors_command(int argc, char** argv) {
+  ParsedArgs args = ArgParser("sensors", {{"json", false}, {"help", false}, {"cpu-tdp", true},
+                                          {"cpu-watts-per-core", true}})
+                        .parse(argc, argv, 2);
+  if (args.has("help")) {
+    std::cout << "usage: greenai sensors [--json] [--cpu-tdp W] [--cpu-watts-per-core W]\n\n"
+                 "Lists the energy sensors this machine offers, what each reads, and for those that\n"
+                 "cannot be used, why and how to fix it. Environment: GREENAI_POWERCAP_ROOT (default\n"
+                 "/sys/class/powercap), GREENAI_NVML_LIBRARY (default libnvidia-ml.so.1).\n";
+    return 0;
+  }
+  meter::SensorSet set = meter::open_sensors(sensor_options(args));
+  if (args.has("json")) {
+    std::cout << "[";
+    for (size_t i = 0; i < set.report.size(); ++i) {
+      const auto& r = set.report[i];
+      std::cout << (i ? "," : "") << "{\"sensor\":\"" << r.sensor << "\",\"usable\":"
+                << (r.usable ? "true" : "false") << ",\"detail\":\"" << json_escape(r.detail)
+                << "\",\"hint\":\"" << json_escape(r.hint) << "\"}";
+    }
+    std::cout << "]\n";
+    return 0;
+  }
+  for (const auto& r : set.report) {
+    std::cout << (r.usable ? "[ok]   " : "[no]   ") << r.sensor << ": " << r.detail << "\n";
+    if (!r.hint.empty()) std::cout << "       fix: " << r.hint << "\n";
+  }
+  return 0;
+}
+
+int co2_command(int argc, char** argv) {
+  ParsedArgs args = ArgParser("co2", {{"kwh", true}, {"intensity", true}, {"country", true},
+                                      {"pue", true}, {"list-countries", false}, {"json", false},
+                                      {"help", false}})
+                        .parse(argc, argv, 2);
+  if (args.has("help")) {
+    std::cout << "usage: greenai co2 --kwh ENERGY [--intensity G_PER_KWH | --country CODE] [--pue X] [--json]\n"
+                 "       greenai co2 --list-countries\n\n"
+                 "kg CO2eq = kWh x PUE x g/kWh / 1000. Without --intensity or --country the world\n"
+                 "average is used. Country figures: "
+              << carbon::country_table_source() << ".\n";
+    return 0;
+  }
+  if (args.has("list-countries")) {
+    for (const auto& row : carbon::country_table())
+      std::printf("%-7s %-3s %8.2f g/kWh  %s\n", std::string(row.code).c_str(),
+                  std::string(row.alpha2).c_str(), row.g_per_kwh, std::string(row.name).c_str());
+    std::printf("source: %s\n", std::string(carbon::country_table_source()).c_str());
+    return 0;
+  }
+  auto kwh = args.number("kwh");
+  if (!kwh) throw UsageError("missing --kwh ENERGY");
+  if (*kwh < 0) throw Error("cannot compute emissions (--kwh=" + *args.get("kwh") + ")", "energy must not be negative");
+  double pue = args.number("pue", 1.0);
+  if (pue < 1.0) throw Error("cannot compute emissions (--pue=" + *args.get("pue") + ")", "a PUE is at least 1.0");
+  carbon::IntensityRequest request;
+  request.g_per_kwh = args.number("intensity");
+  request.country = args.get("country");
+  carbon::IntensitySource source = carbon::resolve_intensity(request);
+  double g_per_kwh = source.average_over(0, 0);
+  double kg = carbon::emissions_kg(*kwh, pue, g_per_kwh);
+  if (args.has("json")) {
+    std::printf("{\"kwh\":%.10g,\"pue\":%.10g,\"intensity_g_per_kwh\":%.10g,\"emissions_kg\":%.10g,"
+                "\"intensity_source\":\"%s\"}\n",
+                *kwh, pue, g_per_kwh, kg, json_escape(source.description()).c_str());
+  } else {
+    std::printf("%.6g kg CO2eq  (%.6g kWh x PUE %.2f x %.2f g/kWh)\nintensity: %s\n", kg, *kwh, pue,
+                g_per_kwh, source.description().c_str());
+  }
+  return 0;
+}
+
+int workload_command(int argc, char** argv) {
+  ParsedArgs args = ArgParser("workload", {{"seconds", true}, {"help", false}}).parse(argc, argv, 2);
+  if (args.has("help")) {
+    std::cout << "usage: greenai workload [--seconds S]\n\n"
+                 "A CPU-bound stand-in for an AI workload: fp32 matrix products (256 x 256) for S\n"
+                 "seconds (default 2) on one thread. `greenai run` with no command tracks it.\n";
+    return 0;
+  }
+  double seconds = args.number("seconds", 2.0);
+  if (seconds < 0) throw UsageError("--seconds must not be negative");
+  constexpr int kN = 256;
+  std::vector<float> a(kN * kN, 0.5f), b(kN * kN, 0.25f), c(kN * kN);
+  auto start = std::chrono::steady_clock::now();
+  long products = 0;
+  while (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < seconds) {
+    for (int i = 0; i < kN; ++i)
+      for (int k = 0; k < kN; ++k) {
+        float aik = a[i * kN + k];
+        for (int j = 0; j < kN; ++j) c[i * kN + j] += aik * b[k * kN + j];
+      }
+    ++products;
+  }
+  double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf("workload: %ld matrix products of %dx%d (%.2f GFLOP) in %.2f s, checksum %.3g\n",
+              products, kN, kN, 2.0 * kN * kN * kN * products / 1e9, elapsed, c[0]);
+  return 0;
+}
+
+}  // namespace greenai::cli

@@ -1,0 +1,60 @@
+#include "cli/tracking_flags.h"
+
+#include "greenai/track/sinks.h"
+
+namespace greenai::cli {
+
+const char* const kTrackingHelp =
+    "Tracking:\n"
+    "  --interval SECONDS         record interval, fractions allowed (default 1)\n"
+    "  --output FILE.csv          append CodeCarbon-compatible rows (cumulative, flushed per interval)\n"
+    "  --json FILE                append JSON lines: one per interval and a summary\n"
+    "  --prometheus HOST:PORT     serve live figures on http://HOST:PORT/metrics while running\n"
+    "  --project NAME             project_name in the outputs (default greenai)\n"
+    "Carbon (first given wins: --intensity, --intensity-series, --country, world average):\n"
+    "  --intensity G_PER_KWH      a fixed grid intensity in g CO2eq/kWh\n"
+    "  --intensity-series FILE    CSV `timestamp,g_per_kwh` or an Electricity Maps export,\n"
+    "                             applied hour by hour over the run\n"
+    "  --country CODE             ISO 3166-1 alpha-2 or alpha-3 (embedded Ember yearly averages)\n"
+    "  --pue X                    data-centre power usage effectiveness (default 1.0)\n"
+    "Estimator (used for components without energy counters):\n"
+    "  --cpu-tdp WATTS            package power at full load, shared over the logical CPUs\n"
+    "  --cpu-watts-per-core WATTS full-load power of one logical CPU (default 3.5)\n";
+
+std::vector<OptionSpec> tracking_option_specs() {
+  return {{"interval", true},   {"output", true},          {"json", true},
+          {"prometheus", true}, {"project", true},         {"intensity", true},
+          {"intensity-series", true}, {"country", true},   {"pue", true},
+          {"cpu-tdp", true},    {"cpu-watts-per-core", true}};
+}
+
+meter::SensorOptions sensor_options(const ParsedArgs& args) {
+  meter::SensorOptions options;
+  options.cpu_tdp_w = args.number("cpu-tdp");
+  options.cpu_watts_per_core = args.number("cpu-watts-per-core");
+  return options;
+}
+
+track::TrackerOptions tracker_options(const ParsedArgs& args) {
+  track::TrackerOptions options;
+  options.interval_s = args.number("interval", 1.0);
+  options.pue = args.number("pue", 1.0);
+  if (auto project = args.get("project")) options.project_name = *project;
+  carbon::IntensityRequest request;
+  request.g_per_kwh = args.number("intensity");
+  request.series = args.get("intensity-series");
+  request.country = args.get("country");
+  options.intensity = carbon::resolve_intensity(request);
+  return options;
+}
+
+std::vector<std::shared_ptr<track::Sink>> open_sinks(const ParsedArgs& args) {
+  std::vector<std::shared_ptr<track::Sink>> sinks;
+  if (auto path = args.get("output")) sinks.push_back(std::make_shared<track::CsvSink>(*path));
+  if (auto path = args.get("json")) sinks.push_back(std::make_shared<track::JsonLinesSink>(*path));
+  if (auto address = args.get("prometheus"))
+    sinks.push_back(std::make_shared<track::PrometheusExporter>(*address));
+  return sinks;
+}
+
+}  // namespace greenai::cli

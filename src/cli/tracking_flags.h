@@ -1,0 +1,28 @@
+// Flags shared by every command that tracks energy (run now; train, distill, bench later):
+// --interval, --country/--intensity/--intensity-series, --pue, --cpu-tdp,
+// --cpu-watts-per-core, --output, --json, --prometheus, --project.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cli/args.h"
+#include "greenai/meter/sensors.h"
+#include "greenai/track/tracker.h"
+
+namespace greenai::cli {
+
+/// The option specs of the shared flags, to append to a command's own.
+std::vector<OptionSpec> tracking_option_specs();
+/// Help text of the shared flags.
+extern const char* const kTrackingHelp;
+
+meter::SensorOptions sensor_options(const ParsedArgs& args);
+/// Validates and resolves everything (intensity source included); throws before any work.
+track::TrackerOptions tracker_options(const ParsedArgs& args);
+/// Opens the sinks asked for (CSV, JSON lines, Prometheus); throws greenai::Error if one cannot
+/// be opened, before anything has been written.
+std::vector<std::shared_ptr<track::Sink>> open_sinks(const ParsedArgs& args);
+
+}  // namespace greenai::cli
