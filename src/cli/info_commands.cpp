@@ -102,20 +102,27 @@ int co2_command(int argc, char** argv) {
 }
 
 int workload_command(int argc, char** argv) {
-  ParsedArgs args = ArgParser("workload", {{"seconds", true}, {"help", false}}).parse(argc, argv, 2);
+  ParsedArgs args =
+      ArgParser("workload", {{"seconds", true}, {"products", true}, {"help", false}}).parse(argc, argv, 2);
   if (args.has("help")) {
-    std::cout << "usage: greenai workload [--seconds S]\n\n"
-                 "A CPU-bound stand-in for an AI workload: fp32 matrix products (256 x 256) for S\n"
-                 "seconds (default 2) on one thread. `greenai run` with no command tracks it.\n";
+    std::cout << "usage: greenai workload [--seconds S | --products N]\n\n"
+                 "A CPU-bound stand-in for an AI workload: fp32 matrix products (256 x 256) on one\n"
+                 "thread, for S seconds (default 2) or exactly N products (a fixed amount of work,\n"
+                 "for overhead benchmarks). `greenai run` with no command tracks it.\n";
     return 0;
   }
   double seconds = args.number("seconds", 2.0);
-  if (seconds < 0) throw UsageError("--seconds must not be negative");
+  double max_products = args.number("products", 0);
+  if (seconds < 0 || max_products < 0) throw UsageError("--seconds and --products must not be negative");
   constexpr int kN = 256;
   std::vector<float> a(kN * kN, 0.5f), b(kN * kN, 0.25f), c(kN * kN);
   auto start = std::chrono::steady_clock::now();
   long products = 0;
-  while (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < seconds) {
+  auto more = [&] {
+    if (max_products > 0) return products < max_products;
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < seconds;
+  };
+  while (more()) {
     for (int i = 0; i < kN; ++i)
       for (int k = 0; k < kN; ++k) {
         float aik = a[i * kN + k];

@@ -105,14 +105,12 @@ int run_command(int argc, char** argv) {
               << (rc == ENOENT ? "command not found" : "permission denied") << "\n";
     return rc == ENOENT ? 127 : 126;
   }
-  auto sinks = open_sinks(args);
-
-  // Orphaned grandchildren are re-parented to us, so their CPU time stays in the tree.
-  ::prctl(PR_SET_CHILD_SUBREAPER, 1);
   auto usage = std::make_unique<meter::DescendantsUsage>(::getpid());
   meter::DescendantsUsage* tree = usage.get();
   track::Tracker tracker(meter::open_sensors(sensors), std::move(usage), options);
-  for (auto& sink : sinks) tracker.add_sink(sink);
+  for (auto& sink : open_sinks(args)) tracker.add_sink(sink);
+  // Orphaned grandchildren are re-parented to us, so their CPU time stays in the tree.
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1);
 
   if (::pipe2(g_wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
     std::perror("greenai: pipe");

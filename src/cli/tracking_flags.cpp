@@ -1,5 +1,7 @@
 #include "cli/tracking_flags.h"
 
+#include <filesystem>
+
 #include "greenai/track/sinks.h"
 
 namespace greenai::cli {
@@ -49,11 +51,27 @@ track::TrackerOptions tracker_options(const ParsedArgs& args) {
 }
 
 std::vector<std::shared_ptr<track::Sink>> open_sinks(const ParsedArgs& args) {
+  // Files this call creates are removed again if a later sink fails, so bad input leaves
+  // nothing behind.
+  std::vector<std::string> created;
+  auto note_new = [&](const std::optional<std::string>& path) {
+    if (path && !std::filesystem::exists(*path)) created.push_back(*path);
+  };
   std::vector<std::shared_ptr<track::Sink>> sinks;
-  if (auto path = args.get("output")) sinks.push_back(std::make_shared<track::CsvSink>(*path));
-  if (auto path = args.get("json")) sinks.push_back(std::make_shared<track::JsonLinesSink>(*path));
-  if (auto address = args.get("prometheus"))
-    sinks.push_back(std::make_shared<track::PrometheusExporter>(*address));
+  try {
+    if (auto address = args.get("prometheus"))
+      sinks.push_back(std::make_shared<track::PrometheusExporter>(*address));
+    note_new(args.get("output"));
+    if (auto path = args.get("output")) sinks.push_back(std::make_shared<track::CsvSink>(*path));
+    note_new(args.get("json"));
+    if (auto path = args.get("json")) sinks.push_back(std::make_shared<track::JsonLinesSink>(*path));
+  } catch (...) {
+    std::error_code ignored;
+    for (const std::string& path : created)
+      if (std::filesystem::exists(path, ignored) && std::filesystem::file_size(path, ignored) == 0)
+        std::filesystem::remove(path, ignored);
+    throw;
+  }
   return sinks;
 }
 

@@ -79,7 +79,10 @@ struct Tracker::Sample {
 
 Tracker::Tracker(meter::SensorSet sensors, std::unique_ptr<meter::UsageSource> usage,
                  TrackerOptions options)
-    : sensors_(std::move(sensors)), usage_(std::move(usage)), options_(std::move(options)) {
+    : sensors_(std::move(sensors)),
+      usage_(std::move(usage)),
+      system_(options.proc_root),
+      options_(std::move(options)) {
   if (!(std::isfinite(options_.interval_s) && options_.interval_s > 0))
     throw Error("cannot track (--interval=" + std::to_string(options_.interval_s) + ")",
                 "the interval must be a positive number of seconds");

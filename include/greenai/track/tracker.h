@@ -103,6 +103,7 @@ struct TrackerOptions {
   std::string project_name = "greenai";
   std::string experiment_id;
   carbon::IntensitySource intensity = carbon::resolve_intensity({});
+  std::string proc_root = "/proc";  ///< Where machine CPU time and memory are read (tests fake it).
 };
 
 /// Energy of one step (between two step() calls, or since start()).

@@ -1,0 +1,43 @@
+# The two commands of the README, and the pieces they are made of.
+#   make run    set up, build, and run the main job
+#   make test   set up, build, and run the whole test suite
+PRESET ?= release
+BUILD := build/$(PRESET)
+GREENAI := $(BUILD)/src/cli/greenai
+WERROR ?= OFF
+
+.PHONY: run test setup build test-asan install-check bench clean
+
+run: build
+	$(GREENAI) run --country $(or $(COUNTRY),FR) --output $(BUILD)/emissions.csv
+
+test: build
+	ctest --test-dir $(BUILD) --output-on-failure -j2
+
+setup:
+	scripts/setup
+
+build: setup
+	cmake --preset $(PRESET) -DGREENAI_WERROR=$(WERROR) >/dev/null
+	cmake --build $(BUILD) -j2
+
+# Everything that does not link LibTorch, under AddressSanitizer and UndefinedBehaviorSanitizer.
+test-asan: setup
+	cmake --preset asan-ubsan -DGREENAI_WERROR=$(WERROR) >/dev/null
+	cmake --build build/asan-ubsan -j2
+	ctest --test-dir build/asan-ubsan --output-on-failure -j2
+
+# Installs into a scratch prefix and builds a tiny consumer with find_package(greenai).
+install-check: build
+	rm -rf build/install build/consumer
+	cmake --install $(BUILD) --prefix build/install >/dev/null
+	cmake -S tests/consumer -B build/consumer -G Ninja -DCMAKE_PREFIX_PATH=$(CURDIR)/build/install >/dev/null
+	cmake --build build/consumer
+	build/consumer/consumer
+
+bench: build
+	$(BUILD)/bench/greenai_sampling_bench
+	$(BUILD)/bench/greenai_overhead_bench
+
+clean:
+	rm -rf build

@@ -1,0 +1,149 @@
+#include "greenai/carbon/intensity.h"
+
+#include <gtest/gtest.h>
+
+#include "greenai/error.h"
+#include "support/temp_dir.h"
+
+namespace greenai::carbon {
+namespace {
+
+using greenai::testing::TempDir;
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+TEST(Emissions, KwhTimesPueTimesIntensity) {
+  EXPECT_DOUBLE_EQ(emissions_kg(1000, 1.0, 500), 500.0);  // The mission's calculator example.
+  EXPECT_DOUBLE_EQ(emissions_kg(2.0, 1.5, 400), 1.2);
+  EXPECT_DOUBLE_EQ(emissions_kg(0, 1.2, 400), 0.0);
+}
+
+TEST(CountryTable, LooksUpAlpha2Alpha3AndAggregates) {
+  auto fr2 = find_country("fr"), fr3 = find_country("FRA");
+  ASSERT_TRUE(fr2 && fr3);
+  EXPECT_EQ(fr2->code, "FRA");
+  EXPECT_EQ(fr2->g_per_kwh, fr3->g_per_kwh);
+  EXPECT_EQ(fr2->name, "France");
+  EXPECT_EQ(find_country(" us ")->code, "USA");
+  EXPECT_EQ(find_country("eu")->alpha2, "");
+  EXPECT_FALSE(find_country("XX"));
+  EXPECT_FALSE(find_country(""));
+  EXPECT_EQ(world_average().code, "WORLD");
+  EXPECT_GT(world_average().g_per_kwh, 300);
+  EXPECT_LT(world_average().g_per_kwh, 600);
+  EXPECT_GT(country_table().size(), 200u);
+  for (const auto& row : country_table()) EXPECT_GE(row.g_per_kwh, 0) << row.code;
+}
+
+TEST(ResolveIntensity, PrecedenceIsExplicitSeriesCountryWorld) {
+  TempDir dir;
+  std::string series = dir.write("s.csv", "timestamp,g_per_kwh\n2024-01-01T00:00:00Z,123\n");
+  IntensitySource explicit_first = resolve_intensity({.g_per_kwh = 50, .series = series, .country = "FR"});
+  EXPECT_EQ(explicit_first.kind(), IntensitySource::Kind::kExplicit);
+  EXPECT_DOUBLE_EQ(explicit_first.average_over(0, 10), 50);
+  IntensitySource series_next = resolve_intensity({.series = series, .country = "FR"});
+  EXPECT_EQ(series_next.kind(), IntensitySource::Kind::kSeries);
+  EXPECT_DOUBLE_EQ(series_next.average_over(0, 10), 123);
+  IntensitySource country = resolve_intensity({.country = "FR"});
+  EXPECT_EQ(country.kind(), IntensitySource::Kind::kCountry);
+  EXPECT_EQ(country.country_code, "FRA");
+  EXPECT_NE(country.description().find("country FRA (France)"), std::string::npos);
+  EXPECT_NE(country.description().find("CC BY-SA 4.0"), std::string::npos);
+  IntensitySource world = resolve_intensity({});
+  EXPECT_EQ(world.kind(), IntensitySource::Kind::kWorldAverage);
+  EXPECT_DOUBLE_EQ(world.average_over(0, 0), world_average().g_per_kwh);
+}
+
+TEST(ResolveIntensity, BadInputNamesTheFlag) {
+  EXPECT_EQ(error_of([] { resolve_intensity({.country = "XX"}); }),
+            "cannot find country (--country=XX): not an ISO 3166-1 alpha-2 or alpha-3 code in the embedded table");
+  EXPECT_EQ(error_of([] { resolve_intensity({.g_per_kwh = -1}); }),
+            "cannot use intensity (--intensity=-1.000000): must be a non-negative number of g CO2eq/kWh");
+  EXPECT_EQ(error_of([] { resolve_intensity({.series = std::string("/nonexistent.csv")}); }),
+            "cannot read intensity series (path=/nonexistent.csv): no such readable file");
+}
+
+TEST(ParseTimestamp, Iso8601AndUnixSeconds) {
+  EXPECT_EQ(parse_timestamp("1970-01-01T00:00:00Z"), 0.0);
+  EXPECT_EQ(parse_timestamp("2024-03-01T13:00:00Z"), 1709298000.0);
+  EXPECT_EQ(parse_timestamp("2024-03-01T14:00:00+01:00"), 1709298000.0);
+  EXPECT_EQ(parse_timestamp("2024-03-01 13:00"), 1709298000.0);
+  EXPECT_EQ(parse_timestamp("2024-03-01T13:00:00.5Z"), 1709298000.5);
+  EXPECT_EQ(parse_timestamp("2000-02-29T00:00:00Z"), 951782400.0);  // A leap day.
+  EXPECT_EQ(parse_timestamp("2024-01-01"), 1704067200.0);
+  EXPECT_EQ(parse_timestamp("1709298000"), 1709298000.0);
+  EXPECT_FALSE(parse_timestamp("2024-13-01T00:00Z"));
+  EXPECT_FALSE(parse_timestamp("2024-03-01T25:00Z"));
+  EXPECT_FALSE(parse_timestamp("yesterday"));
+  EXPECT_FALSE(parse_timestamp("2024-03-01T13:00:00Zjunk"));
+  EXPECT_FALSE(parse_timestamp(""));
+}
+
+TEST(IntensitySeries, AveragesHourByHourWeightedByTime) {
+  auto s = IntensitySeries::parse_csv(
+      "timestamp,g_per_kwh\n2024-01-01T00:00:00Z,100\n2024-01-01T01:00:00Z,300\n2024-01-01T02:00:00Z,200\n",
+      "test.csv");
+  const double t0 = *parse_timestamp("2024-01-01T00:00:00Z");
+  EXPECT_EQ(s.size(), 3u);
+  EXPECT_DOUBLE_EQ(s.average_over(t0, t0 + 1800), 100);
+  EXPECT_DOUBLE_EQ(s.average_over(t0 + 1800, t0 + 5400), 200);          // half 100, half 300
+  EXPECT_DOUBLE_EQ(s.average_over(t0 + 2700, t0 + 7200 + 900), (900 * 100 + 3600 * 300 + 900 * 200) / 5400.0);
+  EXPECT_DOUBLE_EQ(s.average_over(t0 - 7200, t0 - 3600), 100);          // before: first value
+  EXPECT_DOUBLE_EQ(s.average_over(t0 + 86400, t0 + 90000), 200);        // after: last value
+  EXPECT_DOUBLE_EQ(s.average_over(t0 + 3600, t0 + 3600), 300);          // an instant
+  EXPECT_DOUBLE_EQ(s.end_unix_s(), t0 + 3 * 3600);
+}
+
+TEST(IntensitySeries, ReadsElectricityMapsExportPreferringLifecycle) {
+  auto s = IntensitySeries::parse_csv(
+      "Datetime (UTC),Country,Zone Name,Zone Id,Carbon Intensity gCO\xe2\x82\x82" "eq/kWh (direct),"
+      "Carbon Intensity gCO\xe2\x82\x82" "eq/kWh (LCA),Low Carbon Percentage,Renewable Percentage,"
+      "Data Source,Data Estimated,Data Estimation Method\n"
+      "2023-01-01 00:00:00,France,France,FR,20.5,51.2,93.1,30.2,entsoe.eu,false,\n"
+      "2023-01-01 01:00:00,France,France,FR,21.0,52.0,93.0,30.0,entsoe.eu,false,\n",
+      "fr.csv");
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_DOUBLE_EQ(s.values_g_per_kwh()[0], 51.2);
+  EXPECT_DOUBLE_EQ(s.times_unix_s()[1] - s.times_unix_s()[0], 3600);
+}
+
+TEST(IntensitySeries, HeaderIsOptionalAndCommentsAndCrlfAreFine) {
+  auto s = IntensitySeries::parse_csv("# exported\r\n1700000000,10\r\n1700003600,20\r\n", "x");
+  EXPECT_EQ(s.size(), 2u);
+  EXPECT_DOUBLE_EQ(s.values_g_per_kwh()[1], 20);
+}
+
+TEST(IntensitySeries, MalformedInputNamesFileAndLine) {
+  auto parse = [](const std::string& text) {
+    return error_of([&] { IntensitySeries::parse_csv(text, "g.csv"); });
+  };
+  const std::string head = "timestamp,g_per_kwh\n2024-01-01T00:00Z,10\n";
+  EXPECT_EQ(parse(head + "2024-01-01T01:00Z,abc\n"),
+            "cannot read intensity series (path=g.csv): line 3: intensity 'abc' is not a number");
+  EXPECT_EQ(parse(head + "2024-01-01T01:00Z,-5\n"),
+            "cannot read intensity series (path=g.csv): line 3: negative intensity -5");
+  EXPECT_EQ(parse(head + "2024-01-01T01:00Z,\n"),
+            "cannot read intensity series (path=g.csv): line 3: missing intensity (a gap in the data)");
+  EXPECT_EQ(parse(head + "2024-01-01T00:00Z,12\n"),
+            "cannot read intensity series (path=g.csv): line 3: timestamp not after the previous line's");
+  EXPECT_EQ(parse(head + "noon,12\n"),
+            "cannot read intensity series (path=g.csv): line 3: malformed timestamp 'noon'");
+  EXPECT_EQ(parse(head + "2024-01-01T01:00Z\n"),
+            "cannot read intensity series (path=g.csv): line 3: expected at least 2 columns");
+  EXPECT_EQ(parse(head + "\"2024-01-01T01:00Z,12\n"),
+            "cannot read intensity series (path=g.csv): line 3: unterminated quote");
+  EXPECT_EQ(parse("when,what\n1,2\n"),
+            "cannot read intensity series (path=g.csv): line 1: header names no timestamp and intensity columns");
+  EXPECT_EQ(parse("timestamp,g_per_kwh\n"), "cannot read intensity series (path=g.csv): no data lines");
+  EXPECT_EQ(parse(""), "cannot read intensity series (path=g.csv): no data lines");
+}
+
+}  // namespace
+}  // namespace greenai::carbon

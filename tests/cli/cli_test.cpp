@@ -1,0 +1,280 @@
+// End-to-end tests of the greenai executable: exit codes, bad input, signals, crash safety.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include <chrono>
+#include <cstring>
+#include <sstream>
+#include <filesystem>
+#include <thread>
+
+#include "support/temp_dir.h"
+
+extern char** environ;
+
+namespace {
+
+using greenai::testing::TempDir;
+using namespace std::chrono_literals;
+
+// Environment for the child: no counters, so figures are the estimator's everywhere.
+struct HermeticEnv {
+  HermeticEnv() {
+    ::setenv("GREENAI_POWERCAP_ROOT", "/nonexistent", 1);
+    ::setenv("GREENAI_NVML_LIBRARY", "/nonexistent/libnvidia-ml.so.1", 1);
+  }
+};
+const HermeticEnv kEnv;
+
+struct Result {
+  int code = -1;
+  std::string out, err;
+};
+
+// Starts greenai with `args`; stdout and stderr go to files in `dir`.
+pid_t start(const std::vector<std::string>& args, const TempDir& dir) {
+  std::vector<std::string> argv = {GREENAI_EXE};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::vector<char*> raw;
+  for (auto& a : argv) raw.push_back(a.data());
+  raw.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, dir.file("stdout").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, 2, dir.file("stderr").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawnattr_t attributes;
+  posix_spawnattr_init(&attributes);
+  posix_spawnattr_setpgroup(&attributes, 0);  // own group: signals from the test reach greenai only
+  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP);
+  pid_t pid = 0;
+  EXPECT_EQ(::posix_spawn(&pid, GREENAI_EXE, &actions, &attributes, raw.data(), environ), 0);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attributes);
+  return pid;
+}
+
+Result finish(pid_t pid, const TempDir& dir) {
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  Result r;
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = TempDir::read(dir.file("stdout"));
+  r.err = TempDir::read(dir.file("stderr"));
+  return r;
+}
+
+Result run(const std::vector<std::string>& args) {
+  TempDir dir;
+  return finish(start(args, dir), dir);
+}
+
+int count_lines(const std::string& text) { return static_cast<int>(std::count(text.begin(), text.end(), '\n')); }
+
+TEST(Cli, HelpVersionAndUsageErrors) {
+  EXPECT_EQ(run({"--help"}).code, 0);
+  Result version = run({"--version"});
+  EXPECT_EQ(version.code, 0);
+  EXPECT_EQ(version.out.rfind("greenai ", 0), 0u);
+  EXPECT_EQ(run({}).code, 2);
+  Result unknown = run({"fly"});
+  EXPECT_EQ(unknown.code, 2);
+  EXPECT_EQ(unknown.err, "greenai: unknown command 'fly'\nTry `greenai --help`.\n");
+  Result bad_option = run({"run", "--colour", "x", "--", "true"});
+  EXPECT_EQ(bad_option.code, 2);
+  EXPECT_EQ(bad_option.err, "greenai run: unknown option --colour for `greenai run`\nTry `greenai run --help`.\n");
+  for (const char* command : {"run", "sensors", "co2", "workload"}) {
+    Result help = run({command, "--help"});
+    EXPECT_EQ(help.code, 0) << command;
+    EXPECT_EQ(help.out.rfind("usage: greenai ", 0), 0u) << command;
+  }
+}
+
+TEST(Cli, Co2CalculatorMatchesTheMissionsExample) {
+  Result r = run({"co2", "--kwh", "1000", "--intensity", "500"});
+  EXPECT_EQ(r.code, 0);
+  EXPECT_EQ(r.out.rfind("500 kg CO2eq", 0), 0u) << r.out;
+  Result fr = run({"co2", "--kwh", "1000", "--country", "FR", "--json"});
+  EXPECT_EQ(fr.code, 0);
+  EXPECT_NE(fr.out.find("\"intensity_source\":\"country FRA (France)"), std::string::npos) << fr.out;
+  Result bad = run({"co2", "--kwh", "ten"});
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_EQ(bad.err, "greenai co2: cannot parse --kwh=ten: not a number\nTry `greenai co2 --help`.\n");
+}
+
+TEST(Cli, SensorsExplainsWhatIsMissingAndHow) {
+  Result r = run({"sensors"});
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.out.find("[no]   rapl: no intel-rapl:* domains under /nonexistent"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("[no]   nvml: cannot load /nonexistent/libnvidia-ml.so.1"), std::string::npos);
+  EXPECT_NE(r.out.find("[ok]   estimator: estimated:"), std::string::npos);
+  EXPECT_NE(r.out.find("fix: "), std::string::npos);
+}
+
+TEST(Cli, SensorsSeesAFakeGpu) {
+  ::setenv("GREENAI_NVML_LIBRARY", GREENAI_FAKE_NVML, 1);
+  Result r = run({"sensors", "--json"});
+  ::setenv("GREENAI_NVML_LIBRARY", "/nonexistent/libnvidia-ml.so.1", 1);
+  EXPECT_NE(r.out.find("{\"sensor\":\"nvml\",\"usable\":true,\"detail\":\"measured: NVML (gpu0 Fake GPU 0: "
+                       "total-energy counter)\""),
+            std::string::npos)
+      << r.out;
+}
+
+TEST(Cli, RunReturnsTheCommandsExitCode) {
+  EXPECT_EQ(run({"run", "--", "sh", "-c", "exit 7"}).code, 7);
+  EXPECT_EQ(run({"run", "true"}).code, 0);  // "--" is optional
+  EXPECT_EQ(run({"run", "--", "sh", "-c", "kill -TERM $$"}).code, 128 + SIGTERM);
+  Result missing = run({"run", "--", "no-such-command-xyz"});
+  EXPECT_EQ(missing.code, 127);
+  EXPECT_EQ(missing.err, "greenai: cannot run 'no-such-command-xyz': command not found\n");
+  TempDir dir;
+  std::string script = dir.write("not-executable.sh", "exit 0\n");
+  EXPECT_EQ(run({"run", "--", script}).code, 126);
+}
+
+TEST(Cli, BadInputExitsTwoBeforeStartingAndWritesNothing) {
+  TempDir dir;
+  const std::string csv = dir.file("out.csv"), marker = dir.file("started");
+  const std::vector<std::string> command = {"--", "touch", marker};
+  auto check = [&](std::vector<std::string> flags, const std::string& message) {
+    flags.insert(flags.begin(), "run");
+    flags.insert(flags.end(), command.begin(), command.end());
+    Result r = run(flags);
+    EXPECT_EQ(r.code, 2) << r.err;
+    EXPECT_EQ(r.err.substr(0, r.err.find('\n')), message);
+    EXPECT_FALSE(std::filesystem::exists(marker)) << "the command must not start";
+    EXPECT_FALSE(std::filesystem::exists(csv)) << "nothing may be written";
+  };
+  check({"--output", csv, "--country", "XX"},
+        "greenai: cannot find country (--country=XX): not an ISO 3166-1 alpha-2 or alpha-3 code in the embedded table");
+  check({"--output", csv, "--intensity", "-3"},
+        "greenai: cannot use intensity (--intensity=-3.000000): must be a non-negative number of g CO2eq/kWh");
+  std::string series = dir.write("series.csv", "timestamp,g_per_kwh\n2024-01-01T00:00Z,100\n2024-01-01T01:00Z,x\n");
+  check({"--output", csv, "--intensity-series", series},
+        "greenai: cannot read intensity series (path=" + series + "): line 3: intensity 'x' is not a number");
+  check({"--output", "/nonexistent-dir/out.csv"},
+        "greenai: cannot write CSV (path=/nonexistent-dir/out.csv): No such file or directory");
+  check({"--output", csv, "--interval", "0"},
+        "greenai: cannot track (--interval=0.000000): the interval must be a positive number of seconds");
+  check({"--output", csv, "--interval", "fast"}, "greenai run: cannot parse --interval=fast: not a number");
+  check({"--output", csv, "--cpu-tdp", "0"},
+        "greenai: cannot use CPU power model (--cpu-tdp=0.000000): must be a positive number of watts");
+}
+
+TEST(Cli, ForwardsSigtermToTheCommand) {
+  TempDir dir;
+  std::string ready = dir.file("ready");
+  pid_t pid = start({"run", "--interval", "0.1", "--", "sh", "-c",
+                     "trap 'exit 42' TERM; touch " + ready + "; while :; do sleep 0.05; done"},
+                    dir);
+  for (int i = 0; i < 200 && !std::filesystem::exists(ready); ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_TRUE(std::filesystem::exists(ready));
+  ::kill(pid, SIGTERM);
+  Result r = finish(pid, dir);
+  EXPECT_EQ(r.code, 42) << r.err;
+  EXPECT_NE(r.err.find("greenai: "), std::string::npos) << "the summary is still printed";
+}
+
+TEST(Cli, KillNineLeavesAValidCsvWithEveryCompletedInterval) {
+  TempDir dir;
+  const std::string csv = dir.file("emissions.csv"), child_pid = dir.file("child.pid");
+  pid_t pid = start({"run", "--interval", "0.1", "--output", csv, "--json", dir.file("run.jsonl"), "--", "sh",
+                     "-c", "echo $$ > " + child_pid + "; exec sleep 5"},
+                    dir);
+  std::this_thread::sleep_for(650ms);
+  ::kill(pid, SIGKILL);
+  finish(pid, dir);
+  std::string orphan = TempDir::read(child_pid);
+  if (!orphan.empty()) ::kill(std::stoi(orphan), SIGKILL);
+
+  std::string text = TempDir::read(csv);
+  ASSERT_FALSE(text.empty());
+  ASSERT_EQ(text.back(), '\n') << "no half-written row";
+  int rows = count_lines(text) - 1;
+  EXPECT_GE(rows, 4);
+  EXPECT_LE(rows, 7);
+  size_t header_commas = std::count(text.begin(), text.begin() + text.find('\n'), ',');
+  std::istringstream lines(text);
+  std::string line;
+  std::getline(lines, line);
+  double previous_duration = 0;
+  while (std::getline(lines, line)) {
+    // Quoted fields hold commas; count commas outside quotes.
+    size_t commas = 0;
+    bool quoted = false;
+    for (char c : line) {
+      if (c == '"') quoted = !quoted;
+      if (c == ',' && !quoted) ++commas;
+    }
+    EXPECT_EQ(commas, header_commas) << line;
+    EXPECT_NE(line.find(",interval,"), std::string::npos);
+    double duration = std::stod(line.substr(line.find(',', line.find(',', line.find(',', line.find(',') + 1) + 1) + 1) + 1));
+    EXPECT_GT(duration, previous_duration) << "rows are cumulative";
+    previous_duration = duration;
+  }
+  std::string json = TempDir::read(dir.file("run.jsonl"));
+  EXPECT_EQ(count_lines(json), rows);
+}
+
+TEST(Cli, TracksShortLivedAndOrphanedDescendants) {
+  TempDir dir;
+  const std::string exe = GREENAI_EXE, json = dir.file("run.jsonl");
+  // Two children reaped by the shell, one orphan re-parented to greenai (the subreaper).
+  std::string script = exe + " workload --seconds 0.25 >/dev/null; " + exe +
+                       " workload --seconds 0.25 >/dev/null; (" + exe +
+                       " workload --seconds 0.25 >/dev/null &); sleep 0.5";
+  Result r = run({"run", "--interval", "0.2", "--json", json, "--", "sh", "-c", script});
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::string text = TempDir::read(json);
+  size_t summary = text.find("{\"type\":\"summary\"");
+  ASSERT_NE(summary, std::string::npos);
+  size_t at = text.find("\"tracked_cpu_s\":", summary);
+  double cpu_s = std::stod(text.substr(at + 16));
+  EXPECT_GT(cpu_s, 0.65) << "0.75 s of CPU work in three processes";
+  EXPECT_LT(cpu_s, 1.2);
+  EXPECT_NE(text.find("\"energy_provenance\":\"estimated\""), std::string::npos);
+}
+
+TEST(Cli, ServesPrometheusWhileRunning) {
+  TempDir dir;
+  // Find a free port, then let greenai bind it.
+  int probe = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(probe, reinterpret_cast<sockaddr*>(&address), sizeof address);
+  socklen_t length = sizeof address;
+  ::getsockname(probe, reinterpret_cast<sockaddr*>(&address), &length);
+  int port = ntohs(address.sin_port);
+  ::close(probe);
+  pid_t pid = start({"run", "--interval", "0.1", "--prometheus", "127.0.0.1:" + std::to_string(port), "--",
+                     "sleep", "1"},
+                    dir);
+  std::string response;
+  for (int attempt = 0; attempt < 50 && response.find("scope=\"workload\"") == std::string::npos; ++attempt) {
+    std::this_thread::sleep_for(50ms);
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) {
+      const char* request = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
+      [[maybe_unused]] ssize_t n = ::send(fd, request, std::strlen(request), 0);
+      char buffer[8192];
+      response.clear();
+      for (ssize_t got; (got = ::recv(fd, buffer, sizeof buffer, 0)) > 0;) response.append(buffer, got);
+    }
+    ::close(fd);
+  }
+  Result r = finish(pid, dir);
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(response.find("greenai_energy_joules_total{"), std::string::npos) << response;
+  EXPECT_NE(response.find("provenance=\"estimated\",sensor=\"estimator\""), std::string::npos);
+}
+
+}  // namespace
