@@ -157,7 +157,9 @@ IntensitySeries IntensitySeries::parse_csv(std::string_view text, const std::str
           if (!time && (lower.rfind("datetime", 0) == 0 || lower == "timestamp" || lower == "time"))
             time = i;
           if (lower.find("carbon intensity") != std::string::npos) {
-            if (lower.find("(lca)") != std::string::npos) lca = i;
+            // Lifecycle column: "(LCA)" in older exports, "(Life cycle)" in newer ones.
+            if (lower.find("(lca)") != std::string::npos || lower.find("life cycle") != std::string::npos)
+              lca = i;
             else if (lower.find("(direct)") != std::string::npos) direct = i;
             else generic = i;
           }

@@ -114,6 +114,15 @@ TEST(IntensitySeries, ReadsElectricityMapsExportPreferringLifecycle) {
   EXPECT_DOUBLE_EQ(s.times_unix_s()[1] - s.times_unix_s()[0], 3600);
 }
 
+TEST(IntensitySeries, ReadsNewerElectricityMapsHeaders) {
+  auto s = IntensitySeries::parse_csv(
+      "Datetime (UTC),Country,Zone name,Zone id,Carbon intensity gCO\xe2\x82\x82" "eq/kWh (direct),"
+      "Carbon intensity gCO\xe2\x82\x82" "eq/kWh (Life cycle),Carbon-free energy percentage (CFE%)\n"
+      "2024-01-01 00:00:00,Germany,Germany,DE,300.1,350.7,50\n",
+      "de.csv");
+  EXPECT_DOUBLE_EQ(s.values_g_per_kwh()[0], 350.7);
+}
+
 TEST(IntensitySeries, HeaderIsOptionalAndCommentsAndCrlfAreFine) {
   auto s = IntensitySeries::parse_csv("# exported\r\n1700000000,10\r\n1700003600,20\r\n", "x");
   EXPECT_EQ(s.size(), 2u);
