@@ -74,8 +74,9 @@ int main(int argc, char** argv) {
     return v;
   };
 
-  std::printf("1. greenai's own CPU while tracking `sleep 3` (fraction of one core), %d repeats, median\n",
-              repeats);
+  std::printf(
+      "1. greenai's own CPU while tracking `sleep 3` (fraction of one core), %d repeats, median\n",
+      repeats);
   for (const char* interval : {"1", "0.1"}) {
     std::vector<double> fraction;
     for (int r = 0; r < repeats; ++r) {
@@ -95,9 +96,11 @@ int main(int argc, char** argv) {
     r_1s.push_back(run(at_1s).wall_s / b);
     r_100ms.push_back(run(at_100ms).wall_s / run(bare).wall_s);
   }
-  std::printf("2. workload of %s matrix products (untracked median %.3f s), tracked / untracked wall time,\n"
-              "   median of %d interleaved pairs\n",
-              products.c_str(), median(t_bare), repeats);
+  std::printf(
+      "2. workload of %s matrix products (untracked median %.3f s), tracked / untracked wall "
+      "time,\n"
+      "   median of %d interleaved pairs\n",
+      products.c_str(), median(t_bare), repeats);
   std::printf("  interval 1    s   ratio %.4f\n", median(r_1s));
   std::printf("  interval 0.1  s   ratio %.4f\n", median(r_100ms));
 

@@ -26,8 +26,10 @@ std::string upper(std::string_view text) {
 }
 
 std::string trim(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())))
+    text.remove_prefix(1);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())))
+    text.remove_suffix(1);
   return std::string(text);
 }
 
@@ -129,8 +131,8 @@ std::optional<double> parse_timestamp(std::string_view raw) {
     offset_s = sign * (oh * 3600 + om * 60);
   }
   if (!s.empty()) return std::nullopt;
-  double days = static_cast<double>(days_from_civil(year, static_cast<unsigned>(month),
-                                                    static_cast<unsigned>(day)));
+  double days = static_cast<double>(
+      days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)));
   return days * 86400 + hour * 3600 + minute * 60 + second + fraction - offset_s;
 }
 
@@ -158,12 +160,16 @@ IntensitySeries IntensitySeries::parse_csv(std::string_view text, const std::str
             time = i;
           if (lower.find("carbon intensity") != std::string::npos) {
             // Lifecycle column: "(LCA)" in older exports, "(Life cycle)" in newer ones.
-            if (lower.find("(lca)") != std::string::npos || lower.find("life cycle") != std::string::npos)
+            if (lower.find("(lca)") != std::string::npos ||
+                lower.find("life cycle") != std::string::npos)
               lca = i;
-            else if (lower.find("(direct)") != std::string::npos) direct = i;
-            else generic = i;
+            else if (lower.find("(direct)") != std::string::npos)
+              direct = i;
+            else
+              generic = i;
           }
-          if (lower == "g_per_kwh" || lower == "intensity" || lower == "carbon_intensity") generic = i;
+          if (lower == "g_per_kwh" || lower == "intensity" || lower == "carbon_intensity")
+            generic = i;
         }
         auto value = lca ? lca : direct ? direct : generic;
         if (!time || !value)
@@ -178,13 +184,15 @@ IntensitySeries IntensitySeries::parse_csv(std::string_view text, const std::str
       throw Error(action, where + ": expected at least " +
                               std::to_string(std::max(time_column, value_column) + 1) + " columns");
     auto t = parse_timestamp(fields[time_column]);
-    if (!t) throw Error(action, where + ": malformed timestamp '" + fields[time_column] + "'",
-                        "use ISO 8601 such as 2024-03-01T13:00:00Z, or Unix seconds");
+    if (!t)
+      throw Error(action, where + ": malformed timestamp '" + fields[time_column] + "'",
+                  "use ISO 8601 such as 2024-03-01T13:00:00Z, or Unix seconds");
     if (trim(fields[value_column]).empty())
       throw Error(action, where + ": missing intensity (a gap in the data)",
                   "fill the gap or remove the line; it must not be read as zero");
     auto v = parse_number(fields[value_column]);
-    if (!v) throw Error(action, where + ": intensity '" + fields[value_column] + "' is not a number");
+    if (!v)
+      throw Error(action, where + ": intensity '" + fields[value_column] + "' is not a number");
     if (*v < 0) throw Error(action, where + ": negative intensity " + trim(fields[value_column]));
     if (!series.times_.empty() && *t <= series.times_.back())
       throw Error(action, where + ": timestamp not after the previous line's",
@@ -270,9 +278,10 @@ IntensitySource resolve_intensity(const IntensityRequest& request) {
     if (!request.country) return world_average();
     auto found = find_country(*request.country);
     if (!found)
-      throw Error("cannot find country (--country=" + *request.country + ")",
-                  "not an ISO 3166-1 alpha-2 or alpha-3 code in the embedded table",
-                  "use a code such as FR, FRA, US or DEU; `greenai co2 --list-countries` lists them");
+      throw Error(
+          "cannot find country (--country=" + *request.country + ")",
+          "not an ISO 3166-1 alpha-2 or alpha-3 code in the embedded table",
+          "use a code such as FR, FRA, US or DEU; `greenai co2 --list-countries` lists them");
     return *found;
   }();
   std::snprintf(number, sizeof number, "%.2f", row.g_per_kwh);
@@ -280,7 +289,8 @@ IntensitySource resolve_intensity(const IntensityRequest& request) {
   IntensitySource source = IntensitySource::constant(
       world ? IntensitySource::Kind::kWorldAverage : IntensitySource::Kind::kCountry, row.g_per_kwh,
       std::string(world ? "world average " : "country ") + std::string(row.code) + " (" +
-          std::string(row.name) + "): " + number + " g/kWh, " + std::string(country_table_source()));
+          std::string(row.name) + "): " + number + " g/kWh, " +
+          std::string(country_table_source()));
   if (!world) {
     source.country_code = row.code;
     source.country_name = row.name;

@@ -20,7 +20,7 @@ class UsageError : public std::runtime_error {
 };
 
 struct OptionSpec {
-  std::string name;    ///< Without the leading "--".
+  std::string name;  ///< Without the leading "--".
   bool takes_value;
 };
 
@@ -28,7 +28,7 @@ struct ParsedArgs {
   std::map<std::string, std::string> values;  ///< --name VALUE or --name=VALUE
   std::vector<std::string> flags;             ///< --name without a value
   std::vector<std::string> positionals;
-  std::vector<std::string> rest;              ///< Everything after "--".
+  std::vector<std::string> rest;  ///< Everything after "--".
   std::string command;
 
   bool has(const std::string& name) const;

@@ -30,14 +30,16 @@ std::string json_escape(const std::string& text) {
 }  // namespace
 
 int sensors_command(int argc, char** argv) {
-  ParsedArgs args = ArgParser("sensors", {{"json", false}, {"help", false}, {"cpu-tdp", true},
-                                          {"cpu-watts-per-core", true}})
-                        .parse(argc, argv, 2);
+  ParsedArgs args =
+      ArgParser("sensors",
+                {{"json", false}, {"help", false}, {"cpu-tdp", true}, {"cpu-watts-per-core", true}})
+          .parse(argc, argv, 2);
   if (args.has("help")) {
-    std::cout << "usage: greenai sensors [--json] [--cpu-tdp W] [--cpu-watts-per-core W]\n\n"
-                 "Lists the energy sensors this machine offers, what each reads, and for those that\n"
-                 "cannot be used, why and how to fix it. Environment: GREENAI_POWERCAP_ROOT (default\n"
-                 "/sys/class/powercap), GREENAI_NVML_LIBRARY (default libnvidia-ml.so.1).\n";
+    std::cout
+        << "usage: greenai sensors [--json] [--cpu-tdp W] [--cpu-watts-per-core W]\n\n"
+           "Lists the energy sensors this machine offers, what each reads, and for those that\n"
+           "cannot be used, why and how to fix it. Environment: GREENAI_POWERCAP_ROOT (default\n"
+           "/sys/class/powercap), GREENAI_NVML_LIBRARY (default libnvidia-ml.so.1).\n";
     return 0;
   }
   meter::SensorSet set = meter::open_sensors(sensor_options(args));
@@ -45,9 +47,9 @@ int sensors_command(int argc, char** argv) {
     std::cout << "[";
     for (size_t i = 0; i < set.report.size(); ++i) {
       const auto& r = set.report[i];
-      std::cout << (i ? "," : "") << "{\"sensor\":\"" << r.sensor << "\",\"usable\":"
-                << (r.usable ? "true" : "false") << ",\"detail\":\"" << json_escape(r.detail)
-                << "\",\"hint\":\"" << json_escape(r.hint) << "\"}";
+      std::cout << (i ? "," : "") << "{\"sensor\":\"" << r.sensor
+                << "\",\"usable\":" << (r.usable ? "true" : "false") << ",\"detail\":\""
+                << json_escape(r.detail) << "\",\"hint\":\"" << json_escape(r.hint) << "\"}";
     }
     std::cout << "]\n";
     return 0;
@@ -60,12 +62,17 @@ int sensors_command(int argc, char** argv) {
 }
 
 int co2_command(int argc, char** argv) {
-  ParsedArgs args = ArgParser("co2", {{"kwh", true}, {"intensity", true}, {"country", true},
-                                      {"pue", true}, {"list-countries", false}, {"json", false},
+  ParsedArgs args = ArgParser("co2", {{"kwh", true},
+                                      {"intensity", true},
+                                      {"country", true},
+                                      {"pue", true},
+                                      {"list-countries", false},
+                                      {"json", false},
                                       {"help", false}})
                         .parse(argc, argv, 2);
   if (args.has("help")) {
-    std::cout << "usage: greenai co2 --kwh ENERGY [--intensity G_PER_KWH | --country CODE] [--pue X] [--json]\n"
+    std::cout << "usage: greenai co2 --kwh ENERGY [--intensity G_PER_KWH | --country CODE] [--pue "
+                 "X] [--json]\n"
                  "       greenai co2 --list-countries\n\n"
                  "kg CO2eq = kWh x PUE x g/kWh / 1000. Without --intensity or --country the world\n"
                  "average is used. Country figures: "
@@ -81,9 +88,13 @@ int co2_command(int argc, char** argv) {
   }
   auto kwh = args.number("kwh");
   if (!kwh) throw UsageError("missing --kwh ENERGY");
-  if (*kwh < 0) throw Error("cannot compute emissions (--kwh=" + *args.get("kwh") + ")", "energy must not be negative");
+  if (*kwh < 0)
+    throw Error("cannot compute emissions (--kwh=" + *args.get("kwh") + ")",
+                "energy must not be negative");
   double pue = args.number("pue", 1.0);
-  if (pue < 1.0) throw Error("cannot compute emissions (--pue=" + *args.get("pue") + ")", "a PUE is at least 1.0");
+  if (pue < 1.0)
+    throw Error("cannot compute emissions (--pue=" + *args.get("pue") + ")",
+                "a PUE is at least 1.0");
   carbon::IntensityRequest request;
   request.g_per_kwh = args.number("intensity");
   request.country = args.get("country");
@@ -91,9 +102,10 @@ int co2_command(int argc, char** argv) {
   double g_per_kwh = source.average_over(0, 0);
   double kg = carbon::emissions_kg(*kwh, pue, g_per_kwh);
   if (args.has("json")) {
-    std::printf("{\"kwh\":%.10g,\"pue\":%.10g,\"intensity_g_per_kwh\":%.10g,\"emissions_kg\":%.10g,"
-                "\"intensity_source\":\"%s\"}\n",
-                *kwh, pue, g_per_kwh, kg, json_escape(source.description()).c_str());
+    std::printf(
+        "{\"kwh\":%.10g,\"pue\":%.10g,\"intensity_g_per_kwh\":%.10g,\"emissions_kg\":%.10g,"
+        "\"intensity_source\":\"%s\"}\n",
+        *kwh, pue, g_per_kwh, kg, json_escape(source.description()).c_str());
   } else {
     std::printf("%.6g kg CO2eq  (%.6g kWh x PUE %.2f x %.2f g/kWh)\nintensity: %s\n", kg, *kwh, pue,
                 g_per_kwh, source.description().c_str());
@@ -102,25 +114,28 @@ int co2_command(int argc, char** argv) {
 }
 
 int workload_command(int argc, char** argv) {
-  ParsedArgs args =
-      ArgParser("workload", {{"seconds", true}, {"products", true}, {"help", false}}).parse(argc, argv, 2);
+  ParsedArgs args = ArgParser("workload", {{"seconds", true}, {"products", true}, {"help", false}})
+                        .parse(argc, argv, 2);
   if (args.has("help")) {
-    std::cout << "usage: greenai workload [--seconds S | --products N]\n\n"
-                 "A CPU-bound stand-in for an AI workload: fp32 matrix products (256 x 256) on one\n"
-                 "thread, for S seconds (default 2) or exactly N products (a fixed amount of work,\n"
-                 "for overhead benchmarks). `greenai run` with no command tracks it.\n";
+    std::cout
+        << "usage: greenai workload [--seconds S | --products N]\n\n"
+           "A CPU-bound stand-in for an AI workload: fp32 matrix products (256 x 256) on one\n"
+           "thread, for S seconds (default 2) or exactly N products (a fixed amount of work,\n"
+           "for overhead benchmarks). `greenai run` with no command tracks it.\n";
     return 0;
   }
   double seconds = args.number("seconds", 2.0);
   double max_products = args.number("products", 0);
-  if (seconds < 0 || max_products < 0) throw UsageError("--seconds and --products must not be negative");
+  if (seconds < 0 || max_products < 0)
+    throw UsageError("--seconds and --products must not be negative");
   constexpr int kN = 256;
   std::vector<float> a(kN * kN, 0.5f), b(kN * kN, 0.25f), c(kN * kN);
   auto start = std::chrono::steady_clock::now();
   long products = 0;
   auto more = [&] {
     if (max_products > 0) return products < max_products;
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < seconds;
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() <
+           seconds;
   };
   while (more()) {
     for (int i = 0; i < kN; ++i)

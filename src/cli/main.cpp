@@ -23,7 +23,8 @@ const char* kHelp =
     "measured (RAPL, NVML) or estimated (a documented model), and how.\n"
     "\n"
     "Exit status: 0 ok; 2 bad usage or input (a one-line message, nothing started or written);\n"
-    "for `run`, the command's own status (128+N if killed by signal N, 126/127 if it cannot run).\n";
+    "for `run`, the command's own status (128+N if killed by signal N, 126/127 if it cannot "
+    "run).\n";
 
 }  // namespace
 
@@ -47,7 +48,8 @@ int main(int argc, char** argv) {
     std::cerr << "greenai: unknown command '" << command << "'\nTry `greenai --help`.\n";
     return 2;
   } catch (const UsageError& e) {
-    std::cerr << "greenai " << command << ": " << e.what() << "\nTry `greenai " << command << " --help`.\n";
+    std::cerr << "greenai " << command << ": " << e.what() << "\nTry `greenai " << command
+              << " --help`.\n";
     return 2;
   } catch (const greenai::Error& e) {
     std::cerr << "greenai: " << e.what() << "\n";

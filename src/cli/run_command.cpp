@@ -46,7 +46,7 @@ void on_child(int) {
 // Finds the program as execvp would; returns 0, or the errno that makes it unrunnable.
 int resolve_program(const std::string& program) {
   auto runnable = [](const std::string& path) {
-    struct stat st{};
+    struct stat st {};
     if (::stat(path.c_str(), &st) != 0) return ENOENT;
     if (S_ISDIR(st.st_mode) || ::access(path.c_str(), X_OK) != 0) return EACCES;
     return 0;
@@ -101,8 +101,8 @@ int run_command(int argc, char** argv) {
     if (n > 0) command[0].assign(self, static_cast<size_t>(n));
   }
   if (int rc = resolve_program(command[0]); rc != 0) {
-    std::cerr << "greenai: cannot run '" << command[0] << "': "
-              << (rc == ENOENT ? "command not found" : "permission denied") << "\n";
+    std::cerr << "greenai: cannot run '" << command[0]
+              << "': " << (rc == ENOENT ? "command not found" : "permission denied") << "\n";
     return rc == ENOENT ? 127 : 126;
   }
   auto usage = std::make_unique<meter::DescendantsUsage>(::getpid());
@@ -116,11 +116,11 @@ int run_command(int argc, char** argv) {
     std::perror("greenai: pipe");
     return 1;
   }
-  struct sigaction child_action{};
+  struct sigaction child_action {};
   child_action.sa_handler = on_child;
   child_action.sa_flags = SA_RESTART | SA_NOCLDSTOP;
   ::sigaction(SIGCHLD, &child_action, nullptr);
-  struct sigaction forward_action{};
+  struct sigaction forward_action {};
   forward_action.sa_sigaction = on_forwarded_signal;
   forward_action.sa_flags = SA_RESTART | SA_SIGINFO;
   for (int s : kForwardedSignals) ::sigaction(s, &forward_action, nullptr);
@@ -141,7 +141,8 @@ int run_command(int argc, char** argv) {
 
   tracker.start();
   pid_t child = 0;
-  int spawn_rc = ::posix_spawnp(&child, command[0].c_str(), nullptr, &attributes, child_argv.data(), environ);
+  int spawn_rc =
+      ::posix_spawnp(&child, command[0].c_str(), nullptr, &attributes, child_argv.data(), environ);
   posix_spawnattr_destroy(&attributes);
   if (spawn_rc != 0) {
     tracker.stop();
@@ -155,7 +156,7 @@ int run_command(int argc, char** argv) {
   while (!child_done) {
     for (;;) {
       int status = 0;
-      struct rusage child_usage{};
+      struct rusage child_usage {};
       pid_t pid = ::wait4(-1, &status, WNOHANG, &child_usage);
       if (pid <= 0) break;
       tree->add_reaped(child_usage);

@@ -9,7 +9,8 @@ namespace greenai::cli {
 const char* const kTrackingHelp =
     "Tracking:\n"
     "  --interval SECONDS         record interval, fractions allowed (default 1)\n"
-    "  --output FILE.csv          append CodeCarbon-compatible rows (cumulative, flushed per interval)\n"
+    "  --output FILE.csv          append CodeCarbon-compatible rows (cumulative, flushed per "
+    "interval)\n"
     "  --json FILE                append JSON lines: one per interval and a summary\n"
     "  --prometheus HOST:PORT     serve live figures on http://HOST:PORT/metrics while running\n"
     "  --project NAME             project_name in the outputs (default greenai)\n"
@@ -24,10 +25,17 @@ const char* const kTrackingHelp =
     "  --cpu-watts-per-core WATTS full-load power of one logical CPU (default 3.5)\n";
 
 std::vector<OptionSpec> tracking_option_specs() {
-  return {{"interval", true},   {"output", true},          {"json", true},
-          {"prometheus", true}, {"project", true},         {"intensity", true},
-          {"intensity-series", true}, {"country", true},   {"pue", true},
-          {"cpu-tdp", true},    {"cpu-watts-per-core", true}};
+  return {{"interval", true},
+          {"output", true},
+          {"json", true},
+          {"prometheus", true},
+          {"project", true},
+          {"intensity", true},
+          {"intensity-series", true},
+          {"country", true},
+          {"pue", true},
+          {"cpu-tdp", true},
+          {"cpu-watts-per-core", true}};
 }
 
 meter::SensorOptions sensor_options(const ParsedArgs& args) {
@@ -64,7 +72,8 @@ std::vector<std::shared_ptr<track::Sink>> open_sinks(const ParsedArgs& args) {
     note_new(args.get("output"));
     if (auto path = args.get("output")) sinks.push_back(std::make_shared<track::CsvSink>(*path));
     note_new(args.get("json"));
-    if (auto path = args.get("json")) sinks.push_back(std::make_shared<track::JsonLinesSink>(*path));
+    if (auto path = args.get("json"))
+      sinks.push_back(std::make_shared<track::JsonLinesSink>(*path));
   } catch (...) {
     std::error_code ignored;
     for (const std::string& path : created)

@@ -9,8 +9,9 @@ namespace greenai::meter {
 CpuPowerModel CpuPowerModel::from_tdp(double tdp_w, int cpus) {
   CpuPowerModel model = from_watts_per_core(tdp_w / std::max(cpus, 1));
   char text[160];
-  std::snprintf(text, sizeof text, "--cpu-tdp %.1f W over %d logical CPUs (%.2f W each at full load)",
-                tdp_w, cpus, model.max_w_per_cpu);
+  std::snprintf(text, sizeof text,
+                "--cpu-tdp %.1f W over %d logical CPUs (%.2f W each at full load)", tdp_w, cpus,
+                model.max_w_per_cpu);
   model.source = text;
   return model;
 }
@@ -62,8 +63,9 @@ void EstimatorSensor::sample(Clock::time_point now, std::span<uint64_t> energy_u
     const double cpus = stats_.cpu_count();
     // Busy CPU-seconds in the step, bounded by what the CPUs can deliver.
     double busy_s = std::clamp(snapshot.busy_cpu_s - last_.busy_cpu_s, 0.0, cpus * dt_s);
-    cpu_uj_ += (cpus * cpu_.idle_w_per_cpu * dt_s +
-                (cpu_.max_w_per_cpu - cpu_.idle_w_per_cpu) * busy_s) * 1e6;
+    cpu_uj_ +=
+        (cpus * cpu_.idle_w_per_cpu * dt_s + (cpu_.max_w_per_cpu - cpu_.idle_w_per_cpu) * busy_s) *
+        1e6;
     // Memory in use: mean of both ends of the step.
     double used_gib = (snapshot.mem_used_bytes + last_.mem_used_bytes) / 2.0 / (1ULL << 30);
     ram_uj_ += used_gib * ram_.w_per_gib * dt_s * 1e6;

@@ -8,9 +8,12 @@ std::string_view to_string(Provenance provenance) {
 
 std::string_view to_string(Component component) {
   switch (component) {
-    case Component::kCpu: return "cpu";
-    case Component::kRam: return "ram";
-    case Component::kGpu: return "gpu";
+    case Component::kCpu:
+      return "cpu";
+    case Component::kRam:
+      return "ram";
+    case Component::kGpu:
+      return "gpu";
   }
   return "?";
 }

@@ -117,7 +117,7 @@ std::string NvmlSensor::describe() const {
     text += i == 0 ? " (" : ", ";
     text += channels_[i].name + ": " +
             (gpus_[i].mode == GpuEnergyMode::kEnergyCounter ? "total-energy counter"
-                                                             : "power sampled and integrated");
+                                                            : "power sampled and integrated");
   }
   return gpus_.empty() ? text : text + ")";
 }

@@ -85,9 +85,10 @@ RaplSensor::RaplSensor(std::string powercap_root) : root_(std::move(powercap_roo
     domain.energy_path = dir + "/energy_uj";
     auto energy = internal::read_small_file(domain.energy_path);
     if (!energy.text) {
-      problems_.push_back({label, domain.energy_path,
-                           energy.error == EACCES ? "permission denied" : std::strerror(energy.error),
-                           energy.error == EACCES ? permission_hint(domain.energy_path) : ""});
+      problems_.push_back(
+          {label, domain.energy_path,
+           energy.error == EACCES ? "permission denied" : std::strerror(energy.error),
+           energy.error == EACCES ? permission_hint(domain.energy_path) : ""});
       continue;
     }
     auto raw = internal::parse_u64(*energy.text);

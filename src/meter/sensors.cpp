@@ -15,8 +15,9 @@ bool measures(const EnergySensor& sensor, Component component) {
 
 void check_positive(const std::optional<double>& value, const char* flag) {
   if (value && !(std::isfinite(*value) && *value > 0))
-    throw Error(std::string("cannot use CPU power model (") + flag + "=" + std::to_string(*value) + ")",
-                "must be a positive number of watts");
+    throw Error(
+        std::string("cannot use CPU power model (") + flag + "=" + std::to_string(*value) + ")",
+        "must be a positive number of watts");
 }
 
 }  // namespace

@@ -123,7 +123,7 @@ TreeUsage DescendantsUsage::read() {
       for (long long& x : f) fields >> x;
       Proc proc{static_cast<pid_t>(f[0]),
                 static_cast<uint64_t>(f[10] + f[11] + f[12] + f[13]),  // fields 14-17
-                static_cast<uint64_t>(std::max(0LL, f[20]))};           // field 24: rss
+                static_cast<uint64_t>(std::max(0LL, f[20]))};          // field 24: rss
       procs.emplace(static_cast<pid_t>(std::atoi(entry->d_name)), proc);
     }
     ::closedir(dir);

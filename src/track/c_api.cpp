@@ -39,8 +39,8 @@ int state_error(const char* message) {
   return GREENAI_ERROR_STATE;
 }
 
-void fill(const greenai::track::Tracker& tracker, const greenai::track::Energy& e, double duration_s,
-          double kg, greenai_energy* out) {
+void fill(const greenai::track::Tracker& tracker, const greenai::track::Energy& e,
+          double duration_s, double kg, greenai_energy* out) {
   using greenai::meter::Component;
   out->duration_s = duration_s;
   out->cpu_j = e[Component::kCpu];
@@ -56,7 +56,8 @@ void fill(const greenai::track::Tracker& tracker, const greenai::track::Energy& 
 extern "C" {
 
 void greenai_tracker_options_init(greenai_tracker_options* options) {
-  *options = greenai_tracker_options{1.0, 1.0, -1.0, nullptr, nullptr, "greenai", nullptr, nullptr, 1};
+  *options =
+      greenai_tracker_options{1.0, 1.0, -1.0, nullptr, nullptr, "greenai", nullptr, nullptr, 1};
 }
 
 int greenai_tracker_create(const greenai_tracker_options* options, greenai_tracker** tracker) {
@@ -77,7 +78,8 @@ int greenai_tracker_create(const greenai_tracker_options* options, greenai_track
     if (options->csv_path)
       handle->tracker->add_sink(std::make_shared<greenai::track::CsvSink>(options->csv_path));
     if (options->json_path)
-      handle->tracker->add_sink(std::make_shared<greenai::track::JsonLinesSink>(options->json_path));
+      handle->tracker->add_sink(
+          std::make_shared<greenai::track::JsonLinesSink>(options->json_path));
     *tracker = handle.release();
     return GREENAI_OK;
   });

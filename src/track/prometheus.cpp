@@ -51,12 +51,14 @@ PrometheusExporter::PrometheusExporter(const std::string& host_port) {
   if (colon == std::string::npos)
     throw Error(action, "expected HOST:PORT", "for example 127.0.0.1:9464 or 0.0.0.0:9464");
   std::string host = host_port.substr(0, colon), port = host_port.substr(colon + 1);
-  if (host.size() > 1 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() > 1 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   addrinfo hints{}, *found = nullptr;
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-  if (int rc = ::getaddrinfo(host.empty() ? nullptr : host.c_str(), port.c_str(), &hints, &found); rc != 0)
+  if (int rc = ::getaddrinfo(host.empty() ? nullptr : host.c_str(), port.c_str(), &hints, &found);
+      rc != 0)
     throw Error(action, ::gai_strerror(rc));
   int last_errno = 0;
   for (addrinfo* a = found; a && listen_fd_ < 0; a = a->ai_next) {
@@ -100,7 +102,8 @@ void PrometheusExporter::begin(const RunInfo& info) {
   info_ = info;
 }
 
-void PrometheusExporter::interval(const RunInfo&, const Record& interval, const Record& cumulative) {
+void PrometheusExporter::interval(const RunInfo&, const Record& interval,
+                                  const Record& cumulative) {
   std::lock_guard lock(mutex_);
   last_interval_ = interval;
   cumulative_ = cumulative;
@@ -129,24 +132,30 @@ std::string PrometheusExporter::render() const {
          "# TYPE greenai_energy_joules_total counter\n";
   for (Component c : meter::kAllComponents) {
     if (!info_.sources[static_cast<size_t>(c)].present) continue;
-    out << "greenai_energy_joules_total" << component_labels("workload", c) << " " << cumulative_.tree[c] << "\n";
-    out << "greenai_energy_joules_total" << component_labels("machine", c) << " " << cumulative_.machine[c] << "\n";
+    out << "greenai_energy_joules_total" << component_labels("workload", c) << " "
+        << cumulative_.tree[c] << "\n";
+    out << "greenai_energy_joules_total" << component_labels("machine", c) << " "
+        << cumulative_.machine[c] << "\n";
   }
   out << "# HELP greenai_power_watts Mean power over the last completed interval.\n"
          "# TYPE greenai_power_watts gauge\n";
   for (Component c : meter::kAllComponents) {
     if (!info_.sources[static_cast<size_t>(c)].present) continue;
     double d = last_interval_.duration_s;
-    out << "greenai_power_watts" << component_labels("workload", c) << " " << (d > 0 ? last_interval_.tree[c] / d : 0) << "\n";
-    out << "greenai_power_watts" << component_labels("machine", c) << " " << (d > 0 ? last_interval_.machine[c] / d : 0) << "\n";
+    out << "greenai_power_watts" << component_labels("workload", c) << " "
+        << (d > 0 ? last_interval_.tree[c] / d : 0) << "\n";
+    out << "greenai_power_watts" << component_labels("machine", c) << " "
+        << (d > 0 ? last_interval_.machine[c] / d : 0) << "\n";
   }
-  out << "# HELP greenai_emissions_kg_total Carbon emitted by the workload's energy, kg CO2eq (PUE included).\n"
+  out << "# HELP greenai_emissions_kg_total Carbon emitted by the workload's energy, kg CO2eq (PUE "
+         "included).\n"
          "# TYPE greenai_emissions_kg_total counter\n"
-      << "greenai_emissions_kg_total{" << run << ",intensity_source=\"" << label_value(info_.intensity_source)
-      << "\"} " << cumulative_.emissions_kg << "\n"
+      << "greenai_emissions_kg_total{" << run << ",intensity_source=\""
+      << label_value(info_.intensity_source) << "\"} " << cumulative_.emissions_kg << "\n"
       << "# HELP greenai_carbon_intensity_g_per_kwh Grid carbon intensity applied, g CO2eq/kWh.\n"
          "# TYPE greenai_carbon_intensity_g_per_kwh gauge\n"
-      << "greenai_carbon_intensity_g_per_kwh{" << run << "} " << last_interval_.intensity_g_per_kwh << "\n"
+      << "greenai_carbon_intensity_g_per_kwh{" << run << "} " << last_interval_.intensity_g_per_kwh
+      << "\n"
       << "# HELP greenai_tracked_cpu_seconds_total CPU time of the tracked workload.\n"
          "# TYPE greenai_tracked_cpu_seconds_total counter\n"
       << "greenai_tracked_cpu_seconds_total{" << run << "} " << cumulative_.tree_cpu_s << "\n"
@@ -183,8 +192,10 @@ void PrometheusExporter::serve() {
     std::string response;
     if (request.rfind("GET /metrics", 0) == 0 || request.rfind("GET / ", 0) == 0) {
       std::string body = render();
-      response = "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
-                 "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+      response =
+          "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
+          "Content-Length: " +
+          std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
     } else {
       std::string body = "greenai serves /metrics only\n";
       response = "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: " +

@@ -37,11 +37,21 @@ std::string json_string(const std::string& value) {
   std::string out = "\"";
   for (unsigned char c : value) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           char esc[8];
@@ -111,8 +121,8 @@ const std::vector<std::string>& csv_columns() {
       "emissions_rate", "cpu_power", "gpu_power", "ram_power", "cpu_energy", "gpu_energy",
       "ram_energy", "energy_consumed", "water_consumed", "country_name", "country_iso_code",
       "region", "cloud_provider", "cloud_region", "os", "python_version", "codecarbon_version",
-      "cpu_count", "cpu_model", "gpu_count", "gpu_model", "longitude", "latitude",
-      "ram_total_size", "tracking_mode", "cpu_utilization_percent", "gpu_utilization_percent",
+      "cpu_count", "cpu_model", "gpu_count", "gpu_model", "longitude", "latitude", "ram_total_size",
+      "tracking_mode", "cpu_utilization_percent", "gpu_utilization_percent",
       "ram_utilization_percent", "ram_used_gb", "on_cloud", "pue", "wue",
       // GreenAI's provenance columns.
       "greenai_version", "row_kind", "phase", "energy_provenance", "cpu_source", "gpu_source",
@@ -157,29 +167,67 @@ void CsvSink::begin(const RunInfo&) {
 void CsvSink::write_row(const RunInfo& info, const Record& total, const Record& last,
                         const char* kind) {
   auto kwh = [](double j) { return j / carbon::kJoulesPerKwh; };
-  auto watts = [&](Component c) { return last.duration_s > 0 ? last.tree[c] / last.duration_s : 0; };
+  auto watts = [&](Component c) {
+    return last.duration_s > 0 ? last.tree[c] / last.duration_s : 0;
+  };
   std::string gpus;
   for (const std::string& g : info.gpu_names) gpus += (gpus.empty() ? "" : "; ") + g;
   double cpu_util = total.duration_s > 0
                         ? 100.0 * total.machine_busy_cpu_s / (total.duration_s * info.cpu_count)
                         : 0;
   std::vector<std::string> values = {
-      iso_utc(total.end_unix_s), info.project_name, info.run_id, info.experiment_id,
-      format_double(total.duration_s), format_double(total.emissions_kg),
+      iso_utc(total.end_unix_s),
+      info.project_name,
+      info.run_id,
+      info.experiment_id,
+      format_double(total.duration_s),
+      format_double(total.emissions_kg),
       format_double(total.duration_s > 0 ? total.emissions_kg / total.duration_s : 0),
-      format_double(watts(Component::kCpu)), format_double(watts(Component::kGpu)),
-      format_double(watts(Component::kRam)), format_double(kwh(total.tree[Component::kCpu])),
-      format_double(kwh(total.tree[Component::kGpu])), format_double(kwh(total.tree[Component::kRam])),
-      format_double(kwh(total.tree.total_j())), "0", info.country_name, info.country_code, "", "",
-      "", os_name(), "", "", std::to_string(info.cpu_count), info.cpu_model,
-      std::to_string(info.gpu_names.size()), gpus, "", "",
-      format_double(info.ram_total_bytes / kBytesPerGib), "process", format_double(cpu_util), "",
-      format_double(info.ram_total_bytes > 0 ? 100.0 * total.machine_mem_used_bytes / info.ram_total_bytes : 0),
-      format_double(total.machine_mem_used_bytes / kBytesPerGib), "N", format_double(info.pue), "0",
-      GREENAI_VERSION, kind, last.phase, info.provenance(), source_text(info, Component::kCpu),
-      source_text(info, Component::kGpu), source_text(info, Component::kRam),
-      format_double(total.intensity_g_per_kwh), info.intensity_source,
-      format_double(kwh(total.machine.total_j())), info.workload, format_double(total.tree_cpu_s)};
+      format_double(watts(Component::kCpu)),
+      format_double(watts(Component::kGpu)),
+      format_double(watts(Component::kRam)),
+      format_double(kwh(total.tree[Component::kCpu])),
+      format_double(kwh(total.tree[Component::kGpu])),
+      format_double(kwh(total.tree[Component::kRam])),
+      format_double(kwh(total.tree.total_j())),
+      "0",
+      info.country_name,
+      info.country_code,
+      "",
+      "",
+      "",
+      os_name(),
+      "",
+      "",
+      std::to_string(info.cpu_count),
+      info.cpu_model,
+      std::to_string(info.gpu_names.size()),
+      gpus,
+      "",
+      "",
+      format_double(info.ram_total_bytes / kBytesPerGib),
+      "process",
+      format_double(cpu_util),
+      "",
+      format_double(info.ram_total_bytes > 0
+                        ? 100.0 * total.machine_mem_used_bytes / info.ram_total_bytes
+                        : 0),
+      format_double(total.machine_mem_used_bytes / kBytesPerGib),
+      "N",
+      format_double(info.pue),
+      "0",
+      GREENAI_VERSION,
+      kind,
+      last.phase,
+      info.provenance(),
+      source_text(info, Component::kCpu),
+      source_text(info, Component::kGpu),
+      source_text(info, Component::kRam),
+      format_double(total.intensity_g_per_kwh),
+      info.intensity_source,
+      format_double(kwh(total.machine.total_j())),
+      info.workload,
+      format_double(total.tree_cpu_s)};
   std::string row;
   for (size_t i = 0; i < values.size(); ++i) row += (i ? "," : "") + csv_field(values[i]);
   write_all(fd_, row + "\n");
@@ -197,8 +245,9 @@ std::string record_json(const RunInfo& info, const Record& r) {
   std::ostringstream out;
   auto energy = [&](const Energy& e) {
     std::ostringstream o;
-    o << "{\"cpu_j\":" << json_number(e[Component::kCpu]) << ",\"ram_j\":"
-      << json_number(e[Component::kRam]) << ",\"gpu_j\":" << json_number(e[Component::kGpu])
+    o << "{\"cpu_j\":" << json_number(e[Component::kCpu])
+      << ",\"ram_j\":" << json_number(e[Component::kRam])
+      << ",\"gpu_j\":" << json_number(e[Component::kGpu])
       << ",\"total_j\":" << json_number(e.total_j()) << "}";
     return o.str();
   };
@@ -231,37 +280,42 @@ void JsonLinesSink::interval(const RunInfo& info, const Record& interval, const 
   write_all(fd_, "{\"type\":\"interval\",\"record\":" + record_json(info, interval) + "}\n");
 }
 
-void JsonLinesSink::finish(const RunInfo& info, const Record& total, const std::vector<Record>& phases) {
-  std::string line = "{\"type\":\"summary\",\"greenai_version\":\"" GREENAI_VERSION "\",\"project_name\":" +
-                     json_string(info.project_name) + ",\"workload\":" + json_string(info.workload) +
-                     ",\"energy_provenance\":" + json_string(info.provenance()) +
-                     ",\"total\":" + record_json(info, total) + ",\"phases\":[";
+void JsonLinesSink::finish(const RunInfo& info, const Record& total,
+                           const std::vector<Record>& phases) {
+  std::string line =
+      "{\"type\":\"summary\",\"greenai_version\":\"" GREENAI_VERSION "\",\"project_name\":" +
+      json_string(info.project_name) + ",\"workload\":" + json_string(info.workload) +
+      ",\"energy_provenance\":" + json_string(info.provenance()) +
+      ",\"total\":" + record_json(info, total) + ",\"phases\":[";
   for (size_t i = 0; i < phases.size(); ++i) line += (i ? "," : "") + record_json(info, phases[i]);
   write_all(fd_, line + "]}\n");
 }
 
-std::string format_summary(const RunInfo& info, const Record& total, const std::vector<Record>& phases) {
+std::string format_summary(const RunInfo& info, const Record& total,
+                           const std::vector<Record>& phases) {
   std::ostringstream out;
   char line[160];
-  std::snprintf(line, sizeof line, "greenai: %.3f s, %.3f J (%.3g kWh) attributed to the workload, ",
-                total.duration_s, total.tree.total_j(), total.tree.total_j() / carbon::kJoulesPerKwh);
+  std::snprintf(line, sizeof line,
+                "greenai: %.3f s, %.3f J (%.3g kWh) attributed to the workload, ", total.duration_s,
+                total.tree.total_j(), total.tree.total_j() / carbon::kJoulesPerKwh);
   out << line << info.provenance() << "\n";
   for (Component c : meter::kAllComponents) {
     const ComponentSource& s = info.sources[static_cast<size_t>(c)];
     if (!s.present) continue;
-    std::snprintf(line, sizeof line, "  %-3s %10.3f J (machine %.3f J) ", std::string(meter::to_string(c)).c_str(),
-                  total.tree[c], total.machine[c]);
+    std::snprintf(line, sizeof line, "  %-3s %10.3f J (machine %.3f J) ",
+                  std::string(meter::to_string(c)).c_str(), total.tree[c], total.machine[c]);
     out << line << meter::to_string(s.provenance) << ": " << s.detail << "\n";
   }
   for (const Record& p : phases) {
-    std::snprintf(line, sizeof line, " %10.3f s %10.3f J %.3g kg CO2eq", p.duration_s, p.tree.total_j(),
-                  p.emissions_kg);
+    std::snprintf(line, sizeof line, " %10.3f s %10.3f J %.3g kg CO2eq", p.duration_s,
+                  p.tree.total_j(), p.emissions_kg);
     out << "  phase " << p.phase << line << "\n";
   }
-  std::snprintf(line, sizeof line, "  carbon %.6g kg CO2eq at %.2f g/kWh x PUE %.2f\n", total.emissions_kg,
-                total.intensity_g_per_kwh, info.pue);
+  std::snprintf(line, sizeof line, "  carbon %.6g kg CO2eq at %.2f g/kWh x PUE %.2f\n",
+                total.emissions_kg, total.intensity_g_per_kwh, info.pue);
   out << line << "  intensity: " << info.intensity_source << "\n"
-      << "  workload: " << info.workload << " (CPU time " << format_double(total.tree_cpu_s) << " s)\n";
+      << "  workload: " << info.workload << " (CPU time " << format_double(total.tree_cpu_s)
+      << " s)\n";
   return out.str();
 }
 

@@ -31,7 +31,8 @@ void Record::extend(const Record& later) {
   // Energy-weighted intensity; time-weighted while no energy has been seen.
   double w0 = tree.total_j(), w1 = later.tree.total_j();
   if (w0 + w1 <= 0) w0 = duration_s, w1 = later.duration_s;
-  if (w0 + w1 > 0) intensity_g_per_kwh = (intensity_g_per_kwh * w0 + later.intensity_g_per_kwh * w1) / (w0 + w1);
+  if (w0 + w1 > 0)
+    intensity_g_per_kwh = (intensity_g_per_kwh * w0 + later.intensity_g_per_kwh * w1) / (w0 + w1);
   end_unix_s = later.end_unix_s;
   duration_s += later.duration_s;
   machine += later.machine;
@@ -88,7 +89,8 @@ Tracker::Tracker(meter::SensorSet sensors, std::unique_ptr<meter::UsageSource> u
                 "the interval must be a positive number of seconds");
   if (!(std::isfinite(options_.pue) && options_.pue >= 1.0))
     throw Error("cannot track (--pue=" + std::to_string(options_.pue) + ")",
-                "a power usage effectiveness is at least 1.0", "1.0 counts IT energy only; "
+                "a power usage effectiveness is at least 1.0",
+                "1.0 counts IT energy only; "
                 "typical data centres are 1.1 to 1.6");
   poll_interval_s_ = options_.interval_s;
   for (const auto& sensor : sensors_.sensors) {
@@ -115,7 +117,7 @@ Tracker::Tracker(meter::SensorSet sensors, std::unique_ptr<meter::UsageSource> u
 }
 
 std::unique_ptr<Tracker> Tracker::for_this_process(TrackerOptions options,
-                                                    const meter::SensorOptions& sensors) {
+                                                   const meter::SensorOptions& sensors) {
   return std::make_unique<Tracker>(meter::open_sensors(sensors),
                                    std::make_unique<meter::SelfUsage>(), std::move(options));
 }

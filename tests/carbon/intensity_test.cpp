@@ -45,7 +45,8 @@ TEST(CountryTable, LooksUpAlpha2Alpha3AndAggregates) {
 TEST(ResolveIntensity, PrecedenceIsExplicitSeriesCountryWorld) {
   TempDir dir;
   std::string series = dir.write("s.csv", "timestamp,g_per_kwh\n2024-01-01T00:00:00Z,123\n");
-  IntensitySource explicit_first = resolve_intensity({.g_per_kwh = 50, .series = series, .country = "FR"});
+  IntensitySource explicit_first =
+      resolve_intensity({.g_per_kwh = 50, .series = series, .country = "FR"});
   EXPECT_EQ(explicit_first.kind(), IntensitySource::Kind::kExplicit);
   EXPECT_DOUBLE_EQ(explicit_first.average_over(0, 10), 50);
   IntensitySource series_next = resolve_intensity({.series = series, .country = "FR"});
@@ -63,9 +64,11 @@ TEST(ResolveIntensity, PrecedenceIsExplicitSeriesCountryWorld) {
 
 TEST(ResolveIntensity, BadInputNamesTheFlag) {
   EXPECT_EQ(error_of([] { resolve_intensity({.country = "XX"}); }),
-            "cannot find country (--country=XX): not an ISO 3166-1 alpha-2 or alpha-3 code in the embedded table");
-  EXPECT_EQ(error_of([] { resolve_intensity({.g_per_kwh = -1}); }),
-            "cannot use intensity (--intensity=-1.000000): must be a non-negative number of g CO2eq/kWh");
+            "cannot find country (--country=XX): not an ISO 3166-1 alpha-2 or alpha-3 code in the "
+            "embedded table");
+  EXPECT_EQ(
+      error_of([] { resolve_intensity({.g_per_kwh = -1}); }),
+      "cannot use intensity (--intensity=-1.000000): must be a non-negative number of g CO2eq/kWh");
   EXPECT_EQ(error_of([] { resolve_intensity({.series = std::string("/nonexistent.csv")}); }),
             "cannot read intensity series (path=/nonexistent.csv): no such readable file");
 }
@@ -88,23 +91,27 @@ TEST(ParseTimestamp, Iso8601AndUnixSeconds) {
 
 TEST(IntensitySeries, AveragesHourByHourWeightedByTime) {
   auto s = IntensitySeries::parse_csv(
-      "timestamp,g_per_kwh\n2024-01-01T00:00:00Z,100\n2024-01-01T01:00:00Z,300\n2024-01-01T02:00:00Z,200\n",
+      "timestamp,g_per_kwh\n2024-01-01T00:00:00Z,100\n2024-01-01T01:00:00Z,300\n2024-01-01T02:00:"
+      "00Z,200\n",
       "test.csv");
   const double t0 = *parse_timestamp("2024-01-01T00:00:00Z");
   EXPECT_EQ(s.size(), 3u);
   EXPECT_DOUBLE_EQ(s.average_over(t0, t0 + 1800), 100);
-  EXPECT_DOUBLE_EQ(s.average_over(t0 + 1800, t0 + 5400), 200);          // half 100, half 300
-  EXPECT_DOUBLE_EQ(s.average_over(t0 + 2700, t0 + 7200 + 900), (900 * 100 + 3600 * 300 + 900 * 200) / 5400.0);
-  EXPECT_DOUBLE_EQ(s.average_over(t0 - 7200, t0 - 3600), 100);          // before: first value
-  EXPECT_DOUBLE_EQ(s.average_over(t0 + 86400, t0 + 90000), 200);        // after: last value
-  EXPECT_DOUBLE_EQ(s.average_over(t0 + 3600, t0 + 3600), 300);          // an instant
+  EXPECT_DOUBLE_EQ(s.average_over(t0 + 1800, t0 + 5400), 200);  // half 100, half 300
+  EXPECT_DOUBLE_EQ(s.average_over(t0 + 2700, t0 + 7200 + 900),
+                   (900 * 100 + 3600 * 300 + 900 * 200) / 5400.0);
+  EXPECT_DOUBLE_EQ(s.average_over(t0 - 7200, t0 - 3600), 100);    // before: first value
+  EXPECT_DOUBLE_EQ(s.average_over(t0 + 86400, t0 + 90000), 200);  // after: last value
+  EXPECT_DOUBLE_EQ(s.average_over(t0 + 3600, t0 + 3600), 300);    // an instant
   EXPECT_DOUBLE_EQ(s.end_unix_s(), t0 + 3 * 3600);
 }
 
 TEST(IntensitySeries, ReadsElectricityMapsExportPreferringLifecycle) {
   auto s = IntensitySeries::parse_csv(
-      "Datetime (UTC),Country,Zone Name,Zone Id,Carbon Intensity gCO\xe2\x82\x82" "eq/kWh (direct),"
-      "Carbon Intensity gCO\xe2\x82\x82" "eq/kWh (LCA),Low Carbon Percentage,Renewable Percentage,"
+      "Datetime (UTC),Country,Zone Name,Zone Id,Carbon Intensity gCO\xe2\x82\x82"
+      "eq/kWh (direct),"
+      "Carbon Intensity gCO\xe2\x82\x82"
+      "eq/kWh (LCA),Low Carbon Percentage,Renewable Percentage,"
       "Data Source,Data Estimated,Data Estimation Method\n"
       "2023-01-01 00:00:00,France,France,FR,20.5,51.2,93.1,30.2,entsoe.eu,false,\n"
       "2023-01-01 01:00:00,France,France,FR,21.0,52.0,93.0,30.0,entsoe.eu,false,\n",
@@ -116,8 +123,10 @@ TEST(IntensitySeries, ReadsElectricityMapsExportPreferringLifecycle) {
 
 TEST(IntensitySeries, ReadsNewerElectricityMapsHeaders) {
   auto s = IntensitySeries::parse_csv(
-      "Datetime (UTC),Country,Zone name,Zone id,Carbon intensity gCO\xe2\x82\x82" "eq/kWh (direct),"
-      "Carbon intensity gCO\xe2\x82\x82" "eq/kWh (Life cycle),Carbon-free energy percentage (CFE%)\n"
+      "Datetime (UTC),Country,Zone name,Zone id,Carbon intensity gCO\xe2\x82\x82"
+      "eq/kWh (direct),"
+      "Carbon intensity gCO\xe2\x82\x82"
+      "eq/kWh (Life cycle),Carbon-free energy percentage (CFE%)\n"
       "2024-01-01 00:00:00,Germany,Germany,DE,300.1,350.7,50\n",
       "de.csv");
   EXPECT_DOUBLE_EQ(s.values_g_per_kwh()[0], 350.7);
@@ -138,10 +147,12 @@ TEST(IntensitySeries, MalformedInputNamesFileAndLine) {
             "cannot read intensity series (path=g.csv): line 3: intensity 'abc' is not a number");
   EXPECT_EQ(parse(head + "2024-01-01T01:00Z,-5\n"),
             "cannot read intensity series (path=g.csv): line 3: negative intensity -5");
-  EXPECT_EQ(parse(head + "2024-01-01T01:00Z,\n"),
-            "cannot read intensity series (path=g.csv): line 3: missing intensity (a gap in the data)");
-  EXPECT_EQ(parse(head + "2024-01-01T00:00Z,12\n"),
-            "cannot read intensity series (path=g.csv): line 3: timestamp not after the previous line's");
+  EXPECT_EQ(
+      parse(head + "2024-01-01T01:00Z,\n"),
+      "cannot read intensity series (path=g.csv): line 3: missing intensity (a gap in the data)");
+  EXPECT_EQ(
+      parse(head + "2024-01-01T00:00Z,12\n"),
+      "cannot read intensity series (path=g.csv): line 3: timestamp not after the previous line's");
   EXPECT_EQ(parse(head + "noon,12\n"),
             "cannot read intensity series (path=g.csv): line 3: malformed timestamp 'noon'");
   EXPECT_EQ(parse(head + "2024-01-01T01:00Z\n"),
@@ -149,8 +160,10 @@ TEST(IntensitySeries, MalformedInputNamesFileAndLine) {
   EXPECT_EQ(parse(head + "\"2024-01-01T01:00Z,12\n"),
             "cannot read intensity series (path=g.csv): line 3: unterminated quote");
   EXPECT_EQ(parse("when,what\n1,2\n"),
-            "cannot read intensity series (path=g.csv): line 1: header names no timestamp and intensity columns");
-  EXPECT_EQ(parse("timestamp,g_per_kwh\n"), "cannot read intensity series (path=g.csv): no data lines");
+            "cannot read intensity series (path=g.csv): line 1: header names no timestamp and "
+            "intensity columns");
+  EXPECT_EQ(parse("timestamp,g_per_kwh\n"),
+            "cannot read intensity series (path=g.csv): no data lines");
   EXPECT_EQ(parse(""), "cannot read intensity series (path=g.csv): no data lines");
 }
 

@@ -17,7 +17,8 @@ std::string valid_series(std::mt19937& rng, int rows) {
   long t = 1'700'000'000;
   for (int i = 0; i < rows; ++i) {
     t += 900 + static_cast<long>(rng() % 3600);
-    text += std::to_string(t) + "," + std::to_string(rng() % 900) + "." + std::to_string(rng() % 10) + "\n";
+    text += std::to_string(t) + "," + std::to_string(rng() % 900) + "." +
+            std::to_string(rng() % 10) + "\n";
   }
   return text;
 }
@@ -31,9 +32,15 @@ TEST(IntensitySeriesFuzz, MutatedInputParsesOrFailsCleanly) {
     for (int m = 0; m < mutations && !text.empty(); ++m) {
       size_t pos = rng() % text.size();
       switch (rng() % 3) {
-        case 0: text[pos] = alphabet[rng() % alphabet.size()]; break;
-        case 1: text.erase(pos, 1 + rng() % 5); break;
-        case 2: text.insert(pos, 1, static_cast<char>(rng() % 256)); break;
+        case 0:
+          text[pos] = alphabet[rng() % alphabet.size()];
+          break;
+        case 1:
+          text.erase(pos, 1 + rng() % 5);
+          break;
+        case 2:
+          text.insert(pos, 1, static_cast<char>(rng() % 256));
+          break;
       }
     }
     try {
@@ -42,7 +49,8 @@ TEST(IntensitySeriesFuzz, MutatedInputParsesOrFailsCleanly) {
       for (size_t k = 1; k < s.size(); ++k) ASSERT_GT(s.times_unix_s()[k], s.times_unix_s()[k - 1]);
       for (double v : s.values_g_per_kwh()) ASSERT_TRUE(v >= 0 && std::isfinite(v));
     } catch (const Error& e) {
-      ASSERT_NE(std::string(e.what()).find("cannot read intensity series (path=fuzz)"), std::string::npos);
+      ASSERT_NE(std::string(e.what()).find("cannot read intensity series (path=fuzz)"),
+                std::string::npos);
     }
   }
 }

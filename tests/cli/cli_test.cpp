@@ -1,18 +1,17 @@
 // End-to-end tests of the greenai executable: exit codes, bad input, signals, crash safety.
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <arpa/inet.h>
-#include <sys/socket.h>
-
 #include <chrono>
 #include <cstring>
-#include <sstream>
 #include <filesystem>
+#include <sstream>
 #include <thread>
 
 #include "support/temp_dir.h"
@@ -47,8 +46,10 @@ pid_t start(const std::vector<std::string>& args, const TempDir& dir) {
   raw.push_back(nullptr);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, dir.file("stdout").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, 2, dir.file("stderr").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, 1, dir.file("stdout").c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, 2, dir.file("stderr").c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawnattr_t attributes;
   posix_spawnattr_init(&attributes);
@@ -76,7 +77,9 @@ Result run(const std::vector<std::string>& args) {
   return finish(start(args, dir), dir);
 }
 
-int count_lines(const std::string& text) { return static_cast<int>(std::count(text.begin(), text.end(), '\n')); }
+int count_lines(const std::string& text) {
+  return static_cast<int>(std::count(text.begin(), text.end(), '\n'));
+}
 
 TEST(Cli, HelpVersionAndUsageErrors) {
   EXPECT_EQ(run({"--help"}).code, 0);
@@ -89,7 +92,8 @@ TEST(Cli, HelpVersionAndUsageErrors) {
   EXPECT_EQ(unknown.err, "greenai: unknown command 'fly'\nTry `greenai --help`.\n");
   Result bad_option = run({"run", "--colour", "x", "--", "true"});
   EXPECT_EQ(bad_option.code, 2);
-  EXPECT_EQ(bad_option.err, "greenai run: unknown option --colour for `greenai run`\nTry `greenai run --help`.\n");
+  EXPECT_EQ(bad_option.err,
+            "greenai run: unknown option --colour for `greenai run`\nTry `greenai run --help`.\n");
   for (const char* command : {"run", "sensors", "co2", "workload"}) {
     Result help = run({command, "--help"});
     EXPECT_EQ(help.code, 0) << command;
@@ -103,17 +107,22 @@ TEST(Cli, Co2CalculatorMatchesTheMissionsExample) {
   EXPECT_EQ(r.out.rfind("500 kg CO2eq", 0), 0u) << r.out;
   Result fr = run({"co2", "--kwh", "1000", "--country", "FR", "--json"});
   EXPECT_EQ(fr.code, 0);
-  EXPECT_NE(fr.out.find("\"intensity_source\":\"country FRA (France)"), std::string::npos) << fr.out;
+  EXPECT_NE(fr.out.find("\"intensity_source\":\"country FRA (France)"), std::string::npos)
+      << fr.out;
   Result bad = run({"co2", "--kwh", "ten"});
   EXPECT_EQ(bad.code, 2);
-  EXPECT_EQ(bad.err, "greenai co2: cannot parse --kwh=ten: not a number\nTry `greenai co2 --help`.\n");
+  EXPECT_EQ(bad.err,
+            "greenai co2: cannot parse --kwh=ten: not a number\nTry `greenai co2 --help`.\n");
 }
 
 TEST(Cli, SensorsExplainsWhatIsMissingAndHow) {
   Result r = run({"sensors"});
   EXPECT_EQ(r.code, 0);
-  EXPECT_NE(r.out.find("[no]   rapl: no intel-rapl:* domains under /nonexistent"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("[no]   nvml: cannot load /nonexistent/libnvidia-ml.so.1"), std::string::npos);
+  EXPECT_NE(r.out.find("[no]   rapl: no intel-rapl:* domains under /nonexistent"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("[no]   nvml: cannot load /nonexistent/libnvidia-ml.so.1"),
+            std::string::npos);
   EXPECT_NE(r.out.find("[ok]   estimator: estimated:"), std::string::npos);
   EXPECT_NE(r.out.find("fix: "), std::string::npos);
 }
@@ -122,9 +131,11 @@ TEST(Cli, SensorsSeesAFakeGpu) {
   ::setenv("GREENAI_NVML_LIBRARY", GREENAI_FAKE_NVML, 1);
   Result r = run({"sensors", "--json"});
   ::setenv("GREENAI_NVML_LIBRARY", "/nonexistent/libnvidia-ml.so.1", 1);
-  EXPECT_NE(r.out.find("{\"sensor\":\"nvml\",\"usable\":true,\"detail\":\"measured: NVML (gpu0 Fake GPU 0: "
-                       "total-energy counter)\""),
-            std::string::npos)
+  EXPECT_NE(
+      r.out.find(
+          "{\"sensor\":\"nvml\",\"usable\":true,\"detail\":\"measured: NVML (gpu0 Fake GPU 0: "
+          "total-energy counter)\""),
+      std::string::npos)
       << r.out;
 }
 
@@ -154,19 +165,26 @@ TEST(Cli, BadInputExitsTwoBeforeStartingAndWritesNothing) {
     EXPECT_FALSE(std::filesystem::exists(csv)) << "nothing may be written";
   };
   check({"--output", csv, "--country", "XX"},
-        "greenai: cannot find country (--country=XX): not an ISO 3166-1 alpha-2 or alpha-3 code in the embedded table");
+        "greenai: cannot find country (--country=XX): not an ISO 3166-1 alpha-2 or alpha-3 code in "
+        "the embedded table");
   check({"--output", csv, "--intensity", "-3"},
-        "greenai: cannot use intensity (--intensity=-3.000000): must be a non-negative number of g CO2eq/kWh");
-  std::string series = dir.write("series.csv", "timestamp,g_per_kwh\n2024-01-01T00:00Z,100\n2024-01-01T01:00Z,x\n");
+        "greenai: cannot use intensity (--intensity=-3.000000): must be a non-negative number of g "
+        "CO2eq/kWh");
+  std::string series =
+      dir.write("series.csv", "timestamp,g_per_kwh\n2024-01-01T00:00Z,100\n2024-01-01T01:00Z,x\n");
   check({"--output", csv, "--intensity-series", series},
-        "greenai: cannot read intensity series (path=" + series + "): line 3: intensity 'x' is not a number");
+        "greenai: cannot read intensity series (path=" + series +
+            "): line 3: intensity 'x' is not a number");
   check({"--output", "/nonexistent-dir/out.csv"},
         "greenai: cannot write CSV (path=/nonexistent-dir/out.csv): No such file or directory");
   check({"--output", csv, "--interval", "0"},
-        "greenai: cannot track (--interval=0.000000): the interval must be a positive number of seconds");
-  check({"--output", csv, "--interval", "fast"}, "greenai run: cannot parse --interval=fast: not a number");
+        "greenai: cannot track (--interval=0.000000): the interval must be a positive number of "
+        "seconds");
+  check({"--output", csv, "--interval", "fast"},
+        "greenai run: cannot parse --interval=fast: not a number");
   check({"--output", csv, "--cpu-tdp", "0"},
-        "greenai: cannot use CPU power model (--cpu-tdp=0.000000): must be a positive number of watts");
+        "greenai: cannot use CPU power model (--cpu-tdp=0.000000): must be a positive number of "
+        "watts");
 }
 
 TEST(Cli, ForwardsSigtermToTheCommand) {
@@ -175,7 +193,8 @@ TEST(Cli, ForwardsSigtermToTheCommand) {
   pid_t pid = start({"run", "--interval", "0.1", "--", "sh", "-c",
                      "trap 'exit 42' TERM; touch " + ready + "; while :; do sleep 0.05; done"},
                     dir);
-  for (int i = 0; i < 200 && !std::filesystem::exists(ready); ++i) std::this_thread::sleep_for(10ms);
+  for (int i = 0; i < 200 && !std::filesystem::exists(ready); ++i)
+    std::this_thread::sleep_for(10ms);
   ASSERT_TRUE(std::filesystem::exists(ready));
   ::kill(pid, SIGTERM);
   Result r = finish(pid, dir);
@@ -186,8 +205,8 @@ TEST(Cli, ForwardsSigtermToTheCommand) {
 TEST(Cli, KillNineLeavesAValidCsvWithEveryCompletedInterval) {
   TempDir dir;
   const std::string csv = dir.file("emissions.csv"), child_pid = dir.file("child.pid");
-  pid_t pid = start({"run", "--interval", "0.1", "--output", csv, "--json", dir.file("run.jsonl"), "--", "sh",
-                     "-c", "echo $$ > " + child_pid + "; exec sleep 5"},
+  pid_t pid = start({"run", "--interval", "0.1", "--output", csv, "--json", dir.file("run.jsonl"),
+                     "--", "sh", "-c", "echo $$ > " + child_pid + "; exec sleep 5"},
                     dir);
   std::this_thread::sleep_for(650ms);
   ::kill(pid, SIGKILL);
@@ -216,7 +235,8 @@ TEST(Cli, KillNineLeavesAValidCsvWithEveryCompletedInterval) {
     }
     EXPECT_EQ(commas, header_commas) << line;
     EXPECT_NE(line.find(",interval,"), std::string::npos);
-    double duration = std::stod(line.substr(line.find(',', line.find(',', line.find(',', line.find(',') + 1) + 1) + 1) + 1));
+    double duration = std::stod(line.substr(
+        line.find(',', line.find(',', line.find(',', line.find(',') + 1) + 1) + 1) + 1));
     EXPECT_GT(duration, previous_duration) << "rows are cumulative";
     previous_duration = duration;
   }
@@ -255,11 +275,12 @@ TEST(Cli, ServesPrometheusWhileRunning) {
   ::getsockname(probe, reinterpret_cast<sockaddr*>(&address), &length);
   int port = ntohs(address.sin_port);
   ::close(probe);
-  pid_t pid = start({"run", "--interval", "0.1", "--prometheus", "127.0.0.1:" + std::to_string(port), "--",
-                     "sleep", "1"},
+  pid_t pid = start({"run", "--interval", "0.1", "--prometheus",
+                     "127.0.0.1:" + std::to_string(port), "--", "sleep", "1"},
                     dir);
   std::string response;
-  for (int attempt = 0; attempt < 50 && response.find("scope=\"workload\"") == std::string::npos; ++attempt) {
+  for (int attempt = 0; attempt < 50 && response.find("scope=\"workload\"") == std::string::npos;
+       ++attempt) {
     std::this_thread::sleep_for(50ms);
     int fd = ::socket(AF_INET, SOCK_STREAM, 0);
     if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) {
@@ -267,7 +288,8 @@ TEST(Cli, ServesPrometheusWhileRunning) {
       [[maybe_unused]] ssize_t n = ::send(fd, request, std::strlen(request), 0);
       char buffer[8192];
       response.clear();
-      for (ssize_t got; (got = ::recv(fd, buffer, sizeof buffer, 0)) > 0;) response.append(buffer, got);
+      for (ssize_t got; (got = ::recv(fd, buffer, sizeof buffer, 0)) > 0;)
+        response.append(buffer, got);
     }
     ::close(fd);
   }

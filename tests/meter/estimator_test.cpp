@@ -20,9 +20,11 @@ void write_proc(const TempDir& proc, double busy_s, double idle_s, uint64_t used
   auto ticks = [](double s) { return std::to_string(static_cast<long long>(s * kTicks)); };
   // user nice system idle iowait irq softirq steal: busy split over user and system;
   // iowait and steal must not count as busy.
-  proc.write("stat", "cpu  " + ticks(busy_s * 0.75) + " 0 " + ticks(busy_s * 0.25) + " " + ticks(idle_s) +
-                         " 777 0 0 999 0 0\ncpu0 1 2 3 4 5 6 7 8 0 0\ncpu1 1 2 3 4 5 6 7 8 0 0\nintr 1\n");
-  proc.write("meminfo", "MemTotal:       " + std::to_string(total_kb) + " kB\nMemFree:  1 kB\nMemAvailable:   " +
+  proc.write("stat",
+             "cpu  " + ticks(busy_s * 0.75) + " 0 " + ticks(busy_s * 0.25) + " " + ticks(idle_s) +
+                 " 777 0 0 999 0 0\ncpu0 1 2 3 4 5 6 7 8 0 0\ncpu1 1 2 3 4 5 6 7 8 0 0\nintr 1\n");
+  proc.write("meminfo", "MemTotal:       " + std::to_string(total_kb) +
+                            " kB\nMemFree:  1 kB\nMemAvailable:   " +
                             std::to_string(total_kb - used_kb) + " kB\n");
   proc.write("cpuinfo", "processor\t: 0\nmodel name\t: Test CPU 9000\n");
 }
@@ -71,8 +73,8 @@ TEST(EstimatorSensor, LinearCpuModelAndRamInUse) {
 TEST(EstimatorSensor, BusyTimeIsCappedByWhatTheCpusCanDeliver) {
   TempDir proc;
   write_proc(proc, 0.0, 0.0, 0);
-  EstimatorSensor sensor(SystemStats(proc.path()), CpuPowerModel::from_watts_per_core(10), RamPowerModel{}, true,
-                         false);
+  EstimatorSensor sensor(SystemStats(proc.path()), CpuPowerModel::from_watts_per_core(10),
+                         RamPowerModel{}, true, false);
   std::vector<uint64_t> uj(1);
   Clock::time_point t0{};
   sensor.sample(t0, uj);
@@ -86,11 +88,13 @@ TEST(DescendantsUsage, SumsTheWholeTreeAndOnlyIt) {
   const long page = ::sysconf(_SC_PAGESIZE);
   // pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt
   // utime stime cutime cstime priority nice threads itreal starttime vsize rss
-  auto stat = [&](int pid, const std::string& comm, int ppid, int utime, int stime, int cutime, int rss) {
-    proc.write(std::to_string(pid) + "/stat", std::to_string(pid) + " (" + comm + ") S " + std::to_string(ppid) +
-                                                  " 1 1 0 -1 0 0 0 0 0 " + std::to_string(utime) + " " +
-                                                  std::to_string(stime) + " " + std::to_string(cutime) +
-                                                  " 0 20 0 1 0 100 1000 " + std::to_string(rss) + " 0\n");
+  auto stat = [&](int pid, const std::string& comm, int ppid, int utime, int stime, int cutime,
+                  int rss) {
+    proc.write(std::to_string(pid) + "/stat",
+               std::to_string(pid) + " (" + comm + ") S " + std::to_string(ppid) +
+                   " 1 1 0 -1 0 0 0 0 0 " + std::to_string(utime) + " " + std::to_string(stime) +
+                   " " + std::to_string(cutime) + " 0 20 0 1 0 100 1000 " + std::to_string(rss) +
+                   " 0\n");
   };
   stat(10, "greenai", 1, 1000, 1000, 0, 999);  // The ancestor itself is not counted.
   stat(11, "sh", 10, 10, 5, 100, 100);

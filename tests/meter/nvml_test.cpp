@@ -14,9 +14,12 @@ using namespace std::chrono_literals;
 class FakeNvml {
  public:
   FakeNvml() : handle_(::dlopen(GREENAI_FAKE_NVML, RTLD_NOW | RTLD_LOCAL)) {
-    configure = reinterpret_cast<void (*)(unsigned, int, int)>(::dlsym(handle_, "fake_nvml_configure"));
-    set_energy_mj = reinterpret_cast<void (*)(unsigned, unsigned long long)>(::dlsym(handle_, "fake_nvml_set_energy_mj"));
-    set_power_mw = reinterpret_cast<void (*)(unsigned, unsigned)>(::dlsym(handle_, "fake_nvml_set_power_mw"));
+    configure =
+        reinterpret_cast<void (*)(unsigned, int, int)>(::dlsym(handle_, "fake_nvml_configure"));
+    set_energy_mj = reinterpret_cast<void (*)(unsigned, unsigned long long)>(
+        ::dlsym(handle_, "fake_nvml_set_energy_mj"));
+    set_power_mw =
+        reinterpret_cast<void (*)(unsigned, unsigned)>(::dlsym(handle_, "fake_nvml_set_power_mw"));
     initialised = reinterpret_cast<int (*)()>(::dlsym(handle_, "fake_nvml_initialised"));
   }
   ~FakeNvml() { ::dlclose(handle_); }
@@ -53,7 +56,7 @@ TEST(NvmlSensor, EnergyCounterModePerGpu) {
     EXPECT_EQ(sensor.channels()[1].component, Component::kGpu);
     EXPECT_EQ(sensor.mode(0), GpuEnergyMode::kEnergyCounter);
     EXPECT_TRUE(std::isinf(sensor.max_poll_interval_s()));
-    fake.set_energy_mj(0, 3500);  // +2.5 J
+    fake.set_energy_mj(0, 3500);          // +2.5 J
     fake.set_energy_mj(1, 50 + 120'000);  // +120 J
     std::vector<uint64_t> uj(2);
     sensor.sample(Clock::now(), uj);

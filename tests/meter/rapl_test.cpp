@@ -24,12 +24,15 @@ class FakePowercap {
            std::optional<uint64_t> max_range_uj = 262143328850ULL) {
     dir_.write(entry + "/name", name + "\n");
     set(entry, energy_uj);
-    if (max_range_uj) dir_.write(entry + "/max_energy_range_uj", std::to_string(*max_range_uj) + "\n");
+    if (max_range_uj)
+      dir_.write(entry + "/max_energy_range_uj", std::to_string(*max_range_uj) + "\n");
   }
   void set(const std::string& entry, uint64_t energy_uj) {
     dir_.write(entry + "/energy_uj", std::to_string(energy_uj) + "\n");
   }
-  std::string energy_file(const std::string& entry) const { return dir_.file(entry + "/energy_uj"); }
+  std::string energy_file(const std::string& entry) const {
+    return dir_.file(entry + "/energy_uj");
+  }
   const std::string& root() const { return dir_.path(); }
 
  private:
@@ -200,7 +203,9 @@ TEST(OpenSensors, RejectsNonPositiveCpuPower) {
     open_sensors(options);
     FAIL() << "expected an error";
   } catch (const std::exception& e) {
-    EXPECT_STREQ(e.what(), "cannot use CPU power model (--cpu-tdp=-5.000000): must be a positive number of watts");
+    EXPECT_STREQ(
+        e.what(),
+        "cannot use CPU power model (--cpu-tdp=-5.000000): must be a positive number of watts");
   }
 }
 

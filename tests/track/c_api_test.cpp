@@ -1,12 +1,10 @@
-#include "greenai/greenai.h"
-
 #include <gtest/gtest.h>
-
 #include <stdlib.h>
 
 #include <chrono>
 #include <string>
 
+#include "greenai/greenai.h"
 #include "support/temp_dir.h"
 
 namespace {
@@ -18,7 +16,8 @@ TEST(CApi, BadCountryIsAnErrorWithAMessage) {
   greenai_tracker* tracker = nullptr;
   EXPECT_EQ(greenai_tracker_create(&options, &tracker), GREENAI_ERROR_INVALID_ARGUMENT);
   EXPECT_EQ(tracker, nullptr);
-  EXPECT_NE(std::string(greenai_last_error()).find("cannot find country (--country=XX)"), std::string::npos);
+  EXPECT_NE(std::string(greenai_last_error()).find("cannot find country (--country=XX)"),
+            std::string::npos);
 }
 
 TEST(CApi, StepBeforeStartIsAStateError) {

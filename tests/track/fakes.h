@@ -15,7 +15,8 @@ namespace greenai::track::testing {
 /// One counted channel per component; the test sets the cumulative joules.
 class FakeSensor final : public meter::EnergySensor {
  public:
-  explicit FakeSensor(meter::Provenance provenance = meter::Provenance::kMeasured) : provenance_(provenance) {
+  explicit FakeSensor(meter::Provenance provenance = meter::Provenance::kMeasured)
+      : provenance_(provenance) {
     channels_ = {{"fake-cpu", meter::Component::kCpu, true},
                  {"fake-ram", meter::Component::kRam, true},
                  {"fake-gpu", meter::Component::kGpu, true},
@@ -49,11 +50,12 @@ class FakeProc {
   FakeProc() { set(0, 0); }
   void set(double busy_cpu_s, double used_gib) {
     long ticks = static_cast<long>(busy_cpu_s * ::sysconf(_SC_CLK_TCK) + 0.5);
-    dir_.write("stat", "cpu  " + std::to_string(ticks) + " 0 0 0 0 0 0 0 0 0\ncpu0 0 0 0 0\ncpu1 0 0 0 0\n");
+    dir_.write("stat", "cpu  " + std::to_string(ticks) +
+                           " 0 0 0 0 0 0 0 0 0\ncpu0 0 0 0 0\ncpu1 0 0 0 0\n");
     long total_kb = 16L * 1024 * 1024;
     long used_kb = static_cast<long>(used_gib * 1024 * 1024);
-    dir_.write("meminfo", "MemTotal: " + std::to_string(total_kb) + " kB\nMemAvailable: " +
-                              std::to_string(total_kb - used_kb) + " kB\n");
+    dir_.write("meminfo", "MemTotal: " + std::to_string(total_kb) +
+                              " kB\nMemAvailable: " + std::to_string(total_kb - used_kb) + " kB\n");
   }
   const std::string& path() const { return dir_.path(); }
 

@@ -16,10 +16,14 @@ using greenai::testing::TempDir;
 
 // CodeCarbon 3.3's emissions.csv header, verbatim.
 constexpr const char* kCodeCarbonHeader =
-    "timestamp,project_name,run_id,experiment_id,duration,emissions,emissions_rate,cpu_power,gpu_power,"
-    "ram_power,cpu_energy,gpu_energy,ram_energy,energy_consumed,water_consumed,country_name,country_iso_code,"
-    "region,cloud_provider,cloud_region,os,python_version,codecarbon_version,cpu_count,cpu_model,gpu_count,"
-    "gpu_model,longitude,latitude,ram_total_size,tracking_mode,cpu_utilization_percent,gpu_utilization_percent,"
+    "timestamp,project_name,run_id,experiment_id,duration,emissions,emissions_rate,cpu_power,gpu_"
+    "power,"
+    "ram_power,cpu_energy,gpu_energy,ram_energy,energy_consumed,water_consumed,country_name,"
+    "country_iso_code,"
+    "region,cloud_provider,cloud_region,os,python_version,codecarbon_version,cpu_count,cpu_model,"
+    "gpu_count,"
+    "gpu_model,longitude,latitude,ram_total_size,tracking_mode,cpu_utilization_percent,gpu_"
+    "utilization_percent,"
     "ram_utilization_percent,ram_used_gb,on_cloud,pue,wue";
 
 // Splits CSV text into rows of fields (RFC 4180 quoting).
@@ -30,9 +34,12 @@ std::vector<std::vector<std::string>> parse_csv(const std::string& text) {
   for (size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
     if (quoted) {
-      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') field += '"', ++i;
-      else if (c == '"') quoted = false;
-      else field += c;
+      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"')
+        field += '"', ++i;
+      else if (c == '"')
+        quoted = false;
+      else
+        field += c;
     } else if (c == '"') {
       quoted = true;
     } else if (c == ',') {
@@ -96,14 +103,14 @@ TEST(CsvSink, WritesCumulativeRowsWithUnitsAndProvenance) {
   auto at = [&](size_t row, const std::string& column) {
     return rows[row][std::find(cols.begin(), cols.end(), column) - cols.begin()];
   };
-  EXPECT_EQ(at(1, "cpu_energy"), "1");           // kWh
-  EXPECT_EQ(at(1, "cpu_power"), "360000");       // W = 3.6 MJ / 10 s
+  EXPECT_EQ(at(1, "cpu_energy"), "1");      // kWh
+  EXPECT_EQ(at(1, "cpu_power"), "360000");  // W = 3.6 MJ / 10 s
   EXPECT_EQ(at(1, "duration"), "10");
   EXPECT_EQ(at(1, "row_kind"), "interval");
   EXPECT_EQ(at(2, "energy_consumed"), "2");
   EXPECT_EQ(at(2, "machine_energy_consumed"), "4");
   EXPECT_EQ(at(2, "row_kind"), "final");
-  EXPECT_EQ(at(2, "emissions"), "0.08836");       // 2 kWh x 44.18 g/kWh
+  EXPECT_EQ(at(2, "emissions"), "0.08836");  // 2 kWh x 44.18 g/kWh
   EXPECT_EQ(at(2, "country_iso_code"), "FRA");
   EXPECT_EQ(at(2, "energy_provenance"), "estimated");
   EXPECT_EQ(at(2, "cpu_source"), "estimated:estimator");
@@ -135,8 +142,9 @@ TEST(CsvSink, RefusesAForeignFileAndLeavesItUntouched) {
     CsvSink sink(path);
     FAIL() << "expected an error";
   } catch (const Error& e) {
-    EXPECT_EQ(std::string(e.what()), "cannot append to CSV (path=" + path +
-                                         "): the file's header is not GreenAI's emissions.csv header");
+    EXPECT_EQ(std::string(e.what()),
+              "cannot append to CSV (path=" + path +
+                  "): the file's header is not GreenAI's emissions.csv header");
   }
   EXPECT_EQ(TempDir::read(path), "a,b,c\n1,2,3\n");
 }
@@ -146,7 +154,9 @@ TEST(CsvSink, UnwritablePathIsAClearError) {
     CsvSink sink("/nonexistent-dir/emissions.csv");
     FAIL();
   } catch (const Error& e) {
-    EXPECT_STREQ(e.what(), "cannot write CSV (path=/nonexistent-dir/emissions.csv): No such file or directory");
+    EXPECT_STREQ(
+        e.what(),
+        "cannot write CSV (path=/nonexistent-dir/emissions.csv): No such file or directory");
     EXPECT_EQ(e.hint(), "choose a path in a writable folder");
   }
 }
@@ -169,8 +179,10 @@ TEST(JsonLinesSink, OneLinePerIntervalAndASummary) {
   EXPECT_EQ(second.rfind("{\"type\":\"summary\"", 0), 0u);
   EXPECT_NE(second.find("\"phases\":[{"), std::string::npos);
   EXPECT_NE(second.find("\"phase\":\"epoch \\\"1\\\"\""), std::string::npos);
-  EXPECT_NE(second.find("\"provenance\":{\"cpu\":\"estimated:estimator\",\"ram\":\"none\",\"gpu\":\"none\"}"),
-            std::string::npos);
+  EXPECT_NE(
+      second.find(
+          "\"provenance\":{\"cpu\":\"estimated:estimator\",\"ram\":\"none\",\"gpu\":\"none\"}"),
+      std::string::npos);
   EXPECT_EQ(second.back(), '\n');
   // Balanced braces on every line: each line is one complete object.
   for (const std::string& line : {first, second.substr(0, second.size() - 1)}) {
@@ -220,13 +232,16 @@ TEST(PrometheusExporter, ServesTheTextFormatOnMetrics) {
   EXPECT_EQ(response.rfind("HTTP/1.1 200 OK\r\n", 0), 0u);
   EXPECT_NE(response.find("Content-Type: text/plain; version=0.0.4"), std::string::npos);
   EXPECT_NE(response.find("# TYPE greenai_energy_joules_total counter"), std::string::npos);
-  EXPECT_NE(response.find("greenai_energy_joules_total{run_id=\"00000000-0000-4000-8000-000000000000\","
-                          "project=\"proj\",scope=\"workload\",component=\"cpu\",provenance=\"estimated\","
-                          "sensor=\"estimator\"} 50\n"),
+  EXPECT_NE(response.find(
+                "greenai_energy_joules_total{run_id=\"00000000-0000-4000-8000-000000000000\","
+                "project=\"proj\",scope=\"workload\",component=\"cpu\",provenance=\"estimated\","
+                "sensor=\"estimator\"} 50\n"),
             std::string::npos);
-  EXPECT_NE(response.find("scope=\"workload\",component=\"cpu\",provenance=\"estimated\",sensor=\"estimator\"} 5\n"),
+  EXPECT_NE(response.find("scope=\"workload\",component=\"cpu\",provenance=\"estimated\",sensor="
+                          "\"estimator\"} 5\n"),
             std::string::npos);  // power: 5 J over 1 s
-  EXPECT_NE(response.find("intensity_source=\"country FRA (France): 44.18 g/kWh, \\\"quoted\\\"\""), std::string::npos);
+  EXPECT_NE(response.find("intensity_source=\"country FRA (France): 44.18 g/kWh, \\\"quoted\\\"\""),
+            std::string::npos);
   EXPECT_NE(response.find("greenai_run_finished{"), std::string::npos);
   EXPECT_EQ(http_get(exporter.port(), "/other").rfind("HTTP/1.1 404", 0), 0u);
 }

@@ -61,10 +61,10 @@ struct Harness {
 TEST(Tracker, SharesMachineEnergyByCpuTimeAndMemory) {
   Harness h;
   h.tracker->start();
-  h.sensor->joules[0] = 10;   // cpu
-  h.sensor->joules[1] = 4;    // ram
-  h.sensor->joules[2] = 30;   // gpu
-  h.sensor->joules[3] = 999;  // an uncounted sub-domain never adds up
+  h.sensor->joules[0] = 10;            // cpu
+  h.sensor->joules[1] = 4;             // ram
+  h.sensor->joules[2] = 30;            // gpu
+  h.sensor->joules[3] = 999;           // an uncounted sub-domain never adds up
   h.usage->usage = {1.0, 1ULL << 30};  // 1 CPU-second, 1 GiB resident
   h.proc.set(4.0, 4.0);                // machine: 4 busy CPU-seconds, 4 GiB in use
   StepEnergy step = h.tracker->step();
@@ -174,7 +174,8 @@ TEST(Tracker, RejectsBadIntervalAndPue) {
     Tracker(meter::SensorSet{}, std::make_unique<FakeUsage>(), bad_pue);
     FAIL();
   } catch (const Error& e) {
-    EXPECT_STREQ(e.what(), "cannot track (--pue=0.900000): a power usage effectiveness is at least 1.0");
+    EXPECT_STREQ(e.what(),
+                 "cannot track (--pue=0.900000): a power usage effectiveness is at least 1.0");
   }
 }
 

@@ -25,8 +25,8 @@ inline constexpr double kJoulesPerKwh = 3.6e6;
 
 /// One row of the embedded table.
 struct CountryIntensity {
-  std::string_view code;   ///< ISO 3166-1 alpha-3, or an aggregate key ("WORLD", "EU").
-  std::string_view alpha2; ///< ISO 3166-1 alpha-2, empty for aggregates.
+  std::string_view code;    ///< ISO 3166-1 alpha-3, or an aggregate key ("WORLD", "EU").
+  std::string_view alpha2;  ///< ISO 3166-1 alpha-2, empty for aggregates.
   std::string_view name;
   double g_per_kwh;
 };

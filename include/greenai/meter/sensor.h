@@ -34,10 +34,10 @@ inline constexpr Component kAllComponents[] = {Component::kCpu, Component::kRam,
 
 /// One energy channel of a sensor.
 struct Channel {
-  std::string name;      ///< e.g. "package-0", "dram-0", "gpu0 NVIDIA H100", "cpu model".
-  Component component;   ///< Which total it adds to.
-  bool counted = true;   ///< False for channels already inside another one (RAPL core, uncore,
-                         ///< psys): shown for detail, never added to totals.
+  std::string name;     ///< e.g. "package-0", "dram-0", "gpu0 NVIDIA H100", "cpu model".
+  Component component;  ///< Which total it adds to.
+  bool counted = true;  ///< False for channels already inside another one (RAPL core, uncore,
+                        ///< psys): shown for detail, never added to totals.
 };
 
 /// An energy source: hardware counters or a model.

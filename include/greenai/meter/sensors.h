@@ -23,8 +23,8 @@ struct SensorOptions {
   std::string powercap_root = default_powercap_root();
   std::string nvml_library = default_nvml_library();
   std::string proc_root = "/proc";
-  std::optional<double> cpu_tdp_w;            ///< --cpu-tdp: package power at full load.
-  std::optional<double> cpu_watts_per_core;   ///< --cpu-watts-per-core: per logical CPU.
+  std::optional<double> cpu_tdp_w;           ///< --cpu-tdp: package power at full load.
+  std::optional<double> cpu_watts_per_core;  ///< --cpu-watts-per-core: per logical CPU.
   RamPowerModel ram_model;
 };
 

@@ -37,7 +37,8 @@ class CsvSink final : public Sink {
   void finish(const RunInfo& info, const Record& total, const std::vector<Record>& phases) override;
 
  private:
-  void write_row(const RunInfo& info, const Record& cumulative, const Record& last, const char* kind);
+  void write_row(const RunInfo& info, const Record& cumulative, const Record& last,
+                 const char* kind);
   std::string path_;
   int fd_ = -1;
   bool needs_header_ = false;

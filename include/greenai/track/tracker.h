@@ -43,17 +43,17 @@ struct Energy {
 
 /// Figures over a span of time: one interval, one phase, or the run so far.
 struct Record {
-  std::string phase;          ///< The phase active in the span ("" when none).
-  double start_unix_s = 0;    ///< Wall-clock start.
+  std::string phase;        ///< The phase active in the span ("" when none).
+  double start_unix_s = 0;  ///< Wall-clock start.
   double end_unix_s = 0;
-  double duration_s = 0;      ///< Monotonic duration.
-  Energy machine;             ///< Whole machine, as the sensors see it.
-  Energy tree;                ///< The tracked workload's share.
-  double tree_cpu_s = 0;      ///< CPU time of the workload in the span.
+  double duration_s = 0;  ///< Monotonic duration.
+  Energy machine;         ///< Whole machine, as the sensors see it.
+  Energy tree;            ///< The tracked workload's share.
+  double tree_cpu_s = 0;  ///< CPU time of the workload in the span.
   double machine_busy_cpu_s = 0;
   double tree_rss_peak_bytes = 0;  ///< Largest resident memory seen at a sample in the span.
   double machine_mem_used_bytes = 0;
-  double emissions_kg = 0;    ///< Of the tree's energy, PUE included.
+  double emissions_kg = 0;  ///< Of the tree's energy, PUE included.
   /// Mean intensity over the span, weighted by the tree's energy (by time when it is zero).
   double intensity_g_per_kwh = 0;
   /// Adds a later span to this one.
@@ -64,8 +64,8 @@ struct Record {
 struct ComponentSource {
   bool present = false;  ///< False for a component nothing measures or estimates (no GPU).
   meter::Provenance provenance = meter::Provenance::kEstimated;
-  std::string sensor;    ///< "rapl", "nvml" or "estimator".
-  std::string detail;    ///< The sensor's describe().
+  std::string sensor;  ///< "rapl", "nvml" or "estimator".
+  std::string detail;  ///< The sensor's describe().
 };
 
 /// What does not change during a run; sinks write it beside the figures.
@@ -93,13 +93,14 @@ class Sink {
   /// `interval` just closed; `cumulative` is the run so far.
   virtual void interval(const RunInfo& info, const Record& interval, const Record& cumulative) = 0;
   /// The run ended: its total and one record per phase (in order of first use).
-  virtual void finish(const RunInfo& info, const Record& total, const std::vector<Record>& phases) = 0;
+  virtual void finish(const RunInfo& info, const Record& total,
+                      const std::vector<Record>& phases) = 0;
 };
 
 struct TrackerOptions {
-  double interval_s = 1.0;        ///< Records per interval; fractions allowed (0.1).
-  bool background_sampler = true; ///< Sample on a thread; else only on step()/poll()/stop().
-  double pue = 1.0;               ///< Power usage effectiveness of the data centre, >= 1.
+  double interval_s = 1.0;         ///< Records per interval; fractions allowed (0.1).
+  bool background_sampler = true;  ///< Sample on a thread; else only on step()/poll()/stop().
+  double pue = 1.0;                ///< Power usage effectiveness of the data centre, >= 1.
   std::string project_name = "greenai";
   std::string experiment_id;
   carbon::IntensitySource intensity = carbon::resolve_intensity({});
@@ -116,7 +117,8 @@ struct StepEnergy {
 class Tracker {
  public:
   /// Throws greenai::Error for a non-positive interval or a PUE below 1.
-  Tracker(meter::SensorSet sensors, std::unique_ptr<meter::UsageSource> usage, TrackerOptions options);
+  Tracker(meter::SensorSet sensors, std::unique_ptr<meter::UsageSource> usage,
+          TrackerOptions options);
   /// A tracker of the calling process with the sensors found on this machine.
   static std::unique_ptr<Tracker> for_this_process(TrackerOptions options = {},
                                                    const meter::SensorOptions& sensors = {});
@@ -175,7 +177,9 @@ class Tracker {
 /// Begins a phase on construction and ends it on destruction.
 class PhaseScope {
  public:
-  PhaseScope(Tracker& tracker, const std::string& name) : tracker_(tracker) { tracker_.begin_phase(name); }
+  PhaseScope(Tracker& tracker, const std::string& name) : tracker_(tracker) {
+    tracker_.begin_phase(name);
+  }
   ~PhaseScope() { tracker_.end_phase(); }
   PhaseScope(const PhaseScope&) = delete;
   PhaseScope& operator=(const PhaseScope&) = delete;
@@ -185,7 +189,8 @@ class PhaseScope {
 };
 
 /// Human summary of a run: duration, energy by component with each source, kg CO2eq.
-std::string format_summary(const RunInfo& info, const Record& total, const std::vector<Record>& phases);
+std::string format_summary(const RunInfo& info, const Record& total,
+                           const std::vector<Record>& phases);
 
 /// A random RFC 4122 version 4 UUID.
 std::string random_uuid();
