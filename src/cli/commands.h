@@ -8,5 +8,9 @@ int run_command(int argc, char** argv);
 int sensors_command(int argc, char** argv);
 int co2_command(int argc, char** argv);
 int workload_command(int argc, char** argv);
+int train_command(int argc, char** argv);
+int distill_command(int argc, char** argv);
+int prune_command(int argc, char** argv);
+int eval_command(int argc, char** argv);  // greenai-torch only
 
 }  // namespace greenai::cli

@@ -24,10 +24,10 @@ const char* const kTrackingHelp =
     "  --cpu-tdp WATTS            package power at full load, shared over the logical CPUs\n"
     "  --cpu-watts-per-core WATTS full-load power of one logical CPU (default 3.5)\n";
 
-std::vector<OptionSpec> tracking_option_specs() {
+std::vector<OptionSpec> tracking_option_specs(bool json_is_log) {
   return {{"interval", true},
           {"output", true},
-          {"json", true},
+          {json_is_log ? "json" : "json-log", true},
           {"prometheus", true},
           {"project", true},
           {"intensity", true},
@@ -71,9 +71,12 @@ std::vector<std::shared_ptr<track::Sink>> open_sinks(const ParsedArgs& args) {
       sinks.push_back(std::make_shared<track::PrometheusExporter>(*address));
     note_new(args.get("output"));
     if (auto path = args.get("output")) sinks.push_back(std::make_shared<track::CsvSink>(*path));
-    note_new(args.get("json"));
-    if (auto path = args.get("json"))
-      sinks.push_back(std::make_shared<track::JsonLinesSink>(*path));
+    // `greenai run --json FILE`; the training commands print results with --json and take
+    // the record file as --json-log FILE.
+    std::optional<std::string> json_log = args.get("json-log");
+    if (!json_log && args.values.count("json")) json_log = args.get("json");
+    note_new(json_log);
+    if (json_log) sinks.push_back(std::make_shared<track::JsonLinesSink>(*json_log));
   } catch (...) {
     std::error_code ignored;
     for (const std::string& path : created)
@@ -82,6 +85,12 @@ std::vector<std::shared_ptr<track::Sink>> open_sinks(const ParsedArgs& args) {
     throw;
   }
   return sinks;
+}
+
+std::unique_ptr<track::Tracker> tracker_for_this_process(const ParsedArgs& args) {
+  auto tracker = track::Tracker::for_this_process(tracker_options(args), sensor_options(args));
+  for (auto& sink : open_sinks(args)) tracker->add_sink(sink);
+  return tracker;
 }
 
 }  // namespace greenai::cli

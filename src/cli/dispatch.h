@@ -1,0 +1,20 @@
+// Running a subcommand with the CLI's error conventions, shared by both executables:
+// `greenai` (no LibTorch, so `greenai run` starts in milliseconds) and `greenai-torch` (the
+// training commands, which greenai hands over to with exec).
+#pragma once
+
+#include <string>
+
+namespace greenai::cli {
+
+using CommandFn = int (*)(int argc, char** argv);
+
+/// Runs `fn`, mapping UsageError and greenai::Error to one line and exit 2, and any other
+/// exception to one line and exit 1.
+int run_guarded(const std::string& command, CommandFn fn, int argc, char** argv);
+
+/// Replaces this process with the executable `name` that sits beside it, same arguments.
+/// Returns only on failure, with the exit status to use (after printing why).
+int exec_sibling(const std::string& name, const std::string& command, int argc, char** argv);
+
+}  // namespace greenai::cli

@@ -1,0 +1,18 @@
+// greenai-torch: the training commands of greenai (train, distill, prune, eval), which link
+// LibTorch. Users call them through `greenai COMMAND`; greenai hands over with exec.
+#include <iostream>
+#include <string>
+
+#include "cli/commands.h"
+#include "cli/dispatch.h"
+
+int main(int argc, char** argv) {
+  using namespace greenai::cli;
+  const std::string command = argc > 1 ? argv[1] : "";
+  if (command == "train") return run_guarded(command, train_command, argc, argv);
+  if (command == "distill") return run_guarded(command, distill_command, argc, argv);
+  if (command == "prune") return run_guarded(command, prune_command, argc, argv);
+  if (command == "eval") return run_guarded(command, eval_command, argc, argv);
+  std::cerr << "greenai-torch: expected train, distill, prune or eval; see `greenai --help`\n";
+  return 2;
+}
