@@ -1,6 +1,7 @@
 #include "greenai/nn/trainer.h"
 
 #include <chrono>
+#include <cmath>
 
 #include "greenai/error.h"
 
@@ -104,6 +105,9 @@ TrainReport train(Net& net, const Dataset& train_set, const Dataset& test_set,
   torch::manual_seed(o.seed);
   net->to(o.device);
   auto optimizer = make_optimizer(net, o);
+  if (o.schedule != "cosine" && o.schedule != "constant")
+    throw Error("cannot train (--schedule=" + o.schedule + ")", "unknown schedule",
+                "use cosine or constant");
   const bool scaled = o.precision == Precision::kFp16;
   LossScaler scaler;
   std::vector<torch::Tensor> parameters = net->parameters();
@@ -125,6 +129,13 @@ TrainReport train(Net& net, const Dataset& train_set, const Dataset& test_set,
       batch.indices = order.narrow(0, step * o.batch_size, count);
       batch.images = train_set.images.index_select(0, batch.indices).to(o.device);
       batch.labels = train_set.labels.index_select(0, batch.indices).to(o.device);
+      if (o.schedule == "cosine") {
+        // Cosine annealing (Loshchilov and Hutter, SGDR, 2017) without restarts.
+        const double progress =
+            static_cast<double>((epoch - 1) * steps + step) / (o.epochs * steps);
+        for (auto& group : optimizer->param_groups())
+          group.options().set_lr(o.learning_rate * 0.5 * (1.0 + std::cos(M_PI * progress)));
+      }
       torch::Tensor loss;
       {
         AutocastScope autocast(o.precision, o.device.type());

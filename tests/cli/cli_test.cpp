@@ -303,3 +303,74 @@ TEST(Cli, ServesPrometheusWhileRunning) {
 }
 
 }  // namespace
+
+#ifndef GREENAI_NO_TORCH
+namespace {
+
+// The training commands end to end, on slices small enough for a test.
+TEST(CliTraining, TrainEvalDistillPruneOnASlice) {
+  TempDir dir;
+  const std::vector<std::string> slice = {"--limit-train", "600",       "--limit-test",
+                                          "300",           "--threads", "1"};
+  auto with_slice = [&](std::vector<std::string> args) {
+    args.insert(args.end(), slice.begin(), slice.end());
+    return args;
+  };
+  const std::string teacher = dir.file("t.pt"), student = dir.file("s.pt"),
+                    pruned = dir.file("p.pt");
+  Result train = run(with_slice({"train", "--model", "student", "--hidden", "64", "--epochs", "2",
+                                 "--seed", "3", "--out", teacher, "--json"}));
+  ASSERT_EQ(train.code, 0) << train.err;
+  EXPECT_NE(train.out.find("\"command\": \"train\""), std::string::npos) << train.out;
+  EXPECT_NE(train.out.find("\"energy\": \"estimated\""), std::string::npos);
+  EXPECT_TRUE(std::filesystem::exists(teacher + ".json"));
+
+  Result eval = run(with_slice({"eval", teacher}));
+  ASSERT_EQ(eval.code, 0) << eval.err;
+  EXPECT_NE(eval.out.find("test accuracy"), std::string::npos);
+  EXPECT_NE(eval.out.find("1,000 inferences:"), std::string::npos);
+  EXPECT_NE(eval.out.find("(estimated)"), std::string::npos);
+
+  Result distill = run(with_slice(
+      {"distill", "--teacher", teacher, "--hidden", "8", "--epochs", "1", "--out", student}));
+  ASSERT_EQ(distill.code, 0) << distill.err;
+  EXPECT_NE(distill.out.find("student 784-8-10 distilled (T=4, alpha=0.7)"), std::string::npos)
+      << distill.out;
+
+  Result prune = run(with_slice({"prune", teacher, "--sparsity", "0.5", "--structured",
+                                 "--finetune-epochs", "1", "--out", pruned}));
+  ASSERT_EQ(prune.code, 0) << prune.err;
+  EXPECT_NE(prune.out.find("structured pruning of 784-64-10 -> 784-32-10"), std::string::npos)
+      << prune.out;
+}
+
+TEST(CliTraining, BadInputIsOneLineAndExitTwo) {
+  TempDir dir;
+  Result fp16 = run({"train", "--precision", "fp16", "--out", dir.file("x.pt")});
+  EXPECT_EQ(fp16.code, 2);
+  EXPECT_EQ(fp16.err.substr(0, fp16.err.find('\n')),
+            "greenai: cannot train in fp16 on CPU (--precision=fp16): LibTorch 1.13 has no CPU "
+            "kernels for fp16 "
+            "matrix products or for loss scaling");
+  Result model = run({"train", "--model", "giant"});
+  EXPECT_EQ(model.code, 2);
+  EXPECT_EQ(model.err.substr(0, model.err.find('\n')),
+            "greenai: cannot build model (--model=giant): unknown model");
+  Result missing = run({"eval", dir.file("none.pt")});
+  EXPECT_EQ(missing.code, 2);
+  EXPECT_EQ(missing.err,
+            "greenai: cannot load checkpoint (path=" + dir.file("none.pt") + "): no such file\n");
+  std::string fake = dir.write("fake.pt", "not a checkpoint");
+  Result orphan = run({"eval", fake});
+  EXPECT_EQ(orphan.code, 2);
+  EXPECT_NE(orphan.err.find("its metadata " + fake + ".json is missing"), std::string::npos);
+  Result data = run({"train", "--data", "/nonexistent", "--out", dir.file("y.pt")});
+  EXPECT_EQ(data.code, 2);
+  EXPECT_NE(
+      data.err.find("hint: install the data set with `sudo apt-get install dataset-fashion-mnist`"),
+      std::string::npos)
+      << data.err;
+}
+
+}  // namespace
+#endif  // GREENAI_NO_TORCH

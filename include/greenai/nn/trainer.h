@@ -43,6 +43,8 @@ struct TrainOptions {
   double learning_rate = 1e-3;
   std::string optimizer = "adam";  ///< "adam" or "sgd" (momentum 0.9).
   double weight_decay = 0;
+  /// "cosine" (from learning_rate down to 0 over the run, per step) or "constant".
+  std::string schedule = "cosine";
   Precision precision = Precision::kFp32;
   uint64_t seed = 0;
   torch::Device device = torch::kCPU;
