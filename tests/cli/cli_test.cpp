@@ -334,7 +334,7 @@ TEST(CliTraining, TrainEvalDistillPruneOnASlice) {
   Result distill = run(with_slice(
       {"distill", "--teacher", teacher, "--hidden", "8", "--epochs", "1", "--out", student}));
   ASSERT_EQ(distill.code, 0) << distill.err;
-  EXPECT_NE(distill.out.find("student 784-8-10 distilled (T=4, alpha=0.7)"), std::string::npos)
+  EXPECT_NE(distill.out.find("student 784-8-10 distilled (T=1, alpha=0.9)"), std::string::npos)
       << distill.out;
 
   Result prune = run(with_slice({"prune", teacher, "--sparsity", "0.5", "--structured",
