@@ -10,21 +10,15 @@
 #include "greenai/carbon/intensity.h"
 #include "greenai/error.h"
 #include "greenai/meter/sensors.h"
+#include "greenai/util/json.h"
 
 namespace greenai::cli {
 namespace {
 
+// The text of a JSON string without its quotes.
 std::string json_escape(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out += c;
-  }
-  return out;
+  std::string quoted = util::Json(text).dump();
+  return quoted.substr(1, quoted.size() - 2);
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "greenai/error.h"
+#include "greenai/util/json.h"
 #include "greenai/version.h"
 
 namespace greenai::track {
@@ -33,37 +34,7 @@ std::string csv_field(const std::string& value) {
   return quoted + "\"";
 }
 
-std::string json_string(const std::string& value) {
-  std::string out = "\"";
-  for (unsigned char c : value) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          char esc[8];
-          std::snprintf(esc, sizeof esc, "\\u%04x", c);
-          out += esc;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
-}
+std::string json_string(const std::string& value) { return util::Json(value).dump(); }
 
 std::string json_number(double value) {
   std::string text = format_double(value);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "greenai/error.h"
+#include "support/errors.h"
 #include "support/temp_dir.h"
 
 namespace greenai::carbon {
@@ -10,14 +11,7 @@ namespace {
 
 using greenai::testing::TempDir;
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
+using greenai::testing::error_of;
 
 TEST(Emissions, KwhTimesPueTimesIntensity) {
   EXPECT_DOUBLE_EQ(emissions_kg(1000, 1.0, 500), 500.0);  // The mission's calculator example.

@@ -6,6 +6,7 @@
 #include <random>
 
 #include "greenai/error.h"
+#include "support/errors.h"
 #include "support/temp_dir.h"
 
 namespace greenai::nn {
@@ -33,14 +34,7 @@ std::string write_gz(const TempDir& dir, const std::string& name,
   return path;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
+using greenai::testing::error_of;
 
 TEST(Idx, ReadsGzipAndPlainFiles) {
   TempDir dir;
