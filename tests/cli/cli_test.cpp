@@ -265,9 +265,12 @@ TEST(Cli, TracksShortLivedAndOrphanedDescendants) {
   const double single = tracked_cpu_s(TempDir::read(dir.file("one.jsonl")));
   ASSERT_GT(single, 0.05);
   // Two children reaped by the shell, one orphan re-parented to greenai (the subreaper).
-  const std::string done = dir.file("orphan-done");
-  std::string script = work + "; " + work + "; ( (" + work + "; touch " + done + ") &); " +
-                       "while [ ! -e " + done + " ]; do sleep 0.05; done; sleep 0.1";
+  // The root waits until greenai has reaped the orphan (kill -0 still finds a zombie), so the
+  // run cannot end before the orphan's CPU time is collected.
+  const std::string pid_file = dir.file("orphan.pid");
+  std::string script = work + "; " + work + "; (sh -c 'echo $$ > " + pid_file + "; exec " + work +
+                       "' &); " + "while [ ! -s " + pid_file + " ]; do sleep 0.02; done; " +
+                       "while kill -0 $(cat " + pid_file + ") 2>/dev/null; do sleep 0.02; done";
   Result r =
       run({"run", "--interval", "0.2", "--json", dir.file("tree.jsonl"), "--", "sh", "-c", script});
   ASSERT_EQ(r.code, 0) << r.err;
