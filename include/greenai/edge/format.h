@@ -1,0 +1,109 @@
+// The GreenAI edge model format: a compact, memory-mappable file holding a sequential graph of
+// fp32 or int8 operators and their tensors. Specified in docs/edge-format.md.
+//
+// This header has the on-disk records (shared by the runtime, which reads them in place, and by
+// the exporters) and a builder that writes a file. It depends on nothing but the C++ standard
+// library, so the runtime stays small and portable.
+//
+//   greenai::edge::FileBuilder b({1, 28, 28});
+//   uint32_t w = b.add_tensor(DType::kF32, weights.data(), weights.size());
+//   b.add_op({.kind = OpKind::kLinear, .in = 784, .out = 10, .weight = w, .bias = bias});
+//   std::vector<uint8_t> bytes = b.finish();
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace greenai::edge {
+
+inline constexpr char kMagic[8] = {'G', 'R', 'N', 'A', 'I', 'E', 'D', 'G'};
+inline constexpr uint32_t kVersion = 1;
+inline constexpr uint32_t kAlignment = 64;  ///< Of the data section and of every tensor.
+inline constexpr uint32_t kNoTensor = 0xFFFFFFFFu;
+inline constexpr uint32_t kMaxDims = 3;  ///< Per-example activation shape: (C, H, W) or (N).
+
+enum class DType : uint32_t { kF32 = 1, kI8 = 2, kI32 = 3 };
+size_t dtype_size(DType dtype);
+
+enum class OpKind : uint32_t {
+  kLinear = 1,      ///< fp32 y = W x + b, W [out, in]
+  kConv2d = 2,      ///< fp32, W [out, in, k, k], square kernel, stride, zero padding
+  kReLU = 3,        ///< fp32 or int8 (int8: max(x, zero point))
+  kMaxPool2d = 4,   ///< fp32 or int8
+  kAvgPool2d = 5,   ///< fp32 or int8 (int8: rounded mean, same scale)
+  kFlatten = 6,     ///< (C, H, W) -> (C*H*W), no data movement
+  kSoftmax = 7,     ///< fp32, over the features of each example
+  kQuantize = 8,    ///< fp32 -> int8: q = clamp(round(x / scale) + zero_point)
+  kDequantize = 9,  ///< int8 -> fp32: x = scale (q - zero_point)
+  kQLinear = 10,  ///< int8 in/out, int8 per-channel weights, int32 bias, fixed-point requantization
+  kQConv2d = 11,  ///< as kQLinear, for convolutions
+};
+
+/// File header, 64 bytes at offset 0.
+struct Header {
+  char magic[8];
+  uint32_t version;
+  uint32_t header_bytes;  ///< sizeof(Header)
+  uint32_t op_count;
+  uint32_t tensor_count;
+  uint32_t input_shape[kMaxDims];  ///< Per example; unused trailing dims are 0.
+  uint32_t flags;                  ///< Bit 0: holds int8 operators.
+  uint64_t data_offset;            ///< Start of tensor data, a multiple of kAlignment.
+  uint64_t file_bytes;
+  uint32_t checksum;  ///< CRC-32 of the whole file with this field read as 0.
+  uint32_t reserved;
+};
+static_assert(sizeof(Header) == 64);
+
+/// One operator, 64 bytes; the records follow the header.
+struct OpRecord {
+  OpKind kind;
+  uint32_t flags;  ///< Bit 0: ReLU fused into the output.
+  uint32_t in;     ///< Linear: input features; Conv2d: input channels.
+  uint32_t out;    ///< Linear: output features; Conv2d: output channels.
+  uint32_t kernel, stride, padding;
+  uint32_t weight, bias;       ///< Tensor indices or kNoTensor.
+  uint32_t multiplier, shift;  ///< int8: per-channel requantization (int32 tensors).
+  int32_t input_zero_point, output_zero_point;
+  float scale;  ///< Quantize / Dequantize: the scale.
+  uint32_t reserved[2];
+};
+static_assert(sizeof(OpRecord) == 64);
+inline constexpr uint32_t kFlagFusedReLU = 1;
+
+/// One tensor, 32 bytes; the records follow the operators.
+struct TensorRecord {
+  DType dtype;
+  uint32_t count;   ///< Elements.
+  uint64_t offset;  ///< From the start of the data section; a multiple of kAlignment.
+  uint64_t bytes;   ///< count x dtype size.
+  uint64_t reserved;
+};
+static_assert(sizeof(TensorRecord) == 32);
+
+/// CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320), continuing from `crc`.
+uint32_t crc32(const void* data, size_t size, uint32_t crc = 0);
+
+/// Assembles a file in memory.
+class FileBuilder {
+ public:
+  explicit FileBuilder(std::vector<uint32_t> input_shape);
+  /// Adds a tensor (copied); returns its index.
+  uint32_t add_tensor(DType dtype, const void* data, size_t count);
+  void add_op(const OpRecord& op);
+  /// The finished file: header, records, aligned data, checksum.
+  std::vector<uint8_t> finish() const;
+
+ private:
+  std::vector<uint32_t> input_shape_;
+  std::vector<OpRecord> ops_;
+  std::vector<TensorRecord> tensors_;
+  std::vector<uint8_t> data_;
+};
+
+/// Writes bytes to `path`; returns an empty string or the reason it failed.
+std::string write_file(const std::string& path, const std::vector<uint8_t>& bytes);
+
+}  // namespace greenai::edge

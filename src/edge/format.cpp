@@ -1,0 +1,101 @@
+#include "greenai/edge/format.h"
+
+#include <array>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+namespace greenai::edge {
+namespace {
+
+std::array<uint32_t, 256> make_crc_table() {
+  std::array<uint32_t, 256> table{};
+  for (uint32_t i = 0; i < 256; ++i) {
+    uint32_t c = i;
+    for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+    table[i] = c;
+  }
+  return table;
+}
+
+size_t align_up(size_t n) { return (n + kAlignment - 1) / kAlignment * kAlignment; }
+
+}  // namespace
+
+size_t dtype_size(DType dtype) {
+  switch (dtype) {
+    case DType::kF32:
+      return 4;
+    case DType::kI8:
+      return 1;
+    case DType::kI32:
+      return 4;
+  }
+  return 0;
+}
+
+uint32_t crc32(const void* data, size_t size, uint32_t crc) {
+  static const std::array<uint32_t, 256> table = make_crc_table();
+  const auto* p = static_cast<const uint8_t*>(data);
+  crc = ~crc;
+  for (size_t i = 0; i < size; ++i) crc = table[(crc ^ p[i]) & 0xFF] ^ (crc >> 8);
+  return ~crc;
+}
+
+FileBuilder::FileBuilder(std::vector<uint32_t> input_shape)
+    : input_shape_(std::move(input_shape)) {}
+
+uint32_t FileBuilder::add_tensor(DType dtype, const void* data, size_t count) {
+  TensorRecord t{};
+  t.dtype = dtype;
+  t.count = static_cast<uint32_t>(count);
+  t.bytes = count * dtype_size(dtype);
+  t.offset = align_up(data_.size());
+  data_.resize(t.offset + t.bytes, 0);
+  if (t.bytes) std::memcpy(data_.data() + t.offset, data, t.bytes);
+  tensors_.push_back(t);
+  return static_cast<uint32_t>(tensors_.size() - 1);
+}
+
+void FileBuilder::add_op(const OpRecord& op) { ops_.push_back(op); }
+
+std::vector<uint8_t> FileBuilder::finish() const {
+  Header h{};
+  std::memcpy(h.magic, kMagic, sizeof kMagic);
+  h.version = kVersion;
+  h.header_bytes = sizeof(Header);
+  h.op_count = static_cast<uint32_t>(ops_.size());
+  h.tensor_count = static_cast<uint32_t>(tensors_.size());
+  for (size_t i = 0; i < input_shape_.size() && i < kMaxDims; ++i)
+    h.input_shape[i] = input_shape_[i];
+  for (const OpRecord& op : ops_)
+    if (op.kind == OpKind::kQLinear || op.kind == OpKind::kQConv2d || op.kind == OpKind::kQuantize)
+      h.flags |= 1;
+  const size_t records =
+      sizeof(Header) + ops_.size() * sizeof(OpRecord) + tensors_.size() * sizeof(TensorRecord);
+  h.data_offset = align_up(records);
+  h.file_bytes = h.data_offset + data_.size();
+  std::vector<uint8_t> bytes(h.file_bytes, 0);
+  std::memcpy(bytes.data(), &h, sizeof h);
+  std::memcpy(bytes.data() + sizeof h, ops_.data(), ops_.size() * sizeof(OpRecord));
+  std::memcpy(bytes.data() + sizeof h + ops_.size() * sizeof(OpRecord), tensors_.data(),
+              tensors_.size() * sizeof(TensorRecord));
+  if (!data_.empty()) std::memcpy(bytes.data() + h.data_offset, data_.data(), data_.size());
+  const uint32_t checksum = crc32(bytes.data(), bytes.size());
+  std::memcpy(bytes.data() + offsetof(Header, checksum), &checksum, sizeof checksum);
+  return bytes;
+}
+
+std::string write_file(const std::string& path, const std::vector<uint8_t>& bytes) {
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f) return std::strerror(errno);
+  size_t written = std::fwrite(bytes.data(), 1, bytes.size(), f);
+  bool ok = written == bytes.size() && std::fclose(f) == 0;
+  if (!ok) {
+    if (written != bytes.size()) std::fclose(f);
+    return "write failed";
+  }
+  return "";
+}
+
+}  // namespace greenai::edge

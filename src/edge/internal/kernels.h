@@ -1,0 +1,63 @@
+// Kernel entry points of the edge runtime. Each op has a portable reference kernel
+// (kernels/ref/, textbook loops); fast kernels for a CPU family live in their own folder and
+// must match the reference bit for bit (int8) or within kF32Tolerance (fp32).
+#pragma once
+
+#include <cstdint>
+
+namespace greenai::edge::internal {
+
+/// Shape of a convolution or pooling step, per example.
+struct Conv2dShape {
+  int in_channels, in_h, in_w;
+  int out_channels, out_h, out_w;
+  int kernel, stride, padding;
+};
+
+/// Per-output-channel int8 requantization parameters.
+struct Requant {
+  const int32_t* bias;        ///< int32, scale s_in x s_w[c]
+  const int32_t* multiplier;  ///< q of M = s_in x s_w[c] / s_out
+  const int32_t* shift;
+  int32_t input_zero_point, output_zero_point;
+  int32_t min, max;  ///< Output clamp: [-128, 127], or [zero point, 127] with ReLU fused.
+};
+
+using LinearF32 = void (*)(const float* x, int batch, int in, int out, const float* w,
+                           const float* b, bool relu, float* y);
+using QLinear = void (*)(const int8_t* x, int batch, int in, int out, const int8_t* w,
+                         const Requant& r, int8_t* y);
+
+/// A set of kernels chosen for this CPU.
+struct KernelSet {
+  const char* name;
+  LinearF32 linear_f32;
+  QLinear qlinear;
+};
+
+namespace ref {
+void linear_f32(const float* x, int batch, int in, int out, const float* w, const float* b,
+                bool relu, float* y);
+void conv2d_f32(const float* x, int batch, const Conv2dShape& s, const float* w, const float* b,
+                bool relu, float* y);
+void qlinear(const int8_t* x, int batch, int in, int out, const int8_t* w, const Requant& r,
+             int8_t* y);
+void qconv2d(const int8_t* x, int batch, const Conv2dShape& s, const int8_t* w, const Requant& r,
+             int8_t* y);
+void max_pool_f32(const float* x, int batch, const Conv2dShape& s, float* y);
+void max_pool_i8(const int8_t* x, int batch, const Conv2dShape& s, int8_t* y);
+void avg_pool_f32(const float* x, int batch, const Conv2dShape& s, float* y);
+void avg_pool_i8(const int8_t* x, int batch, const Conv2dShape& s, int8_t* y);
+void relu_f32(const float* x, long count, float* y);
+void relu_i8(const int8_t* x, long count, int8_t zero_point, int8_t* y);
+void softmax_f32(const float* x, int batch, int features, float* y);
+void quantize(const float* x, long count, float scale, int32_t zero_point, int8_t* y);
+void dequantize(const int8_t* x, long count, float scale, int32_t zero_point, float* y);
+}  // namespace ref
+
+/// The best kernel set for the CPU running this process.
+const KernelSet& select_kernels();
+/// The portable set.
+const KernelSet& reference_kernels();
+
+}  // namespace greenai::edge::internal

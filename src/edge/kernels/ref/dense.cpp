@@ -1,0 +1,93 @@
+// Reference kernels for Linear and Conv2d, fp32 and int8: the textbook loops every fast kernel
+// is checked against.
+#include <algorithm>
+
+#include "edge/internal/fixed_point.h"
+#include "edge/internal/kernels.h"
+
+namespace greenai::edge::internal::ref {
+
+void linear_f32(const float* x, int batch, int in, int out, const float* w, const float* b,
+                bool relu, float* y) {
+  for (int n = 0; n < batch; ++n)
+    for (int o = 0; o < out; ++o) {
+      float acc = b ? b[o] : 0.0f;
+      for (int i = 0; i < in; ++i)
+        acc += w[static_cast<long>(o) * in + i] * x[static_cast<long>(n) * in + i];
+      y[static_cast<long>(n) * out + o] = relu ? std::max(acc, 0.0f) : acc;
+    }
+}
+
+// y[c_out][oy][ox] = b + sum over c_in, ky, kx of w[c_out][c_in][ky][kx] x[c_in][iy][ix], with
+// iy = oy*stride - padding + ky and zero outside the image.
+void conv2d_f32(const float* x, int batch, const Conv2dShape& s, const float* w, const float* b,
+                bool relu, float* y) {
+  const long in_size = static_cast<long>(s.in_channels) * s.in_h * s.in_w;
+  const long out_size = static_cast<long>(s.out_channels) * s.out_h * s.out_w;
+  for (int n = 0; n < batch; ++n)
+    for (int oc = 0; oc < s.out_channels; ++oc)
+      for (int oy = 0; oy < s.out_h; ++oy)
+        for (int ox = 0; ox < s.out_w; ++ox) {
+          float acc = b ? b[oc] : 0.0f;
+          for (int ic = 0; ic < s.in_channels; ++ic)
+            for (int ky = 0; ky < s.kernel; ++ky)
+              for (int kx = 0; kx < s.kernel; ++kx) {
+                const int iy = oy * s.stride - s.padding + ky, ix = ox * s.stride - s.padding + kx;
+                if (iy < 0 || iy >= s.in_h || ix < 0 || ix >= s.in_w) continue;
+                acc += w[((static_cast<long>(oc) * s.in_channels + ic) * s.kernel + ky) * s.kernel +
+                         kx] *
+                       x[n * in_size + (static_cast<long>(ic) * s.in_h + iy) * s.in_w + ix];
+              }
+          y[n * out_size + (static_cast<long>(oc) * s.out_h + oy) * s.out_w + ox] =
+              relu ? std::max(acc, 0.0f) : acc;
+        }
+}
+
+static int8_t requantize(int32_t acc, int channel, const Requant& r) {
+  int32_t v = multiply_by_quantized_multiplier(acc, r.multiplier[channel], r.shift[channel]) +
+              r.output_zero_point;
+  return static_cast<int8_t>(std::clamp(v, r.min, r.max));
+}
+
+// acc = bias + sum (x - zp_in) w, exactly in int32 (|x - zp| <= 255, |w| <= 127).
+void qlinear(const int8_t* x, int batch, int in, int out, const int8_t* w, const Requant& r,
+             int8_t* y) {
+  for (int n = 0; n < batch; ++n)
+    for (int o = 0; o < out; ++o) {
+      int32_t acc = r.bias[o];
+      for (int i = 0; i < in; ++i)
+        acc += (static_cast<int32_t>(x[static_cast<long>(n) * in + i]) - r.input_zero_point) *
+               static_cast<int32_t>(w[static_cast<long>(o) * in + i]);
+      y[static_cast<long>(n) * out + o] = requantize(acc, o, r);
+    }
+}
+
+// Padding holds the real value 0, i.e. the input zero point, which contributes nothing.
+void qconv2d(const int8_t* x, int batch, const Conv2dShape& s, const int8_t* w, const Requant& r,
+             int8_t* y) {
+  const long in_size = static_cast<long>(s.in_channels) * s.in_h * s.in_w;
+  const long out_size = static_cast<long>(s.out_channels) * s.out_h * s.out_w;
+  for (int n = 0; n < batch; ++n)
+    for (int oc = 0; oc < s.out_channels; ++oc)
+      for (int oy = 0; oy < s.out_h; ++oy)
+        for (int ox = 0; ox < s.out_w; ++ox) {
+          int32_t acc = r.bias[oc];
+          for (int ic = 0; ic < s.in_channels; ++ic)
+            for (int ky = 0; ky < s.kernel; ++ky)
+              for (int kx = 0; kx < s.kernel; ++kx) {
+                const int iy = oy * s.stride - s.padding + ky, ix = ox * s.stride - s.padding + kx;
+                if (iy < 0 || iy >= s.in_h || ix < 0 || ix >= s.in_w) continue;
+                acc += (static_cast<int32_t>(
+                            x[n * in_size + (static_cast<long>(ic) * s.in_h + iy) * s.in_w + ix]) -
+                        r.input_zero_point) *
+                       static_cast<int32_t>(
+                           w[((static_cast<long>(oc) * s.in_channels + ic) * s.kernel + ky) *
+                                 s.kernel +
+                             kx]);
+              }
+          y[n * out_size + (static_cast<long>(oc) * s.out_h + oy) * s.out_w + ox] =
+              requantize(acc, oc, r);
+        }
+}
+
+}  // namespace greenai::edge::internal::ref

@@ -1,0 +1,472 @@
+// Loading, validating and running edge model files (docs/edge-format.md).
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "edge/internal/kernels.h"
+#include "greenai/edge/format.h"
+#include "greenai/edge/greenai_edge.h"
+
+using namespace greenai::edge;
+using namespace greenai::edge::internal;
+
+namespace {
+
+constexpr uint32_t kMaxOps = 4096;
+constexpr uint32_t kMaxTensors = 65536;
+constexpr uint64_t kMaxActivation = 1ULL << 24;  // elements per example: 64 MiB of fp32
+constexpr int kMaxBatch = 1 << 16;
+
+// One validated step of the graph, with its tensors resolved to pointers into the file.
+struct Step {
+  OpRecord op;
+  DType in_type, out_type;
+  uint32_t in_shape[kMaxDims], out_shape[kMaxDims];
+  int in_dims, out_dims;
+  uint64_t in_elems, out_elems;
+  const void* weight = nullptr;
+  const void* bias = nullptr;
+  const int32_t* multiplier = nullptr;
+  const int32_t* shift = nullptr;
+  Conv2dShape conv{};
+};
+
+struct LoadError {
+  greenai_edge_status status;
+  std::string message;
+};
+
+uint64_t elements(const uint32_t* shape, int dims) {
+  uint64_t n = 1;
+  for (int i = 0; i < dims; ++i) n *= shape[i];
+  return n;
+}
+
+}  // namespace
+
+struct greenai_edge_model {
+  const uint8_t* data = nullptr;
+  size_t size = 0;
+  bool mapped = false;
+  std::vector<Step> steps;
+  int max_batch = 1;
+  uint64_t input_size = 0, output_size = 0;
+  std::unique_ptr<uint8_t[]> arena;
+  size_t arena_bytes = 0, buffer_bytes = 0;
+  const KernelSet* kernels = nullptr;
+  std::string error;
+
+  ~greenai_edge_model() {
+    if (mapped) ::munmap(const_cast<uint8_t*>(data), size);
+  }
+};
+
+namespace {
+
+void set_error(char* error, size_t error_size, const std::string& message) {
+  if (error && error_size) std::snprintf(error, error_size, "%s", message.c_str());
+}
+
+// Validates the file and fills model->steps; returns OK or the first problem found.
+LoadError validate(greenai_edge_model& m) {
+  auto fail = [](greenai_edge_status s, std::string text) { return LoadError{s, std::move(text)}; };
+  if (m.size < sizeof(Header))
+    return fail(GREENAI_EDGE_ERROR_FORMAT, "truncated: shorter than the 64-byte header");
+  Header h;
+  std::memcpy(&h, m.data, sizeof h);
+  if (std::memcmp(h.magic, kMagic, sizeof kMagic) != 0)
+    return fail(GREENAI_EDGE_ERROR_FORMAT, "wrong magic: not a GreenAI edge file");
+  if (h.version != kVersion)
+    return fail(GREENAI_EDGE_ERROR_VERSION, "format version " + std::to_string(h.version) +
+                                                ", this runtime reads " + std::to_string(kVersion));
+  if (h.header_bytes != sizeof(Header)) return fail(GREENAI_EDGE_ERROR_FORMAT, "bad header size");
+  if (h.file_bytes != m.size)
+    return fail(GREENAI_EDGE_ERROR_FORMAT, "truncated or padded: header says " +
+                                               std::to_string(h.file_bytes) + " bytes, file has " +
+                                               std::to_string(m.size));
+  {
+    uint32_t crc = crc32(m.data, offsetof(Header, checksum));
+    const uint32_t zero = 0;
+    crc = crc32(&zero, sizeof zero, crc);
+    crc = crc32(m.data + offsetof(Header, checksum) + 4, m.size - offsetof(Header, checksum) - 4,
+                crc);
+    if (crc != h.checksum)
+      return fail(GREENAI_EDGE_ERROR_CHECKSUM, "checksum mismatch: the file is corrupted");
+  }
+  if (h.op_count == 0 || h.op_count > kMaxOps || h.tensor_count > kMaxTensors)
+    return fail(GREENAI_EDGE_ERROR_FORMAT, "implausible operator or tensor count");
+  const uint64_t records = sizeof(Header) + uint64_t{h.op_count} * sizeof(OpRecord) +
+                           uint64_t{h.tensor_count} * sizeof(TensorRecord);
+  if (h.data_offset % kAlignment != 0 || h.data_offset < records || h.data_offset > m.size)
+    return fail(GREENAI_EDGE_ERROR_FORMAT, "bad data offset");
+  std::vector<OpRecord> ops(h.op_count);
+  std::vector<TensorRecord> tensors(h.tensor_count);
+  std::memcpy(ops.data(), m.data + sizeof(Header), ops.size() * sizeof(OpRecord));
+  std::memcpy(tensors.data(), m.data + sizeof(Header) + ops.size() * sizeof(OpRecord),
+              tensors.size() * sizeof(TensorRecord));
+  const uint64_t data_bytes = m.size - h.data_offset;
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const TensorRecord& t = tensors[i];
+    const size_t unit = dtype_size(t.dtype);
+    if (unit == 0 || t.bytes != uint64_t{t.count} * unit || t.offset % kAlignment != 0 ||
+        t.offset > data_bytes || t.bytes > data_bytes - t.offset)
+      return fail(GREENAI_EDGE_ERROR_FORMAT,
+                  "tensor " + std::to_string(i) + ": bad type, size or offset past the end");
+  }
+  auto tensor = [&](uint32_t index, DType dtype, uint64_t count, const char* what, size_t op,
+                    const void** out) -> std::string {
+    if (index >= tensors.size())
+      return "op " + std::to_string(op) + ": " + what + " tensor missing";
+    if (tensors[index].dtype != dtype || tensors[index].count != count)
+      return "op " + std::to_string(op) + ": " + what + " tensor has the wrong type or size";
+    *out = m.data + h.data_offset + tensors[index].offset;
+    return "";
+  };
+
+  // Walk the graph, checking that shapes and types chain.
+  uint32_t shape[kMaxDims] = {h.input_shape[0], h.input_shape[1], h.input_shape[2]};
+  int dims = h.input_shape[2] ? 3 : h.input_shape[1] ? 2 : 1;
+  if (dims == 2 || h.input_shape[0] == 0)
+    return fail(GREENAI_EDGE_ERROR_SHAPE, "input shape must be (N) or (C, H, W)");
+  for (int d = 0; d < dims; ++d)
+    if (shape[d] > (1u << 20)) return fail(GREENAI_EDGE_ERROR_SHAPE, "input dimension too large");
+  DType type = DType::kF32;
+  m.input_size = elements(shape, dims);
+  if (m.input_size > kMaxActivation) return fail(GREENAI_EDGE_ERROR_SHAPE, "input too large");
+  for (size_t i = 0; i < ops.size(); ++i) {
+    Step s{};
+    s.op = ops[i];
+    s.in_type = type;
+    std::memcpy(s.in_shape, shape, sizeof shape);
+    s.in_dims = dims;
+    s.in_elems = elements(shape, dims);
+    const OpRecord& op = s.op;
+    const std::string where = "op " + std::to_string(i);
+    auto shape_error = [&](const std::string& text) {
+      return fail(GREENAI_EDGE_ERROR_SHAPE, where + ": " + text);
+    };
+    const bool quantized_op = op.kind == OpKind::kQLinear || op.kind == OpKind::kQConv2d;
+    const bool float_only = op.kind == OpKind::kLinear || op.kind == OpKind::kConv2d ||
+                            op.kind == OpKind::kSoftmax || op.kind == OpKind::kQuantize;
+    if (float_only && type != DType::kF32) return shape_error("expects a float32 input");
+    if ((quantized_op || op.kind == OpKind::kDequantize) && type != DType::kI8)
+      return shape_error("expects an int8 input");
+    std::string problem;
+    switch (op.kind) {
+      case OpKind::kLinear:
+      case OpKind::kQLinear: {
+        if (dims != 1 || shape[0] != op.in || op.out == 0 || op.out > (1u << 20))
+          return shape_error(
+              "expects " + std::to_string(op.in) + " features, gets " +
+              (dims == 1 ? std::to_string(shape[0]) : std::to_string(dims) + "-d input"));
+        const DType wt = op.kind == OpKind::kLinear ? DType::kF32 : DType::kI8;
+        const DType bt = op.kind == OpKind::kLinear ? DType::kF32 : DType::kI32;
+        problem = tensor(op.weight, wt, uint64_t{op.in} * op.out, "weight", i, &s.weight);
+        if (problem.empty() && (op.bias != kNoTensor || quantized_op))
+          problem = tensor(op.bias, bt, op.out, "bias", i, &s.bias);
+        shape[0] = op.out;
+        break;
+      }
+      case OpKind::kConv2d:
+      case OpKind::kQConv2d:
+      case OpKind::kMaxPool2d:
+      case OpKind::kAvgPool2d: {
+        const bool conv = op.kind == OpKind::kConv2d || op.kind == OpKind::kQConv2d;
+        if (dims != 3) return shape_error("needs a (C, H, W) input");
+        if (conv && (shape[0] != op.in || op.out == 0 || op.out > 65536))
+          return shape_error("channel count does not chain");
+        if (op.kernel == 0 || op.kernel > 64 || op.stride == 0 || op.stride > 64 ||
+            op.padding >= op.kernel)
+          return shape_error("bad kernel, stride or padding");
+        const int64_t oh = (int64_t{shape[1]} + 2 * op.padding - op.kernel) / op.stride + 1;
+        const int64_t ow = (int64_t{shape[2]} + 2 * op.padding - op.kernel) / op.stride + 1;
+        if (int64_t{shape[1]} + 2 * op.padding < op.kernel ||
+            int64_t{shape[2]} + 2 * op.padding < op.kernel || oh <= 0 || ow <= 0)
+          return shape_error("kernel larger than the padded input");
+        s.conv = {static_cast<int>(shape[0]),  static_cast<int>(shape[1]),
+                  static_cast<int>(shape[2]),  static_cast<int>(conv ? op.out : shape[0]),
+                  static_cast<int>(oh),        static_cast<int>(ow),
+                  static_cast<int>(op.kernel), static_cast<int>(op.stride),
+                  static_cast<int>(op.padding)};
+        if (conv) {
+          const DType wt = op.kind == OpKind::kConv2d ? DType::kF32 : DType::kI8;
+          const DType bt = op.kind == OpKind::kConv2d ? DType::kF32 : DType::kI32;
+          problem = tensor(op.weight, wt, uint64_t{op.out} * op.in * op.kernel * op.kernel,
+                           "weight", i, &s.weight);
+          if (problem.empty() && (op.bias != kNoTensor || quantized_op))
+            problem = tensor(op.bias, bt, op.out, "bias", i, &s.bias);
+          shape[0] = op.out;
+        }
+        shape[1] = static_cast<uint32_t>(oh);
+        shape[2] = static_cast<uint32_t>(ow);
+        break;
+      }
+      case OpKind::kFlatten:
+        shape[0] = static_cast<uint32_t>(elements(shape, dims));
+        shape[1] = shape[2] = 0;
+        dims = 1;
+        break;
+      case OpKind::kReLU:
+      case OpKind::kSoftmax:
+        if (op.kind == OpKind::kSoftmax && dims != 1)
+          return shape_error("softmax needs a flat input");
+        break;
+      case OpKind::kQuantize:
+        if (!(op.scale > 0) || op.output_zero_point < -128 || op.output_zero_point > 127)
+          return shape_error("bad scale or zero point");
+        type = DType::kI8;
+        break;
+      case OpKind::kDequantize:
+        if (!(op.scale > 0) || op.input_zero_point < -128 || op.input_zero_point > 127)
+          return shape_error("bad scale or zero point");
+        type = DType::kF32;
+        break;
+      default:
+        return fail(GREENAI_EDGE_ERROR_FORMAT, where + ": unknown operator kind " +
+                                                   std::to_string(static_cast<uint32_t>(op.kind)));
+    }
+    if (problem.empty() && quantized_op) {
+      const void* mult = nullptr;
+      const void* shift = nullptr;
+      problem = tensor(op.multiplier, DType::kI32, op.out, "multiplier", i, &mult);
+      if (problem.empty()) problem = tensor(op.shift, DType::kI32, op.out, "shift", i, &shift);
+      s.multiplier = static_cast<const int32_t*>(mult);
+      s.shift = static_cast<const int32_t*>(shift);
+      if (problem.empty() && (op.input_zero_point < -128 || op.input_zero_point > 127 ||
+                              op.output_zero_point < -128 || op.output_zero_point > 127))
+        problem = where + ": zero point outside int8";
+      for (uint32_t c = 0; problem.empty() && c < op.out; ++c)
+        if (s.shift[c] < -31 || s.shift[c] > 30 || s.multiplier[c] < 0)
+          problem = where + ": bad requantization";
+    }
+    if (!problem.empty()) return fail(GREENAI_EDGE_ERROR_FORMAT, problem);
+    std::memcpy(s.out_shape, shape, sizeof shape);
+    s.out_dims = dims;
+    s.out_elems = elements(shape, dims);
+    s.out_type = type;
+    if (s.out_elems == 0 || s.out_elems > kMaxActivation)
+      return shape_error("activation too large or empty");
+    m.steps.push_back(s);
+  }
+  if (type != DType::kF32)
+    return fail(GREENAI_EDGE_ERROR_SHAPE, "the model must end in float32 (add a Dequantize)");
+  m.output_size = elements(shape, dims);
+  return {GREENAI_EDGE_OK, ""};
+}
+
+greenai_edge_status finish_load(std::unique_ptr<greenai_edge_model> m, int max_batch,
+                                greenai_edge_model** out, char* error, size_t error_size) {
+  if (max_batch < 1 || max_batch > kMaxBatch) {
+    set_error(error, error_size, "max_batch must be between 1 and 65536");
+    return GREENAI_EDGE_ERROR_ARGUMENT;
+  }
+  LoadError result = validate(*m);
+  if (result.status != GREENAI_EDGE_OK) {
+    set_error(error, error_size, result.message);
+    return result.status;
+  }
+  // Two ping-pong buffers, each large enough for the largest activation of the batch.
+  size_t largest = 0;
+  for (const Step& s : m->steps)
+    largest = std::max<size_t>(largest, s.out_elems * dtype_size(s.out_type));
+  m->max_batch = max_batch;
+  m->buffer_bytes =
+      (largest * static_cast<size_t>(max_batch) + kAlignment - 1) / kAlignment * kAlignment;
+  m->arena_bytes = 2 * m->buffer_bytes;
+  m->arena.reset(new (std::nothrow) uint8_t[m->arena_bytes + kAlignment]);
+  if (!m->arena) {
+    set_error(error, error_size,
+              "cannot allocate the " + std::to_string(m->arena_bytes) + "-byte arena");
+    return GREENAI_EDGE_ERROR_MEMORY;
+  }
+  m->kernels = &select_kernels();
+  m->error.reserve(128);  // error messages during inference then need no allocation
+  *out = m.release();
+  return GREENAI_EDGE_OK;
+}
+
+void run_step(const Step& s, const KernelSet& k, const void* in, void* out, int batch) {
+  const OpRecord& op = s.op;
+  const bool relu = op.flags & kFlagFusedReLU;
+  const long count = static_cast<long>(s.in_elems) * batch;
+  Requant r{};
+  if (op.kind == OpKind::kQLinear || op.kind == OpKind::kQConv2d) {
+    r = {static_cast<const int32_t*>(s.bias),
+         s.multiplier,
+         s.shift,
+         op.input_zero_point,
+         op.output_zero_point,
+         relu ? op.output_zero_point : -128,
+         127};
+  }
+  switch (op.kind) {
+    case OpKind::kLinear:
+      k.linear_f32(static_cast<const float*>(in), batch, static_cast<int>(op.in),
+                   static_cast<int>(op.out), static_cast<const float*>(s.weight),
+                   static_cast<const float*>(s.bias), relu, static_cast<float*>(out));
+      break;
+    case OpKind::kQLinear:
+      k.qlinear(static_cast<const int8_t*>(in), batch, static_cast<int>(op.in),
+                static_cast<int>(op.out), static_cast<const int8_t*>(s.weight), r,
+                static_cast<int8_t*>(out));
+      break;
+    case OpKind::kConv2d:
+      ref::conv2d_f32(static_cast<const float*>(in), batch, s.conv,
+                      static_cast<const float*>(s.weight), static_cast<const float*>(s.bias), relu,
+                      static_cast<float*>(out));
+      break;
+    case OpKind::kQConv2d:
+      ref::qconv2d(static_cast<const int8_t*>(in), batch, s.conv,
+                   static_cast<const int8_t*>(s.weight), r, static_cast<int8_t*>(out));
+      break;
+    case OpKind::kMaxPool2d:
+      if (s.in_type == DType::kF32)
+        ref::max_pool_f32(static_cast<const float*>(in), batch, s.conv, static_cast<float*>(out));
+      else
+        ref::max_pool_i8(static_cast<const int8_t*>(in), batch, s.conv, static_cast<int8_t*>(out));
+      break;
+    case OpKind::kAvgPool2d:
+      if (s.in_type == DType::kF32)
+        ref::avg_pool_f32(static_cast<const float*>(in), batch, s.conv, static_cast<float*>(out));
+      else
+        ref::avg_pool_i8(static_cast<const int8_t*>(in), batch, s.conv, static_cast<int8_t*>(out));
+      break;
+    case OpKind::kReLU:
+      if (s.in_type == DType::kF32)
+        ref::relu_f32(static_cast<const float*>(in), count, static_cast<float*>(out));
+      else
+        ref::relu_i8(static_cast<const int8_t*>(in), count,
+                     static_cast<int8_t>(op.input_zero_point), static_cast<int8_t*>(out));
+      break;
+    case OpKind::kSoftmax:
+      ref::softmax_f32(static_cast<const float*>(in), batch, static_cast<int>(s.in_elems),
+                       static_cast<float*>(out));
+      break;
+    case OpKind::kQuantize:
+      ref::quantize(static_cast<const float*>(in), count, op.scale, op.output_zero_point,
+                    static_cast<int8_t*>(out));
+      break;
+    case OpKind::kDequantize:
+      ref::dequantize(static_cast<const int8_t*>(in), count, op.scale, op.input_zero_point,
+                      static_cast<float*>(out));
+      break;
+    case OpKind::kFlatten:
+      std::memcpy(out, in, count * dtype_size(s.in_type));
+      break;
+  }
+}
+
+}  // namespace
+
+extern "C" {
+
+greenai_edge_status greenai_edge_load_memory(const void* data, size_t size, int max_batch,
+                                             greenai_edge_model** model, char* error,
+                                             size_t error_size) {
+  if (!data || !model) {
+    set_error(error, error_size, "null argument");
+    return GREENAI_EDGE_ERROR_ARGUMENT;
+  }
+  if (reinterpret_cast<uintptr_t>(data) % kAlignment != 0) {
+    set_error(error, error_size, "the bytes must be 64-byte aligned");
+    return GREENAI_EDGE_ERROR_ARGUMENT;
+  }
+  std::unique_ptr<greenai_edge_model> m(new (std::nothrow) greenai_edge_model);
+  if (!m) return GREENAI_EDGE_ERROR_MEMORY;
+  m->data = static_cast<const uint8_t*>(data);
+  m->size = size;
+  return finish_load(std::move(m), max_batch, model, error, error_size);
+}
+
+greenai_edge_status greenai_edge_load_file(const char* path, int max_batch,
+                                           greenai_edge_model** model, char* error,
+                                           size_t error_size) {
+  if (!path || !model) {
+    set_error(error, error_size, "null argument");
+    return GREENAI_EDGE_ERROR_ARGUMENT;
+  }
+  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    set_error(error, error_size, std::string("cannot open ") + path + ": " + std::strerror(errno));
+    return GREENAI_EDGE_ERROR_IO;
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || st.st_size <= 0) {
+    ::close(fd);
+    set_error(error, error_size, std::string("cannot read ") + path + ": empty or unreadable");
+    return st.st_size == 0 ? GREENAI_EDGE_ERROR_FORMAT : GREENAI_EDGE_ERROR_IO;
+  }
+  void* mapped = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
+  ::close(fd);
+  if (mapped == MAP_FAILED) {
+    set_error(error, error_size, std::string("cannot map ") + path + ": " + std::strerror(errno));
+    return GREENAI_EDGE_ERROR_IO;
+  }
+  std::unique_ptr<greenai_edge_model> m(new (std::nothrow) greenai_edge_model);
+  if (!m) {
+    ::munmap(mapped, static_cast<size_t>(st.st_size));
+    return GREENAI_EDGE_ERROR_MEMORY;
+  }
+  m->data = static_cast<const uint8_t*>(mapped);
+  m->size = static_cast<size_t>(st.st_size);
+  m->mapped = true;
+  return finish_load(std::move(m), max_batch, model, error, error_size);
+}
+
+size_t greenai_edge_input_size(const greenai_edge_model* model) {
+  return model ? model->input_size : 0;
+}
+size_t greenai_edge_output_size(const greenai_edge_model* model) {
+  return model ? model->output_size : 0;
+}
+size_t greenai_edge_arena_bytes(const greenai_edge_model* model) {
+  return model ? model->arena_bytes : 0;
+}
+const char* greenai_edge_kernels(const greenai_edge_model* model) {
+  return model && model->kernels ? model->kernels->name : "";
+}
+const char* greenai_edge_last_error(const greenai_edge_model* model) {
+  return model ? model->error.c_str() : "";
+}
+
+greenai_edge_status greenai_edge_infer(greenai_edge_model* model, const float* input, int batch,
+                                       float* output, size_t output_capacity) {
+  if (!model) return GREENAI_EDGE_ERROR_ARGUMENT;
+  model->error.clear();  // No allocation: clear() keeps the capacity.
+  if (!input || !output) {
+    model->error = "null input or output";
+    return GREENAI_EDGE_ERROR_ARGUMENT;
+  }
+  if (batch < 1 || batch > model->max_batch) {
+    model->error = "batch outside 1..max_batch given at load";
+    return GREENAI_EDGE_ERROR_ARGUMENT;
+  }
+  if (output_capacity < model->output_size * static_cast<size_t>(batch)) {
+    model->error = "output buffer too small";
+    return GREENAI_EDGE_ERROR_ARGUMENT;
+  }
+  uint8_t* base = model->arena.get();
+  base += (kAlignment - reinterpret_cast<uintptr_t>(base) % kAlignment) % kAlignment;
+  uint8_t* buffers[2] = {base, base + model->buffer_bytes};
+  const void* in = input;
+  for (size_t i = 0; i < model->steps.size(); ++i) {
+    const bool last = i + 1 == model->steps.size();
+    void* out = last ? static_cast<void*>(output) : buffers[i % 2];
+    run_step(model->steps[i], *model->kernels, in, out, batch);
+    in = out;
+  }
+  return GREENAI_EDGE_OK;
+}
+
+void greenai_edge_free(greenai_edge_model* model) { delete model; }
+
+}  // extern "C"
