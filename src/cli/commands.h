@@ -12,5 +12,6 @@ int train_command(int argc, char** argv);
 int distill_command(int argc, char** argv);
 int prune_command(int argc, char** argv);
 int eval_command(int argc, char** argv);  // greenai-torch only
+int quantize_command(int argc, char** argv);  // greenai-torch only
 
 }  // namespace greenai::cli

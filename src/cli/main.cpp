@@ -25,7 +25,8 @@ const char* kHelp =
     "  train      train a teacher, student or cnn (fp32, bf16 or fp16)\n"
     "  distill    teach a small student from a teacher checkpoint\n"
     "  prune      magnitude or structured pruning, with fine-tuning\n"
-    "  eval       accuracy, size, and energy per 1,000 inferences of a checkpoint\n"
+    "  quantize   write a checkpoint as an int8 (or fp32) model for the edge runtime\n"
+    "  eval       accuracy, size, and energy per 1,000 inferences of a checkpoint or edge file\n"
     "\n"
     "`greenai COMMAND --help` describes a command. Every energy figure says whether it was\n"
     "measured (RAPL, NVML) or estimated (a documented model), and how.\n"
@@ -52,7 +53,7 @@ int main(int argc, char** argv) {
   if (command == "sensors") return run_guarded(command, sensors_command, argc, argv);
   if (command == "co2") return run_guarded(command, co2_command, argc, argv);
   if (command == "workload") return run_guarded(command, workload_command, argc, argv);
-  for (const char* torch_command : {"train", "distill", "prune", "eval"})
+  for (const char* torch_command : {"train", "distill", "prune", "quantize", "eval"})
     if (command == torch_command) return exec_sibling("greenai-torch", command, argc, argv);
   std::cerr << "greenai: unknown command '" << command << "'\nTry `greenai --help`.\n";
   return 2;

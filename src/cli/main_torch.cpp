@@ -13,6 +13,8 @@ int main(int argc, char** argv) {
   if (command == "distill") return run_guarded(command, distill_command, argc, argv);
   if (command == "prune") return run_guarded(command, prune_command, argc, argv);
   if (command == "eval") return run_guarded(command, eval_command, argc, argv);
-  std::cerr << "greenai-torch: expected train, distill, prune or eval; see `greenai --help`\n";
+  if (command == "quantize") return run_guarded(command, quantize_command, argc, argv);
+  std::cerr
+      << "greenai-torch: expected train, distill, prune, quantize or eval; see `greenai --help`\n";
   return 2;
 }

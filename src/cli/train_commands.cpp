@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <thread>
@@ -14,6 +15,9 @@
 #include "cli/tracking_flags.h"
 #include "greenai/compress/distill.h"
 #include "greenai/compress/prune.h"
+#include "greenai/compress/quantize.h"
+#include "greenai/edge/format.h"
+#include "greenai/edge/greenai_edge.h"
 #include "greenai/error.h"
 #include "greenai/nn/checkpoint.h"
 #include "greenai/nn/dataset.h"
@@ -231,6 +235,92 @@ const char* kTrainHelp =
     "model.pt. bf16 "
     "uses\n"
     "CPU autocast with fp32 master weights; fp16 needs a CUDA build of LibTorch.\n\n";
+
+bool is_edge_file(const std::string& path) {
+  char magic[sizeof edge::kMagic] = {};
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return false;
+  const bool edge_file = std::fread(magic, 1, sizeof magic, f) == sizeof magic &&
+                         std::memcmp(magic, edge::kMagic, sizeof magic) == 0;
+  std::fclose(f);
+  return edge_file;
+}
+
+// Accuracy, size and energy per 1,000 inferences of an edge file, run by the edge runtime
+// (single-threaded, as on a small device).
+int eval_edge(const ParsedArgs& args, const std::string& path) {
+  const int64_t batch = integer(args, "batch", 64, 1);
+  const int64_t repeat = integer(args, "repeat", 3, 1);
+  greenai_edge_model* model = nullptr;
+  char why[256] = "";
+  if (greenai_edge_load_file(path.c_str(), static_cast<int>(batch), &model, why, sizeof why) !=
+      GREENAI_EDGE_OK)
+    throw Error("cannot load edge model (path=" + path + ")", why);
+  std::unique_ptr<greenai_edge_model, void (*)(greenai_edge_model*)> guard(model,
+                                                                           greenai_edge_free);
+  Data data = load_data(args, /*need_train=*/false);
+  const int64_t n = data.test.size(), in = static_cast<int64_t>(greenai_edge_input_size(model));
+  const int64_t classes = static_cast<int64_t>(greenai_edge_output_size(model));
+  torch::Tensor images = data.test.images.reshape({n, -1}).contiguous();
+  if (images.size(1) != in)
+    throw Error("cannot evaluate (path=" + path + ")", "the model takes " + std::to_string(in) +
+                                                           " inputs, the data set has " +
+                                                           std::to_string(images.size(1)));
+  std::vector<float> logits(static_cast<size_t>(n * classes));
+  auto tracker = tracker_for_this_process(args);
+  tracker->start();
+  tracker->begin_phase("edge inference");
+  auto start = std::chrono::steady_clock::now();
+  for (int64_t r = 0; r < repeat; ++r)
+    for (int64_t offset = 0; offset < n; offset += batch) {
+      const int count = static_cast<int>(std::min(batch, n - offset));
+      if (greenai_edge_infer(model, images.data_ptr<float>() + offset * in, count,
+                             logits.data() + offset * classes,
+                             static_cast<size_t>(count * classes)) != GREENAI_EDGE_OK)
+        throw Error("cannot run edge model (path=" + path + ")", greenai_edge_last_error(model));
+    }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  tracker->end_phase();
+  std::vector<track::Record> phases = tracker->phases();
+  tracker->stop();
+  int64_t correct = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const float* row = logits.data() + i * classes;
+    correct += std::max_element(row, row + classes) - row == data.test.labels[i].item<int64_t>();
+  }
+  const double inferences = static_cast<double>(repeat * n);
+  track::Energy per_1000;
+  double kg = 0;
+  for (const auto& p : phases)
+    if (p.phase == "edge inference") {
+      for (size_t c = 0; c < 3; ++c) per_1000.joules[c] = p.tree.joules[c] / inferences * 1000;
+      kg = p.emissions_kg / inferences * 1000;
+    }
+  const double accuracy = static_cast<double>(correct) / n;
+  const std::string provenance = tracker->info().provenance();
+  Json result =
+      Json::object()
+          .set("model", path)
+          .set("runtime", std::string("greenai edge (") + greenai_edge_kernels(model) + ")")
+          .set("accuracy", accuracy)
+          .set("test_examples", n)
+          .set("size_bytes", static_cast<double>(std::filesystem::file_size(path)))
+          .set("arena_bytes", static_cast<double>(greenai_edge_arena_bytes(model)))
+          .set("batch", batch)
+          .set("inferences_per_s", inferences / seconds)
+          .set("energy_per_1000_inferences", energy_json(per_1000, kg))
+          .set("provenance", provenance_json(*tracker));
+  char headline[512];
+  std::snprintf(headline, sizeof headline,
+                "%s (edge runtime, %s kernels): test accuracy %.2f %%, %.0f bytes; %.0f "
+                "inferences/s at batch %lld; "
+                "1,000 inferences: %s\n",
+                path.c_str(), greenai_edge_kernels(model), 100 * accuracy,
+                result.at("size_bytes").number(), inferences / seconds,
+                static_cast<long long>(batch), energy_text(per_1000, kg, provenance).c_str());
+  return print_result(args, result, headline);
+}
 
 }  // namespace
 
@@ -452,6 +542,66 @@ int prune_command(int argc, char** argv) {
   return print_result(args, info, headline);
 }
 
+int quantize_command(int argc, char** argv) {
+  ParsedArgs args =
+      ArgParser(
+          "quantize",
+          common_specs(
+              {{"calibration", true}, {"observer", true}, {"precision", true}, {"out", true}}))
+          .parse(argc, argv, 2);
+  if (args.has("help")) {
+    std::cout
+        << "usage: greenai quantize MODEL [--calibration N] [--observer minmax|percentile]\n"
+           "                        [--precision int8|fp32] --out FILE.edge\n\n"
+           "Writes MODEL as an edge file for greenai's standalone runtime (docs/edge-format.md).\n"
+           "int8 (default): static post-training quantization calibrated on the first N training\n"
+           "examples (default 1000): per-channel symmetric int8 weights, asymmetric int8\n"
+           "activations, int32 bias, fixed-point requantization, ReLU fused. fp32: the weights as\n"
+           "trained.\n\n"
+        << kCommonHelp << kTrackingHelp;
+    return 0;
+  }
+  if (args.positionals.size() != 1) throw UsageError("expected one MODEL checkpoint");
+  auto out = args.get("out");
+  if (!out) throw UsageError("missing --out FILE.edge");
+  const std::string precision = args.get("precision").value_or("int8");
+  if (precision != "int8" && precision != "fp32")
+    throw Error("cannot quantize (--precision=" + precision + ")", "unknown precision",
+                "use int8 or fp32");
+  configure_threads(args);
+  nn::Checkpoint checkpoint = nn::load_checkpoint(args.positionals[0]);
+  compress::QuantizeOptions options{
+      compress::parse_observer(args.get("observer").value_or("minmax"))};
+  const int64_t calibration = integer(args, "calibration", 1000, 1);
+  std::vector<uint8_t> bytes;
+  if (precision == "fp32") {
+    bytes = compress::export_edge_fp32(checkpoint.net);
+  } else {
+    std::string dir = args.get("data").value_or(nn::default_fashion_mnist_dir());
+    nn::Dataset train_set = nn::load_fashion_mnist(nn::Split::kTrain, dir).head(calibration);
+    bytes = compress::quantize_to_edge(checkpoint.net, train_set.images, options);
+  }
+  if (std::string why = edge::write_file(*out, bytes); !why.empty())
+    throw Error("cannot write edge file (path=" + *out + ")", why);
+  const double checkpoint_bytes =
+      static_cast<double>(std::filesystem::file_size(args.positionals[0]));
+  Json result =
+      Json::object()
+          .set("model", args.positionals[0])
+          .set("out", *out)
+          .set("precision", precision)
+          .set("observer", precision == "int8" ? compress::to_string(options.observer) : "")
+          .set("calibration_examples", precision == "int8" ? calibration : 0)
+          .set("size_bytes", static_cast<double>(bytes.size()))
+          .set("checkpoint_bytes", checkpoint_bytes);
+  char headline[512];
+  std::snprintf(headline, sizeof headline,
+                "wrote %s: %s edge model, %zu bytes (checkpoint %.0f bytes, %.1fx smaller)\n",
+                out->c_str(), precision.c_str(), bytes.size(), checkpoint_bytes,
+                checkpoint_bytes / bytes.size());
+  return print_result(args, result, headline);
+}
+
 int eval_command(int argc, char** argv) {
   ParsedArgs args =
       ArgParser("eval", common_specs({{"batch", true}, {"precision", true}, {"repeat", true}}))
@@ -465,9 +615,10 @@ int eval_command(int argc, char** argv) {
         << kCommonHelp << kTrackingHelp;
     return 0;
   }
-  if (args.positionals.size() != 1) throw UsageError("expected one MODEL checkpoint");
+  if (args.positionals.size() != 1) throw UsageError("expected one MODEL checkpoint or .edge file");
   configure_threads(args);
   const std::string path = args.positionals[0];
+  if (is_edge_file(path)) return eval_edge(args, path);
   nn::Checkpoint checkpoint = nn::load_checkpoint(path);
   const int64_t batch = integer(args, "batch", 1000, 1);
   const int64_t repeat = integer(args, "repeat", 3, 1);

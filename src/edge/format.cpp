@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "edge/internal/fixed_point.h"
+
 namespace greenai::edge {
 namespace {
 
@@ -32,6 +34,10 @@ size_t dtype_size(DType dtype) {
       return 4;
   }
   return 0;
+}
+
+void quantize_multiplier(double multiplier, int32_t* q, int32_t* shift) {
+  internal::quantize_multiplier(multiplier, q, shift);
 }
 
 uint32_t crc32(const void* data, size_t size, uint32_t crc) {

@@ -356,6 +356,16 @@ TEST(CliTraining, TrainEvalDistillPruneOnASlice) {
   EXPECT_NE(distill.out.find("student 784-8-10 distilled (T=1, alpha=0.9)"), std::string::npos)
       << distill.out;
 
+  const std::string edge_file = dir.file("t.edge");
+  Result quantize =
+      run(with_slice({"quantize", teacher, "--calibration", "200", "--out", edge_file}));
+  ASSERT_EQ(quantize.code, 0) << quantize.err;
+  EXPECT_NE(quantize.out.find("int8 edge model"), std::string::npos) << quantize.out;
+  Result eval_edge = run(with_slice({"eval", edge_file, "--json"}));
+  ASSERT_EQ(eval_edge.code, 0) << eval_edge.err;
+  EXPECT_NE(eval_edge.out.find("\"runtime\": \"greenai edge (reference)\""), std::string::npos)
+      << eval_edge.out;
+
   Result prune = run(with_slice({"prune", teacher, "--sparsity", "0.5", "--structured",
                                  "--finetune-epochs", "1", "--out", pruned}));
   ASSERT_EQ(prune.code, 0) << prune.err;

@@ -83,6 +83,10 @@ struct TensorRecord {
 };
 static_assert(sizeof(TensorRecord) == 32);
 
+/// Splits a real requantization multiplier M >= 0 into the int32 mantissa q in [2^30, 2^31) and
+/// the exponent `shift` with M = q x 2^(shift - 31), as kQLinear and kQConv2d store it.
+void quantize_multiplier(double multiplier, int32_t* q, int32_t* shift);
+
 /// CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320), continuing from `crc`.
 uint32_t crc32(const void* data, size_t size, uint32_t crc = 0);
 

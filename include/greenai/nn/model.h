@@ -66,7 +66,8 @@ class NetImpl : public torch::nn::Module {
   const ModelSpec& spec() const { return spec_; }
   /// The LibTorch module of layer `index` (same order as spec().layers).
   std::shared_ptr<torch::nn::Module> layer(size_t index) const { return layers_[index]; }
-  torch::nn::Sequential& sequential() { return sequential_; }
+  /// The layers as LibTorch runs them (a handle: shares the modules).
+  torch::nn::Sequential sequential() const { return sequential_; }
 
  private:
   ModelSpec spec_;

@@ -1,0 +1,50 @@
+// Export of trained models to the edge format: fp32 as trained, or int8 by static post-training
+// quantization.
+//
+// int8 scheme (as TensorFlow Lite's): weights symmetric per output channel (zero point 0, codes
+// in [-127, 127]); activations asymmetric per tensor, with a range that always contains 0 so
+// that zero is exact; int32 bias with scale s_in x s_w; a fixed-point multiplier and shift per
+// output channel to requantize. Linear+ReLU and Conv2d+ReLU are fused (the ReLU becomes the
+// output clamp). Activation ranges come from running calibration examples through the model.
+//
+//   auto bytes = greenai::compress::quantize_to_edge(net, calibration_images, {.observer =
+//   Observer::kMinMax}); greenai::edge::write_file("model.edge", bytes);
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+#include "greenai/nn/model.h"
+
+namespace greenai::compress {
+
+enum class Observer {
+  kMinMax,      ///< The smallest and largest value seen.
+  kPercentile,  ///< The 0.01th and 99.99th percentiles: ignores rare outliers.
+};
+Observer parse_observer(const std::string& name);
+const char* to_string(Observer observer);
+
+struct QuantizeOptions {
+  Observer observer = Observer::kMinMax;
+};
+
+/// Scale and zero point of an int8 activation tensor.
+struct ActivationQuant {
+  float scale = 1;
+  int32_t zero_point = 0;
+};
+/// Asymmetric int8 parameters for the real range [lo, hi], widened to contain 0.
+ActivationQuant choose_activation_quant(float lo, float hi);
+
+/// The model as an fp32 edge file (Dropout dropped, ReLU fused into the preceding layer).
+/// Throws greenai::Error for a layer the edge runtime lacks.
+std::vector<uint8_t> export_edge_fp32(const nn::Net& net);
+
+/// The model as an int8 edge file, calibrated on `calibration` ([N, ...] inputs).
+std::vector<uint8_t> quantize_to_edge(const nn::Net& net, const torch::Tensor& calibration,
+                                      const QuantizeOptions& options = {});
+
+}  // namespace greenai::compress

@@ -1,0 +1,227 @@
+#include "greenai/compress/quantize.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "greenai/edge/format.h"
+#include "greenai/error.h"
+
+namespace greenai::compress {
+namespace {
+
+using edge::DType;
+using edge::OpKind;
+using edge::OpRecord;
+
+// One operator of the exported graph and the model layers it covers.
+struct Stage {
+  nn::LayerKind kind;
+  size_t layer;       // Index in the spec of the main layer.
+  size_t last_layer;  // Index of the last layer folded in (the fused ReLU), for calibration.
+  bool fused_relu = false;
+};
+
+std::vector<Stage> plan(const nn::ModelSpec& spec) {
+  std::vector<Stage> stages;
+  for (size_t i = 0; i < spec.layers.size(); ++i) {
+    const nn::LayerSpec& l = spec.layers[i];
+    switch (l.kind) {
+      case nn::LayerKind::kDropout:
+        break;  // Identity at inference.
+      case nn::LayerKind::kTanh:
+        throw Error("cannot export model (arch=" + spec.arch + ")",
+                    "the edge runtime has no tanh operator");
+      case nn::LayerKind::kLinear:
+      case nn::LayerKind::kConv2d: {
+        Stage s{l.kind, i, i};
+        size_t next = i + 1;
+        while (next < spec.layers.size() && spec.layers[next].kind == nn::LayerKind::kDropout)
+          ++next;
+        if (next < spec.layers.size() && spec.layers[next].kind == nn::LayerKind::kReLU) {
+          s.fused_relu = true;
+          s.last_layer = next;
+          i = next;
+        }
+        stages.push_back(s);
+        break;
+      }
+      default:
+        stages.push_back({l.kind, i, i});
+    }
+  }
+  return stages;
+}
+
+torch::Tensor parameter(const nn::Net& net, size_t layer, const char* name) {
+  return net->layer(layer)->named_parameters(false)[name].detach().to(torch::kFloat32).contiguous();
+}
+
+OpRecord base_op(const Stage& s, const nn::LayerSpec& l) {
+  OpRecord op{};
+  op.flags = s.fused_relu ? edge::kFlagFusedReLU : 0;
+  op.in = static_cast<uint32_t>(l.in);
+  op.out = static_cast<uint32_t>(l.out);
+  op.kernel = static_cast<uint32_t>(l.kernel);
+  op.stride = static_cast<uint32_t>(l.stride);
+  op.padding = static_cast<uint32_t>(l.padding);
+  op.weight = op.bias = op.multiplier = op.shift = edge::kNoTensor;
+  return op;
+}
+
+std::vector<uint32_t> input_shape(const nn::ModelSpec& spec) {
+  std::vector<uint32_t> shape;
+  for (int64_t d : spec.input_shape) shape.push_back(static_cast<uint32_t>(d));
+  return shape;
+}
+
+// Range [lo, hi] of a calibration tensor under the chosen observer.
+std::pair<float, float> observe(const torch::Tensor& t, Observer observer) {
+  torch::Tensor flat = t.flatten().to(torch::kFloat32);
+  if (observer == Observer::kMinMax) return {flat.min().item<float>(), flat.max().item<float>()};
+  // torch::quantile takes at most 2^24 elements: a strided subsample keeps the distribution.
+  const int64_t limit = 1 << 24;
+  if (flat.numel() > limit)
+    flat = flat.slice(0, 0, flat.numel(), (flat.numel() + limit - 1) / limit);
+  torch::Tensor q = torch::quantile(flat, torch::tensor({0.0001, 0.9999}, torch::kFloat32));
+  return {q[0].item<float>(), q[1].item<float>()};
+}
+
+}  // namespace
+
+Observer parse_observer(const std::string& name) {
+  if (name == "minmax") return Observer::kMinMax;
+  if (name == "percentile") return Observer::kPercentile;
+  throw Error("cannot quantize (--observer=" + name + ")", "unknown observer",
+              "use minmax or percentile");
+}
+
+const char* to_string(Observer observer) {
+  return observer == Observer::kMinMax ? "minmax" : "percentile";
+}
+
+ActivationQuant choose_activation_quant(float lo, float hi) {
+  lo = std::min(lo, 0.0f);
+  hi = std::max(hi, 0.0f);
+  if (hi - lo < 1e-8f) hi = lo + 1e-8f;
+  ActivationQuant q;
+  q.scale = (hi - lo) / 255.0f;
+  // lo maps to -128: zero_point = -128 - lo / scale, rounded; 0 is then exactly code zero_point.
+  q.zero_point = static_cast<int32_t>(std::clamp(std::lround(-128.0 - lo / q.scale), -128L, 127L));
+  return q;
+}
+
+std::vector<uint8_t> export_edge_fp32(const nn::Net& net) {
+  const nn::ModelSpec& spec = net->spec();
+  edge::FileBuilder builder(input_shape(spec));
+  for (const Stage& s : plan(spec)) {
+    const nn::LayerSpec& l = spec.layers[s.layer];
+    OpRecord op = base_op(s, l);
+    switch (s.kind) {
+      case nn::LayerKind::kLinear:
+      case nn::LayerKind::kConv2d: {
+        op.kind = s.kind == nn::LayerKind::kLinear ? OpKind::kLinear : OpKind::kConv2d;
+        torch::Tensor w = parameter(net, s.layer, "weight"), b = parameter(net, s.layer, "bias");
+        op.weight = builder.add_tensor(DType::kF32, w.data_ptr<float>(), w.numel());
+        op.bias = builder.add_tensor(DType::kF32, b.data_ptr<float>(), b.numel());
+        break;
+      }
+      case nn::LayerKind::kReLU:
+        op.kind = OpKind::kReLU;
+        break;
+      case nn::LayerKind::kFlatten:
+        op.kind = OpKind::kFlatten;
+        break;
+      case nn::LayerKind::kMaxPool2d:
+        op.kind = OpKind::kMaxPool2d;
+        break;
+      default:
+        throw Error("cannot export model (arch=" + spec.arch + ")", "unsupported layer");
+    }
+    builder.add_op(op);
+  }
+  return builder.finish();
+}
+
+std::vector<uint8_t> quantize_to_edge(const nn::Net& net, const torch::Tensor& calibration,
+                                      const QuantizeOptions& options) {
+  const nn::ModelSpec& spec = net->spec();
+  const std::vector<Stage> stages = plan(spec);
+  if (calibration.size(0) == 0)
+    throw Error("cannot quantize", "no calibration examples", "pass --calibration N > 0");
+
+  // Calibrate: the activation after each stage (fused ReLU included), layer by layer.
+  torch::NoGradGuard no_grad;
+  nn::Net model = net;  // a handle on the same module, to switch it to inference mode
+  model->eval();
+  std::vector<std::pair<float, float>> ranges;  // [0] the input, then one per stage
+  torch::Tensor x = calibration.to(torch::kFloat32);
+  ranges.push_back(observe(x, options.observer));
+  std::vector<torch::nn::AnyModule*> modules;
+  torch::nn::Sequential sequential = model->sequential();
+  for (auto& m : *sequential) modules.push_back(&m);
+  size_t layer = 0;
+  for (const Stage& s : stages) {
+    for (; layer <= s.last_layer; ++layer) x = modules[layer]->forward(x);
+    ranges.push_back(observe(x, options.observer));
+  }
+
+  edge::FileBuilder builder(input_shape(spec));
+  ActivationQuant current = choose_activation_quant(ranges[0].first, ranges[0].second);
+  OpRecord quantize{};
+  quantize.kind = OpKind::kQuantize;
+  quantize.scale = current.scale;
+  quantize.output_zero_point = current.zero_point;
+  quantize.weight = quantize.bias = quantize.multiplier = quantize.shift = edge::kNoTensor;
+  builder.add_op(quantize);
+  for (size_t i = 0; i < stages.size(); ++i) {
+    const Stage& s = stages[i];
+    const nn::LayerSpec& l = spec.layers[s.layer];
+    OpRecord op = base_op(s, l);
+    if (s.kind == nn::LayerKind::kLinear || s.kind == nn::LayerKind::kConv2d) {
+      op.kind = s.kind == nn::LayerKind::kLinear ? OpKind::kQLinear : OpKind::kQConv2d;
+      const ActivationQuant out =
+          choose_activation_quant(ranges[i + 1].first, ranges[i + 1].second);
+      torch::Tensor w = parameter(net, s.layer, "weight"), b = parameter(net, s.layer, "bias");
+      const int64_t channels = w.size(0);
+      torch::Tensor w2 = w.reshape({channels, -1});
+      // Symmetric per output channel: codes in [-127, 127], zero point 0.
+      torch::Tensor w_scale = (w2.abs().amax(1) / 127.0).clamp_min(1e-12);
+      torch::Tensor w_codes =
+          torch::round(w2 / w_scale.unsqueeze(1)).clamp(-127, 127).to(torch::kInt8).contiguous();
+      std::vector<int32_t> bias(channels), multiplier(channels), shift(channels);
+      for (int64_t c = 0; c < channels; ++c) {
+        const double s_w = w_scale[c].item<double>();
+        const double s_acc = static_cast<double>(current.scale) * s_w;
+        const double b_codes = std::round(b[c].item<double>() / s_acc);
+        bias[c] = static_cast<int32_t>(std::clamp(b_codes, -2147483648.0, 2147483647.0));
+        edge::quantize_multiplier(s_acc / out.scale, &multiplier[c], &shift[c]);
+      }
+      op.weight = builder.add_tensor(DType::kI8, w_codes.data_ptr<int8_t>(), w_codes.numel());
+      op.bias = builder.add_tensor(DType::kI32, bias.data(), bias.size());
+      op.multiplier = builder.add_tensor(DType::kI32, multiplier.data(), multiplier.size());
+      op.shift = builder.add_tensor(DType::kI32, shift.data(), shift.size());
+      op.input_zero_point = current.zero_point;
+      op.output_zero_point = out.zero_point;
+      current = out;
+    } else if (s.kind == nn::LayerKind::kFlatten || s.kind == nn::LayerKind::kMaxPool2d) {
+      op.kind = s.kind == nn::LayerKind::kFlatten ? OpKind::kFlatten
+                                                  : OpKind::kMaxPool2d;  // int8 in, same scale
+    } else if (s.kind == nn::LayerKind::kReLU) {
+      op.kind = OpKind::kReLU;
+      op.input_zero_point = current.zero_point;
+    } else {
+      throw Error("cannot quantize model (arch=" + spec.arch + ")", "unsupported layer");
+    }
+    builder.add_op(op);
+  }
+  OpRecord dequantize{};
+  dequantize.kind = OpKind::kDequantize;
+  dequantize.scale = current.scale;
+  dequantize.input_zero_point = current.zero_point;
+  dequantize.weight = dequantize.bias = dequantize.multiplier = dequantize.shift = edge::kNoTensor;
+  builder.add_op(dequantize);
+  return builder.finish();
+}
+
+}  // namespace greenai::compress

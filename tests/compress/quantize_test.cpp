@@ -1,0 +1,104 @@
+#include "greenai/compress/quantize.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "greenai/edge/greenai_edge.h"
+#include "greenai/error.h"
+
+namespace greenai::compress {
+namespace {
+
+// Runs an edge file's bytes with the edge runtime.
+std::vector<float> run_edge(const std::vector<uint8_t>& bytes, const torch::Tensor& x) {
+  std::vector<uint8_t> storage(bytes.size() + 64);
+  uint8_t* aligned = storage.data() + (64 - reinterpret_cast<uintptr_t>(storage.data()) % 64) % 64;
+  std::memcpy(aligned, bytes.data(), bytes.size());
+  greenai_edge_model* model = nullptr;
+  char error[256] = "";
+  const int batch = static_cast<int>(x.size(0));
+  EXPECT_EQ(greenai_edge_load_memory(aligned, bytes.size(), batch, &model, error, sizeof error),
+            GREENAI_EDGE_OK)
+      << error;
+  if (!model) return {};
+  std::vector<float> y(greenai_edge_output_size(model) * batch);
+  torch::Tensor input = x.contiguous();
+  EXPECT_EQ(greenai_edge_infer(model, input.data_ptr<float>(), batch, y.data(), y.size()),
+            GREENAI_EDGE_OK);
+  greenai_edge_free(model);
+  return y;
+}
+
+// Zero is exact by construction (it is the zero point); the range must fit the 256 codes.
+TEST(ActivationQuant, TheRangeAndZeroAreCovered) {
+  for (auto [lo, hi] :
+       std::vector<std::pair<float, float>>{{0, 1}, {-3, 5}, {2, 9}, {-4, -1}, {0, 0}}) {
+    ActivationQuant q = choose_activation_quant(lo, hi);
+    EXPECT_GE(q.zero_point, -128);
+    EXPECT_LE(q.zero_point, 127);
+    const float represented_lo = q.scale * static_cast<float>(-128 - q.zero_point);
+    const float represented_hi = q.scale * static_cast<float>(127 - q.zero_point);
+    EXPECT_LE(represented_lo, std::min(lo, 0.0f) + q.scale) << lo << " " << hi;
+    EXPECT_GE(represented_hi, std::max(hi, 0.0f) - q.scale) << lo << " " << hi;
+  }
+  ActivationQuant pixels = choose_activation_quant(0, 1);  // Fashion-MNIST inputs
+  EXPECT_FLOAT_EQ(pixels.scale, 1.0f / 255);
+  EXPECT_EQ(pixels.zero_point, -128);
+}
+
+TEST(ExportFp32, MatchesLibTorch) {
+  torch::manual_seed(1);
+  for (const nn::ModelSpec& spec : {nn::student_spec(16), nn::cnn_spec()}) {
+    nn::Net net(spec);
+    net->eval();
+    torch::Tensor x = torch::rand({3, 1, 28, 28});
+    torch::Tensor expected = net->forward(x).detach();
+    std::vector<float> got = run_edge(export_edge_fp32(net), x);
+    ASSERT_EQ(got.size(), static_cast<size_t>(expected.numel()));
+    for (size_t i = 0; i < got.size(); ++i)
+      EXPECT_NEAR(got[i], expected.flatten()[static_cast<int64_t>(i)].item<float>(), 1e-4)
+          << spec.arch;
+  }
+}
+
+TEST(QuantizeToEdge, Int8OutputsTrackFp32) {
+  torch::manual_seed(2);
+  for (const nn::ModelSpec& spec : {nn::student_spec(32), nn::cnn_spec()}) {
+    nn::Net net(spec);
+    net->eval();
+    torch::Tensor calibration = torch::rand({64, 1, 28, 28});
+    torch::Tensor x = torch::rand({16, 1, 28, 28});
+    torch::Tensor expected = net->forward(x).detach();
+    for (Observer observer : {Observer::kMinMax, Observer::kPercentile}) {
+      std::vector<float> got = run_edge(quantize_to_edge(net, calibration, {observer}), x);
+      ASSERT_EQ(got.size(), static_cast<size_t>(expected.numel()));
+      torch::Tensor y = torch::from_blob(got.data(), expected.sizes()).clone();
+      // Quantization noise relative to the spread of the outputs.
+      const double error = (y - expected).abs().max().item<double>();
+      const double spread = (expected.max() - expected.min()).item<double>();
+      EXPECT_LT(error, 0.05 * spread) << spec.arch << " " << to_string(observer);
+    }
+  }
+}
+
+TEST(QuantizeToEdge, FileIsAboutAQuarterOfFp32) {
+  nn::Net net(nn::teacher_spec());
+  const size_t fp32 = export_edge_fp32(net).size();
+  const size_t int8 = quantize_to_edge(net, torch::rand({8, 1, 28, 28})).size();
+  EXPECT_NEAR(static_cast<double>(fp32) / static_cast<double>(int8), 4.0, 0.1);
+  // At most 1 % over the raw int8 weights, int32 biases and requantization parameters.
+  const double raw = 2'392'800 + 2410 * 4 * 3;
+  EXPECT_LT(static_cast<double>(int8), raw * 1.01);
+}
+
+TEST(QuantizeToEdge, UnsupportedLayersAndOptionsAreRefused) {
+  nn::ModelSpec policy = nn::mlp_spec("policy", {4, 8, 2}, 0.0, {4});
+  policy.layers.push_back({nn::LayerKind::kTanh});
+  EXPECT_THROW(export_edge_fp32(nn::Net(policy)), Error);
+  EXPECT_THROW(parse_observer("entropy"), Error);
+  EXPECT_THROW(quantize_to_edge(nn::Net(nn::student_spec(4)), torch::rand({0, 1, 28, 28})), Error);
+}
+
+}  // namespace
+}  // namespace greenai::compress
