@@ -38,6 +38,7 @@ struct Step {
   const int32_t* multiplier = nullptr;
   const int32_t* shift = nullptr;
   Conv2dShape conv{};
+  std::vector<int32_t> bias_unsigned;  // QLinear: see Requant::bias_unsigned
 };
 
 struct LoadError {
@@ -61,7 +62,7 @@ struct greenai_edge_model {
   int max_batch = 1;
   uint64_t input_size = 0, output_size = 0;
   std::unique_ptr<uint8_t[]> arena;
-  size_t arena_bytes = 0, buffer_bytes = 0;
+  size_t arena_bytes = 0, buffer_bytes = 0, scratch_bytes = 0;
   const KernelSet* kernels = nullptr;
   std::string error;
 
@@ -274,14 +275,28 @@ greenai_edge_status finish_load(std::unique_ptr<greenai_edge_model> m, int max_b
     set_error(error, error_size, result.message);
     return result.status;
   }
-  // Two ping-pong buffers, each large enough for the largest activation of the batch.
-  size_t largest = 0;
-  for (const Step& s : m->steps)
+  // Two ping-pong buffers, each large enough for the largest activation of the batch, and a
+  // scratch area for kernels that convert their int8 input to unsigned.
+  size_t largest = 0, scratch = 0;
+  for (Step& s : m->steps) {
     largest = std::max<size_t>(largest, s.out_elems * dtype_size(s.out_type));
+    if (s.op.kind != OpKind::kQLinear) continue;
+    scratch = std::max<size_t>(scratch, s.in_elems);
+    const auto* w = static_cast<const int8_t*>(s.weight);
+    const auto* bias = static_cast<const int32_t*>(s.bias);
+    s.bias_unsigned.resize(s.op.out);
+    for (uint32_t c = 0; c < s.op.out; ++c) {
+      int64_t row_sum = 0;
+      for (uint32_t i = 0; i < s.op.in; ++i) row_sum += w[uint64_t{c} * s.op.in + i];
+      s.bias_unsigned[c] =
+          static_cast<int32_t>(bias[c] - (128 + int64_t{s.op.input_zero_point}) * row_sum);
+    }
+  }
+  auto round_up = [](size_t n) { return (n + kAlignment - 1) / kAlignment * kAlignment; };
   m->max_batch = max_batch;
-  m->buffer_bytes =
-      (largest * static_cast<size_t>(max_batch) + kAlignment - 1) / kAlignment * kAlignment;
-  m->arena_bytes = 2 * m->buffer_bytes;
+  m->buffer_bytes = round_up(largest * static_cast<size_t>(max_batch));
+  m->scratch_bytes = round_up(scratch * static_cast<size_t>(max_batch));
+  m->arena_bytes = 2 * m->buffer_bytes + m->scratch_bytes;
   m->arena.reset(new (std::nothrow) uint8_t[m->arena_bytes + kAlignment]);
   if (!m->arena) {
     set_error(error, error_size,
@@ -294,7 +309,8 @@ greenai_edge_status finish_load(std::unique_ptr<greenai_edge_model> m, int max_b
   return GREENAI_EDGE_OK;
 }
 
-void run_step(const Step& s, const KernelSet& k, const void* in, void* out, int batch) {
+void run_step(const Step& s, const KernelSet& k, const void* in, void* out, uint8_t* scratch,
+              int batch) {
   const OpRecord& op = s.op;
   const bool relu = op.flags & kFlagFusedReLU;
   const long count = static_cast<long>(s.in_elems) * batch;
@@ -306,7 +322,8 @@ void run_step(const Step& s, const KernelSet& k, const void* in, void* out, int 
          op.input_zero_point,
          op.output_zero_point,
          relu ? op.output_zero_point : -128,
-         127};
+         127,
+         s.bias_unsigned.data()};
   }
   switch (op.kind) {
     case OpKind::kLinear:
@@ -316,7 +333,7 @@ void run_step(const Step& s, const KernelSet& k, const void* in, void* out, int 
       break;
     case OpKind::kQLinear:
       k.qlinear(static_cast<const int8_t*>(in), batch, static_cast<int>(op.in),
-                static_cast<int>(op.out), static_cast<const int8_t*>(s.weight), r,
+                static_cast<int>(op.out), static_cast<const int8_t*>(s.weight), r, scratch,
                 static_cast<int8_t*>(out));
       break;
     case OpKind::kConv2d:
@@ -457,11 +474,12 @@ greenai_edge_status greenai_edge_infer(greenai_edge_model* model, const float* i
   uint8_t* base = model->arena.get();
   base += (kAlignment - reinterpret_cast<uintptr_t>(base) % kAlignment) % kAlignment;
   uint8_t* buffers[2] = {base, base + model->buffer_bytes};
+  uint8_t* scratch = base + 2 * model->buffer_bytes;
   const void* in = input;
   for (size_t i = 0; i < model->steps.size(); ++i) {
     const bool last = i + 1 == model->steps.size();
     void* out = last ? static_cast<void*>(output) : buffers[i % 2];
-    run_step(model->steps[i], *model->kernels, in, out, batch);
+    run_step(model->steps[i], *model->kernels, in, out, scratch, batch);
     in = out;
   }
   return GREENAI_EDGE_OK;

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <tuple>
 
 #include "edge/internal/fixed_point.h"
 #include "edge/internal/kernels.h"
@@ -108,7 +109,7 @@ TEST(EdgeRuntime, RunsAFloatModel) {
   ASSERT_EQ(l->status, GREENAI_EDGE_OK) << l->error;
   EXPECT_EQ(greenai_edge_input_size(l->model), 3u);
   EXPECT_EQ(greenai_edge_output_size(l->model), 2u);
-  EXPECT_STREQ(greenai_edge_kernels(l->model), "reference");
+  EXPECT_NE(std::string(greenai_edge_kernels(l->model)), "");
   const float x[] = {1, 1, 1, -1, 0, 2};  // two examples
   float y[4];
   ASSERT_EQ(greenai_edge_infer(l->model, x, 2, y, 4), GREENAI_EDGE_OK);
@@ -287,6 +288,105 @@ TEST(EdgeLoaderFuzz, MutatedFilesLoadOrFailCleanly) {
       ASSERT_FALSE(l->error.empty());
     }
   }
+}
+
+}  // namespace
+}  // namespace greenai::edge
+
+namespace greenai::edge {
+namespace {
+
+// Random int8 Linear problems, with tails that do not fill a vector.
+struct QProblem {
+  int batch, in, out;
+  std::vector<int8_t> x, w, y_ref, y_fast;
+  std::vector<int32_t> bias, multiplier, shift, bias_unsigned;
+  internal::Requant r{};
+  std::vector<uint8_t> scratch;
+
+  QProblem(int batch_, int in_, int out_, bool relu, std::mt19937& rng)
+      : batch(batch_),
+        in(in_),
+        out(out_),
+        x(batch_ * in_),
+        w(out_ * in_),
+        y_ref(batch_ * out_),
+        y_fast(batch_ * out_),
+        bias(out_),
+        multiplier(out_),
+        shift(out_),
+        bias_unsigned(out_),
+        scratch(batch_ * in_) {
+    for (auto& v : x) v = static_cast<int8_t>(static_cast<int>(rng() % 256) - 128);
+    for (auto& v : w) v = static_cast<int8_t>(static_cast<int>(rng() % 255) - 127);
+    const int32_t zp_in = static_cast<int32_t>(rng() % 256) - 128;
+    for (int c = 0; c < out; ++c) {
+      bias[c] = static_cast<int32_t>(rng() % 20001) - 10000;
+      internal::quantize_multiplier(
+          std::ldexp(0.5 + (rng() % 1000) / 2000.0, -static_cast<int>(6 + rng() % 8)),
+          &multiplier[c], &shift[c]);
+      int64_t row_sum = 0;
+      for (int i = 0; i < in; ++i) row_sum += w[c * in + i];
+      bias_unsigned[c] = static_cast<int32_t>(bias[c] - (128 + int64_t{zp_in}) * row_sum);
+    }
+    const int32_t zp_out = static_cast<int32_t>(rng() % 256) - 128;
+    r = {bias.data(), multiplier.data(),    shift.data(), zp_in,
+         zp_out,      relu ? zp_out : -128, 127,          bias_unsigned.data()};
+  }
+};
+
+// Fast int8 kernels must match the reference bit for bit.
+constexpr int kInt8KernelTolerance = 0;
+
+TEST(FastKernels, Int8LinearMatchesTheReferenceBitForBit) {
+  std::vector<std::pair<const char*, internal::QLinear>> kernels;
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2")) kernels.emplace_back("avx2", internal::x86::qlinear_avx2);
+  if (__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw"))
+    kernels.emplace_back("avx512-vnni", internal::x86::qlinear_avx512_vnni);
+#endif
+  if (kernels.empty()) GTEST_SKIP() << "no fast kernel for this CPU";
+  std::mt19937 rng(23);
+  for (auto [batch, in, out] : std::vector<std::tuple<int, int, int>>{{1, 784, 20},
+                                                                      {5, 20, 10},
+                                                                      {64, 200, 33},
+                                                                      {3, 1, 1},
+                                                                      {7, 63, 5},
+                                                                      {4, 65, 3},
+                                                                      {9, 1200, 12}}) {
+    for (bool relu : {false, true}) {
+      QProblem p(batch, in, out, relu, rng);
+      internal::ref::qlinear(p.x.data(), batch, in, out, p.w.data(), p.r, nullptr, p.y_ref.data());
+      for (auto [name, kernel] : kernels) {
+        std::fill(p.y_fast.begin(), p.y_fast.end(), 0);
+        kernel(p.x.data(), batch, in, out, p.w.data(), p.r, p.scratch.data(), p.y_fast.data());
+        int worst = 0;
+        for (size_t i = 0; i < p.y_ref.size(); ++i)
+          worst = std::max(worst, std::abs(p.y_ref[i] - p.y_fast[i]));
+        EXPECT_EQ(worst, kInt8KernelTolerance)
+            << name << " batch " << batch << " in " << in << " out " << out;
+      }
+    }
+  }
+}
+
+TEST(FastKernels, Fp32LinearWithinTolerance) {
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) GTEST_SKIP();
+  std::mt19937 rng(29);
+  std::uniform_real_distribution<float> u(-1, 1);
+  const int batch = 6, in = 103, out = 17;
+  std::vector<float> x(batch * in), w(out * in), b(out), y_ref(batch * out), y_fast(batch * out);
+  for (auto* v : {&x, &w, &b})
+    for (float& f : *v) f = u(rng);
+  internal::ref::linear_f32(x.data(), batch, in, out, w.data(), b.data(), true, y_ref.data());
+  internal::x86::linear_f32_avx2(x.data(), batch, in, out, w.data(), b.data(), true, y_fast.data());
+  for (size_t i = 0; i < y_ref.size(); ++i) EXPECT_NEAR(y_ref[i], y_fast[i], 1e-4f);
+#else
+  GTEST_SKIP();
+#endif
 }
 
 }  // namespace

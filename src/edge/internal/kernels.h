@@ -5,6 +5,8 @@
 
 #include <cstdint>
 
+#include "edge/internal/fixed_point.h"
+
 namespace greenai::edge::internal {
 
 /// Shape of a convolution or pooling step, per example.
@@ -21,12 +23,23 @@ struct Requant {
   const int32_t* shift;
   int32_t input_zero_point, output_zero_point;
   int32_t min, max;  ///< Output clamp: [-128, 127], or [zero point, 127] with ReLU fused.
+  /// bias[c] - (128 + input_zero_point) x sum_i w[c][i], computed at load: the bias for
+  /// kernels that multiply unsigned inputs u = q + 128 (x86 VNNI and madd take u8 x s8).
+  const int32_t* bias_unsigned;
 };
+
+/// Applies M and the output zero point to an accumulator of channel `c`, then clamps.
+inline int8_t requantize(int32_t acc, int c, const Requant& r) {
+  int32_t v =
+      multiply_by_quantized_multiplier(acc, r.multiplier[c], r.shift[c]) + r.output_zero_point;
+  return static_cast<int8_t>(v < r.min ? r.min : v > r.max ? r.max : v);
+}
 
 using LinearF32 = void (*)(const float* x, int batch, int in, int out, const float* w,
                            const float* b, bool relu, float* y);
+/// `scratch` holds at least batch x in bytes, for kernels that convert the input first.
 using QLinear = void (*)(const int8_t* x, int batch, int in, int out, const int8_t* w,
-                         const Requant& r, int8_t* y);
+                         const Requant& r, uint8_t* scratch, int8_t* y);
 
 /// A set of kernels chosen for this CPU.
 struct KernelSet {
@@ -41,7 +54,7 @@ void linear_f32(const float* x, int batch, int in, int out, const float* w, cons
 void conv2d_f32(const float* x, int batch, const Conv2dShape& s, const float* w, const float* b,
                 bool relu, float* y);
 void qlinear(const int8_t* x, int batch, int in, int out, const int8_t* w, const Requant& r,
-             int8_t* y);
+             uint8_t* scratch, int8_t* y);
 void qconv2d(const int8_t* x, int batch, const Conv2dShape& s, const int8_t* w, const Requant& r,
              int8_t* y);
 void max_pool_f32(const float* x, int batch, const Conv2dShape& s, float* y);
@@ -54,6 +67,17 @@ void softmax_f32(const float* x, int batch, int features, float* y);
 void quantize(const float* x, long count, float scale, int32_t zero_point, int8_t* y);
 void dequantize(const int8_t* x, long count, float scale, int32_t zero_point, float* y);
 }  // namespace ref
+
+namespace x86 {
+/// AVX2: 16 products per step through 16-bit madd (exact: |u w| <= 255 x 127).
+void qlinear_avx2(const int8_t* x, int batch, int in, int out, const int8_t* w, const Requant& r,
+                  uint8_t* scratch, int8_t* y);
+void linear_f32_avx2(const float* x, int batch, int in, int out, const float* w, const float* b,
+                     bool relu, float* y);
+/// AVX-512 VNNI: 64 u8 x s8 products per vpdpbusd, accumulated in int32 without saturation.
+void qlinear_avx512_vnni(const int8_t* x, int batch, int in, int out, const int8_t* w,
+                         const Requant& r, uint8_t* scratch, int8_t* y);
+}  // namespace x86
 
 /// The best kernel set for the CPU running this process.
 const KernelSet& select_kernels();

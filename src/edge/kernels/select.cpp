@@ -1,4 +1,8 @@
-// Chooses the kernel set for the CPU at load time.
+// Chooses the kernel set for the CPU at load time. GREENAI_EDGE_KERNELS=reference forces the
+// portable set (for comparisons and for checking the fast kernels against it).
+#include <cstdlib>
+#include <cstring>
+
 #include "edge/internal/kernels.h"
 
 namespace greenai::edge::internal {
@@ -8,6 +12,19 @@ const KernelSet& reference_kernels() {
   return set;
 }
 
-const KernelSet& select_kernels() { return reference_kernels(); }
+const KernelSet& select_kernels() {
+  const char* forced = std::getenv("GREENAI_EDGE_KERNELS");
+  if (forced && std::strcmp(forced, "reference") == 0) return reference_kernels();
+#if defined(__x86_64__)
+  static const KernelSet vnni{"avx512-vnni", x86::linear_f32_avx2, x86::qlinear_avx512_vnni};
+  static const KernelSet avx2{"avx2", x86::linear_f32_avx2, x86::qlinear_avx2};
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("fma") && (!forced || std::strcmp(forced, "avx2") != 0))
+    return vnni;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return avx2;
+#endif
+  return reference_kernels();
+}
 
 }  // namespace greenai::edge::internal

@@ -43,15 +43,9 @@ void conv2d_f32(const float* x, int batch, const Conv2dShape& s, const float* w,
         }
 }
 
-static int8_t requantize(int32_t acc, int channel, const Requant& r) {
-  int32_t v = multiply_by_quantized_multiplier(acc, r.multiplier[channel], r.shift[channel]) +
-              r.output_zero_point;
-  return static_cast<int8_t>(std::clamp(v, r.min, r.max));
-}
-
 // acc = bias + sum (x - zp_in) w, exactly in int32 (|x - zp| <= 255, |w| <= 127).
 void qlinear(const int8_t* x, int batch, int in, int out, const int8_t* w, const Requant& r,
-             int8_t* y) {
+             uint8_t* /*scratch*/, int8_t* y) {
   for (int n = 0; n < batch; ++n)
     for (int o = 0; o < out; ++o) {
       int32_t acc = r.bias[o];
