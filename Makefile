@@ -6,7 +6,7 @@ BUILD := build/$(PRESET)
 GREENAI := $(BUILD)/src/cli/greenai
 WERROR ?= OFF
 
-.PHONY: run test setup build test-asan install-check bench clean
+.PHONY: run test setup build test-asan install-check fuzz-check bench clean
 
 run: build
 	$(GREENAI) run --country $(or $(COUNTRY),FR) --output $(BUILD)/emissions.csv
@@ -34,6 +34,18 @@ install-check: build
 	cmake -S tests/consumer -B build/consumer -G Ninja -DCMAKE_PREFIX_PATH=$(CURDIR)/build/install >/dev/null
 	cmake --build build/consumer
 	build/consumer/consumer
+
+# Builds the libFuzzer target of the edge loader with clang (ASan + UBSan) and runs it for
+# FUZZ_SECONDS on a copy of the seed corpus; crashes are written under build/fuzz/.
+FUZZ_SECONDS ?= 30
+fuzz-check: setup
+	CXX=clang++ CC=clang cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DGREENAI_WITH_TORCH=OFF -DGREENAI_BUILD_TESTS=OFF -DGREENAI_BUILD_BENCH=OFF -DGREENAI_BUILD_FUZZ=ON \
+	  -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all" \
+	  -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" >/dev/null
+	cmake --build build/fuzz --target edge_loader_fuzz
+	rm -rf build/fuzz/corpus && cp -r tests/fuzz/corpus/edge_loader build/fuzz/corpus
+	cd build/fuzz && ./edge_loader_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 corpus 2>&1 | tail -3
 
 bench: build
 	$(BUILD)/bench/greenai_sampling_bench

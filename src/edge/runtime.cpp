@@ -112,8 +112,9 @@ LoadError validate(greenai_edge_model& m) {
   std::vector<OpRecord> ops(h.op_count);
   std::vector<TensorRecord> tensors(h.tensor_count);
   std::memcpy(ops.data(), m.data + sizeof(Header), ops.size() * sizeof(OpRecord));
-  std::memcpy(tensors.data(), m.data + sizeof(Header) + ops.size() * sizeof(OpRecord),
-              tensors.size() * sizeof(TensorRecord));
+  if (!tensors.empty())  // memcpy from or to a null pointer is undefined even for 0 bytes
+    std::memcpy(tensors.data(), m.data + sizeof(Header) + ops.size() * sizeof(OpRecord),
+                tensors.size() * sizeof(TensorRecord));
   const uint64_t data_bytes = m.size - h.data_offset;
   for (size_t i = 0; i < tensors.size(); ++i) {
     const TensorRecord& t = tensors[i];
