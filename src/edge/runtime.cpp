@@ -39,6 +39,7 @@ struct Step {
   const int32_t* shift = nullptr;
   Conv2dShape conv{};
   std::vector<int32_t> bias_unsigned;  // QLinear: see Requant::bias_unsigned
+  std::vector<int8_t> packed;          // QLinear weights in the kernel set's layout, if it has one
 };
 
 struct LoadError {
@@ -278,11 +279,18 @@ greenai_edge_status finish_load(std::unique_ptr<greenai_edge_model> m, int max_b
   }
   // Two ping-pong buffers, each large enough for the largest activation of the batch, and a
   // scratch area for kernels that convert their int8 input to unsigned.
+  m->kernels = &select_kernels();
   size_t largest = 0, scratch = 0;
   for (Step& s : m->steps) {
     largest = std::max<size_t>(largest, s.out_elems * dtype_size(s.out_type));
     if (s.op.kind != OpKind::kQLinear) continue;
-    scratch = std::max<size_t>(scratch, s.in_elems);
+    scratch = std::max<size_t>(scratch, s.in_elems + 3);  // rows padded to groups of 4 inputs
+    if (m->kernels->pack_qlinear) {
+      const int inputs = static_cast<int>(s.op.in), outputs = static_cast<int>(s.op.out);
+      s.packed.resize(m->kernels->pack_qlinear(nullptr, inputs, outputs, nullptr));
+      m->kernels->pack_qlinear(static_cast<const int8_t*>(s.weight), inputs, outputs,
+                               s.packed.data());
+    }
     const auto* w = static_cast<const int8_t*>(s.weight);
     const auto* bias = static_cast<const int32_t*>(s.bias);
     s.bias_unsigned.resize(s.op.out);
@@ -304,7 +312,6 @@ greenai_edge_status finish_load(std::unique_ptr<greenai_edge_model> m, int max_b
               "cannot allocate the " + std::to_string(m->arena_bytes) + "-byte arena");
     return GREENAI_EDGE_ERROR_MEMORY;
   }
-  m->kernels = &select_kernels();
   m->error.reserve(128);  // error messages during inference then need no allocation
   *out = m.release();
   return GREENAI_EDGE_OK;
@@ -334,8 +341,9 @@ void run_step(const Step& s, const KernelSet& k, const void* in, void* out, uint
       break;
     case OpKind::kQLinear:
       k.qlinear(static_cast<const int8_t*>(in), batch, static_cast<int>(op.in),
-                static_cast<int>(op.out), static_cast<const int8_t*>(s.weight), r, scratch,
-                static_cast<int8_t*>(out));
+                static_cast<int>(op.out),
+                s.packed.empty() ? static_cast<const int8_t*>(s.weight) : s.packed.data(), r,
+                scratch, static_cast<int8_t*>(out));
       break;
     case OpKind::kConv2d:
       ref::conv2d_f32(static_cast<const float*>(in), batch, s.conv,

@@ -339,12 +339,21 @@ struct QProblem {
 constexpr int kInt8KernelTolerance = 0;
 
 TEST(FastKernels, Int8LinearMatchesTheReferenceBitForBit) {
-  std::vector<std::pair<const char*, internal::QLinear>> kernels;
+  struct Kernel {
+    const char* name;
+    internal::QLinear run;
+    internal::PackQLinear pack;
+  };
+  std::vector<Kernel> kernels;
 #if defined(__x86_64__)
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx2")) kernels.emplace_back("avx2", internal::x86::qlinear_avx2);
-  if (__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw"))
-    kernels.emplace_back("avx512-vnni", internal::x86::qlinear_avx512_vnni);
+  if (__builtin_cpu_supports("avx2"))
+    kernels.push_back({"avx2", internal::x86::qlinear_avx2, nullptr});
+  if (__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw")) {
+    kernels.push_back({"avx512-vnni", internal::x86::qlinear_avx512_vnni, nullptr});
+    kernels.push_back({"avx512-vnni packed", internal::x86::qlinear_avx512_vnni_packed,
+                       internal::x86::pack_qlinear_vnni});
+  }
 #endif
   if (kernels.empty()) GTEST_SKIP() << "no fast kernel for this CPU";
   std::mt19937 rng(23);
@@ -358,9 +367,16 @@ TEST(FastKernels, Int8LinearMatchesTheReferenceBitForBit) {
     for (bool relu : {false, true}) {
       QProblem p(batch, in, out, relu, rng);
       internal::ref::qlinear(p.x.data(), batch, in, out, p.w.data(), p.r, nullptr, p.y_ref.data());
-      for (auto [name, kernel] : kernels) {
+      for (const Kernel& k : kernels) {
         std::fill(p.y_fast.begin(), p.y_fast.end(), 0);
-        kernel(p.x.data(), batch, in, out, p.w.data(), p.r, p.scratch.data(), p.y_fast.data());
+        std::vector<int8_t> weights = p.w;
+        if (k.pack) {
+          weights.resize(k.pack(nullptr, in, out, nullptr));
+          k.pack(p.w.data(), in, out, weights.data());
+        }
+        std::vector<uint8_t> scratch(static_cast<size_t>(batch) * (in + 3));
+        k.run(p.x.data(), batch, in, out, weights.data(), p.r, scratch.data(), p.y_fast.data());
+        const char* name = k.name;
         int worst = 0;
         for (size_t i = 0; i < p.y_ref.size(); ++i)
           worst = std::max(worst, std::abs(p.y_ref[i] - p.y_fast[i]));

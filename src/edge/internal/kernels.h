@@ -42,10 +42,15 @@ using QLinear = void (*)(const int8_t* x, int batch, int in, int out, const int8
                          const Requant& r, uint8_t* scratch, int8_t* y);
 
 /// A set of kernels chosen for this CPU.
+/// Rearranges int8 weights [out, in] into the layout a QLinear kernel reads (at load time).
+/// Returns the bytes needed; writes them when `packed` is not null.
+using PackQLinear = size_t (*)(const int8_t* w, int in, int out, int8_t* packed);
+
 struct KernelSet {
   const char* name;
   LinearF32 linear_f32;
-  QLinear qlinear;
+  QLinear qlinear;           ///< Takes the packed weights when pack_qlinear is set.
+  PackQLinear pack_qlinear;  ///< Null: qlinear reads the weights as stored.
 };
 
 namespace ref {
@@ -77,6 +82,14 @@ void linear_f32_avx2(const float* x, int batch, int in, int out, const float* w,
 /// AVX-512 VNNI: 64 u8 x s8 products per vpdpbusd, accumulated in int32 without saturation.
 void qlinear_avx512_vnni(const int8_t* x, int batch, int in, int out, const int8_t* w,
                          const Requant& r, uint8_t* scratch, int8_t* y);
+/// Weights in blocks of 16 output channels; within a block, for each group of 4 inputs, the 4
+/// bytes of each of the 16 channels (64 bytes: one vpdpbusd operand). Inputs are padded to a
+/// multiple of 4 and channels to a multiple of 16 with zeros.
+size_t pack_qlinear_vnni(const int8_t* w, int in, int out, int8_t* packed);
+/// GEMM on packed weights: 16 channels per vector, four examples per weight load, no
+/// horizontal sums. `scratch` holds batch x round_up(in, 4) bytes.
+void qlinear_avx512_vnni_packed(const int8_t* x, int batch, int in, int out, const int8_t* packed,
+                                const Requant& r, uint8_t* scratch, int8_t* y);
 }  // namespace x86
 
 /// The best kernel set for the CPU running this process.

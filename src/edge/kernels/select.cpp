@@ -8,7 +8,7 @@
 namespace greenai::edge::internal {
 
 const KernelSet& reference_kernels() {
-  static const KernelSet set{"reference", ref::linear_f32, ref::qlinear};
+  static const KernelSet set{"reference", ref::linear_f32, ref::qlinear, nullptr};
   return set;
 }
 
@@ -16,8 +16,9 @@ const KernelSet& select_kernels() {
   const char* forced = std::getenv("GREENAI_EDGE_KERNELS");
   if (forced && std::strcmp(forced, "reference") == 0) return reference_kernels();
 #if defined(__x86_64__)
-  static const KernelSet vnni{"avx512-vnni", x86::linear_f32_avx2, x86::qlinear_avx512_vnni};
-  static const KernelSet avx2{"avx2", x86::linear_f32_avx2, x86::qlinear_avx2};
+  static const KernelSet vnni{"avx512-vnni", x86::linear_f32_avx2, x86::qlinear_avx512_vnni_packed,
+                              x86::pack_qlinear_vnni};
+  static const KernelSet avx2{"avx2", x86::linear_f32_avx2, x86::qlinear_avx2, nullptr};
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw") &&
       __builtin_cpu_supports("fma") && (!forced || std::strcmp(forced, "avx2") != 0))
