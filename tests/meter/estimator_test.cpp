@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "greenai/meter/system.h"
+#include "support/burn_cpu.h"
 #include "support/temp_dir.h"
 
 namespace greenai::meter {
@@ -123,9 +124,7 @@ TEST(DescendantsUsage, NeverGoesBackwards) {
 TEST(SelfUsage, CountsThisProcessesCpuTime) {
   SelfUsage self;
   double before = self.read().cpu_s;
-  volatile double sink = 0;
-  auto start = std::chrono::steady_clock::now();
-  while (std::chrono::steady_clock::now() - start < 50ms) sink = sink + 1.0;
+  greenai::testing::burn_cpu(0.05);
   TreeUsage after = self.read();
   EXPECT_GT(after.cpu_s, before + 0.02);
   EXPECT_GT(after.rss_bytes, 0u);

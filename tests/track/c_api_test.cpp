@@ -5,6 +5,7 @@
 #include <string>
 
 #include "greenai/greenai.h"
+#include "support/burn_cpu.h"
 #include "support/temp_dir.h"
 
 namespace {
@@ -48,9 +49,7 @@ TEST(CApi, TracksThisProcessIntoACsv) {
   ::unsetenv("GREENAI_NVML_LIBRARY");
   ASSERT_EQ(greenai_tracker_start(tracker), GREENAI_OK);
   ASSERT_EQ(greenai_tracker_begin_phase(tracker, "work"), GREENAI_OK);
-  volatile double sink = 0;
-  auto start = std::chrono::steady_clock::now();
-  while (std::chrono::steady_clock::now() - start < std::chrono::milliseconds(60)) sink = sink + 1;
+  greenai::testing::burn_cpu(0.06);
   greenai_energy step;
   ASSERT_EQ(greenai_tracker_step(tracker, &step), GREENAI_OK);
   EXPECT_GT(step.cpu_j, 0);

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "greenai/error.h"
+#include "support/burn_cpu.h"
 #include "track/fakes.h"
 
 namespace greenai::track {
@@ -182,9 +183,7 @@ TEST(Tracker, RejectsBadIntervalAndPue) {
 TEST(Tracker, ForThisProcessMeasuresSomethingHere) {
   auto tracker = Tracker::for_this_process({.background_sampler = false});
   tracker->start();
-  volatile double sink = 0;
-  auto start = std::chrono::steady_clock::now();
-  while (std::chrono::steady_clock::now() - start < 100ms) sink = sink + 1;
+  greenai::testing::burn_cpu(0.1);
   Record total = tracker->stop();
   EXPECT_GT(total.tree_cpu_s, 0.05);
   EXPECT_GT(total.tree[Component::kCpu], 0);
