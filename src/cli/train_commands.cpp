@@ -47,6 +47,13 @@ std::vector<OptionSpec> common_specs(std::vector<OptionSpec> own) {
   return own;
 }
 
+// The options of every command that trains (train, distill, and prune's fine-tuning).
+std::vector<OptionSpec> training_specs(std::vector<OptionSpec> own) {
+  for (const char* name : {"batch", "lr", "optimizer", "schedule", "precision", "out"})
+    own.push_back({name, true});
+  return common_specs(std::move(own));
+}
+
 int64_t integer(const ParsedArgs& args, const std::string& name, int64_t fallback,
                 int64_t minimum) {
   double value = args.number(name, static_cast<double>(fallback));
@@ -325,16 +332,9 @@ int eval_edge(const ParsedArgs& args, const std::string& path) {
 }  // namespace
 
 int train_command(int argc, char** argv) {
-  ParsedArgs args = ArgParser("train", common_specs({{"model", true},
-                                                     {"hidden", true},
-                                                     {"epochs", true},
-                                                     {"batch", true},
-                                                     {"lr", true},
-                                                     {"optimizer", true},
-                                                     {"schedule", true},
-                                                     {"precision", true},
-                                                     {"out", true}}))
-                        .parse(argc, argv, 2);
+  ParsedArgs args =
+      ArgParser("train", training_specs({{"model", true}, {"hidden", true}, {"epochs", true}}))
+          .parse(argc, argv, 2);
   if (args.has("help")) {
     std::cout << kTrainHelp << kCommonHelp << kTrackingHelp;
     return 0;
@@ -372,17 +372,11 @@ int train_command(int argc, char** argv) {
 }
 
 int distill_command(int argc, char** argv) {
-  ParsedArgs args = ArgParser("distill", common_specs({{"teacher", true},
-                                                       {"hidden", true},
-                                                       {"temperature", true},
-                                                       {"alpha", true},
-                                                       {"epochs", true},
-                                                       {"batch", true},
-                                                       {"lr", true},
-                                                       {"optimizer", true},
-                                                       {"schedule", true},
-                                                       {"precision", true},
-                                                       {"out", true}}))
+  ParsedArgs args = ArgParser("distill", training_specs({{"teacher", true},
+                                                         {"hidden", true},
+                                                         {"temperature", true},
+                                                         {"alpha", true},
+                                                         {"epochs", true}}))
                         .parse(argc, argv, 2);
   if (args.has("help")) {
     std::cout
@@ -451,16 +445,11 @@ int distill_command(int argc, char** argv) {
 }
 
 int prune_command(int argc, char** argv) {
-  ParsedArgs args = ArgParser("prune", common_specs({{"sparsity", true},
-                                                     {"structured", false},
-                                                     {"finetune-epochs", true},
-                                                     {"batch", true},
-                                                     {"lr", true},
-                                                     {"optimizer", true},
-                                                     {"schedule", true},
-                                                     {"precision", true},
-                                                     {"out", true}}))
-                        .parse(argc, argv, 2);
+  ParsedArgs args =
+      ArgParser(
+          "prune",
+          training_specs({{"sparsity", true}, {"structured", false}, {"finetune-epochs", true}}))
+          .parse(argc, argv, 2);
   if (args.has("help")) {
     std::cout
         << "usage: greenai prune MODEL --sparsity S [--structured] [--finetune-epochs N] --out "
