@@ -45,7 +45,9 @@ fuzz-check: setup
 	  -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" >/dev/null
 	cmake --build build/fuzz --target edge_loader_fuzz
 	rm -rf build/fuzz/corpus && cp -r tests/fuzz/corpus/edge_loader build/fuzz/corpus
-	cd build/fuzz && ./edge_loader_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 corpus 2>&1 | tail -3
+	cd build/fuzz && ./edge_loader_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 corpus > fuzz.log 2>&1 \
+	  || { grep -E "ERROR|runtime error|SUMMARY" fuzz.log | head -5; echo "fuzz-check: crash input written under build/fuzz/"; exit 1; }
+	tail -1 build/fuzz/fuzz.log
 
 bench: build
 	$(BUILD)/bench/greenai_sampling_bench

@@ -13,6 +13,14 @@
 
 namespace greenai::edge::internal {
 
+/// a + b modulo 2^32: the accumulator arithmetic of every int8 kernel, as vpdpbusd and vpaddd
+/// wrap. A well-formed model never comes near (|acc| <= |bias| + 255 x 127 x inputs); a
+/// malformed one must still give the same bytes on every kernel and no undefined behaviour.
+inline int32_t wrapping_add(int64_t a, int64_t b) {
+  return static_cast<int32_t>(
+      static_cast<uint32_t>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b)));
+}
+
 /// Splits M into (q, shift) with M = q x 2^(shift - 31); q = 0 for M = 0.
 inline void quantize_multiplier(double m, int32_t* q, int32_t* shift) {
   if (m == 0) {

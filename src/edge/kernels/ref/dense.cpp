@@ -43,16 +43,16 @@ void conv2d_f32(const float* x, int batch, const Conv2dShape& s, const float* w,
         }
 }
 
-// acc = bias + sum (x - zp_in) w, exactly in int32 (|x - zp| <= 255, |w| <= 127).
+// acc = bias + sum (x - zp_in) w (|x - zp| <= 255, |w| <= 127), summed in int64 and wrapped.
 void qlinear(const int8_t* x, int batch, int in, int out, const int8_t* w, const Requant& r,
              uint8_t* /*scratch*/, int8_t* y) {
   for (int n = 0; n < batch; ++n)
     for (int o = 0; o < out; ++o) {
-      int32_t acc = r.bias[o];
+      int64_t dot = 0;
       for (int i = 0; i < in; ++i)
-        acc += (static_cast<int32_t>(x[static_cast<long>(n) * in + i]) - r.input_zero_point) *
+        dot += (static_cast<int32_t>(x[static_cast<long>(n) * in + i]) - r.input_zero_point) *
                static_cast<int32_t>(w[static_cast<long>(o) * in + i]);
-      y[static_cast<long>(n) * out + o] = requantize(acc, o, r);
+      y[static_cast<long>(n) * out + o] = requantize(wrapping_add(r.bias[o], dot), o, r);
     }
 }
 
@@ -65,13 +65,13 @@ void qconv2d(const int8_t* x, int batch, const Conv2dShape& s, const int8_t* w, 
     for (int oc = 0; oc < s.out_channels; ++oc)
       for (int oy = 0; oy < s.out_h; ++oy)
         for (int ox = 0; ox < s.out_w; ++ox) {
-          int32_t acc = r.bias[oc];
+          int64_t dot = 0;
           for (int ic = 0; ic < s.in_channels; ++ic)
             for (int ky = 0; ky < s.kernel; ++ky)
               for (int kx = 0; kx < s.kernel; ++kx) {
                 const int iy = oy * s.stride - s.padding + ky, ix = ox * s.stride - s.padding + kx;
                 if (iy < 0 || iy >= s.in_h || ix < 0 || ix >= s.in_w) continue;
-                acc += (static_cast<int32_t>(
+                dot += (static_cast<int32_t>(
                             x[n * in_size + (static_cast<long>(ic) * s.in_h + iy) * s.in_w + ix]) -
                         r.input_zero_point) *
                        static_cast<int32_t>(
@@ -80,7 +80,7 @@ void qconv2d(const int8_t* x, int batch, const Conv2dShape& s, const int8_t* w, 
                              kx]);
               }
           y[n * out_size + (static_cast<long>(oc) * s.out_h + oy) * s.out_w + ox] =
-              requantize(acc, oc, r);
+              requantize(wrapping_add(r.bias[oc], dot), oc, r);
         }
 }
 

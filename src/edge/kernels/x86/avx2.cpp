@@ -46,8 +46,10 @@ __attribute__((target("avx2"))) void qlinear_avx2(const int8_t* x, int batch, in
         acc = _mm256_add_epi32(acc, _mm256_madd_epi16(a, b));
       }
       int32_t sum = horizontal_sum(acc);
-      for (int i = vector_end; i < in; ++i) sum += static_cast<int32_t>(u[i]) * row[i];
-      y[static_cast<long>(n) * out + o] = requantize(r.bias_unsigned[o] + sum, o, r);
+      int64_t tail = 0;
+      for (int i = vector_end; i < in; ++i) tail += static_cast<int32_t>(u[i]) * row[i];
+      y[static_cast<long>(n) * out + o] =
+          requantize(wrapping_add(r.bias_unsigned[o], sum + tail), o, r);
     }
   }
 }

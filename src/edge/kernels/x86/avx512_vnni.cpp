@@ -61,10 +61,10 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) void qlinear_avx512_vnni(
                                    _mm512_maskz_loadu_epi8(tail_mask, u + 3L * in + vector_end), b);
       }
       const int32_t bias = r.bias_unsigned[o];
-      y[static_cast<long>(n) * out + o] = requantize(bias + sum_lanes(acc0), o, r);
-      y[static_cast<long>(n + 1) * out + o] = requantize(bias + sum_lanes(acc1), o, r);
-      y[static_cast<long>(n + 2) * out + o] = requantize(bias + sum_lanes(acc2), o, r);
-      y[static_cast<long>(n + 3) * out + o] = requantize(bias + sum_lanes(acc3), o, r);
+      y[static_cast<long>(n) * out + o] = requantize(wrapping_add(bias, sum_lanes(acc0)), o, r);
+      y[static_cast<long>(n + 1) * out + o] = requantize(wrapping_add(bias, sum_lanes(acc1)), o, r);
+      y[static_cast<long>(n + 2) * out + o] = requantize(wrapping_add(bias, sum_lanes(acc2)), o, r);
+      y[static_cast<long>(n + 3) * out + o] = requantize(wrapping_add(bias, sum_lanes(acc3)), o, r);
     }
     for (; n < batch; ++n) {
       const uint8_t* u = scratch + static_cast<long>(n) * in;
@@ -74,7 +74,8 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) void qlinear_avx512_vnni(
       if (tail)
         acc = _mm512_dpbusd_epi32(acc, _mm512_maskz_loadu_epi8(tail_mask, u + vector_end),
                                   _mm512_maskz_loadu_epi8(tail_mask, row + vector_end));
-      y[static_cast<long>(n) * out + o] = requantize(r.bias_unsigned[o] + sum_lanes(acc), o, r);
+      y[static_cast<long>(n) * out + o] =
+          requantize(wrapping_add(r.bias_unsigned[o], sum_lanes(acc)), o, r);
     }
   }
 }
@@ -110,7 +111,7 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) inline void store_block(_
   const int end = std::min(16, out - block * 16);
   for (int lane = 0; lane < end; ++lane) {
     const int c = block * 16 + lane;
-    y[c] = requantize(r.bias_unsigned[c] + sums[lane], c, r);
+    y[c] = requantize(wrapping_add(r.bias_unsigned[c], sums[lane]), c, r);
   }
 }
 
