@@ -532,16 +532,20 @@ int prune_command(int argc, char** argv) {
 }
 
 int quantize_command(int argc, char** argv) {
-  ParsedArgs args =
-      ArgParser(
-          "quantize",
-          common_specs(
-              {{"calibration", true}, {"observer", true}, {"precision", true}, {"out", true}}))
-          .parse(argc, argv, 2);
+  ParsedArgs args = ArgParser("quantize", common_specs({{"calibration", true},
+                                                        {"observer", true},
+                                                        {"keep-fp32", true},
+                                                        {"precision", true},
+                                                        {"out", true}}))
+                        .parse(argc, argv, 2);
   if (args.has("help")) {
     std::cout
-        << "usage: greenai quantize MODEL [--calibration N] [--observer minmax|percentile]\n"
-           "                        [--precision int8|fp32] --out FILE.edge\n\n"
+        << "usage: greenai quantize MODEL [--calibration N] [--observer "
+           "minmax|percentile|histogram]\n"
+           "                        [--keep-fp32 LAYER[,LAYER]] [--precision int8|fp32] --out "
+           "FILE.edge\n\n"
+           "--keep-fp32 leaves the Linear/Conv2d layers with those indices (in the checkpoint's\n"
+           "spec, FILE.json) in fp32, with Dequantize and Quantize operators around them.\n"
            "Writes MODEL as an edge file for greenai's standalone runtime (docs/edge-format.md).\n"
            "int8 (default): static post-training quantization calibrated on the first N training\n"
            "examples (default 1000): per-channel symmetric int8 weights, asymmetric int8\n"
@@ -560,7 +564,23 @@ int quantize_command(int argc, char** argv) {
   configure_threads(args);
   nn::Checkpoint checkpoint = nn::load_checkpoint(args.positionals[0]);
   compress::QuantizeOptions options{
-      compress::parse_observer(args.get("observer").value_or("minmax"))};
+      compress::parse_observer(args.get("observer").value_or("minmax")), {}};
+  if (auto kept = args.get("keep-fp32")) {
+    // A comma-separated list of layer indices of the model's spec.
+    size_t start = 0;
+    while (start <= kept->size()) {
+      size_t comma = kept->find(',', start);
+      std::string item =
+          kept->substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      char* end = nullptr;
+      const long index = std::strtol(item.c_str(), &end, 10);
+      if (item.empty() || *end != '\0' || index < 0)
+        throw UsageError("--keep-fp32 takes layer indices such as 1,4");
+      options.keep_fp32.push_back(static_cast<size_t>(index));
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+  }
   const int64_t calibration = integer(args, "calibration", 1000, 1);
   std::vector<uint8_t> bytes;
   if (precision == "fp32") {

@@ -75,10 +75,53 @@ std::vector<uint32_t> input_shape(const nn::ModelSpec& spec) {
   return shape;
 }
 
-// Range [lo, hi] of a calibration tensor under the chosen observer.
-std::pair<float, float> observe(const torch::Tensor& t, Observer observer) {
+// The range [a, b] minimising the expected squared error of quantizing the histogrammed values
+// to 256 levels: counts inside pay the rounding noise (b - a)^2 / (12 x 255^2), counts outside
+// pay their clipping distance squared. Candidates trim whole bins from either end; prefix sums
+// make each candidate O(1); ends move in steps of 16 bins (about 8,000 candidates).
+std::pair<float, float> histogram_range(const torch::Tensor& flat) {
+  constexpr int kBins = 2048, kSteps = 128;
+  const float lo = flat.min().item<float>(), hi = flat.max().item<float>();
+  if (!(hi > lo)) return {lo, hi};
+  torch::Tensor counts = torch::histc(flat, kBins, lo, hi).to(torch::kFloat64).contiguous();
+  const double* n = counts.data_ptr<double>();
+  const double width = (static_cast<double>(hi) - lo) / kBins;
+  std::vector<double> c0(kBins + 1, 0), c1(kBins + 1, 0),
+      c2(kBins + 1, 0);  // sums of n, n x, n x^2
+  for (int i = 0; i < kBins; ++i) {
+    const double x = lo + (i + 0.5) * width;
+    c0[i + 1] = c0[i] + n[i];
+    c1[i + 1] = c1[i] + n[i] * x;
+    c2[i + 1] = c2[i] + n[i] * x * x;
+  }
+  auto clip_below = [&](int end, double a) { return c2[end] - 2 * a * c1[end] + a * a * c0[end]; };
+  auto clip_above = [&](int begin, double b) {
+    return (c2[kBins] - c2[begin]) - 2 * b * (c1[kBins] - c1[begin]) +
+           b * b * (c0[kBins] - c0[begin]);
+  };
+  double best = std::numeric_limits<double>::infinity();
+  std::pair<float, float> range{lo, hi};
+  const int step = kBins / kSteps;
+  for (int i = 0; i < kBins; i += step)
+    for (int j = kBins; j > i; j -= step) {
+      const double a = lo + i * width, b = lo + j * width;
+      const double delta = (b - a) / 255.0;
+      const double error =
+          clip_below(i, a) + clip_above(j, b) + (c0[j] - c0[i]) * delta * delta / 12.0;
+      if (error < best) {
+        best = error;
+        range = {static_cast<float>(a), static_cast<float>(b)};
+      }
+    }
+  return range;
+}
+
+}  // namespace
+
+std::pair<float, float> observe_range(const torch::Tensor& t, Observer observer) {
   torch::Tensor flat = t.flatten().to(torch::kFloat32);
   if (observer == Observer::kMinMax) return {flat.min().item<float>(), flat.max().item<float>()};
+  if (observer == Observer::kHistogram) return histogram_range(flat);
   // torch::quantile takes at most 2^24 elements: a strided subsample keeps the distribution.
   const int64_t limit = 1 << 24;
   if (flat.numel() > limit)
@@ -87,17 +130,24 @@ std::pair<float, float> observe(const torch::Tensor& t, Observer observer) {
   return {q[0].item<float>(), q[1].item<float>()};
 }
 
-}  // namespace
-
 Observer parse_observer(const std::string& name) {
   if (name == "minmax") return Observer::kMinMax;
   if (name == "percentile") return Observer::kPercentile;
+  if (name == "histogram") return Observer::kHistogram;
   throw Error("cannot quantize (--observer=" + name + ")", "unknown observer",
-              "use minmax or percentile");
+              "use minmax, percentile or histogram");
 }
 
 const char* to_string(Observer observer) {
-  return observer == Observer::kMinMax ? "minmax" : "percentile";
+  switch (observer) {
+    case Observer::kMinMax:
+      return "minmax";
+    case Observer::kPercentile:
+      return "percentile";
+    case Observer::kHistogram:
+      return "histogram";
+  }
+  return "?";
 }
 
 ActivationQuant choose_activation_quant(float lo, float hi) {
@@ -111,35 +161,50 @@ ActivationQuant choose_activation_quant(float lo, float hi) {
   return q;
 }
 
-std::vector<uint8_t> export_edge_fp32(const nn::Net& net) {
+namespace {
+
+// The fp32 operator of a stage, its tensors added to the builder.
+OpRecord fp32_op(edge::FileBuilder& builder, const nn::Net& net, const Stage& s) {
   const nn::ModelSpec& spec = net->spec();
-  edge::FileBuilder builder(input_shape(spec));
-  for (const Stage& s : plan(spec)) {
-    const nn::LayerSpec& l = spec.layers[s.layer];
-    OpRecord op = base_op(s, l);
-    switch (s.kind) {
-      case nn::LayerKind::kLinear:
-      case nn::LayerKind::kConv2d: {
-        op.kind = s.kind == nn::LayerKind::kLinear ? OpKind::kLinear : OpKind::kConv2d;
-        torch::Tensor w = parameter(net, s.layer, "weight"), b = parameter(net, s.layer, "bias");
-        op.weight = builder.add_tensor(DType::kF32, w.data_ptr<float>(), w.numel());
-        op.bias = builder.add_tensor(DType::kF32, b.data_ptr<float>(), b.numel());
-        break;
-      }
-      case nn::LayerKind::kReLU:
-        op.kind = OpKind::kReLU;
-        break;
-      case nn::LayerKind::kFlatten:
-        op.kind = OpKind::kFlatten;
-        break;
-      case nn::LayerKind::kMaxPool2d:
-        op.kind = OpKind::kMaxPool2d;
-        break;
-      default:
-        throw Error("cannot export model (arch=" + spec.arch + ")", "unsupported layer");
+  OpRecord op = base_op(s, spec.layers[s.layer]);
+  switch (s.kind) {
+    case nn::LayerKind::kLinear:
+    case nn::LayerKind::kConv2d: {
+      op.kind = s.kind == nn::LayerKind::kLinear ? OpKind::kLinear : OpKind::kConv2d;
+      torch::Tensor w = parameter(net, s.layer, "weight"), b = parameter(net, s.layer, "bias");
+      op.weight = builder.add_tensor(DType::kF32, w.data_ptr<float>(), w.numel());
+      op.bias = builder.add_tensor(DType::kF32, b.data_ptr<float>(), b.numel());
+      break;
     }
-    builder.add_op(op);
+    case nn::LayerKind::kReLU:
+      op.kind = OpKind::kReLU;
+      break;
+    case nn::LayerKind::kFlatten:
+      op.kind = OpKind::kFlatten;
+      break;
+    case nn::LayerKind::kMaxPool2d:
+      op.kind = OpKind::kMaxPool2d;
+      break;
+    default:
+      throw Error("cannot export model (arch=" + spec.arch + ")", "unsupported layer");
   }
+  return op;
+}
+
+OpRecord convert_op(OpKind kind, const ActivationQuant& q) {
+  OpRecord op{};
+  op.kind = kind;
+  op.scale = q.scale;
+  (kind == OpKind::kQuantize ? op.output_zero_point : op.input_zero_point) = q.zero_point;
+  op.weight = op.bias = op.multiplier = op.shift = edge::kNoTensor;
+  return op;
+}
+
+}  // namespace
+
+std::vector<uint8_t> export_edge_fp32(const nn::Net& net) {
+  edge::FileBuilder builder(input_shape(net->spec()));
+  for (const Stage& s : plan(net->spec())) builder.add_op(fp32_op(builder, net, s));
   return builder.finish();
 }
 
@@ -156,29 +221,51 @@ std::vector<uint8_t> quantize_to_edge(const nn::Net& net, const torch::Tensor& c
   model->eval();
   std::vector<std::pair<float, float>> ranges;  // [0] the input, then one per stage
   torch::Tensor x = calibration.to(torch::kFloat32);
-  ranges.push_back(observe(x, options.observer));
+  ranges.push_back(observe_range(x, options.observer));
   std::vector<torch::nn::AnyModule*> modules;
   torch::nn::Sequential sequential = model->sequential();
   for (auto& m : *sequential) modules.push_back(&m);
   size_t layer = 0;
   for (const Stage& s : stages) {
     for (; layer <= s.last_layer; ++layer) x = modules[layer]->forward(x);
-    ranges.push_back(observe(x, options.observer));
+    ranges.push_back(observe_range(x, options.observer));
   }
 
+  for (size_t kept : options.keep_fp32) {
+    const bool weighted =
+        kept < spec.layers.size() && (spec.layers[kept].kind == nn::LayerKind::kLinear ||
+                                      spec.layers[kept].kind == nn::LayerKind::kConv2d);
+    if (!weighted)
+      throw Error(
+          "cannot quantize (--keep-fp32=" + std::to_string(kept) + ")",
+          "not the index of a Linear or Conv2d layer",
+          "the indices are positions in the \"layers\" list of the checkpoint's FILE.json spec");
+  }
+  auto keep = [&](const Stage& s) {
+    return std::find(options.keep_fp32.begin(), options.keep_fp32.end(), s.layer) !=
+           options.keep_fp32.end();
+  };
+
   edge::FileBuilder builder(input_shape(spec));
-  ActivationQuant current = choose_activation_quant(ranges[0].first, ranges[0].second);
-  OpRecord quantize{};
-  quantize.kind = OpKind::kQuantize;
-  quantize.scale = current.scale;
-  quantize.output_zero_point = current.zero_point;
-  quantize.weight = quantize.bias = quantize.multiplier = quantize.shift = edge::kNoTensor;
-  builder.add_op(quantize);
+  bool int8 = false;  // The type of the activation flowing between operators.
+  ActivationQuant current;
   for (size_t i = 0; i < stages.size(); ++i) {
     const Stage& s = stages[i];
     const nn::LayerSpec& l = spec.layers[s.layer];
+    const bool weighted = s.kind == nn::LayerKind::kLinear || s.kind == nn::LayerKind::kConv2d;
+    if (keep(s) || (!int8 && !weighted)) {  // fp32 here; pooling and flattening need no quantizing
+      if (int8) builder.add_op(convert_op(OpKind::kDequantize, current));
+      int8 = false;
+      builder.add_op(fp32_op(builder, net, s));
+      continue;
+    }
+    if (!int8) {  // Entering int8: quantize with the range observed at this stage's input.
+      current = choose_activation_quant(ranges[i].first, ranges[i].second);
+      builder.add_op(convert_op(OpKind::kQuantize, current));
+      int8 = true;
+    }
     OpRecord op = base_op(s, l);
-    if (s.kind == nn::LayerKind::kLinear || s.kind == nn::LayerKind::kConv2d) {
+    if (weighted) {
       op.kind = s.kind == nn::LayerKind::kLinear ? OpKind::kQLinear : OpKind::kQConv2d;
       const ActivationQuant out =
           choose_activation_quant(ranges[i + 1].first, ranges[i + 1].second);
@@ -215,12 +302,7 @@ std::vector<uint8_t> quantize_to_edge(const nn::Net& net, const torch::Tensor& c
     }
     builder.add_op(op);
   }
-  OpRecord dequantize{};
-  dequantize.kind = OpKind::kDequantize;
-  dequantize.scale = current.scale;
-  dequantize.input_zero_point = current.zero_point;
-  dequantize.weight = dequantize.bias = dequantize.multiplier = dequantize.shift = edge::kNoTensor;
-  builder.add_op(dequantize);
+  if (int8) builder.add_op(convert_op(OpKind::kDequantize, current));
   return builder.finish();
 }
 

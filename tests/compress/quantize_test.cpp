@@ -82,6 +82,52 @@ TEST(QuantizeToEdge, Int8OutputsTrackFp32) {
   }
 }
 
+// Mean squared error of quantizing `values` to int8 over [lo, hi] and back.
+double quantization_mse(const torch::Tensor& values, std::pair<float, float> range) {
+  ActivationQuant q = choose_activation_quant(range.first, range.second);
+  torch::Tensor codes = torch::clamp(torch::round(values / q.scale) + q.zero_point, -128, 127);
+  return ((codes - q.zero_point) * q.scale - values).pow(2).mean().item<double>();
+}
+
+TEST(Observers, HistogramMinimisesTheQuantizationError) {
+  torch::manual_seed(4);
+  torch::Tensor gaussian = torch::randn({100000});
+  gaussian.narrow(0, 0, 5).fill_(30.0f);  // a few outliers (0.005 %)
+  // Laplace(0, 1) by inverse CDF: heavy tails, where clipping pays.
+  torch::Tensor u = torch::rand({100000}) - 0.5;
+  torch::Tensor laplace = -torch::sign(u) * torch::log1p(-2 * u.abs());
+  for (const torch::Tensor& values : {gaussian, laplace}) {
+    const double minmax = quantization_mse(values, observe_range(values, Observer::kMinMax));
+    const double histogram = quantization_mse(values, observe_range(values, Observer::kHistogram));
+    EXPECT_LT(histogram, minmax);
+  }
+  auto [lo_p, hi_p] = observe_range(gaussian, Observer::kPercentile);
+  EXPECT_LT(hi_p, 5.0f);  // the 99.99th percentile ignores the 5 outliers
+  EXPECT_GT(lo_p, -5.0f);
+  EXPECT_EQ(parse_observer("histogram"), Observer::kHistogram);
+  EXPECT_STREQ(to_string(Observer::kHistogram), "histogram");
+}
+
+TEST(QuantizeToEdge, KeepFp32LeavesALayerInFloat) {
+  torch::manual_seed(5);
+  nn::Net net(nn::student_spec(32));
+  net->eval();
+  torch::Tensor calibration = torch::rand({64, 1, 28, 28}), x = torch::rand({8, 1, 28, 28});
+  torch::Tensor expected = net->forward(x).detach();
+  QuantizeOptions options;
+  options.keep_fp32 = {1};  // the 784 -> 32 layer: Flatten is layer 0
+  std::vector<uint8_t> mixed = quantize_to_edge(net, calibration, options);
+  std::vector<uint8_t> all_int8 = quantize_to_edge(net, calibration);
+  EXPECT_GT(mixed.size(), all_int8.size() + 784 * 32 * 2);  // fp32 weights are 4 bytes, not 1
+  auto error = [&](const std::vector<uint8_t>& bytes) {
+    std::vector<float> y = run_edge(bytes, x);
+    return (torch::from_blob(y.data(), expected.sizes()) - expected).abs().max().item<double>();
+  };
+  EXPECT_LT(error(mixed), error(all_int8));
+  options.keep_fp32 = {0};  // Flatten has no weights
+  EXPECT_THROW(quantize_to_edge(net, calibration, options), Error);
+}
+
 TEST(QuantizeToEdge, FileIsAboutAQuarterOfFp32) {
   nn::Net net(nn::teacher_spec());
   const size_t fp32 = export_edge_fp32(net).size();

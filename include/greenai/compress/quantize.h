@@ -23,13 +23,21 @@ namespace greenai::compress {
 enum class Observer {
   kMinMax,      ///< The smallest and largest value seen.
   kPercentile,  ///< The 0.01th and 99.99th percentiles: ignores rare outliers.
+  kHistogram,   ///< The range that minimises the expected squared quantization error of a
+                ///< 2048-bin histogram: rounding noise inside, clipping error outside.
 };
 Observer parse_observer(const std::string& name);
 const char* to_string(Observer observer);
 
 struct QuantizeOptions {
   Observer observer = Observer::kMinMax;
+  /// Indices (in the model spec) of Linear/Conv2d layers to keep in fp32, with Dequantize and
+  /// Quantize operators around them.
+  std::vector<size_t> keep_fp32;
 };
+
+/// The real range an observer chooses for the values of `t`.
+std::pair<float, float> observe_range(const torch::Tensor& t, Observer observer);
 
 /// Scale and zero point of an int8 activation tensor.
 struct ActivationQuant {
