@@ -259,8 +259,9 @@ TEST(Cli, TracksShortLivedAndOrphanedDescendants) {
   TempDir dir;
   const std::string exe = GREENAI_EXE;
   // Fixed amounts of work, so CPU times do not depend on how loaded the machine is. `unit` is
-  // measured alone first; the tree then does 1 + 1 units in children the shell reaps and 4 in an
-  // orphan: 6 units if every process is counted, 2 if the orphan were lost.
+  // measured alone first; the tree then does 1 + 1 units in children the shell reaps and 8 in an
+  // orphan: 10 units if every process is counted, 2 if the orphan were lost. (CPU time for a fixed
+  // amount of work still varies when the sibling hyperthread is busy, hence the wide bounds.)
   auto work = [&](int products) {
     return exe + " workload --products " + std::to_string(products) + " >/dev/null";
   };
@@ -272,7 +273,7 @@ TEST(Cli, TracksShortLivedAndOrphanedDescendants) {
   // run cannot end before the orphan's CPU time is collected.
   const std::string pid_file = dir.file("orphan.pid");
   std::string script = work(60) + "; " + work(60) + "; (sh -c 'echo $$ > " + pid_file + "; exec " +
-                       work(240) + "' &); " + "while [ ! -s " + pid_file +
+                       work(480) + "' &); " + "while [ ! -s " + pid_file +
                        " ]; do sleep 0.02; done; " + "while kill -0 $(cat " + pid_file +
                        ") 2>/dev/null; do sleep 0.02; done";
   Result r =
@@ -280,8 +281,8 @@ TEST(Cli, TracksShortLivedAndOrphanedDescendants) {
   ASSERT_EQ(r.code, 0) << r.err;
   std::string text = TempDir::read(dir.file("tree.jsonl"));
   const double tree = tracked_cpu_s(text);
-  EXPECT_GT(tree, 4 * unit) << "6 units of work expected, unit " << unit;
-  EXPECT_LT(tree, 8 * unit) << "unit " << unit;
+  EXPECT_GT(tree, 5 * unit) << "10 units of work expected, unit " << unit;
+  EXPECT_LT(tree, 20 * unit) << "unit " << unit;
   EXPECT_NE(text.find("\"energy_provenance\":\"estimated\""), std::string::npos);
 }
 
