@@ -545,7 +545,9 @@ int quantize_command(int argc, char** argv) {
            "                        [--keep-fp32 LAYER[,LAYER]] [--precision int8|fp32] --out "
            "FILE.edge\n\n"
            "--keep-fp32 leaves the Linear/Conv2d layers with those indices (in the checkpoint's\n"
-           "spec, FILE.json) in fp32, with Dequantize and Quantize operators around them.\n"
+           "spec, FILE.json) in fp32, with Dequantize and Quantize operators around them; auto\n"
+           "tries each layer on 2,000 held-out training examples and keeps the one that helps\n"
+           "most, if any helps by more than 0.1 points.\n"
            "Writes MODEL as an edge file for greenai's standalone runtime (docs/edge-format.md).\n"
            "int8 (default): static post-training quantization calibrated on the first N training\n"
            "examples (default 1000): per-channel symmetric int8 weights, asymmetric int8\n"
@@ -565,7 +567,30 @@ int quantize_command(int argc, char** argv) {
   nn::Checkpoint checkpoint = nn::load_checkpoint(args.positionals[0]);
   compress::QuantizeOptions options{
       compress::parse_observer(args.get("observer").value_or("minmax")), {}};
-  if (auto kept = args.get("keep-fp32")) {
+  const int64_t calibration = integer(args, "calibration", 1000, 1);
+  std::string dir = args.get("data").value_or(nn::default_fashion_mnist_dir());
+  Json sensitivity = Json::array();
+  if (auto kept = args.get("keep-fp32"); kept && *kept == "auto") {
+    // Try each layer in fp32 on 2,000 training examples after the calibration ones (the test
+    // set stays unseen); keep the one that helps most, if it helps by more than 0.1 points.
+    constexpr int64_t kValidation = 2000;
+    constexpr double kMinimumGain = 0.001;
+    nn::Dataset train_set = nn::load_fashion_mnist(nn::Split::kTrain, dir);
+    nn::Dataset validation{train_set.images.narrow(0, calibration, kValidation),
+                           train_set.labels.narrow(0, calibration, kValidation)};
+    auto trials = compress::layer_sensitivity(checkpoint.net, train_set.head(calibration).images,
+                                              validation.images, validation.labels, options);
+    const auto best =
+        std::max_element(trials.begin() + 1, trials.end(),
+                         [](const auto& a, const auto& b) { return a.accuracy < b.accuracy; });
+    for (const auto& t : trials)
+      sensitivity.push(
+          Json::object()
+              .set("kept_fp32_layer", t.layer == compress::kNoLayer ? Json() : Json(t.layer))
+              .set("validation_accuracy", t.accuracy));
+    if (best != trials.end() && best->accuracy > trials[0].accuracy + kMinimumGain)
+      options.keep_fp32 = {best->layer};
+  } else if (kept) {
     // A comma-separated list of layer indices of the model's spec.
     size_t start = 0;
     while (start <= kept->size()) {
@@ -575,18 +600,16 @@ int quantize_command(int argc, char** argv) {
       char* end = nullptr;
       const long index = std::strtol(item.c_str(), &end, 10);
       if (item.empty() || *end != '\0' || index < 0)
-        throw UsageError("--keep-fp32 takes layer indices such as 1,4");
+        throw UsageError("--keep-fp32 takes layer indices such as 1,4, or auto");
       options.keep_fp32.push_back(static_cast<size_t>(index));
       if (comma == std::string::npos) break;
       start = comma + 1;
     }
   }
-  const int64_t calibration = integer(args, "calibration", 1000, 1);
   std::vector<uint8_t> bytes;
   if (precision == "fp32") {
     bytes = compress::export_edge_fp32(checkpoint.net);
   } else {
-    std::string dir = args.get("data").value_or(nn::default_fashion_mnist_dir());
     nn::Dataset train_set = nn::load_fashion_mnist(nn::Split::kTrain, dir).head(calibration);
     bytes = compress::quantize_to_edge(checkpoint.net, train_set.images, options);
   }
@@ -603,11 +626,18 @@ int quantize_command(int argc, char** argv) {
           .set("calibration_examples", precision == "int8" ? calibration : 0)
           .set("size_bytes", static_cast<double>(bytes.size()))
           .set("checkpoint_bytes", checkpoint_bytes);
-  char headline[512];
+  Json kept_layers = Json::array();
+  for (size_t layer : options.keep_fp32) kept_layers.push(layer);
+  result.set("kept_fp32_layers", kept_layers);
+  if (!sensitivity.items().empty()) result.set("layer_sensitivity", sensitivity);
+  std::string kept_text;
+  for (size_t layer : options.keep_fp32)
+    kept_text += (kept_text.empty() ? "; layers kept in fp32: " : ", ") + std::to_string(layer);
+  char headline[640];
   std::snprintf(headline, sizeof headline,
-                "wrote %s: %s edge model, %zu bytes (checkpoint %.0f bytes, %.1fx smaller)\n",
+                "wrote %s: %s edge model, %zu bytes (checkpoint %.0f bytes, %.1fx smaller)%s\n",
                 out->c_str(), precision.c_str(), bytes.size(), checkpoint_bytes,
-                checkpoint_bytes / bytes.size());
+                checkpoint_bytes / bytes.size(), kept_text.c_str());
   return print_result(args, result, headline);
 }
 

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "greenai/edge/format.h"
+#include "greenai/edge/greenai_edge.h"
 #include "greenai/error.h"
 
 namespace greenai::compress {
@@ -304,6 +306,61 @@ std::vector<uint8_t> quantize_to_edge(const nn::Net& net, const torch::Tensor& c
   }
   if (int8) builder.add_op(convert_op(OpKind::kDequantize, current));
   return builder.finish();
+}
+
+namespace {
+
+// Accuracy of an edge file's bytes on (images, labels), run by the edge runtime.
+double edge_accuracy(const std::vector<uint8_t>& bytes, const torch::Tensor& images,
+                     const torch::Tensor& labels) {
+  constexpr int kBatch = 256;
+  std::vector<uint8_t> storage(bytes.size() + edge::kAlignment);
+  uint8_t* aligned =
+      storage.data() +
+      (edge::kAlignment - reinterpret_cast<uintptr_t>(storage.data()) % edge::kAlignment) %
+          edge::kAlignment;
+  std::memcpy(aligned, bytes.data(), bytes.size());
+  greenai_edge_model* model = nullptr;
+  char why[256] = "";
+  if (greenai_edge_load_memory(aligned, bytes.size(), kBatch, &model, why, sizeof why) !=
+      GREENAI_EDGE_OK)
+    throw Error("cannot evaluate quantized model", why);
+  const int64_t n = images.size(0), in = static_cast<int64_t>(greenai_edge_input_size(model));
+  const int64_t classes = static_cast<int64_t>(greenai_edge_output_size(model));
+  torch::Tensor x = images.reshape({n, -1}).to(torch::kFloat32).contiguous();
+  std::vector<float> logits(static_cast<size_t>(kBatch * classes));
+  int64_t correct = 0;
+  for (int64_t start = 0; start < n; start += kBatch) {
+    const int count = static_cast<int>(std::min<int64_t>(kBatch, n - start));
+    greenai_edge_infer(model, x.data_ptr<float>() + start * in, count, logits.data(),
+                       logits.size());
+    for (int k = 0; k < count; ++k) {
+      const float* row = logits.data() + k * classes;
+      correct += (std::max_element(row, row + classes) - row) == labels[start + k].item<int64_t>();
+    }
+  }
+  greenai_edge_free(model);
+  return n ? static_cast<double>(correct) / static_cast<double>(n) : 0.0;
+}
+
+}  // namespace
+
+std::vector<LayerSensitivity> layer_sensitivity(const nn::Net& net,
+                                                const torch::Tensor& calibration,
+                                                const torch::Tensor& images,
+                                                const torch::Tensor& labels,
+                                                const QuantizeOptions& options) {
+  QuantizeOptions trial = options;
+  trial.keep_fp32.clear();
+  std::vector<LayerSensitivity> result{
+      {kNoLayer, edge_accuracy(quantize_to_edge(net, calibration, trial), images, labels)}};
+  for (const Stage& s : plan(net->spec())) {
+    if (s.kind != nn::LayerKind::kLinear && s.kind != nn::LayerKind::kConv2d) continue;
+    trial.keep_fp32 = {s.layer};
+    result.push_back(
+        {s.layer, edge_accuracy(quantize_to_edge(net, calibration, trial), images, labels)});
+  }
+  return result;
 }
 
 }  // namespace greenai::compress

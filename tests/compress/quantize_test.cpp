@@ -128,6 +128,23 @@ TEST(QuantizeToEdge, KeepFp32LeavesALayerInFloat) {
   EXPECT_THROW(quantize_to_edge(net, calibration, options), Error);
 }
 
+TEST(LayerSensitivity, TriesEveryWeightedLayerAlone) {
+  torch::manual_seed(6);
+  nn::Net net(nn::mlp_spec("mlp", {784, 24, 16, 10}, 0.0));
+  net->eval();
+  torch::Tensor images = torch::rand({200, 1, 28, 28});
+  torch::Tensor labels = net->forward(images).argmax(1);  // the fp32 model is 100 % right
+  auto trials = layer_sensitivity(net, images.narrow(0, 0, 64), images, labels);
+  ASSERT_EQ(trials.size(), 4u);  // all-int8, then layers 1, 3 and 5 (0 is Flatten)
+  EXPECT_EQ(trials[0].layer, kNoLayer);
+  EXPECT_EQ(trials[1].layer, 1u);
+  EXPECT_EQ(trials[3].layer, 5u);
+  for (const auto& t : trials) {
+    EXPECT_GT(t.accuracy, 0.5);  // int8 mostly agrees with fp32
+    EXPECT_LE(t.accuracy, 1.0);
+  }
+}
+
 TEST(QuantizeToEdge, FileIsAboutAQuarterOfFp32) {
   nn::Net net(nn::teacher_spec());
   const size_t fp32 = export_edge_fp32(net).size();

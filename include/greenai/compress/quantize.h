@@ -55,4 +55,17 @@ std::vector<uint8_t> export_edge_fp32(const nn::Net& net);
 std::vector<uint8_t> quantize_to_edge(const nn::Net& net, const torch::Tensor& calibration,
                                       const QuantizeOptions& options = {});
 
+/// Accuracy on (images, labels) of the int8 model with each Linear/Conv2d layer alone kept in
+/// fp32, run by the edge runtime; `layer` is the spec index, kNoLayer the all-int8 model (first).
+inline constexpr size_t kNoLayer = static_cast<size_t>(-1);
+struct LayerSensitivity {
+  size_t layer;
+  double accuracy;
+};
+std::vector<LayerSensitivity> layer_sensitivity(const nn::Net& net,
+                                                const torch::Tensor& calibration,
+                                                const torch::Tensor& images,
+                                                const torch::Tensor& labels,
+                                                const QuantizeOptions& options = {});
+
 }  // namespace greenai::compress
