@@ -97,7 +97,7 @@ std::string DescendantsUsage::describe() const {
 }
 
 void DescendantsUsage::add_reaped(const struct rusage& usage) {
-  reaped_cpu_s_ += seconds(usage.ru_utime) + seconds(usage.ru_stime);
+  reaped_cpu_s_.fetch_add(seconds(usage.ru_utime) + seconds(usage.ru_stime));
 }
 
 TreeUsage DescendantsUsage::read() {
@@ -146,7 +146,8 @@ TreeUsage DescendantsUsage::read() {
     }
   }
   TreeUsage usage;
-  usage.cpu_s = std::max(last_cpu_s_, reaped_cpu_s_ + static_cast<double>(ticks) / ticks_per_s_);
+  usage.cpu_s =
+      std::max(last_cpu_s_, reaped_cpu_s_.load() + static_cast<double>(ticks) / ticks_per_s_);
   last_cpu_s_ = usage.cpu_s;
   usage.rss_bytes = rss_pages * static_cast<uint64_t>(page_bytes_);
   return usage;

@@ -12,6 +12,7 @@
 #include <sys/resource.h>
 #include <sys/types.h>
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 
@@ -72,13 +73,15 @@ class DescendantsUsage final : public UsageSource {
   explicit DescendantsUsage(pid_t ancestor, std::string proc_root = "/proc");
   TreeUsage read() override;
   std::string describe() const override;
-  /// Adds a reaped child's usage (from wait4), which includes its own reaped descendants.
+  /// Adds a reaped child's usage (from wait4), which includes its own reaped descendants. May be
+  /// called from another thread than read() (greenai run reaps on its main thread while the
+  /// tracker samples on its own).
   void add_reaped(const struct rusage& usage);
 
  private:
   pid_t ancestor_;
   std::string proc_root_;
-  double reaped_cpu_s_ = 0;
+  std::atomic<double> reaped_cpu_s_{0};
   double ticks_per_s_;
   long page_bytes_;
   double last_cpu_s_ = 0;  // Keeps the total monotonic across races with exiting processes.
