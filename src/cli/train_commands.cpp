@@ -281,8 +281,8 @@ int eval_edge(const ParsedArgs& args, const std::string& path) {
   for (int64_t r = 0; r < repeat; ++r)
     for (int64_t offset = 0; offset < n; offset += batch) {
       const int count = static_cast<int>(std::min(batch, n - offset));
-      if (greenai_edge_infer(model, images.data_ptr<float>() + offset * in, count,
-                             logits.data() + offset * classes,
+      if (greenai_edge_infer(model, count, images.data_ptr<float>() + offset * in,
+                             static_cast<size_t>(count * in), logits.data() + offset * classes,
                              static_cast<size_t>(count * classes)) != GREENAI_EDGE_OK)
         throw Error("cannot run edge model (path=" + path + ")", greenai_edge_last_error(model));
     }

@@ -67,7 +67,7 @@ OpRecord base_op(const Stage& s, const nn::LayerSpec& l) {
   op.kernel = static_cast<uint32_t>(l.kernel);
   op.stride = static_cast<uint32_t>(l.stride);
   op.padding = static_cast<uint32_t>(l.padding);
-  op.weight = op.bias = op.multiplier = op.shift = edge::kNoTensor;
+  op.weight = op.bias = op.multiplier = op.shift = op.weight_scale = edge::kNoTensor;
   return op;
 }
 
@@ -198,8 +198,17 @@ OpRecord convert_op(OpKind kind, const ActivationQuant& q) {
   op.kind = kind;
   op.scale = q.scale;
   (kind == OpKind::kQuantize ? op.output_zero_point : op.input_zero_point) = q.zero_point;
-  op.weight = op.bias = op.multiplier = op.shift = edge::kNoTensor;
+  op.weight = op.bias = op.multiplier = op.shift = op.weight_scale = edge::kNoTensor;
   return op;
+}
+
+// Symmetric per-output-channel int8 codes of a weight tensor [out, ...] and their scales.
+std::pair<torch::Tensor, torch::Tensor> quantize_weights(const torch::Tensor& w) {
+  torch::Tensor w2 = w.reshape({w.size(0), -1});
+  torch::Tensor scale = (w2.abs().amax(1) / 127.0).clamp_min(1e-12);
+  torch::Tensor codes =
+      torch::round(w2 / scale.unsqueeze(1)).clamp(-127, 127).to(torch::kInt8).contiguous();
+  return {codes, scale.contiguous()};
 }
 
 }  // namespace
@@ -207,6 +216,25 @@ OpRecord convert_op(OpKind kind, const ActivationQuant& q) {
 std::vector<uint8_t> export_edge_fp32(const nn::Net& net) {
   edge::FileBuilder builder(input_shape(net->spec()));
   for (const Stage& s : plan(net->spec())) builder.add_op(fp32_op(builder, net, s));
+  return builder.finish();
+}
+
+std::vector<uint8_t> quantize_dynamic_to_edge(const nn::Net& net) {
+  edge::FileBuilder builder(input_shape(net->spec()));
+  for (const Stage& s : plan(net->spec())) {
+    if (s.kind != nn::LayerKind::kLinear) {
+      builder.add_op(fp32_op(builder, net, s));
+      continue;
+    }
+    OpRecord op = base_op(s, net->spec().layers[s.layer]);
+    op.kind = OpKind::kDynamicLinear;
+    auto [codes, scale] = quantize_weights(parameter(net, s.layer, "weight"));
+    torch::Tensor b = parameter(net, s.layer, "bias");
+    op.weight = builder.add_tensor(DType::kI8, codes.data_ptr<int8_t>(), codes.numel());
+    op.bias = builder.add_tensor(DType::kF32, b.data_ptr<float>(), b.numel());
+    op.weight_scale = builder.add_tensor(DType::kF32, scale.data_ptr<float>(), scale.numel());
+    builder.add_op(op);
+  }
   return builder.finish();
 }
 
@@ -273,11 +301,8 @@ std::vector<uint8_t> quantize_to_edge(const nn::Net& net, const torch::Tensor& c
           choose_activation_quant(ranges[i + 1].first, ranges[i + 1].second);
       torch::Tensor w = parameter(net, s.layer, "weight"), b = parameter(net, s.layer, "bias");
       const int64_t channels = w.size(0);
-      torch::Tensor w2 = w.reshape({channels, -1});
       // Symmetric per output channel: codes in [-127, 127], zero point 0.
-      torch::Tensor w_scale = (w2.abs().amax(1) / 127.0).clamp_min(1e-12);
-      torch::Tensor w_codes =
-          torch::round(w2 / w_scale.unsqueeze(1)).clamp(-127, 127).to(torch::kInt8).contiguous();
+      auto [w_codes, w_scale] = quantize_weights(w);
       std::vector<int32_t> bias(channels), multiplier(channels), shift(channels);
       for (int64_t c = 0; c < channels; ++c) {
         const double s_w = w_scale[c].item<double>();
@@ -290,6 +315,12 @@ std::vector<uint8_t> quantize_to_edge(const nn::Net& net, const torch::Tensor& c
       op.bias = builder.add_tensor(DType::kI32, bias.data(), bias.size());
       op.multiplier = builder.add_tensor(DType::kI32, multiplier.data(), multiplier.size());
       op.shift = builder.add_tensor(DType::kI32, shift.data(), shift.size());
+      // The real scales, for exporters to formats that want them (ONNX QDQ).
+      torch::Tensor w_scale_f32 = w_scale.to(torch::kFloat32).contiguous();
+      op.weight_scale =
+          builder.add_tensor(DType::kF32, w_scale_f32.data_ptr<float>(), w_scale_f32.numel());
+      op.scale = out.scale;
+      op.flags |= edge::kFlagScales;
       op.input_zero_point = current.zero_point;
       op.output_zero_point = out.zero_point;
       current = out;
@@ -332,8 +363,8 @@ double edge_accuracy(const std::vector<uint8_t>& bytes, const torch::Tensor& ima
   int64_t correct = 0;
   for (int64_t start = 0; start < n; start += kBatch) {
     const int count = static_cast<int>(std::min<int64_t>(kBatch, n - start));
-    greenai_edge_infer(model, x.data_ptr<float>() + start * in, count, logits.data(),
-                       logits.size());
+    greenai_edge_infer(model, count, x.data_ptr<float>() + start * in,
+                       static_cast<size_t>(count * in), logits.data(), logits.size());
     for (int k = 0; k < count; ++k) {
       const float* row = logits.data() + k * classes;
       correct += (std::max_element(row, row + classes) - row) == labels[start + k].item<int64_t>();

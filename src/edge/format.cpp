@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "edge/internal/fixed_point.h"
+#include "greenai/edge/greenai_edge.h"
 
 namespace greenai::edge {
 namespace {
@@ -101,6 +102,32 @@ std::string write_file(const std::string& path, const std::vector<uint8_t>& byte
     if (written != bytes.size()) std::fclose(f);
     return "write failed";
   }
+  return "";
+}
+
+const void* FileView::tensor(uint32_t index) const {
+  if (index >= tensors.size()) return nullptr;
+  return file_ + header.data_offset + tensors[index].offset;
+}
+
+std::string view_file(const std::vector<uint8_t>& bytes, FileView* view) {
+  view->storage_.assign(bytes.size() + kAlignment, 0);
+  const auto base = reinterpret_cast<uintptr_t>(view->storage_.data());
+  uint8_t* file = view->storage_.data() + (kAlignment - base % kAlignment) % kAlignment;
+  if (!bytes.empty()) std::memcpy(file, bytes.data(), bytes.size());
+  view->file_ = file;
+  greenai_edge_model* model = nullptr;
+  char why[256] = "";
+  if (greenai_edge_load_memory(file, bytes.size(), 1, &model, why, sizeof why) != GREENAI_EDGE_OK)
+    return why;
+  greenai_edge_free(model);
+  std::memcpy(&view->header, file, sizeof(Header));
+  view->ops.resize(view->header.op_count);
+  view->tensors.resize(view->header.tensor_count);
+  std::memcpy(view->ops.data(), file + sizeof(Header), view->ops.size() * sizeof(OpRecord));
+  if (!view->tensors.empty())
+    std::memcpy(view->tensors.data(), file + sizeof(Header) + view->ops.size() * sizeof(OpRecord),
+                view->tensors.size() * sizeof(TensorRecord));
   return "";
 }
 

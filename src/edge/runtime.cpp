@@ -37,9 +37,11 @@ struct Step {
   const void* bias = nullptr;
   const int32_t* multiplier = nullptr;
   const int32_t* shift = nullptr;
+  const float* weight_scale = nullptr;  // kDynamicLinear; int8 ops with kFlagScales
   Conv2dShape conv{};
   std::vector<int32_t> bias_unsigned;  // QLinear: see Requant::bias_unsigned
   std::vector<int8_t> packed;          // QLinear weights in the kernel set's layout, if it has one
+  std::vector<int64_t> row_sums;       // kDynamicLinear: sum of each channel's weights
 };
 
 struct LoadError {
@@ -158,21 +160,23 @@ LoadError validate(greenai_edge_model& m) {
       return fail(GREENAI_EDGE_ERROR_SHAPE, where + ": " + text);
     };
     const bool quantized_op = op.kind == OpKind::kQLinear || op.kind == OpKind::kQConv2d;
+    const bool dynamic = op.kind == OpKind::kDynamicLinear;
     const bool float_only = op.kind == OpKind::kLinear || op.kind == OpKind::kConv2d ||
-                            op.kind == OpKind::kSoftmax || op.kind == OpKind::kQuantize;
+                            op.kind == OpKind::kSoftmax || op.kind == OpKind::kQuantize || dynamic;
     if (float_only && type != DType::kF32) return shape_error("expects a float32 input");
     if ((quantized_op || op.kind == OpKind::kDequantize) && type != DType::kI8)
       return shape_error("expects an int8 input");
     std::string problem;
     switch (op.kind) {
       case OpKind::kLinear:
-      case OpKind::kQLinear: {
+      case OpKind::kQLinear:
+      case OpKind::kDynamicLinear: {
         if (dims != 1 || shape[0] != op.in || op.out == 0 || op.out > (1u << 20))
           return shape_error(
               "expects " + std::to_string(op.in) + " features, gets " +
               (dims == 1 ? std::to_string(shape[0]) : std::to_string(dims) + "-d input"));
         const DType wt = op.kind == OpKind::kLinear ? DType::kF32 : DType::kI8;
-        const DType bt = op.kind == OpKind::kLinear ? DType::kF32 : DType::kI32;
+        const DType bt = op.kind == OpKind::kQLinear ? DType::kI32 : DType::kF32;
         problem = tensor(op.weight, wt, uint64_t{op.in} * op.out, "weight", i, &s.weight);
         if (problem.empty() && (op.bias != kNoTensor || quantized_op))
           problem = tensor(op.bias, bt, op.out, "bias", i, &s.bias);
@@ -237,6 +241,11 @@ LoadError validate(greenai_edge_model& m) {
         return fail(GREENAI_EDGE_ERROR_FORMAT, where + ": unknown operator kind " +
                                                    std::to_string(static_cast<uint32_t>(op.kind)));
     }
+    if (problem.empty() && (dynamic || (quantized_op && (op.flags & kFlagScales)))) {
+      const void* scales = nullptr;
+      problem = tensor(op.weight_scale, DType::kF32, op.out, "weight scale", i, &scales);
+      s.weight_scale = static_cast<const float*>(scales);
+    }
     if (problem.empty() && quantized_op) {
       const void* mult = nullptr;
       const void* shift = nullptr;
@@ -283,6 +292,14 @@ greenai_edge_status finish_load(std::unique_ptr<greenai_edge_model> m, int max_b
   size_t largest = 0, scratch = 0;
   for (Step& s : m->steps) {
     largest = std::max<size_t>(largest, s.out_elems * dtype_size(s.out_type));
+    if (s.op.kind == OpKind::kDynamicLinear) {
+      scratch = std::max<size_t>(scratch, s.in_elems);
+      const auto* w = static_cast<const int8_t*>(s.weight);
+      s.row_sums.assign(s.op.out, 0);
+      for (uint32_t c = 0; c < s.op.out; ++c)
+        for (uint32_t i = 0; i < s.op.in; ++i) s.row_sums[c] += w[uint64_t{c} * s.op.in + i];
+      continue;
+    }
     if (s.op.kind != OpKind::kQLinear) continue;
     scratch = std::max<size_t>(scratch, s.in_elems + 3);  // rows padded to groups of 4 inputs
     if (m->kernels->pack_qlinear) {
@@ -344,6 +361,12 @@ void run_step(const Step& s, const KernelSet& k, const void* in, void* out, uint
                 static_cast<int>(op.out),
                 s.packed.empty() ? static_cast<const int8_t*>(s.weight) : s.packed.data(), r,
                 scratch, static_cast<int8_t*>(out));
+      break;
+    case OpKind::kDynamicLinear:
+      ref::dynamic_linear(static_cast<const float*>(in), batch, static_cast<int>(op.in),
+                          static_cast<int>(op.out), static_cast<const int8_t*>(s.weight),
+                          s.weight_scale, s.row_sums.data(), static_cast<const float*>(s.bias),
+                          relu, scratch, static_cast<float*>(out));
       break;
     case OpKind::kConv2d:
       ref::conv2d_f32(static_cast<const float*>(in), batch, s.conv,
@@ -464,8 +487,8 @@ const char* greenai_edge_last_error(const greenai_edge_model* model) {
   return model ? model->error.c_str() : "";
 }
 
-greenai_edge_status greenai_edge_infer(greenai_edge_model* model, const float* input, int batch,
-                                       float* output, size_t output_capacity) {
+greenai_edge_status greenai_edge_infer(greenai_edge_model* model, int batch, const float* input,
+                                       size_t input_count, float* output, size_t output_capacity) {
   if (!model) return GREENAI_EDGE_ERROR_ARGUMENT;
   model->error.clear();  // No allocation: clear() keeps the capacity.
   if (!input || !output) {
@@ -474,6 +497,16 @@ greenai_edge_status greenai_edge_infer(greenai_edge_model* model, const float* i
   }
   if (batch < 1 || batch > model->max_batch) {
     model->error = "batch outside 1..max_batch given at load";
+    return GREENAI_EDGE_ERROR_ARGUMENT;
+  }
+  if (input_count != model->input_size * static_cast<size_t>(batch)) {
+    // snprintf into the reserved capacity: no allocation during inference.
+    char text[128];
+    std::snprintf(text, sizeof text,
+                  "input holds %zu floats; %d example(s) of %llu floats need %llu", input_count,
+                  batch, static_cast<unsigned long long>(model->input_size),
+                  static_cast<unsigned long long>(model->input_size) * batch);
+    model->error = text;
     return GREENAI_EDGE_ERROR_ARGUMENT;
   }
   if (output_capacity < model->output_size * static_cast<size_t>(batch)) {

@@ -24,7 +24,7 @@ std::vector<float> run_edge(const std::vector<uint8_t>& bytes, const torch::Tens
   if (!model) return {};
   std::vector<float> y(greenai_edge_output_size(model) * batch);
   torch::Tensor input = x.contiguous();
-  EXPECT_EQ(greenai_edge_infer(model, input.data_ptr<float>(), batch, y.data(), y.size()),
+  EXPECT_EQ(greenai_edge_infer(model, batch, input.data_ptr<float>(), static_cast<size_t>(input.numel()), y.data(), y.size()),
             GREENAI_EDGE_OK);
   greenai_edge_free(model);
   return y;

@@ -112,7 +112,7 @@ TEST(EdgeRuntime, RunsAFloatModel) {
   EXPECT_NE(std::string(greenai_edge_kernels(l->model)), "");
   const float x[] = {1, 1, 1, -1, 0, 2};  // two examples
   float y[4];
-  ASSERT_EQ(greenai_edge_infer(l->model, x, 2, y, 4), GREENAI_EDGE_OK);
+  ASSERT_EQ(greenai_edge_infer(l->model, 2, x, 6, y, 4), GREENAI_EDGE_OK);
   // Example 1: h = relu(6.5, -5) = (6.5, 0); y = (6.5, 13 + 0.25). Example 2: h = relu(5.5, -4).
   EXPECT_NEAR(y[0], 6.5f, kF32Tolerance);
   EXPECT_NEAR(y[1], 13.25f, kF32Tolerance);
@@ -125,11 +125,16 @@ TEST(EdgeRuntime, WrongCallsAreArgumentErrors) {
   auto l = load(bytes, 2);
   ASSERT_EQ(l->status, GREENAI_EDGE_OK);
   float x[9] = {}, y[6];
-  EXPECT_EQ(greenai_edge_infer(l->model, x, 3, y, 6), GREENAI_EDGE_ERROR_ARGUMENT);
+  EXPECT_EQ(greenai_edge_infer(l->model, 3, x, 9, y, 6), GREENAI_EDGE_ERROR_ARGUMENT);
   EXPECT_STREQ(greenai_edge_last_error(l->model), "batch outside 1..max_batch given at load");
-  EXPECT_EQ(greenai_edge_infer(l->model, x, 2, y, 3), GREENAI_EDGE_ERROR_ARGUMENT);
+  EXPECT_EQ(greenai_edge_infer(l->model, 2, x, 6, y, 3), GREENAI_EDGE_ERROR_ARGUMENT);
   EXPECT_STREQ(greenai_edge_last_error(l->model), "output buffer too small");
-  EXPECT_EQ(greenai_edge_infer(l->model, nullptr, 1, y, 2), GREENAI_EDGE_ERROR_ARGUMENT);
+  // The wrong input size: one example of 3 floats given 4 (a 2x2 image for a 3-feature model).
+  EXPECT_EQ(greenai_edge_infer(l->model, 1, x, 4, y, 6), GREENAI_EDGE_ERROR_ARGUMENT);
+  EXPECT_STREQ(greenai_edge_last_error(l->model),
+               "input holds 4 floats; 1 example(s) of 3 floats need 3");
+  EXPECT_EQ(greenai_edge_infer(l->model, 2, x, 3, y, 6), GREENAI_EDGE_ERROR_ARGUMENT);
+  EXPECT_EQ(greenai_edge_infer(l->model, 1, nullptr, 3, y, 2), GREENAI_EDGE_ERROR_ARGUMENT);
 }
 
 // An int8 Linear with hand-picked quantization: checks the reference kernel's arithmetic.
@@ -158,11 +163,62 @@ TEST(EdgeRuntime, QuantizedLinearMatchesHandComputation) {
   ASSERT_EQ(l->status, GREENAI_EDGE_OK) << l->error;
   const float x[] = {10.0f, -4.0f};  // q = round(x / 0.5) + 3 = 23, -5
   float y[2];
-  ASSERT_EQ(greenai_edge_infer(l->model, x, 1, y, 2), GREENAI_EDGE_OK);
+  ASSERT_EQ(greenai_edge_infer(l->model, 1, x, 2, y, 2), GREENAI_EDGE_OK);
   // acc0 = 100 + (23-3)*10 + (-5-3)*(-20) = 100 + 200 + 160 = 460 -> 4.6 -> 5 -> q = 0 -> 2*(0+5) =
   // 10 acc1 = -50 + 20*30 + (-8)*40 = 230 -> 2.3 -> 2 -> q = -3 -> 2*(-3+5) = 4
   EXPECT_FLOAT_EQ(y[0], 10.0f);
   EXPECT_FLOAT_EQ(y[1], 4.0f);
+}
+
+TEST(EdgeRuntime, DynamicLinearQuantizesEachExampleOnItsOwn) {
+  // 4 -> 2, weights int8 with per-channel scales; the input is quantized per example at run time.
+  FileBuilder b({4});
+  const int8_t w[] = {127, -64, 0, 32, -127, 127, 1, 0};
+  const float w_scale[] = {0.01f, 0.02f}, bias[] = {0.5f, -0.25f};
+  OpRecord op{.kind = OpKind::kDynamicLinear, .in = 4, .out = 2};
+  op.weight = b.add_tensor(DType::kI8, w, 8);
+  op.bias = b.add_tensor(DType::kF32, bias, 2);
+  op.weight_scale = b.add_tensor(DType::kF32, w_scale, 2);
+  op.multiplier = op.shift = kNoTensor;
+  b.add_op(op);
+  Aligned bytes(b.finish());
+  auto l = load(bytes);
+  ASSERT_EQ(l->status, GREENAI_EDGE_OK) << l->error;
+  // Example 1 spans [-1, 2.4]; example 2 is 100 times larger: each gets its own scale, so both
+  // come out within half a step of the fp32 result. Example 3 is all zeros: the bias alone.
+  const float x[] = {-1.0f, 0.5f, 2.4f, 0.0f, -100.0f, 50.0f, 240.0f, 0.0f, 0, 0, 0, 0};
+  float y[6];
+  ASSERT_EQ(greenai_edge_infer(l->model, 3, x, 12, y, 6), GREENAI_EDGE_OK);
+  for (int n = 0; n < 2; ++n) {
+    const float* row = x + 4 * n;
+    float lo = 0, hi = 0;
+    for (int i = 0; i < 4; ++i) lo = std::min(lo, row[i]), hi = std::max(hi, row[i]);
+    const float step = (hi - lo) / 255;
+    for (int c = 0; c < 2; ++c) {
+      float exact = bias[c], bound = 0;
+      for (int i = 0; i < 4; ++i) {
+        exact += w_scale[c] * w[c * 4 + i] * row[i];
+        bound += std::fabs(w_scale[c] * w[c * 4 + i]) * step / 2;
+      }
+      EXPECT_NEAR(y[2 * n + c], exact, bound + 1e-5f) << n << " " << c;
+      EXPECT_NE(y[2 * n + c], exact);  // quantized, not a float fallback
+    }
+  }
+  EXPECT_FLOAT_EQ(y[4], 0.5f);
+  EXPECT_FLOAT_EQ(y[5], -0.25f);
+}
+
+TEST(EdgeLoader, DynamicLinearNeedsItsWeightScales) {
+  FileBuilder b({4});
+  const int8_t w[] = {1, 2, 3, 4};
+  OpRecord op{.kind = OpKind::kDynamicLinear, .in = 4, .out = 1};
+  op.weight = b.add_tensor(DType::kI8, w, 4);
+  op.bias = op.multiplier = op.shift = op.weight_scale = kNoTensor;
+  b.add_op(op);
+  Aligned bytes(b.finish());
+  auto l = load(bytes);
+  EXPECT_EQ(l->status, GREENAI_EDGE_ERROR_FORMAT);
+  EXPECT_EQ(l->error, "op 0: weight scale tensor missing");
 }
 
 TEST(EdgeRuntime, ConvPoolAndSoftmaxRun) {
@@ -186,7 +242,7 @@ TEST(EdgeRuntime, ConvPoolAndSoftmaxRun) {
   float x[16];
   for (int i = 0; i < 16; ++i) x[i] = static_cast<float>(i) / 10;
   float y[4];
-  ASSERT_EQ(greenai_edge_infer(l->model, x, 1, y, 4), GREENAI_EDGE_OK);
+  ASSERT_EQ(greenai_edge_infer(l->model, 1, x, 16, y, 4), GREENAI_EDGE_OK);
   // Max of each 2x2 block: 0.5, 0.7, 1.3, 1.5; then softmax.
   const double m[4] = {0.5, 0.7, 1.3, 1.5};
   double sum = 0;
@@ -283,7 +339,8 @@ TEST(EdgeLoaderFuzz, MutatedFilesLoadOrFailCleanly) {
     if (l->status == GREENAI_EDGE_OK) {
       std::vector<float> x(greenai_edge_input_size(l->model), 0.5f),
           y(greenai_edge_output_size(l->model));
-      ASSERT_EQ(greenai_edge_infer(l->model, x.data(), 1, y.data(), y.size()), GREENAI_EDGE_OK);
+      ASSERT_EQ(greenai_edge_infer(l->model, 1, x.data(), x.size(), y.data(), y.size()),
+                GREENAI_EDGE_OK);
     } else {
       ASSERT_FALSE(l->error.empty());
     }

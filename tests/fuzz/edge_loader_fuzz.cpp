@@ -29,7 +29,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       continue;
     std::vector<float> x(greenai_edge_input_size(model) * 2, 0.25f),
         y(greenai_edge_output_size(model) * 2);
-    greenai_edge_infer(model, x.data(), 2, y.data(), y.size());
+    greenai_edge_infer(model, 2, x.data(), x.size(), y.data(), y.size());
     greenai_edge_free(model);
   }
   return 0;

@@ -55,6 +55,11 @@ std::vector<uint8_t> export_edge_fp32(const nn::Net& net);
 std::vector<uint8_t> quantize_to_edge(const nn::Net& net, const torch::Tensor& calibration,
                                       const QuantizeOptions& options = {});
 
+/// Dynamic quantization, for when no calibration data is at hand: Linear layers get int8
+/// per-channel weights and quantize their input per example at run time (edge kDynamicLinear);
+/// other layers stay fp32.
+std::vector<uint8_t> quantize_dynamic_to_edge(const nn::Net& net);
+
 /// Accuracy on (images, labels) of the int8 model with each Linear/Conv2d layer alone kept in
 /// fp32, run by the edge runtime; `layer` is the spec index, kNoLayer the all-int8 model (first).
 inline constexpr size_t kNoLayer = static_cast<size_t>(-1);

@@ -39,6 +39,8 @@ enum class OpKind : uint32_t {
   kDequantize = 9,  ///< int8 -> fp32: x = scale (q - zero_point)
   kQLinear = 10,  ///< int8 in/out, int8 per-channel weights, int32 bias, fixed-point requantization
   kQConv2d = 11,  ///< as kQLinear, for convolutions
+  kDynamicLinear = 12,  ///< fp32 in/out, int8 per-channel weights; the input is quantized per
+                        ///< example at run time (dynamic quantization)
 };
 
 /// File header, 64 bytes at offset 0.
@@ -67,11 +69,15 @@ struct OpRecord {
   uint32_t weight, bias;       ///< Tensor indices or kNoTensor.
   uint32_t multiplier, shift;  ///< int8: per-channel requantization (int32 tensors).
   int32_t input_zero_point, output_zero_point;
-  float scale;  ///< Quantize / Dequantize: the scale.
-  uint32_t reserved[2];
+  float scale;  ///< Quantize / Dequantize: the scale; QLinear / QConv2d with kFlagScales: s_out.
+  uint32_t weight_scale;  ///< With kFlagScales or kDynamicLinear: float32 per-channel s_w tensor.
+  uint32_t reserved;
 };
 static_assert(sizeof(OpRecord) == 64);
 inline constexpr uint32_t kFlagFusedReLU = 1;
+/// QLinear / QConv2d also record their real scales (s_out in `scale`, s_w in `weight_scale`).
+/// The runtime does not need them; exporters to other formats (ONNX) do.
+inline constexpr uint32_t kFlagScales = 2;
 
 /// One tensor, 32 bytes; the records follow the operators.
 struct TensorRecord {
@@ -106,6 +112,24 @@ class FileBuilder {
   std::vector<TensorRecord> tensors_;
   std::vector<uint8_t> data_;
 };
+
+/// A validated edge file's records, for tools that read a file rather than run it (exporters).
+struct FileView {
+  Header header{};
+  std::vector<OpRecord> ops;
+  std::vector<TensorRecord> tensors;
+  /// A tensor's elements (the caller knows the dtype from the operator); null for kNoTensor.
+  const void* tensor(uint32_t index) const;
+  uint32_t count(uint32_t index) const { return index < tensors.size() ? tensors[index].count : 0; }
+
+ private:
+  friend std::string view_file(const std::vector<uint8_t>& bytes, FileView* view);
+  std::vector<uint8_t> storage_;  // a copy of the file, its data section 64-byte aligned
+  const uint8_t* file_ = nullptr;
+};
+/// Checks `bytes` with the runtime's loader (everything it checks: docs/edge-format.md) and reads
+/// them into `view`; returns "" or the loader's reason.
+std::string view_file(const std::vector<uint8_t>& bytes, FileView* view);
 
 /// Writes bytes to `path`; returns an empty string or the reason it failed.
 std::string write_file(const std::string& path, const std::vector<uint8_t>& bytes);

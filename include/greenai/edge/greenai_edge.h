@@ -10,7 +10,7 @@
  *     fprintf(stderr, "%s\n", why);
  *   }
  *   float logits[10];
- *   greenai_edge_infer(model, image, 1, logits, 10);
+ *   greenai_edge_infer(model, 1, image, 784, logits, 10);
  *   greenai_edge_free(model);
  */
 #ifndef GREENAI_EDGE_GREENAI_EDGE_H_
@@ -47,10 +47,11 @@ greenai_edge_status greenai_edge_load_memory(const void* data, size_t size, int 
 /* Elements per example of the input (float32) and of the output (float32). */
 size_t greenai_edge_input_size(const greenai_edge_model* model);
 size_t greenai_edge_output_size(const greenai_edge_model* model);
-/* Runs `batch` examples: input holds batch x input_size floats, output receives batch x
- * output_size floats (output_capacity is its size in floats). */
-greenai_edge_status greenai_edge_infer(greenai_edge_model* model, const float* input, int batch,
-                                       float* output, size_t output_capacity);
+/* Runs `batch` examples: input holds input_count floats, which must be batch x input_size;
+ * output receives batch x output_size floats (output_capacity is its size in floats). A wrong
+ * input_count is GREENAI_EDGE_ERROR_ARGUMENT with the expected size in the message. */
+greenai_edge_status greenai_edge_infer(greenai_edge_model* model, int batch, const float* input,
+                                       size_t input_count, float* output, size_t output_capacity);
 /* The reason of the model's last failed call, or "". */
 const char* greenai_edge_last_error(const greenai_edge_model* model);
 /* Bytes of the activation arena planned at load. */

@@ -68,6 +68,11 @@ void avg_pool_f32(const float* x, int batch, const Conv2dShape& s, float* y);
 void avg_pool_i8(const int8_t* x, int batch, const Conv2dShape& s, int8_t* y);
 void relu_f32(const float* x, long count, float* y);
 void relu_i8(const int8_t* x, long count, int8_t zero_point, int8_t* y);
+/// Dynamic quantization (OpKind::kDynamicLinear); `scratch` holds `in` bytes, `row_sum[c]` the
+/// sum of channel c's weights.
+void dynamic_linear(const float* x, int batch, int in, int out, const int8_t* w,
+                    const float* w_scale, const int64_t* row_sum, const float* b, bool relu,
+                    uint8_t* scratch, float* y);
 void softmax_f32(const float* x, int batch, int features, float* y);
 void quantize(const float* x, long count, float scale, int32_t zero_point, int8_t* y);
 void dequantize(const int8_t* x, long count, float scale, int32_t zero_point, float* y);

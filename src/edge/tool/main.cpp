@@ -79,7 +79,7 @@ int main(int argc, char** argv) {
     while (std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count() <
            seconds) {
       auto t0 = std::chrono::steady_clock::now();
-      greenai_edge_infer(model, inputs.data(), batch, outputs.data(), outputs.size());
+      greenai_edge_infer(model, batch, inputs.data(), inputs.size(), outputs.data(), outputs.size());
       latencies.push_back(
           std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
     }
@@ -94,8 +94,8 @@ int main(int argc, char** argv) {
     for (size_t start = 0; start < examples && status == 0; start += static_cast<size_t>(batch)) {
       const int count =
           static_cast<int>(std::min<size_t>(static_cast<size_t>(batch), examples - start));
-      if (greenai_edge_infer(model, inputs.data() + start * in, count, outputs.data(),
-                             outputs.size()) != GREENAI_EDGE_OK) {
+      if (greenai_edge_infer(model, count, inputs.data() + start * in, count * in,
+                             outputs.data(), outputs.size()) != GREENAI_EDGE_OK) {
         std::fprintf(stderr, "greenai-edge: %s\n", greenai_edge_last_error(model));
         status = 1;
         break;

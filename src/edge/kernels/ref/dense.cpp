@@ -1,6 +1,7 @@
 // Reference kernels for Linear and Conv2d, fp32 and int8: the textbook loops every fast kernel
 // is checked against.
 #include <algorithm>
+#include <cmath>
 
 #include "edge/internal/fixed_point.h"
 #include "edge/internal/kernels.h"
@@ -82,6 +83,44 @@ void qconv2d(const int8_t* x, int batch, const Conv2dShape& s, const int8_t* w, 
           y[n * out_size + (static_cast<long>(oc) * s.out_h + oy) * s.out_w + ox] =
               requantize(wrapping_add(r.bias[oc], dot), oc, r);
         }
+}
+
+// Each example's row is quantized on its own to unsigned 8 bits over its range widened to
+// contain 0 (so zero is exact): u = clamp(round(x / s_x) + zp, 0, 255). Then, per channel c,
+//   y = s_x s_w[c] (sum_i u_i w[c][i] - zp row_sum[c]) + b[c]
+// the sum exact in int64. A row that is all zeros gives b.
+void dynamic_linear(const float* x, int batch, int in, int out, const int8_t* w,
+                    const float* w_scale, const int64_t* row_sum, const float* b, bool relu,
+                    uint8_t* scratch, float* y) {
+  for (int n = 0; n < batch; ++n) {
+    const float* row = x + static_cast<long>(n) * in;
+    float lo = 0, hi = 0;
+    for (int i = 0; i < in; ++i) {
+      lo = std::min(lo, row[i]);
+      hi = std::max(hi, row[i]);
+    }
+    const float scale = (hi - lo) / 255.0f;
+    int32_t zp = 0;
+    if (scale > 0 && std::isfinite(scale)) {
+      zp = static_cast<int32_t>(std::clamp(std::round(-lo / scale), 0.0f, 255.0f));
+      for (int i = 0; i < in; ++i) {
+        const float q = std::round(row[i] / scale) + static_cast<float>(zp);
+        scratch[i] = std::isnan(q) ? static_cast<uint8_t>(zp)
+                                   : static_cast<uint8_t>(std::clamp(q, 0.0f, 255.0f));
+      }
+    }
+    for (int o = 0; o < out; ++o) {
+      float value = b ? b[o] : 0.0f;
+      if (scale > 0 && std::isfinite(scale)) {
+        const int8_t* wo = w + static_cast<long>(o) * in;
+        int64_t acc = 0;
+        for (int i = 0; i < in; ++i)
+          acc += static_cast<int32_t>(scratch[i]) * static_cast<int32_t>(wo[i]);
+        value += scale * w_scale[o] * static_cast<float>(acc - int64_t{zp} * row_sum[o]);
+      }
+      y[static_cast<long>(n) * out + o] = relu ? std::max(value, 0.0f) : value;
+    }
+  }
 }
 
 }  // namespace greenai::edge::internal::ref
