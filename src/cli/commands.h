@@ -11,7 +11,9 @@ int workload_command(int argc, char** argv);
 int train_command(int argc, char** argv);
 int distill_command(int argc, char** argv);
 int prune_command(int argc, char** argv);
-int eval_command(int argc, char** argv);  // greenai-torch only
+int eval_command(int argc, char** argv);      // greenai-torch only
 int quantize_command(int argc, char** argv);  // greenai-torch only
+int export_command(int argc, char** argv);    // greenai-torch only
+int bench_command(int argc, char** argv);     // greenai-torch only
 
 }  // namespace greenai::cli

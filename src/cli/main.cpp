@@ -25,8 +25,11 @@ const char* kHelp =
     "  train      train a teacher, student or cnn (fp32, bf16 or fp16)\n"
     "  distill    teach a small student from a teacher checkpoint\n"
     "  prune      magnitude or structured pruning, with fine-tuning\n"
-    "  quantize   write a checkpoint as an int8 (or fp32) model for the edge runtime\n"
-    "  eval       accuracy, size, and energy per 1,000 inferences of a checkpoint or edge file\n"
+    "  quantize   write a checkpoint as an int8 (static or dynamic) model for the edge runtime\n"
+    "  export     write a checkpoint or edge file as an edge or ONNX model (fp32 or int8)\n"
+    "  eval       accuracy, size, and energy per 1,000 inferences of a checkpoint, edge or ONNX\n"
+    "             file\n"
+    "  bench      latency p50/p99, throughput and energy per 1,000 inferences of models\n"
     "\n"
     "`greenai COMMAND --help` describes a command. Every energy figure says whether it was\n"
     "measured (RAPL, NVML) or estimated (a documented model), and how.\n"
@@ -53,7 +56,8 @@ int main(int argc, char** argv) {
   if (command == "sensors") return run_guarded(command, sensors_command, argc, argv);
   if (command == "co2") return run_guarded(command, co2_command, argc, argv);
   if (command == "workload") return run_guarded(command, workload_command, argc, argv);
-  for (const char* torch_command : {"train", "distill", "prune", "quantize", "eval"})
+  for (const char* torch_command :
+       {"train", "distill", "prune", "quantize", "export", "eval", "bench"})
     if (command == torch_command) return exec_sibling("greenai-torch", command, argc, argv);
   std::cerr << "greenai: unknown command '" << command << "'\nTry `greenai --help`.\n";
   return 2;

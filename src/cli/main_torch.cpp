@@ -14,7 +14,10 @@ int main(int argc, char** argv) {
   if (command == "prune") return run_guarded(command, prune_command, argc, argv);
   if (command == "eval") return run_guarded(command, eval_command, argc, argv);
   if (command == "quantize") return run_guarded(command, quantize_command, argc, argv);
-  std::cerr
-      << "greenai-torch: expected train, distill, prune, quantize or eval; see `greenai --help`\n";
+  if (command == "export") return run_guarded(command, export_command, argc, argv);
+  if (command == "bench") return run_guarded(command, bench_command, argc, argv);
+  std::cerr << "greenai-torch: expected train, distill, prune, quantize, export, eval or bench; "
+               "see `greenai "
+               "--help`\n";
   return 2;
 }

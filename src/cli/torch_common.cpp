@@ -1,0 +1,111 @@
+// Helpers shared by the LibTorch commands of greenai-torch.
+#include "cli/torch_common.h"
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <thread>
+
+#include "cli/tracking_flags.h"
+#include "greenai/edge/format.h"
+
+namespace greenai::cli {
+
+using util::Json;
+
+const char* kCommonHelp =
+    "Data and execution:\n"
+    "  --data DIR            Fashion-MNIST folder (default /usr/share/datasets/fashion-mnist)\n"
+    "  --limit-train N       use the first N training examples (quick runs)\n"
+    "  --limit-test N        use the first N test examples\n"
+    "  --threads N           LibTorch threads (default: all logical CPUs)\n"
+    "  --seed N              seed of initialisation, shuffling and dropout (default 0)\n"
+    "  --json                print the results as JSON on stdout\n"
+    "Tracking (as for `greenai run`; the record file is --json-log FILE here):\n";
+
+std::vector<OptionSpec> common_specs(std::vector<OptionSpec> own) {
+  for (auto s : tracking_option_specs(/*json_is_log=*/false)) own.push_back(s);
+  for (const char* name : {"data", "limit-train", "limit-test", "threads", "seed"})
+    own.push_back({name, true});
+  own.push_back({"json", false});
+  own.push_back({"help", false});
+  return own;
+}
+
+int64_t integer(const ParsedArgs& args, const std::string& name, int64_t fallback,
+                int64_t minimum) {
+  double value = args.number(name, static_cast<double>(fallback));
+  if (value != std::floor(value) || value < static_cast<double>(minimum))
+    throw UsageError("--" + name + " must be an integer of at least " + std::to_string(minimum));
+  return static_cast<int64_t>(value);
+}
+
+// Threads first: fp32 and bf16 figures are only comparable with the same, deliberate count.
+void configure_threads(const ParsedArgs& args) {
+  int64_t threads = integer(args, "threads", std::max(1u, std::thread::hardware_concurrency()), 1);
+  torch::set_num_threads(static_cast<int>(threads));
+}
+
+Data load_data(const ParsedArgs& args, bool need_train) {
+  std::string dir = args.get("data").value_or(nn::default_fashion_mnist_dir());
+  Data data;
+  if (need_train)
+    data.train =
+        nn::load_fashion_mnist(nn::Split::kTrain, dir).head(integer(args, "limit-train", 0, 0));
+  data.test = nn::load_fashion_mnist(nn::Split::kTest, dir).head(integer(args, "limit-test", 0, 0));
+  return data;
+}
+
+std::string energy_text(const track::Energy& e, double kg, const std::string& provenance) {
+  char text[128];
+  std::snprintf(text, sizeof text, "%.4g J, %.3g kg CO2eq (%s)", e.total_j(), kg,
+                provenance.c_str());
+  return text;
+}
+
+Json energy_json(const track::Energy& e, double kg) {
+  return Json::object()
+      .set("cpu_j", e[meter::Component::kCpu])
+      .set("ram_j", e[meter::Component::kRam])
+      .set("gpu_j", e[meter::Component::kGpu])
+      .set("total_j", e.total_j())
+      .set("emissions_kg", kg);
+}
+
+Json provenance_json(const track::Tracker& tracker) {
+  const track::RunInfo& info = tracker.info();
+  Json sources = Json::object();
+  for (meter::Component c : meter::kAllComponents) {
+    const auto& s = info.sources[static_cast<size_t>(c)];
+    if (s.present)
+      sources.set(std::string(meter::to_string(c)), std::string(meter::to_string(s.provenance)) +
+                                                        ": " + s.sensor + " (" + s.detail + ")");
+  }
+  return Json::object()
+      .set("energy", info.provenance())
+      .set("sources", sources)
+      .set("intensity", info.intensity_source)
+      .set("pue", info.pue);
+}
+
+int print_result(const ParsedArgs& args, const Json& result, const std::string& headline) {
+  if (args.has("json"))
+    std::cout << result.dump(2) << "\n";
+  else
+    std::cout << headline;
+  return 0;
+}
+
+bool is_edge_file(const std::string& path) {
+  char magic[sizeof edge::kMagic] = {};
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return false;
+  const bool edge_file = std::fread(magic, 1, sizeof magic, f) == sizeof magic &&
+                         std::memcmp(magic, edge::kMagic, sizeof magic) == 0;
+  std::fclose(f);
+  return edge_file;
+}
+
+// Accuracy, size and energy per 1,000 inferences of an edge file, run by the edge runtime
+
+}  // namespace greenai::cli

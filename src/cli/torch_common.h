@@ -1,0 +1,38 @@
+// Helpers shared by the LibTorch commands (train_commands.cpp, deploy_commands.cpp).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+#include "cli/args.h"
+#include "greenai/nn/dataset.h"
+#include "greenai/track/tracker.h"
+#include "greenai/util/json.h"
+
+namespace greenai::cli {
+
+extern const char* kCommonHelp;
+
+/// `own` plus the tracking, data, thread, seed, --json and --help options.
+std::vector<OptionSpec> common_specs(std::vector<OptionSpec> own);
+/// The integer option `name` (at least `minimum`), or `fallback`.
+int64_t integer(const ParsedArgs& args, const std::string& name, int64_t fallback, int64_t minimum);
+/// LibTorch's thread count from --threads (default: all logical CPUs).
+void configure_threads(const ParsedArgs& args);
+
+struct Data {
+  nn::Dataset train, test;
+};
+Data load_data(const ParsedArgs& args, bool need_train = true);
+
+std::string energy_text(const track::Energy& e, double kg, const std::string& provenance);
+util::Json energy_json(const track::Energy& e, double kg);
+util::Json provenance_json(const track::Tracker& tracker);
+/// Prints `result` as JSON with --json, else the one-line `headline`; returns 0.
+int print_result(const ParsedArgs& args, const util::Json& result, const std::string& headline);
+/// Whether `path` starts with the edge format's magic.
+bool is_edge_file(const std::string& path);
+
+}  // namespace greenai::cli
