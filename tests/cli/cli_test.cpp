@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 #include <thread>
 
@@ -327,6 +328,13 @@ TEST(Cli, ServesPrometheusWhileRunning) {
 #ifndef GREENAI_NO_TORCH
 namespace {
 
+std::string read_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::ostringstream text;
+  text << f.rdbuf();
+  return text.str();
+}
+
 // The training commands end to end, on slices small enough for a test.
 TEST(CliTraining, TrainEvalDistillPruneOnASlice) {
   TempDir dir;
@@ -372,6 +380,67 @@ TEST(CliTraining, TrainEvalDistillPruneOnASlice) {
   ASSERT_EQ(prune.code, 0) << prune.err;
   EXPECT_NE(prune.out.find("structured pruning of 784-64-10 -> 784-32-10"), std::string::npos)
       << prune.out;
+}
+
+// Deployment: export to edge and ONNX, evaluate both through the edge runtime, bench them.
+TEST(CliTraining, ExportEvalAndBenchEdgeAndOnnx) {
+  TempDir dir;
+  const std::vector<std::string> slice = {"--limit-train", "400",       "--limit-test",
+                                          "200",           "--threads", "1"};
+  auto with_slice = [&](std::vector<std::string> args) {
+    args.insert(args.end(), slice.begin(), slice.end());
+    return args;
+  };
+  const std::string model = dir.file("m.pt");
+  ASSERT_EQ(run(with_slice({"train", "--model", "student", "--epochs", "1", "--out", model})).code,
+            0);
+  const std::string onnx = dir.file("m.onnx"), edge_file = dir.file("m.edge"),
+                    dynamic = dir.file("d.edge");
+  Result to_onnx = run(
+      with_slice({"export", model, "--precision", "int8", "--calibration", "100", "--out", onnx}));
+  ASSERT_EQ(to_onnx.code, 0) << to_onnx.err;
+  EXPECT_NE(to_onnx.out.find("int8 onnx model"), std::string::npos) << to_onnx.out;
+  EXPECT_NE(to_onnx.out.find("passes the ONNX checker"), std::string::npos);
+  Result to_edge = run(with_slice({"quantize", model, "--calibration", "100", "--out", edge_file}));
+  ASSERT_EQ(to_edge.code, 0) << to_edge.err;
+  Result to_dynamic = run({"quantize", model, "--precision", "dynamic", "--out", dynamic});
+  ASSERT_EQ(to_dynamic.code, 0) << to_dynamic.err;
+  EXPECT_NE(to_dynamic.out.find("dynamic edge model"), std::string::npos) << to_dynamic.out;
+
+  // The ONNX file and the edge file hold the same int8 model: the same predictions.
+  const std::string p_onnx = dir.file("onnx.txt"), p_edge = dir.file("edge.txt");
+  Result eval_onnx = run(with_slice({"eval", onnx, "--predictions", p_onnx, "--json"}));
+  ASSERT_EQ(eval_onnx.code, 0) << eval_onnx.err;
+  EXPECT_NE(eval_onnx.out.find("\"format\": \"onnx\""), std::string::npos) << eval_onnx.out;
+  ASSERT_EQ(run(with_slice({"eval", edge_file, "--predictions", p_edge})).code, 0);
+  const std::string predictions = read_file(p_onnx);
+  EXPECT_EQ(std::count(predictions.begin(), predictions.end(), '\n'), 200);
+  EXPECT_EQ(predictions, read_file(p_edge));
+  EXPECT_EQ(run(with_slice({"eval", dynamic})).code, 0);
+
+  // Edge -> ONNX without the checkpoint.
+  Result reexport = run({"export", edge_file, "--format", "onnx", "--out", dir.file("e.onnx")});
+  EXPECT_EQ(reexport.code, 0) << reexport.err;
+
+  Result bench = run({"bench", onnx, dynamic, model, "--batch", "1,4", "--seconds", "0.05"});
+  ASSERT_EQ(bench.code, 0) << bench.err;
+  EXPECT_NE(bench.out.find("onnx on edge ("), std::string::npos) << bench.out;
+  EXPECT_NE(bench.out.find("libtorch fp32 x1"), std::string::npos) << bench.out;
+  EXPECT_NE(bench.out.find("energy: estimated"), std::string::npos) << bench.out;
+  EXPECT_EQ(std::count(bench.out.begin(), bench.out.end(), '\n'), 1 + 6 + 1) << bench.out;
+
+  Result bad_batch = run({"bench", onnx, "--batch", "0"});
+  EXPECT_EQ(bad_batch.code, 2);
+  Result onnx_dynamic =
+      run({"export", model, "--precision", "dynamic", "--format", "onnx", "--out", onnx});
+  EXPECT_EQ(onnx_dynamic.code, 2);
+  EXPECT_NE(onnx_dynamic.err.find("dynamic quantization is written to the edge format only"),
+            std::string::npos)
+      << onnx_dynamic.err;
+  std::string garbage = dir.write("g.onnx", std::string("\x08\x07garbage"));
+  Result bad_onnx = run({"eval", garbage});
+  EXPECT_EQ(bad_onnx.code, 2);
+  EXPECT_NE(bad_onnx.err.find("cannot import ONNX model"), std::string::npos) << bad_onnx.err;
 }
 
 TEST(CliTraining, BadInputIsOneLineAndExitTwo) {

@@ -82,6 +82,28 @@ TEST(QuantizeToEdge, Int8OutputsTrackFp32) {
   }
 }
 
+// Dynamic quantization needs no calibration data; inputs far outside any calibration range
+// (here 50 times larger) still track fp32, since each example gets its own input scale.
+TEST(QuantizeDynamic, TracksFp32AtAnyInputScale) {
+  torch::manual_seed(4);
+  for (const nn::ModelSpec& spec : {nn::student_spec(32), nn::cnn_spec()}) {
+    nn::Net net(spec);
+    net->eval();
+    const std::vector<uint8_t> bytes = quantize_dynamic_to_edge(net);
+    for (double gain : {1.0, 50.0}) {
+      torch::Tensor x = torch::rand({8, 1, 28, 28}) * gain;
+      torch::Tensor expected = net->forward(x).detach();
+      std::vector<float> got = run_edge(bytes, x);
+      ASSERT_EQ(got.size(), static_cast<size_t>(expected.numel()));
+      torch::Tensor y = torch::from_blob(got.data(), expected.sizes()).clone();
+      const double error = (y - expected).abs().max().item<double>();
+      const double spread = (expected.max() - expected.min()).item<double>();
+      EXPECT_LT(error, 0.05 * spread) << spec.arch << " x" << gain;
+      EXPECT_GT(error, 0.0);  // quantized, not fp32
+    }
+  }
+}
+
 // Mean squared error of quantizing `values` to int8 over [lo, hi] and back.
 double quantization_mse(const torch::Tensor& values, std::pair<float, float> range) {
   ActivationQuant q = choose_activation_quant(range.first, range.second);
