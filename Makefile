@@ -52,6 +52,7 @@ fuzz-check: setup
 bench: build
 	$(BUILD)/bench/greenai_sampling_bench
 	$(BUILD)/bench/greenai_overhead_bench
+	$(BUILD)/bench/greenai_edge_side_by_side
 
 clean:
 	rm -rf build

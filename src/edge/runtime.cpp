@@ -39,7 +39,8 @@ struct Step {
   const int32_t* shift = nullptr;
   const float* weight_scale = nullptr;  // kDynamicLinear; int8 ops with kFlagScales
   Conv2dShape conv{};
-  std::vector<int32_t> bias_unsigned;  // QLinear: see Requant::bias_unsigned
+  std::vector<int32_t> bias_unsigned;  // QLinear, QConv2d: see Requant::bias_unsigned
+  bool conv_as_gemm = false;           // QConv2d through im2col and the kernel set's qlinear
   std::vector<int8_t> packed;          // QLinear weights in the kernel set's layout, if it has one
   std::vector<int64_t> row_sums;       // kDynamicLinear: sum of each channel's weights
 };
@@ -66,6 +67,7 @@ struct greenai_edge_model {
   uint64_t input_size = 0, output_size = 0;
   std::unique_ptr<uint8_t[]> arena;
   size_t arena_bytes = 0, buffer_bytes = 0, scratch_bytes = 0;
+  size_t conv_bytes = 0;  // im2col rows and a [pixels, channels] output, for one example
   const KernelSet* kernels = nullptr;
   std::string error;
 
@@ -300,10 +302,23 @@ greenai_edge_status finish_load(std::unique_ptr<greenai_edge_model> m, int max_b
         for (uint32_t i = 0; i < s.op.in; ++i) s.row_sums[c] += w[uint64_t{c} * s.op.in + i];
       continue;
     }
-    if (s.op.kind != OpKind::kQLinear) continue;
-    scratch = std::max<size_t>(scratch, s.in_elems + 3);  // rows padded to groups of 4 inputs
+    const bool conv = s.op.kind == OpKind::kQConv2d;
+    if (s.op.kind != OpKind::kQLinear && !conv) continue;
+    // A convolution runs as a GEMM over im2col rows (one per output pixel, kernel x kernel x
+    // in_channels wide) on the fast kernel sets; the reference set keeps the textbook loops.
+    const uint64_t row = conv ? uint64_t{s.op.in} * s.op.kernel * s.op.kernel : s.op.in;
+    if (conv) {
+      if (m->kernels == &reference_kernels()) continue;
+      s.conv_as_gemm = true;
+      const uint64_t pixels = uint64_t{static_cast<uint32_t>(s.conv.out_h)} * s.conv.out_w;
+      // im2col rows, the kernel's padded unsigned copy of them, the [pixels, channels] result.
+      m->conv_bytes = std::max<size_t>(m->conv_bytes,
+                                       pixels * row + pixels * (row + 3) + pixels * s.op.out + 64);
+    } else {
+      scratch = std::max<size_t>(scratch, s.in_elems + 3);  // rows padded to groups of 4 inputs
+    }
     if (m->kernels->pack_qlinear) {
-      const int inputs = static_cast<int>(s.op.in), outputs = static_cast<int>(s.op.out);
+      const int inputs = static_cast<int>(row), outputs = static_cast<int>(s.op.out);
       s.packed.resize(m->kernels->pack_qlinear(nullptr, inputs, outputs, nullptr));
       m->kernels->pack_qlinear(static_cast<const int8_t*>(s.weight), inputs, outputs,
                                s.packed.data());
@@ -313,7 +328,7 @@ greenai_edge_status finish_load(std::unique_ptr<greenai_edge_model> m, int max_b
     s.bias_unsigned.resize(s.op.out);
     for (uint32_t c = 0; c < s.op.out; ++c) {
       int64_t row_sum = 0;
-      for (uint32_t i = 0; i < s.op.in; ++i) row_sum += w[uint64_t{c} * s.op.in + i];
+      for (uint64_t i = 0; i < row; ++i) row_sum += w[c * row + i];
       s.bias_unsigned[c] =
           static_cast<int32_t>(bias[c] - (128 + int64_t{s.op.input_zero_point}) * row_sum);
     }
@@ -321,7 +336,8 @@ greenai_edge_status finish_load(std::unique_ptr<greenai_edge_model> m, int max_b
   auto round_up = [](size_t n) { return (n + kAlignment - 1) / kAlignment * kAlignment; };
   m->max_batch = max_batch;
   m->buffer_bytes = round_up(largest * static_cast<size_t>(max_batch));
-  m->scratch_bytes = round_up(scratch * static_cast<size_t>(max_batch));
+  m->scratch_bytes =
+      std::max(round_up(scratch * static_cast<size_t>(max_batch)), round_up(m->conv_bytes));
   m->arena_bytes = 2 * m->buffer_bytes + m->scratch_bytes;
   m->arena.reset(new (std::nothrow) uint8_t[m->arena_bytes + kAlignment]);
   if (!m->arena) {
@@ -332,6 +348,45 @@ greenai_edge_status finish_load(std::unique_ptr<greenai_edge_model> m, int max_b
   m->error.reserve(128);  // error messages during inference then need no allocation
   *out = m.release();
   return GREENAI_EDGE_OK;
+}
+
+// QConv2d on a fast kernel set, one example at a time: im2col (padding holds the input zero point,
+// real 0, as the reference assumes), the kernel set's int8 GEMM with the conv's requantization,
+// then [pixels, channels] to (C, H, W). The integer sums are those of ref::qconv2d: bit-exact.
+void qconv2d_as_gemm(const Step& s, const KernelSet& k, const Requant& r, const int8_t* x,
+                     int batch, uint8_t* scratch, int8_t* y) {
+  const Conv2dShape& c = s.conv;
+  const int kk = c.kernel * c.kernel, row = c.in_channels * kk, pixels = c.out_h * c.out_w;
+  auto* cols = reinterpret_cast<int8_t*>(scratch);
+  uint8_t* kernel_scratch = scratch + static_cast<size_t>(pixels) * row;
+  auto* result =
+      reinterpret_cast<int8_t*>(kernel_scratch + static_cast<size_t>(pixels) * (row + 3));
+  const auto pad = static_cast<int8_t>(s.op.input_zero_point);
+  const long in_size = static_cast<long>(c.in_channels) * c.in_h * c.in_w;
+  const long out_size = static_cast<long>(c.out_channels) * pixels;
+  for (int n = 0; n < batch; ++n) {
+    const int8_t* xn = x + n * in_size;
+    for (int oy = 0; oy < c.out_h; ++oy)
+      for (int ox = 0; ox < c.out_w; ++ox) {
+        int8_t* dst = cols + static_cast<long>(oy * c.out_w + ox) * row;
+        for (int ic = 0; ic < c.in_channels; ++ic)
+          for (int ky = 0; ky < c.kernel; ++ky) {
+            const int iy = oy * c.stride - c.padding + ky;
+            for (int kx = 0; kx < c.kernel; ++kx) {
+              const int ix = ox * c.stride - c.padding + kx;
+              const bool inside = iy >= 0 && iy < c.in_h && ix >= 0 && ix < c.in_w;
+              *dst++ = inside ? xn[(static_cast<long>(ic) * c.in_h + iy) * c.in_w + ix] : pad;
+            }
+          }
+      }
+    k.qlinear(cols, pixels, row, c.out_channels,
+              s.packed.empty() ? static_cast<const int8_t*>(s.weight) : s.packed.data(), r,
+              kernel_scratch, result);
+    int8_t* yn = y + n * out_size;
+    for (int p = 0; p < pixels; ++p)
+      for (int oc = 0; oc < c.out_channels; ++oc)
+        yn[static_cast<long>(oc) * pixels + p] = result[static_cast<long>(p) * c.out_channels + oc];
+  }
 }
 
 void run_step(const Step& s, const KernelSet& k, const void* in, void* out, uint8_t* scratch,
@@ -374,8 +429,12 @@ void run_step(const Step& s, const KernelSet& k, const void* in, void* out, uint
                       static_cast<float*>(out));
       break;
     case OpKind::kQConv2d:
-      ref::qconv2d(static_cast<const int8_t*>(in), batch, s.conv,
-                   static_cast<const int8_t*>(s.weight), r, static_cast<int8_t*>(out));
+      if (s.conv_as_gemm)
+        qconv2d_as_gemm(s, k, r, static_cast<const int8_t*>(in), batch, scratch,
+                        static_cast<int8_t*>(out));
+      else
+        ref::qconv2d(static_cast<const int8_t*>(in), batch, s.conv,
+                     static_cast<const int8_t*>(s.weight), r, static_cast<int8_t*>(out));
       break;
     case OpKind::kMaxPool2d:
       if (s.in_type == DType::kF32)

@@ -454,6 +454,67 @@ TEST(FastKernels, Int8LinearMatchesTheReferenceBitForBit) {
   }
 }
 
+// QConv2d runs as im2col + the fast int8 GEMM on fast kernel sets: the same integers as the
+// reference's textbook loops, for strides, paddings, kernel sizes and zero points.
+TEST(FastKernels, Int8ConvMatchesTheReferenceBitForBit) {
+  struct Shape {
+    int in_c, h, w, out_c, kernel, stride, padding, zp_in;
+  };
+  std::mt19937 rng(31);
+  for (const Shape& c : std::vector<Shape>{{1, 28, 28, 16, 3, 1, 1, -128},
+                                           {3, 9, 7, 5, 3, 2, 1, 17},
+                                           {2, 8, 8, 20, 5, 1, 2, -3},
+                                           {4, 6, 6, 3, 1, 1, 0, 100},
+                                           {2, 5, 5, 33, 2, 2, 0, 0}}) {
+    FileBuilder b(
+        {static_cast<uint32_t>(c.in_c), static_cast<uint32_t>(c.h), static_cast<uint32_t>(c.w)});
+    const size_t count = size_t(c.out_c) * c.in_c * c.kernel * c.kernel;
+    std::vector<int8_t> w(count);
+    for (auto& v : w) v = static_cast<int8_t>(static_cast<int>(rng() % 255) - 127);
+    std::vector<int32_t> bias(c.out_c), mult(c.out_c), shift(c.out_c);
+    for (int o = 0; o < c.out_c; ++o) {
+      bias[o] = static_cast<int32_t>(rng() % 20001) - 10000;
+      quantize_multiplier(0.0005 * (1 + rng() % 20), &mult[o], &shift[o]);
+    }
+    OpRecord q{.kind = OpKind::kQuantize, .output_zero_point = c.zp_in, .scale = 0.01f};
+    OpRecord conv{.kind = OpKind::kQConv2d,
+                  .flags = static_cast<uint32_t>(c.out_c % 2 ? kFlagFusedReLU : 0),
+                  .in = static_cast<uint32_t>(c.in_c),
+                  .out = static_cast<uint32_t>(c.out_c),
+                  .kernel = static_cast<uint32_t>(c.kernel),
+                  .stride = static_cast<uint32_t>(c.stride),
+                  .padding = static_cast<uint32_t>(c.padding)};
+    conv.weight = b.add_tensor(DType::kI8, w.data(), w.size());
+    conv.bias = b.add_tensor(DType::kI32, bias.data(), bias.size());
+    conv.multiplier = b.add_tensor(DType::kI32, mult.data(), mult.size());
+    conv.shift = b.add_tensor(DType::kI32, shift.data(), shift.size());
+    conv.input_zero_point = c.zp_in;
+    conv.output_zero_point = -7;
+    b.add_op(q);
+    b.add_op(conv);
+    b.add_op({.kind = OpKind::kDequantize, .input_zero_point = -7, .scale = 1.0f});
+    Aligned bytes(b.finish());
+    ::setenv("GREENAI_EDGE_KERNELS", "reference", 1);
+    auto reference = load(bytes, 3);
+    ::unsetenv("GREENAI_EDGE_KERNELS");
+    auto fast = load(bytes, 3);
+    ASSERT_EQ(reference->status, GREENAI_EDGE_OK) << reference->error;
+    ASSERT_EQ(fast->status, GREENAI_EDGE_OK) << fast->error;
+    ASSERT_STREQ(greenai_edge_kernels(reference->model), "reference");
+    std::vector<float> x(greenai_edge_input_size(fast->model) * 3);
+    std::uniform_real_distribution<float> u(-1.6f, 1.6f);
+    for (auto& v : x) v = u(rng);
+    const size_t outputs = greenai_edge_output_size(fast->model) * 3;
+    std::vector<float> y_ref(outputs), y_fast(outputs);
+    ASSERT_EQ(greenai_edge_infer(reference->model, 3, x.data(), x.size(), y_ref.data(), outputs),
+              GREENAI_EDGE_OK);
+    ASSERT_EQ(greenai_edge_infer(fast->model, 3, x.data(), x.size(), y_fast.data(), outputs),
+              GREENAI_EDGE_OK);
+    EXPECT_EQ(y_fast, y_ref) << greenai_edge_kernels(fast->model) << " kernel " << c.kernel
+                             << " stride " << c.stride << " padding " << c.padding;
+  }
+}
+
 TEST(FastKernels, Fp32LinearWithinTolerance) {
 #if defined(__x86_64__)
   __builtin_cpu_init();
