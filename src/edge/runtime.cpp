@@ -460,8 +460,8 @@ void run_step(const Step& s, const KernelSet& k, const void* in, void* out, uint
                        static_cast<float*>(out));
       break;
     case OpKind::kQuantize:
-      ref::quantize(static_cast<const float*>(in), count, op.scale, op.output_zero_point,
-                    static_cast<int8_t*>(out));
+      k.quantize(static_cast<const float*>(in), count, op.scale, op.output_zero_point,
+                 static_cast<int8_t*>(out));
       break;
     case OpKind::kDequantize:
       ref::dequantize(static_cast<const int8_t*>(in), count, op.scale, op.input_zero_point,

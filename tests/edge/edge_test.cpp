@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <tuple>
 
@@ -421,9 +422,15 @@ TEST(FastKernels, Int8LinearMatchesTheReferenceBitForBit) {
                                                                       {7, 63, 5},
                                                                       {4, 65, 3},
                                                                       {9, 1200, 12}}) {
-    for (int variant = 0; variant < 3; ++variant) {
+    for (int variant = 0; variant < 4; ++variant) {
       const bool relu = variant == 1;
       QProblem p(batch, in, out, relu, rng);
+      if (variant == 3)  // Multipliers of 1 or more (left shifts) and the smallest ones.
+        for (int c = 0; c < out; ++c)
+          internal::quantize_multiplier(c % 3 == 0   ? 1.5 + c
+                                        : c % 3 == 1 ? std::ldexp(0.75, -31)
+                                                     : std::ldexp(0.6, -1),
+                                        &p.multiplier[c], &p.shift[c]);
       if (variant == 2) {  // Biases at the edge of int32: accumulators wrap alike on every kernel.
         for (int c = 0; c < out; ++c) {
           p.bias[c] = (c % 2 ? INT32_MAX : INT32_MIN) - (c % 2 ? c : -c);
@@ -513,6 +520,34 @@ TEST(FastKernels, Int8ConvMatchesTheReferenceBitForBit) {
     EXPECT_EQ(y_fast, y_ref) << greenai_edge_kernels(fast->model) << " kernel " << c.kernel
                              << " stride " << c.stride << " padding " << c.padding;
   }
+}
+
+TEST(FastKernels, QuantizeMatchesTheReferenceBitForBit) {
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  if (!__builtin_cpu_supports("avx512bw") || !__builtin_cpu_supports("avx512vl"))
+    GTEST_SKIP() << "no AVX-512 here";
+  std::mt19937 rng(41);
+  std::vector<float> x;
+  // Ties, values a hair under a tie, huge values, infinities, NaN, signed zeros.
+  for (float v : {0.5f, -0.5f, 1.5f, -2.5f, 0.49999997f, -0.49999997f, 2.4999998f, 1e30f, -1e30f,
+                  std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(),
+                  std::numeric_limits<float>::quiet_NaN(), 0.0f, -0.0f, 8388609.0f, -8388607.5f})
+    x.push_back(v);
+  std::uniform_real_distribution<float> u(-300, 300);
+  for (int i = 0; i < 1000; ++i) x.push_back(u(rng));
+  for (int i = -600; i <= 600; ++i) x.push_back(static_cast<float>(i) * 0.25f);  // exact ties
+  for (float scale : {1.0f, 0.5f, 0.1f, 1.0f / 255, 3.7f})
+    for (int32_t zp : {-128, -3, 0, 50, 127})
+      for (long count : {static_cast<long>(x.size()), 15L, 17L, 1L}) {
+        std::vector<int8_t> ref(count), fast(count);
+        internal::ref::quantize(x.data(), count, scale, zp, ref.data());
+        internal::x86::quantize_avx512(x.data(), count, scale, zp, fast.data());
+        ASSERT_EQ(fast, ref) << "scale " << scale << " zero point " << zp << " count " << count;
+      }
+#else
+  GTEST_SKIP() << "x86 only";
+#endif
 }
 
 TEST(FastKernels, Fp32LinearWithinTolerance) {

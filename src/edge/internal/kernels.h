@@ -46,11 +46,14 @@ using QLinear = void (*)(const int8_t* x, int batch, int in, int out, const int8
 /// Returns the bytes needed; writes them when `packed` is not null.
 using PackQLinear = size_t (*)(const int8_t* w, int in, int out, int8_t* packed);
 
+using Quantize = void (*)(const float* x, long count, float scale, int32_t zero_point, int8_t* y);
+
 struct KernelSet {
   const char* name;
   LinearF32 linear_f32;
   QLinear qlinear;           ///< Takes the packed weights when pack_qlinear is set.
   PackQLinear pack_qlinear;  ///< Null: qlinear reads the weights as stored.
+  Quantize quantize;         ///< fp32 -> int8 (OpKind::kQuantize)
 };
 
 namespace ref {
@@ -91,6 +94,8 @@ void qlinear_avx512_vnni(const int8_t* x, int batch, int in, int out, const int8
 /// bytes of each of the 16 channels (64 bytes: one vpdpbusd operand). Inputs are padded to a
 /// multiple of 4 and channels to a multiple of 16 with zeros.
 size_t pack_qlinear_vnni(const int8_t* w, int in, int out, int8_t* packed);
+/// ref::quantize, 16 lanes at a time, bit for bit.
+void quantize_avx512(const float* x, long count, float scale, int32_t zero_point, int8_t* y);
 /// GEMM on packed weights: 16 channels per vector, four examples per weight load, no
 /// horizontal sums. `scratch` holds batch x round_up(in, 4) bytes.
 void qlinear_avx512_vnni_packed(const int8_t* x, int batch, int in, int out, const int8_t* packed,

@@ -8,7 +8,7 @@
 namespace greenai::edge::internal {
 
 const KernelSet& reference_kernels() {
-  static const KernelSet set{"reference", ref::linear_f32, ref::qlinear, nullptr};
+  static const KernelSet set{"reference", ref::linear_f32, ref::qlinear, nullptr, ref::quantize};
   return set;
 }
 
@@ -17,11 +17,13 @@ const KernelSet& select_kernels() {
   if (forced && std::strcmp(forced, "reference") == 0) return reference_kernels();
 #if defined(__x86_64__)
   static const KernelSet vnni{"avx512-vnni", x86::linear_f32_avx2, x86::qlinear_avx512_vnni_packed,
-                              x86::pack_qlinear_vnni};
-  static const KernelSet avx2{"avx2", x86::linear_f32_avx2, x86::qlinear_avx2, nullptr};
+                              x86::pack_qlinear_vnni, x86::quantize_avx512};
+  static const KernelSet avx2{"avx2", x86::linear_f32_avx2, x86::qlinear_avx2, nullptr,
+                              ref::quantize};
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw") &&
-      __builtin_cpu_supports("fma") && (!forced || std::strcmp(forced, "avx2") != 0))
+      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("fma") &&
+      (!forced || std::strcmp(forced, "avx2") != 0))
     return vnni;
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return avx2;
 #endif

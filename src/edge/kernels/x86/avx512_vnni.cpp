@@ -101,68 +101,174 @@ size_t pack_qlinear_vnni(const int8_t* w, int in, int out, int8_t* packed) {
 
 namespace {
 
+#define GREENAI_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
+
+// (a b + nudge) / 2^31, truncated toward zero, for the low signed 32 bits of each 64-bit lane:
+// saturating_rounding_doubling_high_mul on 8 lanes (b is a multiplier, never INT32_MIN).
+GREENAI_VNNI inline __m512i high_mul_lanes(__m512i a, __m512i b) {
+  const __m512i zero = _mm512_setzero_si512();
+  __m512i ab = _mm512_mul_epi32(a, b);
+  const __mmask8 negative = _mm512_cmplt_epi64_mask(ab, zero);
+  ab = _mm512_add_epi64(ab, _mm512_mask_blend_epi64(negative, _mm512_set1_epi64(1LL << 30),
+                                                    _mm512_set1_epi64(1 - (1LL << 30))));
+  // Division truncates toward zero: add 2^31 - 1 to negative values before the shift.
+  const __mmask8 still_negative = _mm512_cmplt_epi64_mask(ab, zero);
+  ab = _mm512_mask_add_epi64(ab, still_negative, ab, _mm512_set1_epi64((1LL << 31) - 1));
+  return _mm512_srai_epi64(ab, 31);
+}
+
+// fixed_point.h's multiply_by_quantized_multiplier on 16 lanes, for right shifts (shift <= 0,
+// every multiplier below 1): the same integer steps, so the same results.
+GREENAI_VNNI inline __m512i requantize_lanes(__m512i acc, __m512i q, __m512i right) {
+  const __m512i even = high_mul_lanes(acc, q);
+  const __m512i odd = high_mul_lanes(_mm512_srli_epi64(acc, 32), _mm512_srli_epi64(q, 32));
+  const __m512i x = _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32));
+  // Rounding divide by 2^right, ties away from zero.
+  const __m512i mask =
+      _mm512_sub_epi32(_mm512_sllv_epi32(_mm512_set1_epi32(1), right), _mm512_set1_epi32(1));
+  const __m512i remainder = _mm512_and_si512(x, mask);
+  const __mmask16 x_negative = _mm512_cmplt_epi32_mask(x, _mm512_setzero_si512());
+  const __m512i threshold = _mm512_mask_add_epi32(_mm512_srli_epi32(mask, 1), x_negative,
+                                                  _mm512_srli_epi32(mask, 1), _mm512_set1_epi32(1));
+  const __mmask16 up = _mm512_cmpgt_epi32_mask(remainder, threshold);
+  const __m512i shifted = _mm512_srav_epi32(x, right);
+  return _mm512_mask_add_epi32(shifted, up, shifted, _mm512_set1_epi32(1));
+}
+
 // Requantizes 16 channel sums of one example and stores the channels that exist.
-__attribute__((target("avx512f,avx512bw,avx512vnni"))) inline void store_block(__m512i acc,
-                                                                               int block, int out,
-                                                                               const Requant& r,
-                                                                               int8_t* y) {
-  alignas(64) int32_t sums[16];
-  _mm512_store_si512(sums, acc);
-  const int end = std::min(16, out - block * 16);
-  for (int lane = 0; lane < end; ++lane) {
-    const int c = block * 16 + lane;
-    y[c] = requantize(wrapping_add(r.bias_unsigned[c], sums[lane]), c, r);
+GREENAI_VNNI inline void store_block(__m512i acc, int block, int out, const Requant& r, int8_t* y) {
+  const int first = block * 16, end = std::min(16, out - first);
+  const __mmask16 lanes = end == 16 ? 0xFFFF : static_cast<__mmask16>((1u << end) - 1);
+  const __m512i shift = _mm512_maskz_loadu_epi32(lanes, r.shift + first);
+  if (_mm512_mask_cmpgt_epi32_mask(lanes, shift, _mm512_setzero_si512())) {
+    // A multiplier of 1 or more (rare): the scalar path, with its saturating left shift.
+    alignas(64) int32_t sums[16];
+    _mm512_store_si512(sums, acc);
+    for (int lane = 0; lane < end; ++lane) {
+      const int c = first + lane;
+      y[c] = requantize(wrapping_add(r.bias_unsigned[c], sums[lane]), c, r);
+    }
+    return;
+  }
+  acc = _mm512_add_epi32(acc, _mm512_maskz_loadu_epi32(lanes, r.bias_unsigned + first));
+  __m512i v = requantize_lanes(acc, _mm512_maskz_loadu_epi32(lanes, r.multiplier + first),
+                               _mm512_sub_epi32(_mm512_setzero_si512(), shift));
+  v = _mm512_add_epi32(v, _mm512_set1_epi32(r.output_zero_point));
+  v = _mm512_max_epi32(v, _mm512_set1_epi32(r.min));
+  v = _mm512_min_epi32(v, _mm512_set1_epi32(r.max));
+  _mm_mask_storeu_epi8(y + first, lanes, _mm512_cvtepi32_epi8(v));
+}
+
+// NB blocks of 16 channels x NE examples: NB x NE accumulators, each weight vector loaded once
+// for NE examples and each broadcast input used for NB blocks. 2 x 6 keeps 12 vpdpbusd chains
+// in flight, enough to cover their latency at two a cycle; the block's weights (groups x 128
+// bytes) stay in L1 while every example passes over them.
+template <int NB, int NE>
+GREENAI_VNNI inline void tile(const int8_t* wb, size_t block_bytes, int groups, const uint8_t* u,
+                              int stride, int block, int out, const Requant& r, int8_t* y) {
+  __m512i acc[NB][NE];
+  for (int j = 0; j < NB; ++j)
+    for (int e = 0; e < NE; ++e) acc[j][e] = _mm512_setzero_si512();
+  for (int g = 0; g < groups; ++g) {
+    __m512i w[NB];
+    for (int j = 0; j < NB; ++j)
+      w[j] = _mm512_loadu_si512(wb + j * block_bytes + static_cast<size_t>(g) * 64);
+    for (int e = 0; e < NE; ++e) {
+      int32_t v;  // four inputs of one example, broadcast to the 16 lanes
+      std::memcpy(&v, u + static_cast<long>(e) * stride + 4 * g, 4);
+      const __m512i x = _mm512_set1_epi32(v);
+      for (int j = 0; j < NB; ++j) acc[j][e] = _mm512_dpbusd_epi32(acc[j][e], x, w[j]);
+    }
+  }
+  for (int j = 0; j < NB; ++j)
+    for (int e = 0; e < NE; ++e)
+      store_block(acc[j][e], block + j, out, r, y + static_cast<long>(e) * out);
+}
+
+// All examples for NB blocks starting at `block`: tiles of 6 examples, then the rest.
+template <int NB>
+GREENAI_VNNI void blocks_pass(const int8_t* packed, int groups, const uint8_t* u, int stride,
+                              int batch, int block, int out, const Requant& r, int8_t* y) {
+  const size_t block_bytes = static_cast<size_t>(groups) * 64;
+  const int8_t* wb = packed + block * block_bytes;
+  int n = 0;
+  for (; n + 6 <= batch; n += 6)
+    tile<NB, 6>(wb, block_bytes, groups, u + static_cast<long>(n) * stride, stride, block, out, r,
+                y + static_cast<long>(n) * out);
+  const uint8_t* un = u + static_cast<long>(n) * stride;
+  int8_t* yn = y + static_cast<long>(n) * out;
+  switch (batch - n) {
+    case 5:
+      tile<NB, 5>(wb, block_bytes, groups, un, stride, block, out, r, yn);
+      break;
+    case 4:
+      tile<NB, 4>(wb, block_bytes, groups, un, stride, block, out, r, yn);
+      break;
+    case 3:
+      tile<NB, 3>(wb, block_bytes, groups, un, stride, block, out, r, yn);
+      break;
+    case 2:
+      tile<NB, 2>(wb, block_bytes, groups, un, stride, block, out, r, yn);
+      break;
+    case 1:
+      tile<NB, 1>(wb, block_bytes, groups, un, stride, block, out, r, yn);
+      break;
+    default:
+      break;
   }
 }
 
 }  // namespace
 
-__attribute__((target("avx512f,avx512bw,avx512vnni"))) void qlinear_avx512_vnni_packed(
-    const int8_t* x, int batch, int in, int out, const int8_t* packed, const Requant& r,
-    uint8_t* scratch, int8_t* y) {
+GREENAI_VNNI void qlinear_avx512_vnni_packed(const int8_t* x, int batch, int in, int out,
+                                             const int8_t* packed, const Requant& r,
+                                             uint8_t* scratch, int8_t* y) {
   const int groups = (in + 3) / 4, blocks = (out + 15) / 16, stride = groups * 4;
   // Unsigned inputs u = q + 128, rows padded with zeros to whole groups of 4.
+  const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
   for (int n = 0; n < batch; ++n) {
+    const int8_t* src = x + static_cast<long>(n) * in;
     uint8_t* row = scratch + static_cast<long>(n) * stride;
-    for (int i = 0; i < in; ++i)
-      row[i] = static_cast<uint8_t>(x[static_cast<long>(n) * in + i] ^ 0x80);
-    for (int i = in; i < stride; ++i) row[i] = 0;
+    int i = 0;
+    for (; i + 64 <= in; i += 64)
+      _mm512_storeu_si512(row + i, _mm512_xor_si512(_mm512_loadu_si512(src + i), flip));
+    for (; i < in; ++i) row[i] = static_cast<uint8_t>(src[i] ^ 0x80);
+    for (i = in; i < stride; ++i) row[i] = 0;
   }
-  for (int b = 0; b < blocks; ++b) {
-    const int8_t* wb = packed + static_cast<size_t>(b) * groups * 64;
-    int n = 0;
-    for (; n + 4 <= batch; n += 4) {
-      const uint8_t* u0 = scratch + static_cast<long>(n) * stride;
-      const uint8_t *u1 = u0 + stride, *u2 = u1 + stride, *u3 = u2 + stride;
-      __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
-      for (int g = 0; g < groups; ++g) {
-        const __m512i wv = _mm512_loadu_si512(wb + static_cast<size_t>(g) * 64);
-        int32_t v0, v1, v2, v3;  // four inputs of one example, broadcast to the 16 lanes
-        std::memcpy(&v0, u0 + 4 * g, 4);
-        std::memcpy(&v1, u1 + 4 * g, 4);
-        std::memcpy(&v2, u2 + 4 * g, 4);
-        std::memcpy(&v3, u3 + 4 * g, 4);
-        a0 = _mm512_dpbusd_epi32(a0, _mm512_set1_epi32(v0), wv);
-        a1 = _mm512_dpbusd_epi32(a1, _mm512_set1_epi32(v1), wv);
-        a2 = _mm512_dpbusd_epi32(a2, _mm512_set1_epi32(v2), wv);
-        a3 = _mm512_dpbusd_epi32(a3, _mm512_set1_epi32(v3), wv);
-      }
-      store_block(a0, b, out, r, y + static_cast<long>(n) * out);
-      store_block(a1, b, out, r, y + static_cast<long>(n + 1) * out);
-      store_block(a2, b, out, r, y + static_cast<long>(n + 2) * out);
-      store_block(a3, b, out, r, y + static_cast<long>(n + 3) * out);
-    }
-    for (; n < batch; ++n) {
-      const uint8_t* u = scratch + static_cast<long>(n) * stride;
-      __m512i a = _mm512_setzero_si512();
-      for (int g = 0; g < groups; ++g) {
-        int32_t v;
-        std::memcpy(&v, u + 4 * g, 4);
-        a = _mm512_dpbusd_epi32(a, _mm512_set1_epi32(v),
-                                _mm512_loadu_si512(wb + static_cast<size_t>(g) * 64));
-      }
-      store_block(a, b, out, r, y + static_cast<long>(n) * out);
-    }
+  // Few examples: more blocks per pass keep enough accumulators busy.
+  int b = 0;
+  if (batch < 4)
+    for (; b + 4 <= blocks; b += 4)
+      blocks_pass<4>(packed, groups, scratch, stride, batch, b, out, r, y);
+  for (; b + 2 <= blocks; b += 2)
+    blocks_pass<2>(packed, groups, scratch, stride, batch, b, out, r, y);
+  for (; b < blocks; ++b) blocks_pass<1>(packed, groups, scratch, stride, batch, b, out, r, y);
+}
+
+// ref::quantize on 16 floats at a time, with the same float operations: x / scale, rounded half
+// away from zero (truncate, then step away when the exact fraction is at least a half), plus the
+// zero point, NaN to the zero point, clamped.
+GREENAI_VNNI void quantize_avx512(const float* x, long count, float scale, int32_t zero_point,
+                                  int8_t* y) {
+  const __m512 s = _mm512_set1_ps(scale), zp = _mm512_set1_ps(static_cast<float>(zero_point));
+  const __m512 half = _mm512_set1_ps(0.5f), one = _mm512_set1_ps(1.0f);
+  const __m512 lo = _mm512_set1_ps(-128.0f), hi = _mm512_set1_ps(127.0f);
+  const __m512i sign_bit = _mm512_set1_epi32(static_cast<int>(0x80000000u));
+  long i = 0;
+  for (; i < count; i += 16) {
+    const __mmask16 lanes =
+        count - i >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << (count - i)) - 1);
+    const __m512 v = _mm512_div_ps(_mm512_maskz_loadu_ps(lanes, x + i), s);
+    const __m512 t = _mm512_roundscale_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    const __m512 fraction = _mm512_abs_ps(_mm512_sub_ps(v, t));
+    const __mmask16 away = _mm512_cmp_ps_mask(fraction, half, _CMP_GE_OQ);
+    const __m512 step = _mm512_castsi512_ps(_mm512_or_si512(  // copysign(1, v)
+        _mm512_castps_si512(one), _mm512_and_si512(_mm512_castps_si512(v), sign_bit)));
+    __m512 q = _mm512_add_ps(_mm512_mask_add_ps(t, away, t, step), zp);
+    const __mmask16 nan = _mm512_cmp_ps_mask(q, q, _CMP_UNORD_Q);
+    q = _mm512_min_ps(_mm512_max_ps(q, lo), hi);
+    q = _mm512_mask_mov_ps(q, nan, zp);
+    _mm_mask_storeu_epi8(y + i, lanes, _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(q)));
   }
 }
 
