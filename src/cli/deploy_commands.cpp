@@ -504,7 +504,8 @@ int bench_command(int argc, char** argv) {
     if (is_edge_file(path) || interop::looks_like_onnx(path)) {
       edge_model = std::make_unique<RuntimeModel>(path, max_batch);
       input_size = greenai_edge_input_size(edge_model->get());
-      runtime = edge_model->format() + " on edge (" + greenai_edge_kernels(edge_model->get()) + ")";
+      runtime = std::string("edge ") + greenai_edge_kernels(edge_model->get()) +
+                (edge_model->format() == "onnx" ? " (onnx)" : "");
     } else {
       checkpoint = nn::load_checkpoint(path);
       checkpoint->net->eval();
