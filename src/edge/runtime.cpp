@@ -375,22 +375,30 @@ void qconv2d_as_gemm(const Step& s, const KernelSet& k, const Requant& r, const 
     for (int oy = 0; oy < c.out_h; ++oy)
       for (int ox = 0; ox < c.out_w; ++ox) {
         int8_t* dst = cols + static_cast<long>(oy * c.out_w + ox) * row;
+        const int ix0 = ox * c.stride - c.padding;
+        const bool x_inside = ix0 >= 0 && ix0 + c.kernel <= c.in_w;
         for (int ic = 0; ic < c.in_channels; ++ic)
-          for (int ky = 0; ky < c.kernel; ++ky) {
+          for (int ky = 0; ky < c.kernel; ++ky, dst += c.kernel) {
             const int iy = oy * c.stride - c.padding + ky;
-            for (int kx = 0; kx < c.kernel; ++kx) {
-              const int ix = ox * c.stride - c.padding + kx;
-              const bool inside = iy >= 0 && iy < c.in_h && ix >= 0 && ix < c.in_w;
-              *dst++ = inside ? xn[(static_cast<long>(ic) * c.in_h + iy) * c.in_w + ix] : pad;
+            if (iy < 0 || iy >= c.in_h) {
+              std::memset(dst, pad, c.kernel);
+              continue;
             }
+            const int8_t* src = xn + (static_cast<long>(ic) * c.in_h + iy) * c.in_w + ix0;
+            if (x_inside) {  // a loop, not memcpy: a call costs more than a 3-byte copy
+              for (int kx = 0; kx < c.kernel; ++kx) dst[kx] = src[kx];
+              continue;
+            }
+            for (int kx = 0; kx < c.kernel; ++kx)
+              dst[kx] = ix0 + kx >= 0 && ix0 + kx < c.in_w ? src[kx] : pad;
           }
       }
     k.qlinear(cols, pixels, row, c.out_channels,
               s.packed ? s.packed : static_cast<const int8_t*>(s.weight), r, kernel_scratch,
               result);
     int8_t* yn = y + n * out_size;
-    for (int p = 0; p < pixels; ++p)
-      for (int oc = 0; oc < c.out_channels; ++oc)
+    for (int oc = 0; oc < c.out_channels; ++oc)  // sequential stores, strided loads from L1
+      for (int p = 0; p < pixels; ++p)
         yn[static_cast<long>(oc) * pixels + p] = result[static_cast<long>(p) * c.out_channels + oc];
   }
 }
