@@ -591,11 +591,15 @@ greenai_edge_status greenai_edge_infer(greenai_edge_model* model, int batch, con
   uint8_t* buffers[2] = {base, base + model->buffer_bytes};
   uint8_t* scratch = base + 2 * model->buffer_bytes;
   const void* in = input;
+  int next = 0;  // the ping-pong buffer the next step writes
   for (size_t i = 0; i < model->steps.size(); ++i) {
     const bool last = i + 1 == model->steps.size();
-    void* out = last ? static_cast<void*>(output) : buffers[i % 2];
+    // Flatten moves no data: the next step reads its input where it is.
+    if (model->steps[i].op.kind == OpKind::kFlatten && !last) continue;
+    void* out = last ? static_cast<void*>(output) : buffers[next];
     run_step(model->steps[i], *model->kernels, in, out, scratch, batch);
     in = out;
+    next ^= 1;
   }
   return GREENAI_EDGE_OK;
 }

@@ -537,6 +537,29 @@ TEST(FastKernels, QuantizeMatchesTheReferenceBitForBit) {
   std::uniform_real_distribution<float> u(-300, 300);
   for (int i = 0; i < 1000; ++i) x.push_back(u(rng));
   for (int i = -600; i <= 600; ++i) x.push_back(static_cast<float>(i) * 0.25f);  // exact ties
+  // Values whose quotient lands on or a few ulps from a tie for each scale: where a kernel that
+  // multiplies by 1 / scale must fall back to dividing.
+  std::vector<float> scales{1.0f, 0.5f, 0.1f, 1.0f / 255, 3.7f, 1e-30f, 1e30f};
+  std::uniform_real_distribution<float> log_scale(-12, 4);
+  for (int i = 0; i < 20; ++i) scales.push_back(std::exp2(log_scale(rng)));
+  for (float scale : scales) {
+    std::vector<float> near = x;
+    for (int k = -300; k <= 300; ++k) {
+      float v = (static_cast<float>(k) + 0.5f) * scale;
+      for (int step = 0; step < 3; ++step) {
+        near.push_back(v);
+        near.push_back(std::nextafter(v, 0.0f));
+        v = std::nextafter(v, 1e38f);
+      }
+    }
+    for (int32_t zp : {-128, -3, 0, 50, 127})
+      for (long count : {static_cast<long>(near.size()), 15L, 17L, 1L}) {
+        std::vector<int8_t> ref(count), fast(count);
+        internal::ref::quantize(near.data(), count, scale, zp, ref.data());
+        internal::x86::quantize_avx512(near.data(), count, scale, zp, fast.data());
+        ASSERT_EQ(fast, ref) << "scale " << scale << " zero point " << zp << " count " << count;
+      }
+  }
   for (float scale : {1.0f, 0.5f, 0.1f, 1.0f / 255, 3.7f})
     for (int32_t zp : {-128, -3, 0, 50, 127})
       for (long count : {static_cast<long>(x.size()), 15L, 17L, 1L}) {
