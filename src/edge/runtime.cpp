@@ -41,6 +41,10 @@ struct Step {
   Conv2dShape conv{};
   std::vector<int32_t> bias_unsigned;  // QLinear, QConv2d: see Requant::bias_unsigned
   bool conv_as_gemm = false;           // QConv2d through im2col and the kernel set's qlinear
+  // QConv2d -> Flatten -> QLinear on a fast set: the conv leaves its output as [pixels, channels]
+  // (no transpose) and the QLinear's weight columns are permuted to that order at load.
+  bool hwc_output = false;
+  uint32_t hwc_channels = 0;  // QLinear: its input is [pixels, channels] of this many channels
   // QLinear / QConv2d weights in the kernel set's layout, if it has one, 64-byte aligned: a
   // 64-byte vector load that straddles two cache lines costs two (measured 2x on the teacher).
   std::vector<int8_t> packed_storage;
@@ -295,6 +299,12 @@ greenai_edge_status finish_load(std::unique_ptr<greenai_edge_model> m, int max_b
   // scratch area for kernels that convert their int8 input to unsigned.
   m->kernels = &select_kernels();
   size_t largest = 0, scratch = 0;
+  for (size_t i = 0; m->kernels != &reference_kernels() && i + 2 < m->steps.size(); ++i)
+    if (m->steps[i].op.kind == OpKind::kQConv2d && m->steps[i + 1].op.kind == OpKind::kFlatten &&
+        m->steps[i + 2].op.kind == OpKind::kQLinear) {
+      m->steps[i].hwc_output = true;
+      m->steps[i + 2].hwc_channels = m->steps[i].op.out;
+    }
   for (Step& s : m->steps) {
     largest = std::max<size_t>(largest, s.out_elems * dtype_size(s.out_type));
     if (s.op.kind == OpKind::kDynamicLinear) {
@@ -320,14 +330,31 @@ greenai_edge_status finish_load(std::unique_ptr<greenai_edge_model> m, int max_b
     } else {
       scratch = std::max<size_t>(scratch, s.in_elems + 3);  // rows padded to groups of 4 inputs
     }
-    if (m->kernels->pack_qlinear) {
-      const int inputs = static_cast<int>(row), outputs = static_cast<int>(s.op.out);
-      s.packed_storage.resize(m->kernels->pack_qlinear(nullptr, inputs, outputs, nullptr) +
-                              kAlignment);
+    const int inputs = static_cast<int>(row), outputs = static_cast<int>(s.op.out);
+    std::vector<int8_t> permuted;  // weight columns in [pixels, channels] order
+    if (s.hwc_channels) {
+      const uint64_t channels = s.hwc_channels, pixels = row / channels;
+      const auto* w = static_cast<const int8_t*>(s.weight);
+      permuted.resize(row * s.op.out);
+      for (uint64_t o = 0; o < s.op.out; ++o)
+        for (uint64_t c = 0; c < channels; ++c)
+          for (uint64_t p = 0; p < pixels; ++p)
+            permuted[o * row + p * channels + c] = w[o * row + c * pixels + p];
+    }
+    const int8_t* source =
+        permuted.empty() ? static_cast<const int8_t*>(s.weight) : permuted.data();
+    if (m->kernels->pack_qlinear || !permuted.empty()) {
+      const size_t bytes = m->kernels->pack_qlinear
+                               ? m->kernels->pack_qlinear(nullptr, inputs, outputs, nullptr)
+                               : permuted.size();
+      s.packed_storage.resize(bytes + kAlignment);
       const auto address = reinterpret_cast<uintptr_t>(s.packed_storage.data());
-      s.packed = s.packed_storage.data() + (kAlignment - address % kAlignment) % kAlignment;
-      m->kernels->pack_qlinear(static_cast<const int8_t*>(s.weight), inputs, outputs,
-                               const_cast<int8_t*>(s.packed));
+      auto* packed = s.packed_storage.data() + (kAlignment - address % kAlignment) % kAlignment;
+      if (m->kernels->pack_qlinear)
+        m->kernels->pack_qlinear(source, inputs, outputs, packed);
+      else
+        std::memcpy(packed, source, bytes);
+      s.packed = packed;
     }
     const auto* w = static_cast<const int8_t*>(s.weight);
     const auto* bias = static_cast<const int32_t*>(s.bias);
@@ -381,7 +408,7 @@ void qconv2d_as_gemm(const Step& s, const KernelSet& k, const Requant& r, const 
           for (int ky = 0; ky < c.kernel; ++ky, dst += c.kernel) {
             const int iy = oy * c.stride - c.padding + ky;
             if (iy < 0 || iy >= c.in_h) {
-              std::memset(dst, pad, c.kernel);
+              for (int kx = 0; kx < c.kernel; ++kx) dst[kx] = pad;
               continue;
             }
             const int8_t* src = xn + (static_cast<long>(ic) * c.in_h + iy) * c.in_w + ix0;
@@ -393,10 +420,11 @@ void qconv2d_as_gemm(const Step& s, const KernelSet& k, const Requant& r, const 
               dst[kx] = ix0 + kx >= 0 && ix0 + kx < c.in_w ? src[kx] : pad;
           }
       }
+    int8_t* yn = y + n * out_size;
     k.qlinear(cols, pixels, row, c.out_channels,
               s.packed ? s.packed : static_cast<const int8_t*>(s.weight), r, kernel_scratch,
-              result);
-    int8_t* yn = y + n * out_size;
+              s.hwc_output ? yn : result);
+    if (s.hwc_output) continue;                  // the next QLinear reads [pixels, channels]
     for (int oc = 0; oc < c.out_channels; ++oc)  // sequential stores, strided loads from L1
       for (int p = 0; p < pixels; ++p)
         yn[static_cast<long>(oc) * pixels + p] = result[static_cast<long>(p) * c.out_channels + oc];

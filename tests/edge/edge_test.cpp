@@ -499,6 +499,27 @@ TEST(FastKernels, Int8ConvMatchesTheReferenceBitForBit) {
     conv.output_zero_point = -7;
     b.add_op(q);
     b.add_op(conv);
+    if (c.out_c % 2) {  // then Flatten and a QLinear: the conv's output stays [pixels, channels]
+      const int oh = (c.h + 2 * c.padding - c.kernel) / c.stride + 1;
+      const int ow = (c.w + 2 * c.padding - c.kernel) / c.stride + 1;
+      const uint32_t features = static_cast<uint32_t>(c.out_c * oh * ow), outputs = 7;
+      std::vector<int8_t> lw(features * outputs);
+      for (auto& v : lw) v = static_cast<int8_t>(static_cast<int>(rng() % 255) - 127);
+      std::vector<int32_t> lb(outputs), lm(outputs), ls(outputs);
+      for (uint32_t o = 0; o < outputs; ++o) {
+        lb[o] = static_cast<int32_t>(rng() % 2001) - 1000;
+        quantize_multiplier(0.0001 * (1 + rng() % 20), &lm[o], &ls[o]);
+      }
+      OpRecord linear{.kind = OpKind::kQLinear, .in = features, .out = outputs};
+      linear.weight = b.add_tensor(DType::kI8, lw.data(), lw.size());
+      linear.bias = b.add_tensor(DType::kI32, lb.data(), lb.size());
+      linear.multiplier = b.add_tensor(DType::kI32, lm.data(), lm.size());
+      linear.shift = b.add_tensor(DType::kI32, ls.data(), ls.size());
+      linear.input_zero_point = -7;
+      linear.output_zero_point = -7;
+      b.add_op({.kind = OpKind::kFlatten});
+      b.add_op(linear);
+    }
     b.add_op({.kind = OpKind::kDequantize, .input_zero_point = -7, .scale = 1.0f});
     Aligned bytes(b.finish());
     ::setenv("GREENAI_EDGE_KERNELS", "reference", 1);
