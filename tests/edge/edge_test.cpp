@@ -581,6 +581,21 @@ TEST(FastKernels, QuantizeMatchesTheReferenceBitForBit) {
         ASSERT_EQ(fast, ref) << "scale " << scale << " zero point " << zp << " count " << count;
       }
   }
+  // Infinities and NaN alone among ordinary values (no tie nearby to send the block down the
+  // careful path for another reason), at every position of a 64-value block.
+  for (int at = 0; at < 64; ++at)
+    for (float special :
+         {std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(),
+          std::numeric_limits<float>::quiet_NaN(), 1e38f, -1e38f}) {
+      std::vector<float> block(128, 0.3f);
+      block[at] = special;
+      block[64 + (at * 7) % 64] = special;
+      std::vector<int8_t> ref(block.size()), fast(block.size());
+      internal::ref::quantize(block.data(), static_cast<long>(block.size()), 0.1f, 5, ref.data());
+      internal::x86::quantize_avx512(block.data(), static_cast<long>(block.size()), 0.1f, 5,
+                                     fast.data());
+      ASSERT_EQ(fast, ref) << special << " at " << at;
+    }
   for (float scale : {1.0f, 0.5f, 0.1f, 1.0f / 255, 3.7f})
     for (int32_t zp : {-128, -3, 0, 50, 127})
       for (long count : {static_cast<long>(x.size()), 15L, 17L, 1L}) {
