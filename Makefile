@@ -6,7 +6,7 @@ BUILD := build/$(PRESET)
 GREENAI := $(BUILD)/src/cli/greenai
 WERROR ?= OFF
 
-.PHONY: run test setup build test-asan install-check fuzz-check bench clean
+.PHONY: run test setup build test-asan install-check fuzz-check edge-portable bench clean
 
 run: build
 	$(GREENAI) run --country $(or $(COUNTRY),FR) --output $(BUILD)/emissions.csv
@@ -48,6 +48,18 @@ fuzz-check: setup
 	cd build/fuzz && ./edge_loader_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 corpus > fuzz.log 2>&1 \
 	  || { grep -E "ERROR|runtime error|SUMMARY" fuzz.log | head -5; echo "fuzz-check: crash input written under build/fuzz/"; exit 1; }
 	tail -1 build/fuzz/fuzz.log
+
+# The portable greenai-edge (static, musl, no C++ standard library), checked to give the very
+# outputs of the main build's on every seed model of the fuzz corpus.
+edge-portable: build
+	scripts/build-edge-portable build/edge-portable
+	for model in tests/fuzz/corpus/edge_loader/*.edge; do \
+	  $(BUILD)/src/greenai-edge $$model > build/edge-portable/expected.txt 2>&1; \
+	  build/edge-portable/greenai-edge $$model > build/edge-portable/got.txt 2>&1; \
+	  cmp -s build/edge-portable/expected.txt build/edge-portable/got.txt \
+	    || { echo "edge-portable: $$model differs"; exit 1; }; \
+	done
+	@echo "edge-portable: same outputs as the main build on every seed model"
 
 bench: build
 	$(BUILD)/bench/greenai_sampling_bench

@@ -1,53 +1,17 @@
 #include "greenai/edge/format.h"
 
-#include <array>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 
-#include "edge/internal/fixed_point.h"
 #include "greenai/edge/greenai_edge.h"
 
 namespace greenai::edge {
 namespace {
 
-std::array<uint32_t, 256> make_crc_table() {
-  std::array<uint32_t, 256> table{};
-  for (uint32_t i = 0; i < 256; ++i) {
-    uint32_t c = i;
-    for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-    table[i] = c;
-  }
-  return table;
-}
-
 size_t align_up(size_t n) { return (n + kAlignment - 1) / kAlignment * kAlignment; }
 
 }  // namespace
-
-size_t dtype_size(DType dtype) {
-  switch (dtype) {
-    case DType::kF32:
-      return 4;
-    case DType::kI8:
-      return 1;
-    case DType::kI32:
-      return 4;
-  }
-  return 0;
-}
-
-void quantize_multiplier(double multiplier, int32_t* q, int32_t* shift) {
-  internal::quantize_multiplier(multiplier, q, shift);
-}
-
-uint32_t crc32(const void* data, size_t size, uint32_t crc) {
-  static const std::array<uint32_t, 256> table = make_crc_table();
-  const auto* p = static_cast<const uint8_t*>(data);
-  crc = ~crc;
-  for (size_t i = 0; i < size; ++i) crc = table[(crc ^ p[i]) & 0xFF] ^ (crc >> 8);
-  return ~crc;
-}
 
 FileBuilder::FileBuilder(std::vector<uint32_t> input_shape)
     : input_shape_(std::move(input_shape)) {}

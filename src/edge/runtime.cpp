@@ -1,20 +1,18 @@
 // Loading, validating and running edge model files (docs/edge-format.md).
+#include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
-#include <memory>
-#include <new>
-#include <string>
-#include <vector>
-
 #include "edge/internal/kernels.h"
-#include "greenai/edge/format.h"
+#include "edge/internal/scalar.h"
 #include "greenai/edge/greenai_edge.h"
+#include "greenai/edge/records.h"
 
 using namespace greenai::edge;
 using namespace greenai::edge::internal;
@@ -39,23 +37,34 @@ struct Step {
   const int32_t* shift = nullptr;
   const float* weight_scale = nullptr;  // kDynamicLinear; int8 ops with kFlagScales
   Conv2dShape conv{};
-  std::vector<int32_t> bias_unsigned;  // QLinear, QConv2d: see Requant::bias_unsigned
-  bool conv_as_gemm = false;           // QConv2d through im2col and the kernel set's qlinear
+  int32_t* bias_unsigned = nullptr;  // QLinear, QConv2d: see Requant::bias_unsigned
+  bool conv_as_gemm = false;         // QConv2d through im2col and the kernel set's qlinear
   // QConv2d -> Flatten -> QLinear on a fast set: the conv leaves its output as [pixels, channels]
   // (no transpose) and the QLinear's weight columns are permuted to that order at load.
   bool hwc_output = false;
   uint32_t hwc_channels = 0;  // QLinear: its input is [pixels, channels] of this many channels
   // QLinear / QConv2d weights in the kernel set's layout, if it has one, 64-byte aligned: a
   // 64-byte vector load that straddles two cache lines costs two (measured 2x on the teacher).
-  std::vector<int8_t> packed_storage;
+  int8_t* packed_storage = nullptr;
   const int8_t* packed = nullptr;
-  std::vector<int64_t> row_sums;  // kDynamicLinear: sum of each channel's weights
+  int64_t* row_sums = nullptr;  // kDynamicLinear: sum of each channel's weights
 };
 
 struct LoadError {
   greenai_edge_status status;
-  std::string message;
+  char message[160];
 };
+
+LoadError fail(greenai_edge_status status, const char* format, ...)
+    __attribute__((format(printf, 2, 3)));
+LoadError fail(greenai_edge_status status, const char* format, ...) {
+  LoadError e{status, {}};
+  va_list args;
+  va_start(args, format);
+  vsnprintf(e.message, sizeof e.message, format, args);
+  va_end(args);
+  return e;
+}
 
 uint64_t elements(const uint32_t* shape, int dims) {
   uint64_t n = 1;
@@ -65,47 +74,68 @@ uint64_t elements(const uint32_t* shape, int dims) {
 
 }  // namespace
 
+// Allocated zeroed with calloc and released by greenai_edge_free: the runtime uses the C library
+// only (no operator new, no containers), so it links without the C++ standard library.
 struct greenai_edge_model {
-  const uint8_t* data = nullptr;
-  size_t size = 0;
-  bool mapped = false;
-  std::vector<Step> steps;
-  int max_batch = 1;
-  uint64_t input_size = 0, output_size = 0;
-  std::unique_ptr<uint8_t[]> arena;
-  size_t arena_bytes = 0, buffer_bytes = 0, scratch_bytes = 0;
-  size_t conv_bytes = 0;  // im2col rows and a [pixels, channels] output, for one example
-  const KernelSet* kernels = nullptr;
-  std::string error;
-
-  ~greenai_edge_model() {
-    if (mapped) ::munmap(const_cast<uint8_t*>(data), size);
-  }
+  const uint8_t* data;
+  size_t size;
+  bool mapped;
+  Step* steps;  // step_count of them, calloc'd
+  size_t step_count;
+  int max_batch;
+  uint64_t input_size, output_size;
+  uint8_t* arena;
+  size_t arena_bytes, buffer_bytes, scratch_bytes;
+  size_t conv_bytes;  // im2col rows and a [pixels, channels] output, for one example
+  const KernelSet* kernels;
+  char error[160];
 };
 
 namespace {
 
-void set_error(char* error, size_t error_size, const std::string& message) {
-  if (error && error_size) std::snprintf(error, error_size, "%s", message.c_str());
+void set_error(char* error, size_t error_size, const char* message) {
+  if (error && error_size) snprintf(error, error_size, "%s", message);
+}
+
+greenai_edge_model* new_model() {
+  return static_cast<greenai_edge_model*>(calloc(1, sizeof(greenai_edge_model)));
+}
+
+void free_model(greenai_edge_model* m) {
+  if (!m) return;
+  for (size_t i = 0; i < m->step_count; ++i) {
+    free(m->steps[i].bias_unsigned);
+    free(m->steps[i].packed_storage);
+    free(m->steps[i].row_sums);
+  }
+  free(m->steps);
+  free(m->arena);
+  if (m->mapped) munmap(const_cast<uint8_t*>(m->data), m->size);
+  free(m);
+}
+
+OpRecord op_record(const uint8_t* data, size_t i) {
+  OpRecord r;
+  memcpy(&r, data + sizeof(Header) + i * sizeof(OpRecord), sizeof r);
+  return r;
 }
 
 // Validates the file and fills model->steps; returns OK or the first problem found.
 LoadError validate(greenai_edge_model& m) {
-  auto fail = [](greenai_edge_status s, std::string text) { return LoadError{s, std::move(text)}; };
   if (m.size < sizeof(Header))
     return fail(GREENAI_EDGE_ERROR_FORMAT, "truncated: shorter than the 64-byte header");
   Header h;
-  std::memcpy(&h, m.data, sizeof h);
-  if (std::memcmp(h.magic, kMagic, sizeof kMagic) != 0)
+  memcpy(&h, m.data, sizeof h);
+  if (memcmp(h.magic, kMagic, sizeof kMagic) != 0)
     return fail(GREENAI_EDGE_ERROR_FORMAT, "wrong magic: not a GreenAI edge file");
   if (h.version != kVersion)
-    return fail(GREENAI_EDGE_ERROR_VERSION, "format version " + std::to_string(h.version) +
-                                                ", this runtime reads " + std::to_string(kVersion));
+    return fail(GREENAI_EDGE_ERROR_VERSION, "format version %u, this runtime reads %u", h.version,
+                kVersion);
   if (h.header_bytes != sizeof(Header)) return fail(GREENAI_EDGE_ERROR_FORMAT, "bad header size");
   if (h.file_bytes != m.size)
-    return fail(GREENAI_EDGE_ERROR_FORMAT, "truncated or padded: header says " +
-                                               std::to_string(h.file_bytes) + " bytes, file has " +
-                                               std::to_string(m.size));
+    return fail(GREENAI_EDGE_ERROR_FORMAT,
+                "truncated or padded: header says %llu bytes, file has %zu",
+                static_cast<unsigned long long>(h.file_bytes), m.size);
   {
     uint32_t crc = crc32(m.data, offsetof(Header, checksum));
     const uint32_t zero = 0;
@@ -121,30 +151,39 @@ LoadError validate(greenai_edge_model& m) {
                            uint64_t{h.tensor_count} * sizeof(TensorRecord);
   if (h.data_offset % kAlignment != 0 || h.data_offset < records || h.data_offset > m.size)
     return fail(GREENAI_EDGE_ERROR_FORMAT, "bad data offset");
-  std::vector<OpRecord> ops(h.op_count);
-  std::vector<TensorRecord> tensors(h.tensor_count);
-  std::memcpy(ops.data(), m.data + sizeof(Header), ops.size() * sizeof(OpRecord));
-  if (!tensors.empty())  // memcpy from or to a null pointer is undefined even for 0 bytes
-    std::memcpy(tensors.data(), m.data + sizeof(Header) + ops.size() * sizeof(OpRecord),
-                tensors.size() * sizeof(TensorRecord));
+  const uint8_t* tensor_records = m.data + sizeof(Header) + size_t{h.op_count} * sizeof(OpRecord);
+  auto tensor_record = [&](size_t i) {
+    TensorRecord t;
+    memcpy(&t, tensor_records + i * sizeof(TensorRecord), sizeof t);
+    return t;
+  };
   const uint64_t data_bytes = m.size - h.data_offset;
-  for (size_t i = 0; i < tensors.size(); ++i) {
-    const TensorRecord& t = tensors[i];
+  for (size_t i = 0; i < h.tensor_count; ++i) {
+    const TensorRecord t = tensor_record(i);
     const size_t unit = dtype_size(t.dtype);
     if (unit == 0 || t.bytes != uint64_t{t.count} * unit || t.offset % kAlignment != 0 ||
         t.offset > data_bytes || t.bytes > data_bytes - t.offset)
-      return fail(GREENAI_EDGE_ERROR_FORMAT,
-                  "tensor " + std::to_string(i) + ": bad type, size or offset past the end");
+      return fail(GREENAI_EDGE_ERROR_FORMAT, "tensor %zu: bad type, size or offset past the end",
+                  i);
   }
+  // Resolves an operator's tensor; on a problem, writes it into `problem` and returns false.
+  char problem[160] = "";
   auto tensor = [&](uint32_t index, DType dtype, uint64_t count, const char* what, size_t op,
-                    const void** out) -> std::string {
-    if (index >= tensors.size())
-      return "op " + std::to_string(op) + ": " + what + " tensor missing";
-    if (tensors[index].dtype != dtype || tensors[index].count != count)
-      return "op " + std::to_string(op) + ": " + what + " tensor has the wrong type or size";
-    *out = m.data + h.data_offset + tensors[index].offset;
-    return "";
+                    const void** out) {
+    if (index >= h.tensor_count) {
+      snprintf(problem, sizeof problem, "op %zu: %s tensor missing", op, what);
+      return false;
+    }
+    const TensorRecord t = tensor_record(index);
+    if (t.dtype != dtype || t.count != count) {
+      snprintf(problem, sizeof problem, "op %zu: %s tensor has the wrong type or size", op, what);
+      return false;
+    }
+    *out = m.data + h.data_offset + t.offset;
+    return true;
   };
+  m.steps = static_cast<Step*>(calloc(h.op_count, sizeof(Step)));
+  if (!m.steps) return fail(GREENAI_EDGE_ERROR_MEMORY, "cannot allocate %u steps", h.op_count);
 
   // Walk the graph, checking that shapes and types chain.
   uint32_t shape[kMaxDims] = {h.input_shape[0], h.input_shape[1], h.input_shape[2]};
@@ -156,17 +195,16 @@ LoadError validate(greenai_edge_model& m) {
   DType type = DType::kF32;
   m.input_size = elements(shape, dims);
   if (m.input_size > kMaxActivation) return fail(GREENAI_EDGE_ERROR_SHAPE, "input too large");
-  for (size_t i = 0; i < ops.size(); ++i) {
+  for (size_t i = 0; i < h.op_count; ++i) {
     Step s{};
-    s.op = ops[i];
+    s.op = op_record(m.data, i);
     s.in_type = type;
-    std::memcpy(s.in_shape, shape, sizeof shape);
+    memcpy(s.in_shape, shape, sizeof shape);
     s.in_dims = dims;
     s.in_elems = elements(shape, dims);
     const OpRecord& op = s.op;
-    const std::string where = "op " + std::to_string(i);
-    auto shape_error = [&](const std::string& text) {
-      return fail(GREENAI_EDGE_ERROR_SHAPE, where + ": " + text);
+    auto shape_error = [&](const char* text) {
+      return fail(GREENAI_EDGE_ERROR_SHAPE, "op %zu: %s", i, text);
     };
     const bool quantized_op = op.kind == OpKind::kQLinear || op.kind == OpKind::kQConv2d;
     const bool dynamic = op.kind == OpKind::kDynamicLinear;
@@ -175,20 +213,23 @@ LoadError validate(greenai_edge_model& m) {
     if (float_only && type != DType::kF32) return shape_error("expects a float32 input");
     if ((quantized_op || op.kind == OpKind::kDequantize) && type != DType::kI8)
       return shape_error("expects an int8 input");
-    std::string problem;
+    bool ok = true;
     switch (op.kind) {
       case OpKind::kLinear:
       case OpKind::kQLinear:
       case OpKind::kDynamicLinear: {
-        if (dims != 1 || shape[0] != op.in || op.out == 0 || op.out > (1u << 20))
-          return shape_error(
-              "expects " + std::to_string(op.in) + " features, gets " +
-              (dims == 1 ? std::to_string(shape[0]) : std::to_string(dims) + "-d input"));
+        if (dims != 1 || shape[0] != op.in || op.out == 0 || op.out > (1u << 20)) {
+          if (dims == 1)
+            return fail(GREENAI_EDGE_ERROR_SHAPE, "op %zu: expects %u features, gets %u", i, op.in,
+                        shape[0]);
+          return fail(GREENAI_EDGE_ERROR_SHAPE, "op %zu: expects %u features, gets %d-d input", i,
+                      op.in, dims);
+        }
         const DType wt = op.kind == OpKind::kLinear ? DType::kF32 : DType::kI8;
         const DType bt = op.kind == OpKind::kQLinear ? DType::kI32 : DType::kF32;
-        problem = tensor(op.weight, wt, uint64_t{op.in} * op.out, "weight", i, &s.weight);
-        if (problem.empty() && (op.bias != kNoTensor || quantized_op))
-          problem = tensor(op.bias, bt, op.out, "bias", i, &s.bias);
+        ok = tensor(op.weight, wt, uint64_t{op.in} * op.out, "weight", i, &s.weight);
+        if (ok && (op.bias != kNoTensor || quantized_op))
+          ok = tensor(op.bias, bt, op.out, "bias", i, &s.bias);
         shape[0] = op.out;
         break;
       }
@@ -216,10 +257,10 @@ LoadError validate(greenai_edge_model& m) {
         if (conv) {
           const DType wt = op.kind == OpKind::kConv2d ? DType::kF32 : DType::kI8;
           const DType bt = op.kind == OpKind::kConv2d ? DType::kF32 : DType::kI32;
-          problem = tensor(op.weight, wt, uint64_t{op.out} * op.in * op.kernel * op.kernel,
-                           "weight", i, &s.weight);
-          if (problem.empty() && (op.bias != kNoTensor || quantized_op))
-            problem = tensor(op.bias, bt, op.out, "bias", i, &s.bias);
+          ok = tensor(op.weight, wt, uint64_t{op.out} * op.in * op.kernel * op.kernel, "weight", i,
+                      &s.weight);
+          if (ok && (op.bias != kNoTensor || quantized_op))
+            ok = tensor(op.bias, bt, op.out, "bias", i, &s.bias);
           shape[0] = op.out;
         }
         shape[1] = static_cast<uint32_t>(oh);
@@ -247,70 +288,66 @@ LoadError validate(greenai_edge_model& m) {
         type = DType::kF32;
         break;
       default:
-        return fail(GREENAI_EDGE_ERROR_FORMAT, where + ": unknown operator kind " +
-                                                   std::to_string(static_cast<uint32_t>(op.kind)));
+        return fail(GREENAI_EDGE_ERROR_FORMAT, "op %zu: unknown operator kind %u", i,
+                    static_cast<uint32_t>(op.kind));
     }
-    if (problem.empty() && (dynamic || (quantized_op && (op.flags & kFlagScales)))) {
+    if (ok && (dynamic || (quantized_op && (op.flags & kFlagScales)))) {
       const void* scales = nullptr;
-      problem = tensor(op.weight_scale, DType::kF32, op.out, "weight scale", i, &scales);
+      ok = tensor(op.weight_scale, DType::kF32, op.out, "weight scale", i, &scales);
       s.weight_scale = static_cast<const float*>(scales);
     }
-    if (problem.empty() && quantized_op) {
+    if (ok && quantized_op) {
       const void* mult = nullptr;
       const void* shift = nullptr;
-      problem = tensor(op.multiplier, DType::kI32, op.out, "multiplier", i, &mult);
-      if (problem.empty()) problem = tensor(op.shift, DType::kI32, op.out, "shift", i, &shift);
+      ok = tensor(op.multiplier, DType::kI32, op.out, "multiplier", i, &mult) &&
+           tensor(op.shift, DType::kI32, op.out, "shift", i, &shift);
       s.multiplier = static_cast<const int32_t*>(mult);
       s.shift = static_cast<const int32_t*>(shift);
-      if (problem.empty() && (op.input_zero_point < -128 || op.input_zero_point > 127 ||
-                              op.output_zero_point < -128 || op.output_zero_point > 127))
-        problem = where + ": zero point outside int8";
-      for (uint32_t c = 0; problem.empty() && c < op.out; ++c)
+      if (ok && (op.input_zero_point < -128 || op.input_zero_point > 127 ||
+                 op.output_zero_point < -128 || op.output_zero_point > 127))
+        return fail(GREENAI_EDGE_ERROR_FORMAT, "op %zu: zero point outside int8", i);
+      for (uint32_t c = 0; ok && c < op.out; ++c)
         if (s.shift[c] < -31 || s.shift[c] > 30 || s.multiplier[c] < 0)
-          problem = where + ": bad requantization";
+          return fail(GREENAI_EDGE_ERROR_FORMAT, "op %zu: bad requantization", i);
     }
-    if (!problem.empty()) return fail(GREENAI_EDGE_ERROR_FORMAT, problem);
-    std::memcpy(s.out_shape, shape, sizeof shape);
+    if (!ok) return fail(GREENAI_EDGE_ERROR_FORMAT, "%s", problem);
+    memcpy(s.out_shape, shape, sizeof shape);
     s.out_dims = dims;
     s.out_elems = elements(shape, dims);
     s.out_type = type;
     if (s.out_elems == 0 || s.out_elems > kMaxActivation)
       return shape_error("activation too large or empty");
-    m.steps.push_back(s);
+    m.steps[m.step_count++] = s;
   }
   if (type != DType::kF32)
     return fail(GREENAI_EDGE_ERROR_SHAPE, "the model must end in float32 (add a Dequantize)");
   m.output_size = elements(shape, dims);
-  return {GREENAI_EDGE_OK, ""};
+  return {GREENAI_EDGE_OK, {}};
 }
 
-greenai_edge_status finish_load(std::unique_ptr<greenai_edge_model> m, int max_batch,
-                                greenai_edge_model** out, char* error, size_t error_size) {
-  if (max_batch < 1 || max_batch > kMaxBatch) {
-    set_error(error, error_size, "max_batch must be between 1 and 65536");
-    return GREENAI_EDGE_ERROR_ARGUMENT;
-  }
-  LoadError result = validate(*m);
-  if (result.status != GREENAI_EDGE_OK) {
-    set_error(error, error_size, result.message);
-    return result.status;
-  }
+// Plans the arena and prepares the steps of a validated model.
+LoadError prepare(greenai_edge_model* m, int max_batch) {
   // Two ping-pong buffers, each large enough for the largest activation of the batch, and a
   // scratch area for kernels that convert their int8 input to unsigned.
   m->kernels = &select_kernels();
   size_t largest = 0, scratch = 0;
-  for (size_t i = 0; m->kernels != &reference_kernels() && i + 2 < m->steps.size(); ++i)
+  for (size_t i = 0; m->kernels != &reference_kernels() && i + 2 < m->step_count; ++i)
     if (m->steps[i].op.kind == OpKind::kQConv2d && m->steps[i + 1].op.kind == OpKind::kFlatten &&
         m->steps[i + 2].op.kind == OpKind::kQLinear) {
       m->steps[i].hwc_output = true;
       m->steps[i + 2].hwc_channels = m->steps[i].op.out;
     }
-  for (Step& s : m->steps) {
-    largest = std::max<size_t>(largest, s.out_elems * dtype_size(s.out_type));
+  auto no_memory = [](const char* what) {
+    return fail(GREENAI_EDGE_ERROR_MEMORY, "cannot allocate %s", what);
+  };
+  for (size_t step = 0; step < m->step_count; ++step) {
+    Step& s = m->steps[step];
+    largest = max_of<size_t>(largest, s.out_elems * dtype_size(s.out_type));
     if (s.op.kind == OpKind::kDynamicLinear) {
-      scratch = std::max<size_t>(scratch, s.in_elems);
+      scratch = max_of<size_t>(scratch, s.in_elems);
       const auto* w = static_cast<const int8_t*>(s.weight);
-      s.row_sums.assign(s.op.out, 0);
+      s.row_sums = static_cast<int64_t*>(calloc(s.op.out, sizeof(int64_t)));
+      if (!s.row_sums) return no_memory("weight sums");
       for (uint32_t c = 0; c < s.op.out; ++c)
         for (uint32_t i = 0; i < s.op.in; ++i) s.row_sums[c] += w[uint64_t{c} * s.op.in + i];
       continue;
@@ -325,40 +362,46 @@ greenai_edge_status finish_load(std::unique_ptr<greenai_edge_model> m, int max_b
       s.conv_as_gemm = true;
       const uint64_t pixels = uint64_t{static_cast<uint32_t>(s.conv.out_h)} * s.conv.out_w;
       // im2col rows, the kernel's padded unsigned copy of them, the [pixels, channels] result.
-      m->conv_bytes = std::max<size_t>(m->conv_bytes,
-                                       pixels * row + pixels * (row + 3) + pixels * s.op.out + 64);
+      m->conv_bytes =
+          max_of<size_t>(m->conv_bytes, pixels * row + pixels * (row + 3) + pixels * s.op.out + 64);
     } else {
-      scratch = std::max<size_t>(scratch, s.in_elems + 3);  // rows padded to groups of 4 inputs
+      scratch = max_of<size_t>(scratch, s.in_elems + 3);  // rows padded to groups of 4 inputs
     }
     const int inputs = static_cast<int>(row), outputs = static_cast<int>(s.op.out);
-    std::vector<int8_t> permuted;  // weight columns in [pixels, channels] order
+    int8_t* permuted = nullptr;  // weight columns in [pixels, channels] order
     if (s.hwc_channels) {
       const uint64_t channels = s.hwc_channels, pixels = row / channels;
       const auto* w = static_cast<const int8_t*>(s.weight);
-      permuted.resize(row * s.op.out);
+      permuted = static_cast<int8_t*>(malloc(row * s.op.out));
+      if (!permuted) return no_memory("permuted weights");
       for (uint64_t o = 0; o < s.op.out; ++o)
         for (uint64_t c = 0; c < channels; ++c)
           for (uint64_t p = 0; p < pixels; ++p)
             permuted[o * row + p * channels + c] = w[o * row + c * pixels + p];
     }
-    const int8_t* source =
-        permuted.empty() ? static_cast<const int8_t*>(s.weight) : permuted.data();
-    if (m->kernels->pack_qlinear || !permuted.empty()) {
+    const int8_t* source = permuted ? permuted : static_cast<const int8_t*>(s.weight);
+    if (m->kernels->pack_qlinear || permuted) {
       const size_t bytes = m->kernels->pack_qlinear
                                ? m->kernels->pack_qlinear(nullptr, inputs, outputs, nullptr)
-                               : permuted.size();
-      s.packed_storage.resize(bytes + kAlignment);
-      const auto address = reinterpret_cast<uintptr_t>(s.packed_storage.data());
-      auto* packed = s.packed_storage.data() + (kAlignment - address % kAlignment) % kAlignment;
+                               : row * s.op.out;
+      s.packed_storage = static_cast<int8_t*>(malloc(bytes + kAlignment));
+      if (!s.packed_storage) {
+        free(permuted);
+        return no_memory("packed weights");
+      }
+      const auto address = reinterpret_cast<uintptr_t>(s.packed_storage);
+      auto* packed = s.packed_storage + (kAlignment - address % kAlignment) % kAlignment;
       if (m->kernels->pack_qlinear)
         m->kernels->pack_qlinear(source, inputs, outputs, packed);
       else
-        std::memcpy(packed, source, bytes);
+        memcpy(packed, source, bytes);
       s.packed = packed;
     }
+    free(permuted);
     const auto* w = static_cast<const int8_t*>(s.weight);
     const auto* bias = static_cast<const int32_t*>(s.bias);
-    s.bias_unsigned.resize(s.op.out);
+    s.bias_unsigned = static_cast<int32_t*>(malloc(s.op.out * sizeof(int32_t)));
+    if (!s.bias_unsigned) return no_memory("biases");
     for (uint32_t c = 0; c < s.op.out; ++c) {
       int64_t row_sum = 0;
       for (uint64_t i = 0; i < row; ++i) row_sum += w[c * row + i];
@@ -370,16 +413,29 @@ greenai_edge_status finish_load(std::unique_ptr<greenai_edge_model> m, int max_b
   m->max_batch = max_batch;
   m->buffer_bytes = round_up(largest * static_cast<size_t>(max_batch));
   m->scratch_bytes =
-      std::max(round_up(scratch * static_cast<size_t>(max_batch)), round_up(m->conv_bytes));
+      max_of(round_up(scratch * static_cast<size_t>(max_batch)), round_up(m->conv_bytes));
   m->arena_bytes = 2 * m->buffer_bytes + m->scratch_bytes;
-  m->arena.reset(new (std::nothrow) uint8_t[m->arena_bytes + kAlignment]);
-  if (!m->arena) {
-    set_error(error, error_size,
-              "cannot allocate the " + std::to_string(m->arena_bytes) + "-byte arena");
-    return GREENAI_EDGE_ERROR_MEMORY;
+  m->arena = static_cast<uint8_t*>(malloc(m->arena_bytes + kAlignment));
+  if (!m->arena)
+    return fail(GREENAI_EDGE_ERROR_MEMORY, "cannot allocate the %zu-byte arena", m->arena_bytes);
+  return {GREENAI_EDGE_OK, {}};
+}
+
+// Validates and prepares a model whose data and size are set; on success hands it to *out,
+// otherwise frees it.
+greenai_edge_status finish_load(greenai_edge_model* m, int max_batch, greenai_edge_model** out,
+                                char* error, size_t error_size) {
+  LoadError result{GREENAI_EDGE_OK, {}};
+  if (max_batch < 1 || max_batch > kMaxBatch)
+    result = fail(GREENAI_EDGE_ERROR_ARGUMENT, "max_batch must be between 1 and 65536");
+  if (result.status == GREENAI_EDGE_OK) result = validate(*m);
+  if (result.status == GREENAI_EDGE_OK) result = prepare(m, max_batch);
+  if (result.status != GREENAI_EDGE_OK) {
+    set_error(error, error_size, result.message);
+    free_model(m);
+    return result.status;
   }
-  m->error.reserve(128);  // error messages during inference then need no allocation
-  *out = m.release();
+  *out = m;
   return GREENAI_EDGE_OK;
 }
 
@@ -445,7 +501,7 @@ void run_step(const Step& s, const KernelSet& k, const void* in, void* out, uint
          op.output_zero_point,
          relu ? op.output_zero_point : -128,
          127,
-         s.bias_unsigned.data()};
+         s.bias_unsigned};
   }
   switch (op.kind) {
     case OpKind::kLinear:
@@ -462,8 +518,8 @@ void run_step(const Step& s, const KernelSet& k, const void* in, void* out, uint
     case OpKind::kDynamicLinear:
       ref::dynamic_linear(static_cast<const float*>(in), batch, static_cast<int>(op.in),
                           static_cast<int>(op.out), static_cast<const int8_t*>(s.weight),
-                          s.weight_scale, s.row_sums.data(), static_cast<const float*>(s.bias),
-                          relu, scratch, static_cast<float*>(out));
+                          s.weight_scale, s.row_sums, static_cast<const float*>(s.bias), relu,
+                          scratch, static_cast<float*>(out));
       break;
     case OpKind::kConv2d:
       ref::conv2d_f32(static_cast<const float*>(in), batch, s.conv,
@@ -510,7 +566,7 @@ void run_step(const Step& s, const KernelSet& k, const void* in, void* out, uint
                       static_cast<float*>(out));
       break;
     case OpKind::kFlatten:
-      std::memcpy(out, in, count * dtype_size(s.in_type));
+      memcpy(out, in, count * dtype_size(s.in_type));
       break;
   }
 }
@@ -530,11 +586,14 @@ greenai_edge_status greenai_edge_load_memory(const void* data, size_t size, int 
     set_error(error, error_size, "the bytes must be 64-byte aligned");
     return GREENAI_EDGE_ERROR_ARGUMENT;
   }
-  std::unique_ptr<greenai_edge_model> m(new (std::nothrow) greenai_edge_model);
-  if (!m) return GREENAI_EDGE_ERROR_MEMORY;
+  greenai_edge_model* m = new_model();
+  if (!m) {
+    set_error(error, error_size, "cannot allocate the model");
+    return GREENAI_EDGE_ERROR_MEMORY;
+  }
   m->data = static_cast<const uint8_t*>(data);
   m->size = size;
-  return finish_load(std::move(m), max_batch, model, error, error_size);
+  return finish_load(m, max_batch, model, error, error_size);
 }
 
 greenai_edge_status greenai_edge_load_file(const char* path, int max_batch,
@@ -544,32 +603,37 @@ greenai_edge_status greenai_edge_load_file(const char* path, int max_batch,
     set_error(error, error_size, "null argument");
     return GREENAI_EDGE_ERROR_ARGUMENT;
   }
-  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  char text[160];
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    set_error(error, error_size, std::string("cannot open ") + path + ": " + std::strerror(errno));
+    snprintf(text, sizeof text, "cannot open %s: %s", path, strerror(errno));
+    set_error(error, error_size, text);
     return GREENAI_EDGE_ERROR_IO;
   }
   struct stat st {};
-  if (::fstat(fd, &st) != 0 || st.st_size <= 0) {
-    ::close(fd);
-    set_error(error, error_size, std::string("cannot read ") + path + ": empty or unreadable");
+  if (fstat(fd, &st) != 0 || st.st_size <= 0) {
+    close(fd);
+    snprintf(text, sizeof text, "cannot read %s: empty or unreadable", path);
+    set_error(error, error_size, text);
     return st.st_size == 0 ? GREENAI_EDGE_ERROR_FORMAT : GREENAI_EDGE_ERROR_IO;
   }
-  void* mapped = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
-  ::close(fd);
+  void* mapped = mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
+  close(fd);
   if (mapped == MAP_FAILED) {
-    set_error(error, error_size, std::string("cannot map ") + path + ": " + std::strerror(errno));
+    snprintf(text, sizeof text, "cannot map %s: %s", path, strerror(errno));
+    set_error(error, error_size, text);
     return GREENAI_EDGE_ERROR_IO;
   }
-  std::unique_ptr<greenai_edge_model> m(new (std::nothrow) greenai_edge_model);
+  greenai_edge_model* m = new_model();
   if (!m) {
-    ::munmap(mapped, static_cast<size_t>(st.st_size));
+    munmap(mapped, static_cast<size_t>(st.st_size));
+    set_error(error, error_size, "cannot allocate the model");
     return GREENAI_EDGE_ERROR_MEMORY;
   }
   m->data = static_cast<const uint8_t*>(mapped);
   m->size = static_cast<size_t>(st.st_size);
   m->mapped = true;
-  return finish_load(std::move(m), max_batch, model, error, error_size);
+  return finish_load(m, max_batch, model, error, error_size);
 }
 
 size_t greenai_edge_input_size(const greenai_edge_model* model) {
@@ -585,43 +649,40 @@ const char* greenai_edge_kernels(const greenai_edge_model* model) {
   return model && model->kernels ? model->kernels->name : "";
 }
 const char* greenai_edge_last_error(const greenai_edge_model* model) {
-  return model ? model->error.c_str() : "";
+  return model ? model->error : "";
 }
 
 greenai_edge_status greenai_edge_infer(greenai_edge_model* model, int batch, const float* input,
                                        size_t input_count, float* output, size_t output_capacity) {
   if (!model) return GREENAI_EDGE_ERROR_ARGUMENT;
-  model->error.clear();  // No allocation: clear() keeps the capacity.
+  model->error[0] = '\0';  // messages go into the model's own buffer: no allocation
   if (!input || !output) {
-    model->error = "null input or output";
+    set_error(model->error, sizeof model->error, "null input or output");
     return GREENAI_EDGE_ERROR_ARGUMENT;
   }
   if (batch < 1 || batch > model->max_batch) {
-    model->error = "batch outside 1..max_batch given at load";
+    set_error(model->error, sizeof model->error, "batch outside 1..max_batch given at load");
     return GREENAI_EDGE_ERROR_ARGUMENT;
   }
   if (input_count != model->input_size * static_cast<size_t>(batch)) {
-    // snprintf into the reserved capacity: no allocation during inference.
-    char text[128];
-    std::snprintf(text, sizeof text,
-                  "input holds %zu floats; %d example(s) of %llu floats need %llu", input_count,
-                  batch, static_cast<unsigned long long>(model->input_size),
-                  static_cast<unsigned long long>(model->input_size) * batch);
-    model->error = text;
+    snprintf(model->error, sizeof model->error,
+             "input holds %zu floats; %d example(s) of %llu floats need %llu", input_count, batch,
+             static_cast<unsigned long long>(model->input_size),
+             static_cast<unsigned long long>(model->input_size) * batch);
     return GREENAI_EDGE_ERROR_ARGUMENT;
   }
   if (output_capacity < model->output_size * static_cast<size_t>(batch)) {
-    model->error = "output buffer too small";
+    set_error(model->error, sizeof model->error, "output buffer too small");
     return GREENAI_EDGE_ERROR_ARGUMENT;
   }
-  uint8_t* base = model->arena.get();
+  uint8_t* base = model->arena;
   base += (kAlignment - reinterpret_cast<uintptr_t>(base) % kAlignment) % kAlignment;
   uint8_t* buffers[2] = {base, base + model->buffer_bytes};
   uint8_t* scratch = base + 2 * model->buffer_bytes;
   const void* in = input;
   int next = 0;  // the ping-pong buffer the next step writes
-  for (size_t i = 0; i < model->steps.size(); ++i) {
-    const bool last = i + 1 == model->steps.size();
+  for (size_t i = 0; i < model->step_count; ++i) {
+    const bool last = i + 1 == model->step_count;
     // Flatten moves no data: the next step reads its input where it is.
     if (model->steps[i].op.kind == OpKind::kFlatten && !last) continue;
     void* out = last ? static_cast<void*>(output) : buffers[next];
@@ -632,6 +693,6 @@ greenai_edge_status greenai_edge_infer(greenai_edge_model* model, int batch, con
   return GREENAI_EDGE_OK;
 }
 
-void greenai_edge_free(greenai_edge_model* model) { delete model; }
+void greenai_edge_free(greenai_edge_model* model) { free_model(model); }
 
 }  // extern "C"

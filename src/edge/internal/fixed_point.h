@@ -7,9 +7,8 @@
 // rounding right shift (round half away from zero).
 #pragma once
 
-#include <cmath>
-#include <cstdint>
-#include <limits>
+#include <math.h>
+#include <stdint.h>
 
 namespace greenai::edge::internal {
 
@@ -29,9 +28,8 @@ inline void quantize_multiplier(double m, int32_t* q, int32_t* shift) {
     return;
   }
   int exponent = 0;
-  const double mantissa =
-      std::frexp(m, &exponent);  // m = mantissa x 2^exponent, mantissa in [0.5, 1)
-  int64_t q64 = static_cast<int64_t>(std::llround(mantissa * (1LL << 31)));
+  const double mantissa = frexp(m, &exponent);  // m = mantissa x 2^exponent, mantissa in [0.5, 1)
+  int64_t q64 = static_cast<int64_t>(llround(mantissa * (1LL << 31)));
   if (q64 == (1LL << 31)) {  // rounding reached 1.0
     q64 /= 2;
     ++exponent;
@@ -42,8 +40,7 @@ inline void quantize_multiplier(double m, int32_t* q, int32_t* shift) {
 
 /// High 32 bits of 2 a b, rounded to nearest; saturates the single overflow case.
 inline int32_t saturating_rounding_doubling_high_mul(int32_t a, int32_t b) {
-  if (a == b && a == std::numeric_limits<int32_t>::min())
-    return std::numeric_limits<int32_t>::max();
+  if (a == b && a == INT32_MIN) return INT32_MAX;
   const int64_t ab = static_cast<int64_t>(a) * static_cast<int64_t>(b);
   const int64_t nudge = ab >= 0 ? (1LL << 30) : (1 - (1LL << 30));
   return static_cast<int32_t>((ab + nudge) / (1LL << 31));
@@ -63,8 +60,8 @@ inline int32_t multiply_by_quantized_multiplier(int32_t acc, int32_t q, int32_t 
   const int left = shift > 0 ? shift : 0;
   const int right = shift > 0 ? 0 : -shift;
   int64_t shifted = static_cast<int64_t>(acc) * (int64_t{1} << left);
-  if (shifted > std::numeric_limits<int32_t>::max()) shifted = std::numeric_limits<int32_t>::max();
-  if (shifted < std::numeric_limits<int32_t>::min()) shifted = std::numeric_limits<int32_t>::min();
+  if (shifted > INT32_MAX) shifted = INT32_MAX;
+  if (shifted < INT32_MIN) shifted = INT32_MIN;
   return rounding_divide_by_pot(
       saturating_rounding_doubling_high_mul(static_cast<int32_t>(shifted), q), right);
 }

@@ -3,7 +3,8 @@
 // must match the reference bit for bit (int8) or within kF32Tolerance (fp32).
 #pragma once
 
-#include <cstdint>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "edge/internal/fixed_point.h"
 

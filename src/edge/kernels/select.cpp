@@ -1,7 +1,7 @@
 // Chooses the kernel set for the CPU at load time. GREENAI_EDGE_KERNELS=reference forces the
 // portable set (for comparisons and for checking the fast kernels against it).
-#include <cstdlib>
-#include <cstring>
+#include <stdlib.h>
+#include <string.h>
 
 #include "edge/internal/kernels.h"
 
@@ -13,8 +13,8 @@ const KernelSet& reference_kernels() {
 }
 
 const KernelSet& select_kernels() {
-  const char* forced = std::getenv("GREENAI_EDGE_KERNELS");
-  if (forced && std::strcmp(forced, "reference") == 0) return reference_kernels();
+  const char* forced = getenv("GREENAI_EDGE_KERNELS");
+  if (forced && strcmp(forced, "reference") == 0) return reference_kernels();
 #if defined(__x86_64__)
   static const KernelSet vnni{"avx512-vnni", x86::linear_f32_avx2, x86::qlinear_avx512_vnni_packed,
                               x86::pack_qlinear_vnni, x86::quantize_avx512};
@@ -23,7 +23,7 @@ const KernelSet& select_kernels() {
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw") &&
       __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("fma") &&
-      (!forced || std::strcmp(forced, "avx2") != 0))
+      (!forced || strcmp(forced, "avx2") != 0))
     return vnni;
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return avx2;
 #endif

@@ -1,10 +1,10 @@
 // Reference kernels for Linear and Conv2d, fp32 and int8: the textbook loops every fast kernel
 // is checked against.
-#include <algorithm>
-#include <cmath>
+#include <math.h>
 
 #include "edge/internal/fixed_point.h"
 #include "edge/internal/kernels.h"
+#include "edge/internal/scalar.h"
 
 namespace greenai::edge::internal::ref {
 
@@ -15,7 +15,7 @@ void linear_f32(const float* x, int batch, int in, int out, const float* w, cons
       float acc = b ? b[o] : 0.0f;
       for (int i = 0; i < in; ++i)
         acc += w[static_cast<long>(o) * in + i] * x[static_cast<long>(n) * in + i];
-      y[static_cast<long>(n) * out + o] = relu ? std::max(acc, 0.0f) : acc;
+      y[static_cast<long>(n) * out + o] = relu ? max_of(acc, 0.0f) : acc;
     }
 }
 
@@ -40,7 +40,7 @@ void conv2d_f32(const float* x, int batch, const Conv2dShape& s, const float* w,
                        x[n * in_size + (static_cast<long>(ic) * s.in_h + iy) * s.in_w + ix];
               }
           y[n * out_size + (static_cast<long>(oc) * s.out_h + oy) * s.out_w + ox] =
-              relu ? std::max(acc, 0.0f) : acc;
+              relu ? max_of(acc, 0.0f) : acc;
         }
 }
 
@@ -96,29 +96,29 @@ void dynamic_linear(const float* x, int batch, int in, int out, const int8_t* w,
     const float* row = x + static_cast<long>(n) * in;
     float lo = 0, hi = 0;
     for (int i = 0; i < in; ++i) {
-      lo = std::min(lo, row[i]);
-      hi = std::max(hi, row[i]);
+      lo = min_of(lo, row[i]);
+      hi = max_of(hi, row[i]);
     }
     const float scale = (hi - lo) / 255.0f;
     int32_t zp = 0;
-    if (scale > 0 && std::isfinite(scale)) {
-      zp = static_cast<int32_t>(std::clamp(std::round(-lo / scale), 0.0f, 255.0f));
+    if (scale > 0 && isfinite(scale)) {
+      zp = static_cast<int32_t>(clamp_of(roundf(-lo / scale), 0.0f, 255.0f));
       for (int i = 0; i < in; ++i) {
-        const float q = std::round(row[i] / scale) + static_cast<float>(zp);
-        scratch[i] = std::isnan(q) ? static_cast<uint8_t>(zp)
-                                   : static_cast<uint8_t>(std::clamp(q, 0.0f, 255.0f));
+        const float q = roundf(row[i] / scale) + static_cast<float>(zp);
+        scratch[i] =
+            isnan(q) ? static_cast<uint8_t>(zp) : static_cast<uint8_t>(clamp_of(q, 0.0f, 255.0f));
       }
     }
     for (int o = 0; o < out; ++o) {
       float value = b ? b[o] : 0.0f;
-      if (scale > 0 && std::isfinite(scale)) {
+      if (scale > 0 && isfinite(scale)) {
         const int8_t* wo = w + static_cast<long>(o) * in;
         int64_t acc = 0;
         for (int i = 0; i < in; ++i)
           acc += static_cast<int32_t>(scratch[i]) * static_cast<int32_t>(wo[i]);
         value += scale * w_scale[o] * static_cast<float>(acc - int64_t{zp} * row_sum[o]);
       }
-      y[static_cast<long>(n) * out + o] = relu ? std::max(value, 0.0f) : value;
+      y[static_cast<long>(n) * out + o] = relu ? max_of(value, 0.0f) : value;
     }
   }
 }

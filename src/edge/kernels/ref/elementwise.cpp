@@ -1,9 +1,8 @@
 // Reference kernels for pooling, activations, softmax and (de)quantization.
-#include <algorithm>
-#include <cmath>
-#include <limits>
+#include <math.h>
 
 #include "edge/internal/kernels.h"
+#include "edge/internal/scalar.h"
 
 namespace greenai::edge::internal::ref {
 namespace {
@@ -20,8 +19,8 @@ void pool(const T* x, int batch, const Conv2dShape& s, T* y, Reduce reduce) {
       for (int oy = 0; oy < s.out_h; ++oy)
         for (int ox = 0; ox < s.out_w; ++ox) {
           const int y0 = oy * s.stride - s.padding, x0 = ox * s.stride - s.padding;
-          const int y_begin = std::max(y0, 0), y_end = std::min(y0 + s.kernel, s.in_h);
-          const int x_begin = std::max(x0, 0), x_end = std::min(x0 + s.kernel, s.in_w);
+          const int y_begin = max_of(y0, 0), y_end = min_of(y0 + s.kernel, s.in_h);
+          const int x_begin = max_of(x0, 0), x_end = min_of(x0 + s.kernel, s.in_w);
           out[oy * s.out_w + ox] = reduce(in, y_begin, y_end, x_begin, x_end, s.in_w);
         }
     }
@@ -31,9 +30,9 @@ void pool(const T* x, int batch, const Conv2dShape& s, T* y, Reduce reduce) {
 
 void max_pool_f32(const float* x, int batch, const Conv2dShape& s, float* y) {
   pool(x, batch, s, y, [](const float* in, int y0, int y1, int x0, int x1, int w) {
-    float m = -std::numeric_limits<float>::infinity();
+    float m = -INFINITY;
     for (int i = y0; i < y1; ++i)
-      for (int j = x0; j < x1; ++j) m = std::max(m, in[i * w + j]);
+      for (int j = x0; j < x1; ++j) m = max_of(m, in[i * w + j]);
     return m;
   });
 }
@@ -42,7 +41,7 @@ void max_pool_i8(const int8_t* x, int batch, const Conv2dShape& s, int8_t* y) {
   pool(x, batch, s, y, [](const int8_t* in, int y0, int y1, int x0, int x1, int w) {
     int8_t m = -128;
     for (int i = y0; i < y1; ++i)
-      for (int j = x0; j < x1; ++j) m = std::max(m, in[i * w + j]);
+      for (int j = x0; j < x1; ++j) m = max_of(m, in[i * w + j]);
     return m;
   });
 }
@@ -65,16 +64,16 @@ void avg_pool_i8(const int8_t* x, int batch, const Conv2dShape& s, int8_t* y) {
     for (int i = y0; i < y1; ++i)
       for (int j = x0; j < x1; ++j) sum += in[i * w + j];
     const int32_t rounded = sum >= 0 ? (sum + count / 2) / count : -((-sum + count / 2) / count);
-    return static_cast<int8_t>(std::clamp(rounded, -128, 127));
+    return static_cast<int8_t>(clamp_of(rounded, -128, 127));
   });
 }
 
 void relu_f32(const float* x, long count, float* y) {
-  for (long i = 0; i < count; ++i) y[i] = std::max(x[i], 0.0f);
+  for (long i = 0; i < count; ++i) y[i] = max_of(x[i], 0.0f);
 }
 
 void relu_i8(const int8_t* x, long count, int8_t zero_point, int8_t* y) {
-  for (long i = 0; i < count; ++i) y[i] = std::max(x[i], zero_point);
+  for (long i = 0; i < count; ++i) y[i] = max_of(x[i], zero_point);
 }
 
 // Subtracting the maximum keeps exp() from overflowing.
@@ -82,19 +81,21 @@ void softmax_f32(const float* x, int batch, int features, float* y) {
   for (int n = 0; n < batch; ++n) {
     const float* in = x + static_cast<long>(n) * features;
     float* out = y + static_cast<long>(n) * features;
-    const float m = *std::max_element(in, in + features);
+    float m = in[0];  // the first largest, as std::max_element
+    for (int i = 1; i < features; ++i)
+      if (m < in[i]) m = in[i];
     float sum = 0;
-    for (int i = 0; i < features; ++i) sum += out[i] = std::exp(in[i] - m);
+    for (int i = 0; i < features; ++i) sum += out[i] = expf(in[i] - m);
     for (int i = 0; i < features; ++i) out[i] /= sum;
   }
 }
 
-// Round half away from zero (std::round), as TensorFlow Lite's reference quantizer.
+// Round half away from zero (roundf), as TensorFlow Lite's reference quantizer.
 void quantize(const float* x, long count, float scale, int32_t zero_point, int8_t* y) {
   for (long i = 0; i < count; ++i) {
-    const float q = std::round(x[i] / scale) + static_cast<float>(zero_point);
-    y[i] = std::isnan(q) ? static_cast<int8_t>(zero_point)
-                         : static_cast<int8_t>(std::clamp(q, -128.0f, 127.0f));
+    const float q = roundf(x[i] / scale) + static_cast<float>(zero_point);
+    y[i] = isnan(q) ? static_cast<int8_t>(zero_point)
+                    : static_cast<int8_t>(clamp_of(q, -128.0f, 127.0f));
   }
 }
 

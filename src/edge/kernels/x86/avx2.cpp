@@ -8,6 +8,7 @@
 #include <immintrin.h>
 
 #include "edge/internal/kernels.h"
+#include "edge/internal/scalar.h"
 
 namespace greenai::edge::internal::x86 {
 namespace {

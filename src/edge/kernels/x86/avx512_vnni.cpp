@@ -5,16 +5,15 @@
 // Inputs are made unsigned (u = q + 128) as in the AVX2 kernel; Requant::bias_unsigned carries
 // the correction. Four examples share each load of a weight row.
 #include <immintrin.h>
-
-#include <algorithm>
-#include <cmath>
-#include <cstring>
+#include <math.h>
+#include <string.h>
 
 // GCC 12's AVX-512 extract intrinsics start from _mm512_undefined and trip this warning (GCC
 // bug 105593); the values are fully defined.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
 #include "edge/internal/kernels.h"
+#include "edge/internal/scalar.h"
 
 namespace greenai::edge::internal::x86 {
 namespace {
@@ -138,7 +137,7 @@ GREENAI_VNNI inline __m512i requantize_lanes(__m512i acc, __m512i q, __m512i rig
 
 // Requantizes 16 channel sums of one example and stores the channels that exist.
 GREENAI_VNNI inline void store_block(__m512i acc, int block, int out, const Requant& r, int8_t* y) {
-  const int first = block * 16, end = std::min(16, out - first);
+  const int first = block * 16, end = min_of(16, out - first);
   const __mmask16 lanes = end == 16 ? 0xFFFF : static_cast<__mmask16>((1u << end) - 1);
   const __m512i shift = _mm512_maskz_loadu_epi32(lanes, r.shift + first);
   if (_mm512_mask_cmpgt_epi32_mask(lanes, shift, _mm512_setzero_si512())) {
@@ -176,7 +175,7 @@ GREENAI_VNNI inline void tile(const int8_t* wb, size_t block_bytes, int groups, 
       w[j] = _mm512_loadu_si512(wb + j * block_bytes + static_cast<size_t>(g) * 64);
     for (int e = 0; e < NE; ++e) {
       int32_t v;  // four inputs of one example, broadcast to the 16 lanes
-      std::memcpy(&v, u + static_cast<long>(e) * stride + 4 * g, 4);
+      memcpy(&v, u + static_cast<long>(e) * stride + 4 * g, 4);
       const __m512i x = _mm512_set1_epi32(v);
       for (int j = 0; j < NB; ++j) acc[j][e] = _mm512_dpbusd_epi32(acc[j][e], x, w[j]);
     }
@@ -321,7 +320,7 @@ GREENAI_VNNI void quantize_avx512(const float* x, long count, float scale, int32
                       _mm512_set1_ps(127.0f),
                       _mm512_set1_ps(0x1p-11f),
                       _mm512_set1_epi32(static_cast<int>(0x80000000u)),
-                      !(std::isnormal(scale) && std::isnormal(inverse) && inverse > 0)};
+                      !(isnormal(scale) && isnormal(inverse) && inverse > 0)};
   const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
   long i = 0;
   for (; i + 64 <= count; i += 64) {
