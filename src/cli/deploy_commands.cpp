@@ -492,7 +492,7 @@ int bench_command(int argc, char** argv) {
   tracker->start();
   Json rows = Json::array();
   std::ostringstream table;
-  table << "model                          runtime            batch     p50 us     p99 us  "
+  table << "model                          runtime                  batch     p50 us     p99 us  "
            "inferences/s  energy per 1,000 inferences\n";
   std::mt19937 rng(42);
   std::uniform_real_distribution<float> uniform(0, 1);
@@ -556,7 +556,7 @@ int bench_command(int argc, char** argv) {
                     .set("inferences_per_s", inferences / t.seconds)
                     .set("energy_per_1000_inferences", energy_json(per_1000, kg)));
       char line[512];
-      std::snprintf(line, sizeof line, "%-30s %-18s %5d %10.1f %10.1f %13.0f  %.4g J, %.3g kg\n",
+      std::snprintf(line, sizeof line, "%-30s %-24s %5d %10.1f %10.1f %13.0f  %.4g J, %.3g kg\n",
                     path.c_str(), runtime.c_str(), batch, p50, p99, inferences / t.seconds,
                     per_1000.total_j(), kg);
       table << line;
