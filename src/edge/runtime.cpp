@@ -344,12 +344,24 @@ LoadError prepare(greenai_edge_model* m, int max_batch) {
     Step& s = m->steps[step];
     largest = max_of<size_t>(largest, s.out_elems * dtype_size(s.out_type));
     if (s.op.kind == OpKind::kDynamicLinear) {
-      scratch = max_of<size_t>(scratch, s.in_elems);
+      // Unsigned rows padded to groups of 4, and a scale and zero point per example.
+      scratch = max_of<size_t>(scratch, s.in_elems + 3 + 8);
       const auto* w = static_cast<const int8_t*>(s.weight);
       s.row_sums = static_cast<int64_t*>(calloc(s.op.out, sizeof(int64_t)));
       if (!s.row_sums) return no_memory("weight sums");
       for (uint32_t c = 0; c < s.op.out; ++c)
         for (uint32_t i = 0; i < s.op.in; ++i) s.row_sums[c] += w[uint64_t{c} * s.op.in + i];
+      // The kernel set's GEMM on packed weights (its int32 sums are exact up to 65536 inputs).
+      if (m->kernels->pack_qlinear && s.op.in <= 65536) {
+        const int inputs = static_cast<int>(s.op.in), outputs = static_cast<int>(s.op.out);
+        const size_t bytes = m->kernels->pack_qlinear(nullptr, inputs, outputs, nullptr);
+        s.packed_storage = static_cast<int8_t*>(malloc(bytes + kAlignment));
+        if (!s.packed_storage) return no_memory("packed weights");
+        const auto address = reinterpret_cast<uintptr_t>(s.packed_storage);
+        auto* packed = s.packed_storage + (kAlignment - address % kAlignment) % kAlignment;
+        m->kernels->pack_qlinear(w, inputs, outputs, packed);
+        s.packed = packed;
+      }
       continue;
     }
     const bool conv = s.op.kind == OpKind::kQConv2d;
@@ -516,10 +528,10 @@ void run_step(const Step& s, const KernelSet& k, const void* in, void* out, uint
                 static_cast<int8_t*>(out));
       break;
     case OpKind::kDynamicLinear:
-      ref::dynamic_linear(static_cast<const float*>(in), batch, static_cast<int>(op.in),
-                          static_cast<int>(op.out), static_cast<const int8_t*>(s.weight),
-                          s.weight_scale, s.row_sums, static_cast<const float*>(s.bias), relu,
-                          scratch, static_cast<float*>(out));
+      (s.packed ? k.dynamic_linear : ref::dynamic_linear)(
+          static_cast<const float*>(in), batch, static_cast<int>(op.in), static_cast<int>(op.out),
+          s.packed ? s.packed : static_cast<const int8_t*>(s.weight), s.weight_scale, s.row_sums,
+          static_cast<const float*>(s.bias), relu, scratch, static_cast<float*>(out));
       break;
     case OpKind::kConv2d:
       ref::conv2d_f32(static_cast<const float*>(in), batch, s.conv,

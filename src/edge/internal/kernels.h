@@ -48,6 +48,10 @@ using QLinear = void (*)(const int8_t* x, int batch, int in, int out, const int8
 using PackQLinear = size_t (*)(const int8_t* w, int in, int out, int8_t* packed);
 
 using Quantize = void (*)(const float* x, long count, float scale, int32_t zero_point, int8_t* y);
+/// OpKind::kDynamicLinear; takes packed weights when the set packs (see ref::dynamic_linear).
+using DynamicLinear = void (*)(const float* x, int batch, int in, int out, const int8_t* w,
+                               const float* w_scale, const int64_t* row_sum, const float* b,
+                               bool relu, uint8_t* scratch, float* y);
 
 struct KernelSet {
   const char* name;
@@ -55,6 +59,9 @@ struct KernelSet {
   QLinear qlinear;           ///< Takes the packed weights when pack_qlinear is set.
   PackQLinear pack_qlinear;  ///< Null: qlinear reads the weights as stored.
   Quantize quantize;         ///< fp32 -> int8 (OpKind::kQuantize)
+  /// With pack_qlinear set, takes packed weights and needs in <= 65536 (the runtime falls back
+  /// to ref::dynamic_linear on the stored weights otherwise).
+  DynamicLinear dynamic_linear;
 };
 
 namespace ref {
@@ -95,6 +102,11 @@ void qlinear_avx512_vnni(const int8_t* x, int batch, int in, int out, const int8
 /// bytes of each of the 16 channels (64 bytes: one vpdpbusd operand). Inputs are padded to a
 /// multiple of 4 and channels to a multiple of 16 with zeros.
 size_t pack_qlinear_vnni(const int8_t* w, int in, int out, int8_t* packed);
+/// ref::dynamic_linear on packed weights (in <= 65536), bit for bit. `scratch` holds
+/// batch x (round_up(in, 4) + 8) bytes.
+void dynamic_linear_avx512_vnni(const float* x, int batch, int in, int out, const int8_t* packed,
+                                const float* w_scale, const int64_t* row_sum, const float* b,
+                                bool relu, uint8_t* scratch, float* y);
 /// ref::quantize, 16 lanes at a time, bit for bit.
 void quantize_avx512(const float* x, long count, float scale, int32_t zero_point, int8_t* y);
 /// GEMM on packed weights: 16 channels per vector, four examples per weight load, no

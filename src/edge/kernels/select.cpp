@@ -8,7 +8,8 @@
 namespace greenai::edge::internal {
 
 const KernelSet& reference_kernels() {
-  static const KernelSet set{"reference", ref::linear_f32, ref::qlinear, nullptr, ref::quantize};
+  static const KernelSet set{"reference", ref::linear_f32, ref::qlinear,
+                             nullptr,     ref::quantize,   ref::dynamic_linear};
   return set;
 }
 
@@ -16,10 +17,11 @@ const KernelSet& select_kernels() {
   const char* forced = getenv("GREENAI_EDGE_KERNELS");
   if (forced && strcmp(forced, "reference") == 0) return reference_kernels();
 #if defined(__x86_64__)
-  static const KernelSet vnni{"avx512-vnni", x86::linear_f32_avx2, x86::qlinear_avx512_vnni_packed,
-                              x86::pack_qlinear_vnni, x86::quantize_avx512};
-  static const KernelSet avx2{"avx2", x86::linear_f32_avx2, x86::qlinear_avx2, nullptr,
-                              ref::quantize};
+  static const KernelSet vnni{
+      "avx512-vnni",          x86::linear_f32_avx2, x86::qlinear_avx512_vnni_packed,
+      x86::pack_qlinear_vnni, x86::quantize_avx512, x86::dynamic_linear_avx512_vnni};
+  static const KernelSet avx2{"avx2",  x86::linear_f32_avx2, x86::qlinear_avx2,
+                              nullptr, ref::quantize,        ref::dynamic_linear};
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw") &&
       __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("fma") &&

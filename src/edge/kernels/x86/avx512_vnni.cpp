@@ -163,9 +163,19 @@ GREENAI_VNNI inline void store_block(__m512i acc, int block, int out, const Requ
 // for NE examples and each broadcast input used for NB blocks. 2 x 6 keeps 12 vpdpbusd chains
 // in flight, enough to cover their latency at two a cycle; the block's weights (groups x 128
 // bytes) stay in L1 while every example passes over them.
-template <int NB, int NE>
+// Stores for the GEMM below: what becomes of 16 channel sums of example n.
+struct RequantStore {  // QLinear: requantized int8
+  const Requant& r;
+  int out;
+  int8_t* y;
+  GREENAI_VNNI void operator()(__m512i acc, int block, int n) const {
+    store_block(acc, block, out, r, y + static_cast<long>(n) * out);
+  }
+};
+
+template <int NB, int NE, typename Store>
 GREENAI_VNNI inline void tile(const int8_t* wb, size_t block_bytes, int groups, const uint8_t* u,
-                              int stride, int block, int out, const Requant& r, int8_t* y) {
+                              int stride, int block, int n0, const Store& store) {
   __m512i acc[NB][NE];
   for (int j = 0; j < NB; ++j)
     for (int e = 0; e < NE; ++e) acc[j][e] = _mm512_setzero_si512();
@@ -181,41 +191,51 @@ GREENAI_VNNI inline void tile(const int8_t* wb, size_t block_bytes, int groups, 
     }
   }
   for (int j = 0; j < NB; ++j)
-    for (int e = 0; e < NE; ++e)
-      store_block(acc[j][e], block + j, out, r, y + static_cast<long>(e) * out);
+    for (int e = 0; e < NE; ++e) store(acc[j][e], block + j, n0 + e);
 }
 
 // All examples for NB blocks starting at `block`: tiles of 6 examples, then the rest.
-template <int NB>
+template <int NB, typename Store>
 GREENAI_VNNI void blocks_pass(const int8_t* packed, int groups, const uint8_t* u, int stride,
-                              int batch, int block, int out, const Requant& r, int8_t* y) {
+                              int batch, int block, const Store& store) {
   const size_t block_bytes = static_cast<size_t>(groups) * 64;
   const int8_t* wb = packed + block * block_bytes;
   int n = 0;
   for (; n + 6 <= batch; n += 6)
-    tile<NB, 6>(wb, block_bytes, groups, u + static_cast<long>(n) * stride, stride, block, out, r,
-                y + static_cast<long>(n) * out);
+    tile<NB, 6>(wb, block_bytes, groups, u + static_cast<long>(n) * stride, stride, block, n,
+                store);
   const uint8_t* un = u + static_cast<long>(n) * stride;
-  int8_t* yn = y + static_cast<long>(n) * out;
   switch (batch - n) {
     case 5:
-      tile<NB, 5>(wb, block_bytes, groups, un, stride, block, out, r, yn);
+      tile<NB, 5>(wb, block_bytes, groups, un, stride, block, n, store);
       break;
     case 4:
-      tile<NB, 4>(wb, block_bytes, groups, un, stride, block, out, r, yn);
+      tile<NB, 4>(wb, block_bytes, groups, un, stride, block, n, store);
       break;
     case 3:
-      tile<NB, 3>(wb, block_bytes, groups, un, stride, block, out, r, yn);
+      tile<NB, 3>(wb, block_bytes, groups, un, stride, block, n, store);
       break;
     case 2:
-      tile<NB, 2>(wb, block_bytes, groups, un, stride, block, out, r, yn);
+      tile<NB, 2>(wb, block_bytes, groups, un, stride, block, n, store);
       break;
     case 1:
-      tile<NB, 1>(wb, block_bytes, groups, un, stride, block, out, r, yn);
+      tile<NB, 1>(wb, block_bytes, groups, un, stride, block, n, store);
       break;
     default:
       break;
   }
+}
+
+// The GEMM over unsigned rows u (batch x stride bytes, stride a multiple of 4) and packed weights.
+template <typename Store>
+GREENAI_VNNI void packed_gemm(const int8_t* packed, int groups, int blocks, const uint8_t* u,
+                              int stride, int batch, const Store& store) {
+  // Few examples: more blocks per pass keep enough accumulators busy.
+  int b = 0;
+  if (batch < 4)
+    for (; b + 4 <= blocks; b += 4) blocks_pass<4>(packed, groups, u, stride, batch, b, store);
+  for (; b + 2 <= blocks; b += 2) blocks_pass<2>(packed, groups, u, stride, batch, b, store);
+  for (; b < blocks; ++b) blocks_pass<1>(packed, groups, u, stride, batch, b, store);
 }
 
 }  // namespace
@@ -235,14 +255,7 @@ GREENAI_VNNI void qlinear_avx512_vnni_packed(const int8_t* x, int batch, int in,
     for (; i < in; ++i) row[i] = static_cast<uint8_t>(src[i] ^ 0x80);
     for (i = in; i < stride; ++i) row[i] = 0;
   }
-  // Few examples: more blocks per pass keep enough accumulators busy.
-  int b = 0;
-  if (batch < 4)
-    for (; b + 4 <= blocks; b += 4)
-      blocks_pass<4>(packed, groups, scratch, stride, batch, b, out, r, y);
-  for (; b + 2 <= blocks; b += 2)
-    blocks_pass<2>(packed, groups, scratch, stride, batch, b, out, r, y);
-  for (; b < blocks; ++b) blocks_pass<1>(packed, groups, scratch, stride, batch, b, out, r, y);
+  packed_gemm(packed, groups, blocks, scratch, stride, batch, RequantStore{r, out, y});
 }
 
 namespace {
@@ -348,6 +361,106 @@ GREENAI_VNNI void quantize_avx512(const float* x, long count, float scale, int32
     const __m512i q = quantize_lanes(_mm512_maskz_loadu_ps(lanes, x + i), lanes, k);
     _mm_mask_storeu_epi8(y + i, lanes, _mm512_cvtepi32_epi8(q));
   }
+}
+
+namespace {
+
+// DynamicLinear's epilogue: y = s_x[n] s_w[c] (acc - zp[n] row_sum[c]) + b[c], as
+// ref::dynamic_linear computes it in float (a separate multiply and add: this file is compiled
+// with -ffp-contract=off, so no fused multiply-add rounds differently) (the integer difference exact in int32 for
+// in <= 65536), ReLU as std::max; an example whose row had no usable scale gets b alone.
+struct DynamicStore {
+  int out;
+  const float* w_scale;
+  const int64_t* row_sum;
+  const float* bias;
+  bool relu;
+  const float* row_scale;
+  const int32_t* row_zero_point;
+  float* y;
+  GREENAI_VNNI void operator()(__m512i acc, int block, int n) const {
+    const int first = block * 16, end = min_of(16, out - first);
+    const __mmask16 lanes = end == 16 ? 0xFFFF : static_cast<__mmask16>((1u << end) - 1);
+    const __m512 b = bias ? _mm512_maskz_loadu_ps(lanes, bias + first) : _mm512_setzero_ps();
+    __m512 v = b;
+    const float s = row_scale[n];
+    if (s > 0) {  // ref: scale > 0 and finite (row_scale is 0 otherwise)
+      const __mmask8 low = static_cast<__mmask8>(lanes), high = static_cast<__mmask8>(lanes >> 8);
+      const __m256i sum_lo = _mm512_cvtepi64_epi32(_mm512_maskz_loadu_epi64(low, row_sum + first));
+      const __m256i sum_hi =
+          _mm512_cvtepi64_epi32(_mm512_maskz_loadu_epi64(high, row_sum + first + 8));
+      const __m512i sums = _mm512_inserti64x4(_mm512_castsi256_si512(sum_lo), sum_hi, 1);
+      const __m512i diff =
+          _mm512_sub_epi32(acc, _mm512_mullo_epi32(_mm512_set1_epi32(row_zero_point[n]), sums));
+      const __m512 factor =
+          _mm512_mul_ps(_mm512_set1_ps(s), _mm512_maskz_loadu_ps(lanes, w_scale + first));
+      v = _mm512_add_ps(b, _mm512_mul_ps(factor, _mm512_cvtepi32_ps(diff)));
+    }
+    if (relu)  // std::max(v, 0): 0 where v < 0, v otherwise (NaN stays)
+      v = _mm512_mask_mov_ps(v, _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_LT_OQ),
+                             _mm512_setzero_ps());
+    _mm512_mask_storeu_ps(y + static_cast<long>(n) * out + first, lanes, v);
+  }
+};
+
+}  // namespace
+
+GREENAI_VNNI void dynamic_linear_avx512_vnni(const float* x, int batch, int in, int out,
+                                             const int8_t* packed, const float* w_scale,
+                                             const int64_t* row_sum, const float* b, bool relu,
+                                             uint8_t* scratch, float* y) {
+  const int groups = (in + 3) / 4, blocks = (out + 15) / 16, stride = groups * 4;
+  // Per example: the unsigned row, then (after all rows) its scale and zero point.
+  auto* row_scale = reinterpret_cast<float*>(scratch + static_cast<size_t>(batch) * stride);
+  auto* row_zero_point = reinterpret_cast<int32_t*>(row_scale + batch);
+  for (int n = 0; n < batch; ++n) {
+    const float* row = x + static_cast<long>(n) * in;
+    uint8_t* u = scratch + static_cast<long>(n) * stride;
+    // The range, widened to contain 0; min_ps/max_ps(x, acc) return acc for a NaN x, as
+    // std::min/std::max(acc, x) do.
+    __m512 lo16 = _mm512_setzero_ps(), hi16 = _mm512_setzero_ps();
+    for (int i = 0; i < in; i += 16) {
+      const __mmask16 lanes = in - i >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << (in - i)) - 1);
+      const __m512 v = _mm512_maskz_loadu_ps(lanes, row + i);
+      lo16 = _mm512_mask_min_ps(lo16, lanes, v, lo16);
+      hi16 = _mm512_mask_max_ps(hi16, lanes, v, hi16);
+    }
+    const float lo = _mm512_reduce_min_ps(lo16), hi = _mm512_reduce_max_ps(hi16);
+    const float scale = (hi - lo) / 255.0f;
+    row_scale[n] = 0;
+    row_zero_point[n] = 0;
+    if (scale > 0 && isfinite(scale)) {
+      const int32_t zp = static_cast<int32_t>(clamp_of(roundf(-lo / scale), 0.0f, 255.0f));
+      row_scale[n] = scale;
+      row_zero_point[n] = zp;
+      const float inverse = 1.0f / scale;
+      const QuantizeConstants k{_mm512_set1_ps(scale),
+                                _mm512_set1_ps(inverse),
+                                _mm512_set1_ps(static_cast<float>(zp)),
+                                _mm512_set1_ps(0.5f),
+                                _mm512_set1_ps(1.0f),
+                                _mm512_set1_ps(0.0f),
+                                _mm512_set1_ps(255.0f),
+                                _mm512_set1_ps(0x1p-11f),
+                                _mm512_set1_epi32(static_cast<int>(0x80000000u)),
+                                !(isnormal(scale) && isnormal(inverse) && inverse > 0)};
+      for (int i = 0; i < in; i += 16) {
+        const __mmask16 lanes =
+            in - i >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << (in - i)) - 1);
+        const __m512 v = _mm512_maskz_loadu_ps(lanes, row + i);
+        __m512i q;
+        __mmask16 careful = 0;
+        if (!k.exact_only) q = quantize_lanes_fast(v, k, careful);
+        if (k.exact_only || careful) q = quantize_lanes(v, lanes, k);
+        _mm_mask_storeu_epi8(u + i, lanes, _mm512_cvtusepi32_epi8(q));
+      }
+    } else {
+      memset(u, 0, static_cast<size_t>(in));
+    }
+    for (int i = in; i < stride; ++i) u[i] = 0;
+  }
+  packed_gemm(packed, groups, blocks, scratch, stride, batch,
+              DynamicStore{out, w_scale, row_sum, b, relu, row_scale, row_zero_point, y});
 }
 
 }  // namespace greenai::edge::internal::x86
