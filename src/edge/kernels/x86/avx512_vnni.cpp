@@ -294,20 +294,18 @@ GREENAI_VNNI inline __m512i quantize_lanes(__m512 xv, __mmask16 lanes, const Qua
   return _mm512_cvttps_epi32(q);
 }
 
-// The common case of quantize_lanes, fewer operations: v = x / scale by the reciprocal, rounded
-// half away from zero as t + trunc(2 (v - t)) with t = trunc(v) (v - t is exact). Sets `careful`
-// when a lane is within 2^-11 of a tie, NaN or infinite (v - t is NaN for both): the caller
-// then redoes the vectors with quantize_lanes.
+// The common case of quantize_lanes, fewer operations: v = x / scale by the reciprocal. Sets
+// `careful` when a lane is within 2^-11 of a tie, NaN or infinite: the caller then redoes the
+// vectors with quantize_lanes.
 GREENAI_VNNI inline __m512i quantize_lanes_fast(__m512 xv, const QuantizeConstants& k,
                                                 __mmask16& careful) {
   const __m512 v = _mm512_mul_ps(xv, k.inv);
-  const __m512 t = _mm512_roundscale_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-  const __m512 d = _mm512_sub_ps(v, t);
-  const __m512 r = _mm512_add_ps(
-      t, _mm512_roundscale_ps(_mm512_add_ps(d, d), _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC));
-  const __m512 distance = _mm512_abs_ps(_mm512_sub_ps(_mm512_abs_ps(d), k.half));
-  careful |= _mm512_cmp_ps_mask(distance, k.window, _CMP_LE_OQ) |
-             _mm512_cmp_ps_mask(d, d, _CMP_UNORD_Q);  // NaN or infinite v
+  // Round to nearest even: it differs from half away from zero only at exact ties, and every
+  // lane within 2^-11 of a tie is sent to the careful path anyway. |v - r| is 0.5 at a tie; it
+  // is NaN for a NaN or infinite v, which the unordered compare also sends to the careful path.
+  const __m512 r = _mm512_roundscale_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __m512 distance = _mm512_abs_ps(_mm512_sub_ps(_mm512_abs_ps(_mm512_sub_ps(v, r)), k.half));
+  careful |= _mm512_cmp_ps_mask(distance, k.window, _CMP_NGT_UQ);
   const __m512 q = _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(r, k.zp), k.lo), k.hi);
   return _mm512_cvttps_epi32(q);
 }
@@ -367,8 +365,9 @@ namespace {
 
 // DynamicLinear's epilogue: y = s_x[n] s_w[c] (acc - zp[n] row_sum[c]) + b[c], as
 // ref::dynamic_linear computes it in float (a separate multiply and add: this file is compiled
-// with -ffp-contract=off, so no fused multiply-add rounds differently) (the integer difference exact in int32 for
-// in <= 65536), ReLU as std::max; an example whose row had no usable scale gets b alone.
+// with -ffp-contract=off, so no fused multiply-add rounds differently) (the integer difference
+// exact in int32 for in <= 65536), ReLU as std::max; an example whose row had no usable scale gets
+// b alone.
 struct DynamicStore {
   int out;
   const float* w_scale;
