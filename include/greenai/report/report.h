@@ -1,0 +1,44 @@
+// The pipeline's report: one self-contained HTML page (no network, no scripts) with inline SVG
+// charts drawn here, from the results.json that `greenai pipeline` writes (docs/pipeline.md).
+//
+//   std::string page = greenai::report::render_html(results);   // results: util::Json
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "greenai/util/json.h"
+
+namespace greenai::report {
+
+/// Text made safe for HTML and SVG element content and attribute values.
+std::string escape(const std::string& text);
+
+struct Point {
+  std::string label;
+  double x = 0;  ///< Energy per inference (J): drawn on a log scale, must be > 0.
+  double y = 0;  ///< Accuracy (0..1).
+  bool highlight = false;
+};
+
+/// Indices of the points no other point beats on both axes (lower x and higher y), by x.
+std::vector<size_t> pareto_front(const std::vector<Point>& points);
+
+/// A scatter chart (log x) with the Pareto front drawn as a line; an <svg> element.
+std::string pareto_svg(const std::vector<Point>& points, const std::string& x_label,
+                       const std::string& y_label);
+
+struct Bar {
+  std::string label;
+  double value = 0;  ///< >= 0
+  std::string note;  ///< Shown after the value, e.g. "cached".
+};
+
+/// A horizontal bar chart; an <svg> element.
+std::string bars_svg(const std::vector<Bar>& bars, const std::string& unit);
+
+/// The whole page from a results.json document. Throws greenai::Error when a field the page
+/// needs is missing.
+std::string render_html(const util::Json& results);
+
+}  // namespace greenai::report

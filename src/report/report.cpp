@@ -1,0 +1,309 @@
+#include "greenai/report/report.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+
+#include "greenai/error.h"
+
+namespace greenai::report {
+namespace {
+
+using util::Json;
+
+std::string num(double v, const char* format = "%.3g") {
+  char text[64];
+  std::snprintf(text, sizeof text, format, v);
+  return text;
+}
+
+// A field the page needs; a clear error when it is missing.
+const Json& field(const Json& object, const std::string& key) {
+  const Json* value = object.find(key);
+  if (!value)
+    throw Error("cannot render report", "results.json has no \"" + key + "\"",
+                "write it with `greenai pipeline` of this version");
+  return *value;
+}
+
+double number_or(const Json& object, const std::string& key, double fallback) {
+  const Json* value = object.find(key);
+  return value && !value->is_null() ? value->number() : fallback;
+}
+
+std::string string_or(const Json& object, const std::string& key, const std::string& fallback) {
+  const Json* value = object.find(key);
+  return value && !value->is_null() ? value->string() : fallback;
+}
+
+constexpr const char* kStyle = R"(
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2rem auto;max-width:1100px;
+color:#1d2a21;padding:0 1rem;line-height:1.45}
+h1{font-size:1.7rem;margin-bottom:.2rem}h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #cfd8d0}
+.meta{color:#55645a;font-size:.9rem}.finding{background:#eef6ef;border-left:4px solid #2e7d32;
+padding:.7rem 1rem;margin:1rem 0}
+table{border-collapse:collapse;width:100%;font-size:.86rem}th,td{padding:.35rem .5rem;text-align:right;
+border-bottom:1px solid #e3e8e4}th{background:#f4f7f4;font-weight:600}td:first-child,th:first-child,
+td:nth-child(2),th:nth-child(2){text-align:left}tr.best td{background:#f1f8e9;font-weight:600}
+.chart{display:block;margin:1rem 0;max-width:100%;height:auto}.chart text{font-size:12px;fill:#1d2a21}
+.chart .axis{stroke:#55645a}.chart .grid{stroke:#e3e8e4}.chart .front{fill:none;stroke:#2e7d32;
+stroke-width:2;stroke-dasharray:5 3}.chart .point{fill:#1565c0}.chart .point.best{fill:#2e7d32}
+.chart .bar{fill:#81c784}.chart .bar.cached{fill:#c8e6c9}.note{color:#55645a;font-size:.85rem}
+code{background:#f4f7f4;padding:0 .2rem}
+)";
+
+}  // namespace
+
+std::string escape(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+std::vector<size_t> pareto_front(const std::vector<Point>& points) {
+  std::vector<size_t> order(points.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return points[a].x != points[b].x ? points[a].x < points[b].x : points[a].y > points[b].y;
+  });
+  std::vector<size_t> front;
+  double best_y = -std::numeric_limits<double>::infinity();
+  for (size_t i : order)
+    if (points[i].y > best_y) {  // cheaper than everything after it, better than everything before
+      front.push_back(i);
+      best_y = points[i].y;
+    }
+  return front;
+}
+
+std::string pareto_svg(const std::vector<Point>& points, const std::string& x_label,
+                       const std::string& y_label) {
+  constexpr double kWidth = 720, kHeight = 400, kLeft = 70, kRight = 30, kTop = 20, kBottom = 55;
+  double x_min = std::numeric_limits<double>::infinity(), x_max = 0, y_min = 1, y_max = 0;
+  for (const Point& p : points) {
+    if (!(p.x > 0)) continue;
+    x_min = std::min(x_min, p.x);
+    x_max = std::max(x_max, p.x);
+    y_min = std::min(y_min, p.y);
+    y_max = std::max(y_max, p.y);
+  }
+  if (!(x_max > 0)) x_min = 1e-6, x_max = 1e-3;
+  const double lx0 = std::floor(std::log10(x_min)),
+               lx1 = std::max(lx0 + 1, std::ceil(std::log10(x_max)));
+  // y in whole percents around the data
+  const double y0 = std::floor(std::max(0.0, y_min - 0.005) * 100) / 100;
+  const double y1 = std::max(y0 + 0.01, std::ceil(std::min(1.0, y_max + 0.005) * 100) / 100);
+  auto sx = [&](double x) {
+    return kLeft + (std::log10(x) - lx0) / (lx1 - lx0) * (kWidth - kLeft - kRight);
+  };
+  auto sy = [&](double y) { return kTop + (y1 - y) / (y1 - y0) * (kHeight - kTop - kBottom); };
+  std::string svg =
+      "<svg class=\"chart pareto\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 " +
+      num(kWidth, "%.0f") + " " + num(kHeight, "%.0f") + "\" role=\"img\" aria-label=\"" +
+      escape(y_label + " against " + x_label) + "\">\n";
+  for (double d = lx0; d <= lx1 + 1e-9; d += 1) {  // decades
+    const double x = sx(std::pow(10, d));
+    svg += "<line class=\"grid\" x1=\"" + num(x, "%.1f") + "\" y1=\"" + num(kTop, "%.0f") +
+           "\" x2=\"" + num(x, "%.1f") + "\" y2=\"" + num(kHeight - kBottom, "%.0f") + "\"/>";
+    svg += "<text x=\"" + num(x, "%.1f") + "\" y=\"" + num(kHeight - kBottom + 18, "%.0f") +
+           "\" text-anchor=\"middle\">" + escape(num(std::pow(10, d), "%g")) + "</text>\n";
+  }
+  const double y_step = (y1 - y0) > 0.06 ? 0.02 : 0.01;
+  for (double y = y0; y <= y1 + 1e-9; y += y_step) {
+    svg += "<line class=\"grid\" x1=\"" + num(kLeft, "%.0f") + "\" y1=\"" + num(sy(y), "%.1f") +
+           "\" x2=\"" + num(kWidth - kRight, "%.0f") + "\" y2=\"" + num(sy(y), "%.1f") + "\"/>";
+    svg += "<text x=\"" + num(kLeft - 8, "%.0f") + "\" y=\"" + num(sy(y) + 4, "%.1f") +
+           "\" text-anchor=\"end\">" + num(100 * y, "%.0f") + " %</text>\n";
+  }
+  svg += "<line class=\"axis\" x1=\"" + num(kLeft, "%.0f") + "\" y1=\"" +
+         num(kHeight - kBottom, "%.0f") + "\" x2=\"" + num(kWidth - kRight, "%.0f") + "\" y2=\"" +
+         num(kHeight - kBottom, "%.0f") + "\"/>";
+  svg += "<line class=\"axis\" x1=\"" + num(kLeft, "%.0f") + "\" y1=\"" + num(kTop, "%.0f") +
+         "\" x2=\"" + num(kLeft, "%.0f") + "\" y2=\"" + num(kHeight - kBottom, "%.0f") + "\"/>\n";
+  svg += "<text x=\"" + num((kLeft + kWidth - kRight) / 2, "%.0f") + "\" y=\"" +
+         num(kHeight - 12, "%.0f") + "\" text-anchor=\"middle\">" + escape(x_label) + "</text>";
+  svg += "<text transform=\"translate(16 " + num((kTop + kHeight - kBottom) / 2, "%.0f") +
+         ") rotate(-90)\" text-anchor=\"middle\">" + escape(y_label) + "</text>\n";
+  const std::vector<size_t> front = pareto_front(points);
+  std::string line;
+  for (size_t i : front)
+    if (points[i].x > 0)
+      line += num(sx(points[i].x), "%.1f") + "," + num(sy(points[i].y), "%.1f") + " ";
+  if (!line.empty()) svg += "<polyline class=\"front\" points=\"" + line + "\"/>\n";
+  for (const Point& p : points) {
+    if (!(p.x > 0)) continue;
+    const double x = sx(p.x), y = sy(p.y);
+    svg += "<circle class=\"point" + std::string(p.highlight ? " best" : "") + "\" cx=\"" +
+           num(x, "%.1f") + "\" cy=\"" + num(y, "%.1f") + "\" r=\"5\"><title>" +
+           escape(p.label + ": " + num(100 * p.y, "%.2f") + " %, " + num(p.x) + " J") +
+           "</title></circle>";
+    svg += "<text x=\"" + num(x + 8, "%.1f") + "\" y=\"" + num(y - 7, "%.1f") + "\">" +
+           escape(p.label) + "</text>\n";
+  }
+  return svg + "</svg>\n";
+}
+
+std::string bars_svg(const std::vector<Bar>& bars, const std::string& unit) {
+  constexpr double kWidth = 720, kLabel = 190, kRow = 26, kTop = 10, kValue = 150;
+  const double height = kTop * 2 + kRow * static_cast<double>(bars.size());
+  double largest = 0;
+  for (const Bar& b : bars) largest = std::max(largest, b.value);
+  std::string svg =
+      "<svg class=\"chart bars\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 " +
+      num(kWidth, "%.0f") + " " + num(height, "%.0f") + "\" role=\"img\" aria-label=\"" +
+      escape(unit) + " per stage\">\n";
+  for (size_t i = 0; i < bars.size(); ++i) {
+    const Bar& b = bars[i];
+    const double y = kTop + kRow * static_cast<double>(i);
+    const double w = largest > 0 ? (kWidth - kLabel - kValue) * b.value / largest : 0;
+    svg += "<text x=\"" + num(kLabel - 8, "%.0f") + "\" y=\"" + num(y + 17, "%.0f") +
+           "\" text-anchor=\"end\">" + escape(b.label) + "</text>";
+    svg += "<rect class=\"bar" + std::string(b.note == "cached" ? " cached" : "") + "\" x=\"" +
+           num(kLabel, "%.0f") + "\" y=\"" + num(y + 4, "%.0f") + "\" width=\"" +
+           num(std::max(w, 1.0), "%.1f") + "\" height=\"" + num(kRow - 8, "%.0f") + "\"><title>" +
+           escape(b.label + ": " + num(b.value, "%.4g") + " " + unit) + "</title></rect>";
+    svg += "<text x=\"" + num(kLabel + std::max(w, 1.0) + 6, "%.1f") + "\" y=\"" +
+           num(y + 17, "%.0f") + "\">" + escape(num(b.value, "%.4g") + " " + unit) +
+           (b.note.empty() ? "" : " (" + escape(b.note) + ")") + "</text>\n";
+  }
+  return svg + "</svg>\n";
+}
+
+std::string render_html(const Json& results) {
+  const Json& variants = field(results, "variants");
+  const Json& stages = field(results, "stages");
+  const std::string teacher = field(results, "teacher").string();
+  std::string best;
+  if (const Json* r = results.find("recommendation"); r && !r->is_null())
+    best = string_or(*r, "variant", "");
+
+  std::string html =
+      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+      "<title>GreenAI pipeline report</title><style>" +
+      std::string(kStyle) + "</style></head><body>\n";
+  html += "<h1>GreenAI pipeline report</h1>\n<p class=\"meta\">" +
+          escape(string_or(results, "created", "")) + " &middot; " +
+          escape(string_or(results, "dataset", "")) +
+          (results.find("quick") && results.at("quick").boolean()
+               ? " &middot; <b>--quick</b> (a slice of the data, few epochs: a first look, not the "
+                 "figures to quote)"
+               : "") +
+          " &middot; greenai " + escape(string_or(results, "version", "")) + "</p>\n";
+
+  // The finding in one paragraph.
+  const Json* teacher_row = nullptr;
+  for (const Json& v : variants.items())
+    if (v.at("name").string() == teacher) teacher_row = &v;
+  html += "<div class=\"finding\">";
+  if (const Json* r = results.find("recommendation"); r && !r->is_null() && teacher_row) {
+    const Json* row = nullptr;
+    for (const Json& v : variants.items())
+      if (v.at("name").string() == best) row = &v;
+    if (row) {
+      const Json& vs = field(*row, "vs_teacher");
+      html += "Within " + num(number_or(*r, "budget_points", 1.0), "%.2g") +
+              " point(s) of the fp32 teacher's accuracy, <b>" + escape(best) + "</b> (" +
+              escape(string_or(*row, "technique", "")) + ") spends <b>" +
+              num(number_or(vs, "energy_ratio", 0), "%.1f") +
+              "x less energy per inference</b> in a <b>" +
+              num(number_or(vs, "size_ratio", 0), "%.1f") + "x smaller</b> file, at " +
+              num(100 * row->at("accuracy").number(), "%.2f") + " % accuracy (teacher " +
+              num(100 * teacher_row->at("accuracy").number(), "%.2f") + " %).";
+    }
+  } else {
+    html += "No variant stays within the accuracy budget.";
+  }
+  html += " Energy figures are <b>" +
+          escape(string_or(field(results, "provenance"), "energy", "")) +
+          "</b>; see the provenance below.</div>\n";
+
+  // The table.
+  html +=
+      "<h2>Variants</h2>\n<table><thead><tr><th>variant</th><th>technique / runtime</th>"
+      "<th>accuracy</th><th>&Delta; vs teacher</th><th>parameters</th><th>file</th>"
+      "<th>p50 batch 1</th><th>p50 batch 64</th><th>J per 1,000 inferences</th>"
+      "<th>energy ratio</th><th>kg CO<sub>2</sub>eq per 10<sup>6</sup> inferences</th>"
+      "<th>J to produce</th></tr></thead><tbody>\n";
+  std::vector<Point> points;
+  for (const Json& v : variants.items()) {
+    const std::string name = v.at("name").string();
+    const Json& vs = field(v, "vs_teacher");
+    const Json& latency = field(v, "latency_us");
+    html += "<tr" + std::string(name == best ? " class=\"best\"" : "") + "><td>" + escape(name) +
+            "</td><td>" + escape(string_or(v, "technique", "")) + "<br><span class=\"note\">" +
+            escape(string_or(v, "runtime", "")) + "</span></td><td>" +
+            num(100 * v.at("accuracy").number(), "%.2f") + " %</td><td>" +
+            num(-number_or(vs, "accuracy_drop_points", 0), "%+.2f") + "</td><td>" +
+            num(number_or(v, "parameters", 0), "%.0f") + "</td><td>" +
+            num(number_or(v, "size_bytes", 0) / 1e3, "%.1f") + " kB</td><td>" +
+            num(number_or(latency, "batch1_p50", 0), "%.1f") + " &micro;s</td><td>" +
+            num(number_or(latency, "batch64_p50", 0), "%.0f") + " &micro;s</td><td>" +
+            num(number_or(v, "energy_per_1000_j", 0), "%.4g") + "</td><td>" +
+            num(number_or(vs, "energy_ratio", 0), "%.1f") + "x</td><td>" +
+            num(number_or(v, "kg_per_million", 0), "%.3g") + "</td><td>" +
+            num(number_or(v, "produce_energy_j", 0), "%.4g") + "</td></tr>\n";
+    points.push_back({name, number_or(v, "energy_per_1000_j", 0) / 1000, v.at("accuracy").number(),
+                      name == best});
+  }
+  html +=
+      "</tbody></table>\n<p class=\"note\">Latency: median of timed calls on one thread "
+      "(`greenai bench`); energy per inference from the meter over those calls at batch 64, "
+      "divided by the inferences made; energy ratio = the fp32 teacher's energy per inference "
+      "over the variant's; J to produce: the training (and fine-tuning, distillation) energy of "
+      "the variant and the models it was made from.</p>\n";
+
+  html +=
+      "<h2>Accuracy against energy per inference</h2>\n" +
+      pareto_svg(points, "energy per inference (J, log scale, batch 64)", "test accuracy") +
+      "<p class=\"note\">The dashed line joins the Pareto front: the variants no other beats on "
+      "both accuracy and energy.</p>\n";
+
+  std::vector<Bar> bars;
+  for (const Json& s : stages.items())
+    bars.push_back({s.at("label").string(), number_or(s, "energy_j", 0),
+                    s.find("cached") && s.at("cached").boolean() ? "cached" : ""});
+  html += "<h2>Energy spent per stage</h2>\n" + bars_svg(bars, "J") +
+          "<p class=\"note\">Stages reused from the cache show the energy of the run that made "
+          "them.</p>\n";
+
+  const Json& provenance = field(results, "provenance");
+  html += "<h2>Provenance</h2>\n<ul>\n<li>Energy: <b>" +
+          escape(string_or(provenance, "energy", "")) + "</b></li>\n";
+  if (const Json* sources = provenance.find("sources"); sources && sources->is_object())
+    for (const auto& [component, text] : sources->members())
+      html += "<li>" + escape(component) + ": " + escape(text.string()) + "</li>\n";
+  html += "<li>Carbon intensity: " + escape(string_or(provenance, "intensity", "")) + "</li>\n";
+  html += "<li>PUE: " + num(number_or(provenance, "pue", 1), "%.3g") + "</li>\n";
+  html += "<li>Accuracy: the Fashion-MNIST test set (" +
+          num(number_or(results, "test_examples", 0), "%.0f") +
+          " examples), `greenai eval`.</li>\n";
+  html +=
+      "</ul>\n<p class=\"note\">Written by <code>greenai pipeline</code>; the numbers are in "
+      "<code>results.json</code> beside this page (docs/pipeline.md).</p>\n</body></html>\n";
+  return html;
+}
+
+}  // namespace greenai::report

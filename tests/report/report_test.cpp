@@ -1,0 +1,102 @@
+#include "greenai/report/report.h"
+
+#include <gtest/gtest.h>
+
+#include "greenai/error.h"
+
+namespace greenai::report {
+namespace {
+
+using util::Json;
+
+size_t count(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+TEST(Report, EscapesMarkup) {
+  EXPECT_EQ(escape("<a href=\"x\">R&D's</a>"),
+            "&lt;a href=&quot;x&quot;&gt;R&amp;D&#39;s&lt;/a&gt;");
+}
+
+TEST(Report, ParetoFrontKeepsWhatNothingBeatsOnBothAxes) {
+  const std::vector<Point> points{{"teacher", 1e-3, 0.894}, {"int8", 3e-5, 0.894},
+                                  {"student", 1e-6, 0.86},  {"pruned", 2e-5, 0.885},
+                                  {"bf16", 7e-4, 0.893},    {"student8", 1e-6, 0.859}};
+  // int8 beats teacher and bf16 (cheaper, as accurate); pruned is cheaper than int8 but less
+  // accurate; student8 ties the student's energy with less accuracy.
+  EXPECT_EQ(pareto_front(points), (std::vector<size_t>{2, 3, 1}));
+  EXPECT_TRUE(pareto_front({}).empty());
+}
+
+TEST(Report, ChartsDrawEveryPointAndBar) {
+  const std::vector<Point> points{{"a<b", 1e-4, 0.9, true}, {"c", 1e-6, 0.8}};
+  const std::string svg = pareto_svg(points, "J", "accuracy");
+  EXPECT_EQ(svg.rfind("<svg class=\"chart pareto\"", 0), 0u);
+  EXPECT_EQ(count(svg, "<circle"), 2u);
+  EXPECT_EQ(count(svg, "class=\"point best\""), 1u);
+  EXPECT_NE(svg.find("a&lt;b"), std::string::npos);
+  EXPECT_EQ(svg.find("a<b"), std::string::npos);
+  EXPECT_NE(svg.find("<polyline class=\"front\""), std::string::npos);
+  const std::string bars = bars_svg({{"train", 300, ""}, {"eval", 0, "cached"}}, "J");
+  EXPECT_EQ(count(bars, "<rect"), 2u);
+  EXPECT_NE(bars.find("(cached)"), std::string::npos);
+}
+
+Json variant(const std::string& name, double accuracy, double energy, double ratio) {
+  return Json::object()
+      .set("name", name)
+      .set("technique", "t")
+      .set("runtime", "r")
+      .set("accuracy", accuracy)
+      .set("parameters", 100.0)
+      .set("size_bytes", 1000.0)
+      .set("latency_us", Json::object().set("batch1_p50", 1.0).set("batch64_p50", 10.0))
+      .set("energy_per_1000_j", energy)
+      .set("kg_per_million", 1e-5)
+      .set("produce_energy_j", 5.0)
+      .set("vs_teacher", Json::object()
+                             .set("energy_ratio", ratio)
+                             .set("size_ratio", 4.0)
+                             .set("accuracy_drop_points", 0.5));
+}
+
+TEST(Report, PageIsSelfContained) {
+  Json results =
+      Json::object()
+          .set("version", "0.1.0")
+          .set("created", "2026-11-26T21:00:00Z")
+          .set("dataset", "Fashion-MNIST")
+          .set("quick", true)
+          .set("teacher", "teacher")
+          .set("test_examples", 10000.0)
+          .set("variants", Json::array()
+                               .push(variant("teacher", 0.89, 1.0, 1.0))
+                               .push(variant("teacher int8", 0.889, 0.05, 20.0)))
+          .set("stages",
+               Json::array().push(Json::object().set("label", "train").set("energy_j", 100.0)))
+          .set("recommendation",
+               Json::object().set("variant", "teacher int8").set("budget_points", 1.0))
+          .set("provenance", Json::object()
+                                 .set("energy", "estimated")
+                                 .set("sources", Json::object().set("cpu", "estimated: model"))
+                                 .set("intensity", "FR: 56 g/kWh")
+                                 .set("pue", 1.0));
+  const std::string page = render_html(results);
+  EXPECT_EQ(page.rfind("<!DOCTYPE html>", 0), 0u);
+  EXPECT_EQ(count(page, "<svg"), 2u);
+  EXPECT_EQ(page.find("<script"), std::string::npos);
+  EXPECT_EQ(page.find("http://"),
+            page.find("http://www.w3.org/2000/svg"));  // only the SVG namespace
+  EXPECT_EQ(page.find("https://"), std::string::npos);
+  EXPECT_NE(page.find("20.0x less energy per inference"), std::string::npos);
+  EXPECT_NE(page.find("<tr class=\"best\"><td>teacher int8</td>"), std::string::npos);
+  EXPECT_NE(page.find("--quick"), std::string::npos);
+  results.set("variants", Json());
+  Json broken = Json::object().set("stages", Json::array());
+  EXPECT_THROW(render_html(broken), Error);
+}
+
+}  // namespace
+}  // namespace greenai::report
