@@ -15,6 +15,10 @@ namespace {
 const char* kHelp =
     "usage: greenai [--help] [--version] COMMAND [ARGS]\n"
     "\n"
+    "The main job:\n"
+    "  pipeline   every green technique end to end: accuracy, energy and carbon per variant,\n"
+    "             results.json and report.html\n"
+    "\n"
     "Measure:\n"
     "  run        run a command and track the energy and carbon of its whole process tree\n"
     "  sensors    list the energy sensors here, what they read, and how to fix those that fail\n"
@@ -56,6 +60,7 @@ int main(int argc, char** argv) {
   if (command == "sensors") return run_guarded(command, sensors_command, argc, argv);
   if (command == "co2") return run_guarded(command, co2_command, argc, argv);
   if (command == "workload") return run_guarded(command, workload_command, argc, argv);
+  if (command == "pipeline") return run_guarded(command, pipeline_command, argc, argv);
   for (const char* torch_command :
        {"train", "distill", "prune", "quantize", "export", "eval", "bench"})
     if (command == torch_command) return exec_sibling("greenai-torch", command, argc, argv);

@@ -152,6 +152,11 @@ std::string pareto_svg(const std::vector<Point>& points, const std::string& x_la
     if (points[i].x > 0)
       line += num(sx(points[i].x), "%.1f") + "," + num(sy(points[i].y), "%.1f") + " ";
   if (!line.empty()) svg += "<polyline class=\"front\" points=\"" + line + "\"/>\n";
+  // Labels beside their points, moved down or up where they would overlap one already placed.
+  struct Box {
+    double x0, y0, x1, y1;
+  };
+  std::vector<Box> placed;
   for (const Point& p : points) {
     if (!(p.x > 0)) continue;
     const double x = sx(p.x), y = sy(p.y);
@@ -159,7 +164,18 @@ std::string pareto_svg(const std::vector<Point>& points, const std::string& x_la
            num(x, "%.1f") + "\" cy=\"" + num(y, "%.1f") + "\" r=\"5\"><title>" +
            escape(p.label + ": " + num(100 * p.y, "%.2f") + " %, " + num(p.x) + " J") +
            "</title></circle>";
-    svg += "<text x=\"" + num(x + 8, "%.1f") + "\" y=\"" + num(y - 7, "%.1f") + "\">" +
+    const double width = 7.0 * static_cast<double>(p.label.size());
+    double label_y = y - 7;
+    for (double offset : {-7.0, 17.0, -21.0, 31.0, -35.0, 45.0}) {
+      label_y = y + offset;
+      const Box box{x + 8, label_y - 12, x + 8 + width, label_y + 2};
+      bool overlaps = false;
+      for (const Box& o : placed)
+        overlaps = overlaps || (box.x0 < o.x1 && o.x0 < box.x1 && box.y0 < o.y1 && o.y0 < box.y1);
+      if (!overlaps) break;
+    }
+    placed.push_back({x + 8, label_y - 12, x + 8 + width, label_y + 2});
+    svg += "<text x=\"" + num(x + 8, "%.1f") + "\" y=\"" + num(label_y, "%.1f") + "\">" +
            escape(p.label) + "</text>\n";
   }
   return svg + "</svg>\n";
