@@ -8,8 +8,10 @@ WERROR ?= OFF
 
 .PHONY: run test setup build test-asan install-check fuzz-check edge-portable bench clean
 
+# The main job: every green technique end to end; results.json and report.html in build/pipeline.
 run: build
-	$(GREENAI) run --country $(or $(COUNTRY),FR) --output $(BUILD)/emissions.csv
+	$(GREENAI) pipeline --out build/pipeline $(if $(COUNTRY),--country $(COUNTRY)) $(PIPELINE_FLAGS)
+	@echo "report: build/pipeline/report.html"
 
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j2

@@ -266,15 +266,15 @@ TEST(Cli, TracksShortLivedAndOrphanedDescendants) {
   auto work = [&](int products) {
     return exe + " workload --products " + std::to_string(products) + " >/dev/null";
   };
-  Result one = run({"run", "--json", dir.file("one.jsonl"), "--", "sh", "-c", work(60)});
+  Result one = run({"run", "--json", dir.file("one.jsonl"), "--", "sh", "-c", work(40)});
   ASSERT_EQ(one.code, 0) << one.err;
   const double unit = tracked_cpu_s(TempDir::read(dir.file("one.jsonl")));
   ASSERT_GT(unit, 0.02);
   // The root waits until greenai has reaped the orphan (kill -0 still finds a zombie), so the
   // run cannot end before the orphan's CPU time is collected.
   const std::string pid_file = dir.file("orphan.pid");
-  std::string script = work(60) + "; " + work(60) + "; (sh -c 'echo $$ > " + pid_file + "; exec " +
-                       work(480) + "' &); " + "while [ ! -s " + pid_file +
+  std::string script = work(40) + "; " + work(40) + "; (sh -c 'echo $$ > " + pid_file + "; exec " +
+                       work(320) + "' &); " + "while [ ! -s " + pid_file +
                        " ]; do sleep 0.02; done; " + "while kill -0 $(cat " + pid_file +
                        ") 2>/dev/null; do sleep 0.02; done";
   Result r =
@@ -441,6 +441,47 @@ TEST(CliTraining, ExportEvalAndBenchEdgeAndOnnx) {
   Result bad_onnx = run({"eval", garbage});
   EXPECT_EQ(bad_onnx.code, 2);
   EXPECT_NE(bad_onnx.err.find("cannot import ONNX model"), std::string::npos) << bad_onnx.err;
+}
+
+// The pipeline end to end on a few hundred examples: every stage, the results and the report;
+// a second run is all cache; --fresh redoes it.
+TEST(CliPipeline, RunsEveryStageThenReusesThem) {
+  TempDir dir;
+  const std::string out = dir.file("p");
+  const std::vector<std::string> args = {"pipeline",     "--quick", "--limit-train", "400",
+                                         "--limit-test", "200",     "--out",         out};
+  Result first = run(args);
+  ASSERT_EQ(first.code, 0) << first.err;
+  EXPECT_NE(first.out.find("teacher-int8"), std::string::npos) << first.out;
+  EXPECT_NE(first.out.find("energy: estimated"), std::string::npos) << first.out;
+  EXPECT_NE(first.out.find("the least energy per inference: "), std::string::npos) << first.out;
+  EXPECT_NE(first.err.find("[15/15] benchmark every variant"), std::string::npos) << first.err;
+  const std::string results = read_file(out + "/results.json");
+  EXPECT_NE(results.find("\"schema\": \"greenai.pipeline/1\""), std::string::npos);
+  for (const char* name : {"teacher", "teacher-bf16", "student", "pruned", "teacher-int8",
+                           "pruned-int8", "student-int8"})
+    EXPECT_NE(results.find("\"name\": \"" + std::string(name) + "\""), std::string::npos) << name;
+  const std::string page = read_file(out + "/report.html");
+  EXPECT_EQ(page.rfind("<!DOCTYPE html>", 0), 0u);
+  EXPECT_NE(page.find("<svg class=\"chart pareto\""), std::string::npos);
+
+  Result second = run(args);
+  ASSERT_EQ(second.code, 0) << second.err;
+  size_t cached = 0;
+  for (size_t at = second.err.find(" cached ("); at != std::string::npos;
+       at = second.err.find(" cached (", at + 1))
+    ++cached;
+  EXPECT_EQ(cached, 15u) << second.err;
+
+  // A stricter budget can only name a variant at least as accurate.
+  Result strict = run({"pipeline", "--quick", "--limit-train", "400", "--limit-test", "200",
+                       "--out", out, "--budget-accuracy-drop", "0", "--json"});
+  ASSERT_EQ(strict.code, 0) << strict.err;
+  EXPECT_NE(strict.out.find("\"budget_points\": 0"), std::string::npos) << strict.out;
+
+  Result bad = run({"pipeline", "--budget-accuracy-drop", "-1", "--out", out});
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.err.find("--budget-accuracy-drop must be in [0, 100]"), std::string::npos);
 }
 
 TEST(CliTraining, BadInputIsOneLineAndExitTwo) {
