@@ -513,13 +513,6 @@ int pipeline_command(int argc, char** argv) {
                           .set("cached", s->cached));
   }
   const track::RunInfo& info = tracker.info();
-  Json sources = Json::object();
-  for (meter::Component c : meter::kAllComponents) {
-    const auto& s = info.sources[static_cast<size_t>(c)];
-    if (s.present)
-      sources.set(std::string(meter::to_string(c)), std::string(meter::to_string(s.provenance)) +
-                                                        ": " + s.sensor + " (" + s.detail + ")");
-  }
   Json results =
       Json::object()
           .set("schema", "greenai.pipeline/1")
@@ -541,11 +534,7 @@ int pipeline_command(int argc, char** argv) {
                                       .set("total_j", whole.tree.total_j())
                                       .set("emissions_kg", whole.emissions_kg)
                                       .set("seconds", whole.end_unix_s - whole.start_unix_s))
-          .set("provenance", Json::object()
-                                 .set("energy", info.provenance())
-                                 .set("sources", sources)
-                                 .set("intensity", info.intensity_source)
-                                 .set("pue", info.pue));
+          .set("provenance", provenance_json(tracker));
   write_text((out / "results.json").string(), results.dump(2) + "\n");
   write_text((out / "report.html").string(), report::render_html(results));
 

@@ -72,22 +72,6 @@ Json energy_json(const track::Energy& e, double kg) {
       .set("emissions_kg", kg);
 }
 
-Json provenance_json(const track::Tracker& tracker) {
-  const track::RunInfo& info = tracker.info();
-  Json sources = Json::object();
-  for (meter::Component c : meter::kAllComponents) {
-    const auto& s = info.sources[static_cast<size_t>(c)];
-    if (s.present)
-      sources.set(std::string(meter::to_string(c)), std::string(meter::to_string(s.provenance)) +
-                                                        ": " + s.sensor + " (" + s.detail + ")");
-  }
-  return Json::object()
-      .set("energy", info.provenance())
-      .set("sources", sources)
-      .set("intensity", info.intensity_source)
-      .set("pue", info.pue);
-}
-
 int print_result(const ParsedArgs& args, const Json& result, const std::string& headline) {
   if (args.has("json"))
     std::cout << result.dump(2) << "\n";

@@ -10,6 +10,7 @@
 #include "cli/args.h"
 #include "greenai/meter/sensors.h"
 #include "greenai/track/tracker.h"
+#include "greenai/util/json.h"
 
 namespace greenai::cli {
 
@@ -25,6 +26,9 @@ track::TrackerOptions tracker_options(const ParsedArgs& args);
 /// Opens the sinks asked for (CSV, JSON lines, Prometheus); throws greenai::Error if one cannot
 /// be opened, before anything has been written.
 std::vector<std::shared_ptr<track::Sink>> open_sinks(const ParsedArgs& args);
+/// Where a tracker's figures come from: "energy" (measured, estimated or mixed), "sources" (the
+/// sensor or model of each component), "intensity" (the g/kWh source) and "pue".
+util::Json provenance_json(const track::Tracker& tracker);
 /// A tracker of this process with the shared flags applied and its sinks attached (not started).
 std::unique_ptr<track::Tracker> tracker_for_this_process(const ParsedArgs& args);
 
