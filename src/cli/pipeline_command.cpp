@@ -271,24 +271,6 @@ class Runner {
   std::string torch_;
 };
 
-double total_j(const Json& energy) { return energy.at("total_j").number(); }
-
-// The energy a stage's own command reports for the model it made (training, fine-tuning,
-// distillation with the teacher's logits).
-std::pair<double, double> training_energy(const Json& result) {
-  double j = 0, kg = 0;
-  for (const char* key : {"training", "finetuning"})
-    if (const Json* t = result.find(key)) {
-      j += total_j(t->at("energy"));
-      kg += t->at("energy").at("emissions_kg").number();
-    }
-  if (const Json* t = result.find("teacher_logits_energy")) {
-    j += total_j(*t);
-    kg += t->at("emissions_kg").number();
-  }
-  return {j, kg};
-}
-
 std::string utc_now() {
   const std::time_t now = std::time(nullptr);
   char text[32];
@@ -388,33 +370,29 @@ int pipeline_command(int argc, char** argv) {
                          ++index, total);
   }
 
-  // The variants: each a file, what made it, and the energy that took.
+  // The variants: each a file, what made it, and the metered energy of the stages that made it
+  // and the models it came from.
   struct Variant {
     std::string name, technique, runtime, file;
     double produce_j, produce_kg;
     Json eval, bench64, bench1;
-    double parameters = 0;
   };
-  auto energy_of = [](const StageResult& s) { return training_energy(s.result); };
-  const auto [teacher_j, teacher_kg] = energy_of(teacher);
-  const auto [bf16_j, bf16_kg] = energy_of(teacher_bf16);
-  const auto [student_j, student_kg] = energy_of(student);
-  const auto [pruned_j, pruned_kg] = energy_of(pruned);
   std::vector<Variant> variants{
-      {"teacher", "fp32 training", "LibTorch fp32", teacher_pt, teacher_j, teacher_kg},
+      {"teacher", "fp32 training", "LibTorch fp32", teacher_pt, teacher.energy_j, teacher.kg},
       {"teacher-bf16", "bf16 mixed-precision training", "LibTorch fp32",
-       teacher_bf16.dir + "/model.pt", bf16_j, bf16_kg},
+       teacher_bf16.dir + "/model.pt", teacher_bf16.energy_j, teacher_bf16.kg},
       {"student", "knowledge distillation", "LibTorch fp32", student.dir + "/model.pt",
-       teacher_j + student_j, teacher_kg + student_kg},
+       teacher.energy_j + student.energy_j, teacher.kg + student.kg},
       {"pruned", "structured pruning + fine-tuning", "LibTorch fp32", pruned.dir + "/model.pt",
-       teacher_j + pruned_j, teacher_kg + pruned_kg}};
+       teacher.energy_j + pruned.energy_j, teacher.kg + pruned.kg}};
   for (const Quantized& q : int8) {
-    const auto [parent_j, parent_kg] = energy_of(*q.parent);
-    const double lineage_j = q.parent == &teacher ? 0 : teacher_j;
-    const double lineage_kg = q.parent == &teacher ? 0 : teacher_kg;
+    const std::string parent_name = q.name.substr(0, q.name.size() - 5);  // without "-int8"
+    double parent_j = 0, parent_kg = 0;
+    for (const Variant& v : variants)
+      if (v.name == parent_name) parent_j = v.produce_j, parent_kg = v.produce_kg;
     variants.push_back({q.name, "int8 post-training quantization", "greenai edge runtime int8",
-                        q.stage.dir + "/model.edge", lineage_j + parent_j + q.stage.energy_j,
-                        lineage_kg + parent_kg + q.stage.kg});
+                        q.stage.dir + "/model.edge", parent_j + q.stage.energy_j,
+                        parent_kg + q.stage.kg});
   }
   StageResult evaluation;  // the evaluations together, for the per-stage chart
   evaluation.cached = true;

@@ -288,8 +288,8 @@ std::string render_html(const Json& results) {
       "</tbody></table>\n<p class=\"note\">Latency: median of timed calls on one thread "
       "(`greenai bench`); energy per inference from the meter over those calls at batch 64, "
       "divided by the inferences made; energy ratio = the fp32 teacher's energy per inference "
-      "over the variant's; J to produce: the training (and fine-tuning, distillation) energy of "
-      "the variant and the models it was made from.</p>\n";
+      "over the variant's; J to produce: the metered energy of the stages that made the variant "
+      "and the models it came from.</p>\n";
 
   html +=
       "<h2>Accuracy against energy per inference</h2>\n" +
