@@ -304,7 +304,7 @@ Error import_error(const std::string& problem) {
 
 class GraphReader {
  public:
-  explicit GraphReader(const GraphProto& g) : g_(g) {
+  explicit GraphReader(const GraphProto& g) {
     for (const TensorProto& t : g.initializer()) init_[t.name()] = &t;
   }
 
@@ -364,7 +364,6 @@ class GraphReader {
   }
 
  private:
-  const GraphProto& g_;
   std::map<std::string, const TensorProto*> init_;
 };
 
