@@ -8,7 +8,8 @@ int run_command(int argc, char** argv);
 int sensors_command(int argc, char** argv);
 int co2_command(int argc, char** argv);
 int workload_command(int argc, char** argv);
-int pipeline_command(int argc, char** argv);  // runs greenai-torch stages
+int pipeline_command(int argc, char** argv);
+int schedule_command(int argc, char** argv);  // runs greenai-torch stages
 int train_command(int argc, char** argv);
 int distill_command(int argc, char** argv);
 int prune_command(int argc, char** argv);

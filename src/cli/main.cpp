@@ -25,6 +25,9 @@ const char* kHelp =
     "  co2        kWh to kg CO2eq by intensity or country\n"
     "  workload   a small CPU-bound stand-in workload (what `greenai run` tracks by default)\n"
     "\n"
+    "Shift:\n"
+    "  schedule   when to run a job within a window so that it emits the least\n"
+    "\n"
     "Cut (Fashion-MNIST on LibTorch, every run energy-accounted):\n"
     "  train      train a teacher, student or cnn (fp32, bf16 or fp16)\n"
     "  distill    teach a small student from a teacher checkpoint\n"
@@ -61,6 +64,7 @@ int main(int argc, char** argv) {
   if (command == "co2") return run_guarded(command, co2_command, argc, argv);
   if (command == "workload") return run_guarded(command, workload_command, argc, argv);
   if (command == "pipeline") return run_guarded(command, pipeline_command, argc, argv);
+  if (command == "schedule") return run_guarded(command, schedule_command, argc, argv);
   for (const char* torch_command :
        {"train", "distill", "prune", "quantize", "export", "eval", "bench"})
     if (command == torch_command) return exec_sibling("greenai-torch", command, argc, argv);

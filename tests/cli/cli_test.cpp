@@ -287,6 +287,32 @@ TEST(Cli, TracksShortLivedAndOrphanedDescendants) {
   EXPECT_NE(text.find("\"energy_provenance\":\"estimated\""), std::string::npos);
 }
 
+TEST(Cli, ScheduleFindsTheCleanestStart) {
+  TempDir dir;
+  // Hourly, 2022-07-01: dirty at night, clean from 10:00 to 13:00.
+  std::string csv = "timestamp,g_per_kwh\n";
+  for (int h = 0; h < 24; ++h)
+    csv += "2022-07-01T" + std::string(h < 10 ? "0" : "") + std::to_string(h) + ":00:00Z," +
+           (h >= 10 && h < 13 ? "100" : "400") + "\n";
+  const std::string series = dir.write("grid.csv", csv);
+  Result r = run({"schedule", "--intensity-series", series, "--duration", "3h", "--window", "20h",
+                  "--now", "2022-07-01T00:00:00Z", "--power", "1kW"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("best start: 2022-07-01T10:00:00Z (10.0 h after"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("mean intensity 100.0 g/kWh, against 400.0 g/kWh starting at once: 75.0 %"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("at 1000 W: 0.3 kg CO2eq instead of 1.2"), std::string::npos) << r.out;
+  Result late = run({"schedule", "--intensity-series", series, "--duration", "3h", "--window",
+                     "30h", "--now", "2022-07-01T00:00:00Z"});
+  EXPECT_EQ(late.code, 2);
+  EXPECT_NE(late.err.find("the series does not cover the window"), std::string::npos) << late.err;
+  Result bad = run({"schedule", "--intensity-series", series, "--duration", "3 hours"});
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.err.find("cannot read duration (--duration=3 hours)"), std::string::npos);
+}
+
 TEST(Cli, ServesPrometheusWhileRunning) {
   TempDir dir;
   // Find a free port, then let greenai bind it.

@@ -1,0 +1,44 @@
+// Carbon-aware scheduling: when to run a job of known length so that it emits the least, given
+// a carbon-intensity series (history to replay, or a forecast).
+//
+// A contiguous job gets the start whose run has the least time-weighted mean intensity (the
+// Carbon Aware SDK's best-window query, on the exact step function rather than sampled starts);
+// an interruptible job gets the cleanest stretches of the window that add up to its length.
+//
+//   auto series = greenai::carbon::IntensitySeries::load("grid.csv");
+//   greenai::grid::Schedule s = greenai::grid::best_schedule(series, {.now = t, .duration_s =
+//   3 * 3600, .window_s = 24 * 3600});
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "greenai/carbon/intensity.h"
+
+namespace greenai::grid {
+
+struct ScheduleRequest {
+  double now = 0;         ///< Unix seconds: the earliest start.
+  double duration_s = 0;  ///< The job's length, > 0.
+  double window_s = 0;    ///< The job must finish by now + window_s (>= duration_s).
+  bool interruptible = false;
+};
+
+struct Schedule {
+  /// The chosen time: one [start, end) for a contiguous job, the stretches of an interruptible
+  /// one in time order.
+  std::vector<std::pair<double, double>> runs;
+  double mean_g_per_kwh = 0;      ///< Over the chosen time.
+  double now_mean_g_per_kwh = 0;  ///< Over [now, now + duration): starting at once.
+};
+
+/// The schedule with the least mean intensity. Throws greenai::Error for a request that cannot
+/// be met (non-positive duration, a window shorter than the job) or a window the series does not
+/// cover (a schedule is only as good as the data under it).
+Schedule best_schedule(const carbon::IntensitySeries& series, const ScheduleRequest& request);
+
+/// "3h", "90m", "45s", "1.5h", "2d" or plain seconds; throws greenai::Error naming `what`.
+double parse_duration(const std::string& text, const std::string& what);
+
+}  // namespace greenai::grid
