@@ -9,15 +9,21 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <iostream>
+#include <optional>
 
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/tracking_flags.h"
+#include "greenai/carbon/intensity.h"
+#include "greenai/grid/schedule.h"
 #include "greenai/meter/system.h"
 
 extern char** environ;
@@ -76,15 +82,71 @@ const char* kRunHelp =
     "CPU-bound workload (`greenai workload`). SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and\n"
     "SIGUSR2 sent to greenai are forwarded to CMD.\n"
     "\n"
+    "With --when-green --duration D [--window W], waits for the start within W (default 8h)\n"
+    "whose D-long run has the least mean intensity in --intensity-series FILE (a forecast),\n"
+    "then runs CMD, and reports the carbon that waiting avoided.\n"
+    "\n"
     "Exit status: CMD's own; 128+N if CMD was killed by signal N; 2 for bad usage or input\n"
     "(nothing is started and nothing written); 126 if CMD cannot be executed, 127 if not found.\n"
     "\n";
+
+// --when-green: the start within --window with the least mean intensity over --duration.
+struct WhenGreen {
+  carbon::IntensitySeries series;
+  grid::Schedule schedule;
+  double asked;  // when the run was asked for
+};
+
+double now_unix_s() {
+  timespec t{};
+  ::clock_gettime(CLOCK_REALTIME, &t);
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
+}
+
+WhenGreen plan_when_green(const ParsedArgs& args) {
+  auto path = args.get("intensity-series");
+  if (!path)
+    throw UsageError(
+        "--when-green needs --intensity-series FILE (a forecast of the grid's intensity)");
+  auto duration = args.get("duration");
+  if (!duration) throw UsageError("--when-green needs --duration, the job's expected length (3h)");
+  grid::ScheduleRequest request;
+  request.now = now_unix_s();
+  request.duration_s = grid::parse_duration(*duration, "--duration");
+  request.window_s = grid::parse_duration(args.get("window").value_or("8h"), "--window");
+  WhenGreen green{carbon::IntensitySeries::load(*path), {}, request.now};
+  green.schedule = grid::best_schedule(green.series, request);
+  const double wait = green.schedule.runs[0].first - request.now;
+  if (wait < 1)
+    std::fprintf(stderr,
+                 "greenai: when green: starting now, the cleanest start within %s (%.1f g/kWh over "
+                 "%s)\n",
+                 args.get("window").value_or("8h").c_str(), green.schedule.mean_g_per_kwh,
+                 duration->c_str());
+  else
+    std::fprintf(stderr,
+                 "greenai: when green: waiting %.2f h, for %.1f g/kWh over %s against %.1f g/kWh "
+                 "at once\n",
+                 wait / 3600, green.schedule.mean_g_per_kwh, duration->c_str(),
+                 green.schedule.now_mean_g_per_kwh);
+  return green;
+}
+
+// Sleeps until the Unix time `t` (a signal's default action still ends the wait).
+void wait_until(double t) {
+  for (double left = t - now_unix_s(); left > 0; left = t - now_unix_s()) {
+    timespec pause{static_cast<time_t>(left), static_cast<long>((left - std::floor(left)) * 1e9)};
+    ::nanosleep(&pause, nullptr);
+  }
+}
 
 }  // namespace
 
 int run_command(int argc, char** argv) {
   auto specs = tracking_option_specs();
-  specs.push_back({"help", false});
+  for (auto spec : std::vector<OptionSpec>{
+           {"help", false}, {"when-green", false}, {"window", true}, {"duration", true}})
+    specs.push_back(spec);
   ParsedArgs args = ArgParser("run", specs).parse(argc, argv, 2, /*stop_at_positional=*/true);
   if (args.has("help")) {
     std::cout << kRunHelp << kTrackingHelp;
@@ -93,6 +155,8 @@ int run_command(int argc, char** argv) {
   // Everything is validated before the command starts or a file is touched.
   track::TrackerOptions options = tracker_options(args);
   meter::SensorOptions sensors = sensor_options(args);
+  std::optional<WhenGreen> green;
+  if (args.has("when-green")) green = plan_when_green(args);
   std::vector<std::string> command = args.rest;
   if (command.empty()) command = {"/proc/self/exe", "workload", "--seconds", "2"};
   if (command[0] == "/proc/self/exe") {
@@ -139,6 +203,8 @@ int run_command(int argc, char** argv) {
   for (std::string& a : command) child_argv.push_back(a.data());
   child_argv.push_back(nullptr);
 
+  if (green) wait_until(green->schedule.runs[0].first);
+  const double started = now_unix_s();
   tracker.start();
   pid_t child = 0;
   int spawn_rc =
@@ -176,6 +242,18 @@ int run_command(int argc, char** argv) {
   g_child_pid = 0;
   track::Record total = tracker.stop();
   std::cerr << track::format_summary(tracker.info(), total, tracker.phases());
+  if (green) {
+    // What waiting saved: this run's energy at the intensity it met, against the same energy
+    // over the same length of time from when it was asked for.
+    const double ended = now_unix_s(), length = std::max(ended - started, 1e-3);
+    const double met = green->series.average_over(started, ended);
+    const double asked = green->series.average_over(green->asked, green->asked + length);
+    const double kwh = total.tree.total_j() / carbon::kJoulesPerKwh;
+    std::fprintf(stderr,
+                 "  when green: ran at %.1f g/kWh against %.1f g/kWh had it started when asked: "
+                 "%.3g kg CO2eq avoided (from the series)\n",
+                 met, asked, carbon::emissions_kg(kwh, options.pue, asked - met));
+  }
   return exit_code;
 }
 

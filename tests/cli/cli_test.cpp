@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -311,6 +312,29 @@ TEST(Cli, ScheduleFindsTheCleanestStart) {
   Result bad = run({"schedule", "--intensity-series", series, "--duration", "3 hours"});
   EXPECT_EQ(bad.code, 2);
   EXPECT_NE(bad.err.find("cannot read duration (--duration=3 hours)"), std::string::npos);
+}
+
+// --when-green with the cleanest hours starting now runs at once, and says so.
+TEST(Cli, WhenGreenRunsAtOnceWhenNowIsCleanest) {
+  TempDir dir;
+  const long long hour = std::time(nullptr) / 3600 * 3600;
+  std::string csv = "timestamp,g_per_kwh\n";
+  for (int h = -1; h < 12; ++h)
+    csv += std::to_string(hour + 3600LL * h) + "," + (h == 0 || h == 1 ? "100" : "500") + "\n";
+  const std::string series = dir.write("forecast.csv", csv);
+  const auto begin = std::chrono::steady_clock::now();
+  Result r = run({"run", "--when-green", "--duration", "30m", "--window", "3h",
+                  "--intensity-series", series, "--", "true"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_LT(std::chrono::steady_clock::now() - begin, std::chrono::seconds(10));
+  EXPECT_NE(r.err.find("greenai: when green: starting now, the cleanest start within 3h (100.0 "
+                       "g/kWh over 30m)"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("  when green: ran at 100.0 g/kWh"), std::string::npos) << r.err;
+  Result missing = run({"run", "--when-green", "--intensity-series", series, "--", "true"});
+  EXPECT_EQ(missing.code, 2);
+  EXPECT_NE(missing.err.find("--when-green needs --duration"), std::string::npos);
 }
 
 TEST(Cli, ServesPrometheusWhileRunning) {
