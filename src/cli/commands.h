@@ -9,7 +9,8 @@ int sensors_command(int argc, char** argv);
 int co2_command(int argc, char** argv);
 int workload_command(int argc, char** argv);
 int pipeline_command(int argc, char** argv);
-int schedule_command(int argc, char** argv);  // runs greenai-torch stages
+int schedule_command(int argc, char** argv);
+int forecast_command(int argc, char** argv);  // runs greenai-torch stages
 int train_command(int argc, char** argv);
 int distill_command(int argc, char** argv);
 int prune_command(int argc, char** argv);

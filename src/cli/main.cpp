@@ -26,6 +26,7 @@ const char* kHelp =
     "  workload   a small CPU-bound stand-in workload (what `greenai run` tracks by default)\n"
     "\n"
     "Shift:\n"
+    "  forecast   forecast a series (demand, grid intensity) with the baselines; MAPE per step\n"
     "  schedule   when to run a job within a window so that it emits the least\n"
     "\n"
     "Cut (Fashion-MNIST on LibTorch, every run energy-accounted):\n"
@@ -65,6 +66,7 @@ int main(int argc, char** argv) {
   if (command == "workload") return run_guarded(command, workload_command, argc, argv);
   if (command == "pipeline") return run_guarded(command, pipeline_command, argc, argv);
   if (command == "schedule") return run_guarded(command, schedule_command, argc, argv);
+  if (command == "forecast") return run_guarded(command, forecast_command, argc, argv);
   for (const char* torch_command :
        {"train", "distill", "prune", "quantize", "export", "eval", "bench"})
     if (command == torch_command) return exec_sibling("greenai-torch", command, argc, argv);

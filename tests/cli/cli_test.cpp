@@ -337,6 +337,27 @@ TEST(Cli, WhenGreenRunsAtOnceWhenNowIsCleanest) {
   EXPECT_NE(missing.err.find("--when-green needs --duration"), std::string::npos);
 }
 
+TEST(Cli, ForecastComparesTheBaselines) {
+  TempDir dir;
+  // Four weeks of hourly values with a daily cycle: the daily seasonal naive forecast is exact.
+  std::string csv = "timestamp,load\n";
+  for (int t = 0; t < 28 * 24; ++t)
+    csv += std::to_string(946684800 + 3600 * t) + "," + std::to_string(100 + (t % 24) * 5) + "\n";
+  const std::string series = dir.write("load.csv", csv);
+  Result r = run({"forecast", series, "--out", dir.file("f.csv")});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("672 values every 3600 s; trained on 336, 14 origins every 24 steps"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("seasonal-naive-24        0.00"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("holt-winters"), std::string::npos);
+  EXPECT_EQ(TempDir::read(dir.file("f.csv")).rfind("origin,step,timestamp,actual,naive,", 0), 0u);
+  const std::string gap = dir.write("gap.csv", "timestamp,load\n0,1\n3600,2\n10800,3\n");
+  Result bad = run({"forecast", gap});
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.err.find("line 4: gap: 7200"), std::string::npos) << bad.err;
+}
+
 TEST(Cli, ServesPrometheusWhileRunning) {
   TempDir dir;
   // Find a free port, then let greenai bind it.

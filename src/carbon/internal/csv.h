@@ -1,4 +1,4 @@
-// Splitting CSV lines (RFC 4180 quoting) for the series readers (private to carbon).
+// Splitting CSV lines (RFC 4180 quoting) for the series readers (carbon's and grid's).
 #pragma once
 
 #include <string>

@@ -1,0 +1,70 @@
+// Forecasting a regular time series (electricity demand, grid carbon intensity) with the
+// baselines every forecaster must beat, evaluated with a rolling origin.
+//
+//   Series s = load_series("demand.csv");                 // timestamp,value
+//   auto models = baseline_models(48, 336);               // half-hourly: daily and weekly cycles
+//   Evaluation e = evaluate(*models[2], s.values, 3360, 48, 48);   // MAPE/MAE/RMSE per step
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace greenai::grid {
+
+/// A regular series read from CSV.
+struct Series {
+  std::vector<double> times;   ///< Unix seconds
+  std::vector<double> values;  ///< >= 0
+  double step_s = 0;           ///< The regular interval.
+  std::string origin;          ///< The file, for messages.
+};
+
+/// Parses CSV text with a header: the first column a timestamp (ISO 8601 or Unix seconds), the
+/// value from `column` (by name) or else the second column. Throws greenai::Error naming the
+/// line for a missing or non-numeric value, a negative one, a bad timestamp, a duplicate or out
+/// of order timestamp, or a gap (an interval other than the series' own).
+Series parse_series(const std::string& text, const std::string& origin,
+                    const std::string& column = "");
+Series load_series(const std::string& path, const std::string& column = "");
+
+/// A forecasting model. fit() sees the training part only; forecast_from() may then read any
+/// history up to (not including) `origin` and predicts y[origin .. origin + horizon).
+class Forecaster {
+ public:
+  virtual ~Forecaster() = default;
+  virtual std::string name() const = 0;
+  virtual void fit(const std::vector<double>& train) = 0;
+  /// Forecasts from every origin in `origins` (ascending); row k is origin k's forecast.
+  virtual std::vector<std::vector<double>> forecast_from(const std::vector<double>& y,
+                                                         const std::vector<size_t>& origins,
+                                                         int horizon) const = 0;
+};
+
+/// y[t + h] = y[t - 1] (the last value seen).
+std::unique_ptr<Forecaster> naive_model();
+/// y[t + h] = the value one season of `period` steps (or a whole number of seasons) earlier.
+std::unique_ptr<Forecaster> seasonal_naive_model(int period, const std::string& name);
+/// Double seasonal Holt-Winters with multiplicative seasonalities (periods m1 < m2) and an AR(1)
+/// adjustment of the one-step error (Taylor, 2003); smoothing parameters fitted by least squares
+/// of one-step errors on the training part.
+std::unique_ptr<Forecaster> holt_winters_model(int m1, int m2);
+
+/// naive, seasonal naive (m1), seasonal naive (m2), double seasonal Holt-Winters.
+std::vector<std::unique_ptr<Forecaster>> baseline_models(int m1, int m2);
+
+struct Evaluation {
+  std::string model;
+  std::vector<double> mape, mae, rmse;  ///< Per horizon step (1-based step k at index k - 1).
+  double mape_all = 0, mae_all = 0, rmse_all = 0;
+  size_t origins = 0;
+  std::vector<std::vector<double>> forecasts;  ///< One row per origin.
+  std::vector<size_t> origin_index;
+};
+
+/// Fits on y[0, train_end) and forecasts `horizon` steps from origins train_end,
+/// train_end + stride, ... while a whole horizon fits in y. MAPE in percent.
+Evaluation evaluate(Forecaster& model, const std::vector<double>& y, size_t train_end, int horizon,
+                    int stride);
+
+}  // namespace greenai::grid
