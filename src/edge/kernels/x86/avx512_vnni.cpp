@@ -10,7 +10,9 @@
 
 // GCC 12's AVX-512 extract intrinsics start from _mm512_undefined and trip this warning (GCC
 // bug 105593); the values are fully defined.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 #include "edge/internal/kernels.h"
 #include "edge/internal/scalar.h"
