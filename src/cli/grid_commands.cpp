@@ -12,6 +12,7 @@
 #include "greenai/error.h"
 #include "greenai/grid/forecast.h"
 #include "greenai/grid/schedule.h"
+#include "greenai/report/report.h"
 #include "greenai/util/json.h"
 
 namespace greenai::cli {
@@ -134,13 +135,15 @@ namespace {
 const char* kForecastHelp =
     "usage: greenai forecast FILE [--column NAME] [--model naive|seasonal-naive|holt-winters|all]\n"
     "                        [--horizon STEPS] [--test-size STEPS] [--stride STEPS]\n"
-    "                        [--seasons M1,M2] [--out FORECASTS.csv] [--json]\n\n"
+    "                        [--seasons M1,M2] [--out FORECASTS.csv] [--svg CHART.svg] [--json]\n\n"
     "Forecasts a regular series (CSV with a header: a timestamp, then the value, or the column\n"
     "named by --column) with the baselines: naive, seasonal naive over each season, and double\n"
     "seasonal Holt-Winters (Taylor, 2003) fitted on the training part. Evaluates them with a\n"
     "rolling origin over the last --test-size steps (default two weeks): a forecast of --horizon\n"
     "steps (default one day) from every --stride steps (default the horizon); MAPE, MAE and RMSE\n"
-    "per horizon step and overall. Seasons default to a day and a week of the series' steps.\n";
+    "per horizon step and overall. Seasons default to a day and a week of the series' steps.\n"
+    "--out writes every forecast beside the actual values; --svg draws the held-out tail and\n"
+    "each model's forecasts (the latest origin's at each step).\n";
 
 }  // namespace
 
@@ -152,6 +155,7 @@ int forecast_command(int argc, char** argv) {
                                            {"stride", true},
                                            {"seasons", true},
                                            {"out", true},
+                                           {"svg", true},
                                            {"json", false},
                                            {"help", false}})
                         .parse(argc, argv, 2);
@@ -218,6 +222,22 @@ int forecast_command(int argc, char** argv) {
         f << "\n";
       }
     if (!f) throw Error("cannot write forecasts (path=" + *out + ")", "write failed");
+  }
+  if (auto svg = args.get("svg")) {
+    const size_t tail = series.values.size() - train_end;
+    std::vector<report::Line> lines{{"actual", {}}};
+    lines[0].y.assign(series.values.begin() + static_cast<long>(train_end), series.values.end());
+    for (const auto& r : results) {
+      report::Line line{r.model, std::vector<double>(tail, std::nan(""))};
+      for (size_t k = 0; k < r.origins; ++k)
+        for (size_t j = 0; j < r.forecasts[k].size(); ++j)
+          line.y[r.origin_index[k] - train_end + j] = r.forecasts[k][j];
+      lines.push_back(std::move(line));
+    }
+    std::ofstream f(*svg);
+    f << report::lines_svg(lines, "held-out steps from " + iso_utc(series.times[train_end]),
+                           args.get("column").value_or("value"));
+    if (!f) throw Error("cannot write chart (path=" + *svg + ")", "write failed");
   }
   Json rows = Json::array();
   for (const auto& r : results) {

@@ -207,6 +207,71 @@ std::string bars_svg(const std::vector<Bar>& bars, const std::string& unit) {
   return svg + "</svg>\n";
 }
 
+std::string lines_svg(const std::vector<Line>& lines, const std::string& x_label,
+                      const std::string& y_label) {
+  constexpr double kWidth = 900, kHeight = 360, kLeft = 70, kRight = 20, kTop = 36, kBottom = 45;
+  constexpr const char* kColours[] = {"#1d2a21", "#1565c0", "#ef6c00",
+                                      "#2e7d32", "#8e24aa", "#c62828"};
+  size_t n = 0;
+  double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+  for (const Line& l : lines) {
+    n = std::max(n, l.y.size());
+    for (double v : l.y)
+      if (std::isfinite(v)) lo = std::min(lo, v), hi = std::max(hi, v);
+  }
+  if (!(hi > lo)) lo = 0, hi = 1;
+  const double pad = (hi - lo) * 0.05;
+  lo -= pad;
+  hi += pad;
+  auto sx = [&](size_t i) {
+    return kLeft + (n > 1 ? static_cast<double>(i) / static_cast<double>(n - 1) : 0) *
+                       (kWidth - kLeft - kRight);
+  };
+  auto sy = [&](double v) { return kTop + (hi - v) / (hi - lo) * (kHeight - kTop - kBottom); };
+  std::string svg =
+      "<svg class=\"chart lines\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 " +
+      num(kWidth, "%.0f") + " " + num(kHeight, "%.0f") + "\" role=\"img\" aria-label=\"" +
+      escape(y_label + " against " + x_label) + "\">\n";
+  for (int k = 0; k <= 4; ++k) {
+    const double v = lo + (hi - lo) * k / 4;
+    svg += "<line class=\"grid\" x1=\"" + num(kLeft, "%.0f") + "\" y1=\"" + num(sy(v), "%.1f") +
+           "\" x2=\"" + num(kWidth - kRight, "%.0f") + "\" y2=\"" + num(sy(v), "%.1f") +
+           "\" stroke=\"#e3e8e4\"/><text x=\"" + num(kLeft - 6, "%.0f") + "\" y=\"" +
+           num(sy(v) + 4, "%.1f") + "\" text-anchor=\"end\" font-size=\"11\">" +
+           escape(num(v, "%.6g")) + "</text>\n";
+  }
+  svg += "<text x=\"" + num((kLeft + kWidth - kRight) / 2, "%.0f") + "\" y=\"" +
+         num(kHeight - 10, "%.0f") + "\" text-anchor=\"middle\" font-size=\"12\">" +
+         escape(x_label) + "</text><text transform=\"translate(14 " +
+         num((kTop + kHeight - kBottom) / 2, "%.0f") +
+         ") rotate(-90)\" text-anchor=\"middle\" font-size=\"12\">" + escape(y_label) + "</text>\n";
+  for (size_t li = 0; li < lines.size(); ++li) {
+    const std::string colour = kColours[li % (sizeof kColours / sizeof kColours[0])];
+    std::string points;
+    auto flush = [&] {
+      if (!points.empty())
+        svg += "<polyline fill=\"none\" stroke=\"" + colour + "\" stroke-width=\"" +
+               (li == 0 ? "2" : "1.3") + "\"" + (li == 0 ? "" : " stroke-dasharray=\"4 2\"") +
+               " points=\"" + points + "\"/>\n";
+      points.clear();
+    };
+    for (size_t i = 0; i < lines[li].y.size(); ++i) {
+      if (!std::isfinite(lines[li].y[i])) {
+        flush();
+        continue;
+      }
+      points += num(sx(i), "%.1f") + "," + num(sy(lines[li].y[i]), "%.1f") + " ";
+    }
+    flush();
+    const double lx = kLeft + 150.0 * static_cast<double>(li);
+    svg += "<line x1=\"" + num(lx, "%.0f") + "\" y1=\"16\" x2=\"" + num(lx + 24, "%.0f") +
+           "\" y2=\"16\" stroke=\"" + colour + "\" stroke-width=\"2\"/><text x=\"" +
+           num(lx + 30, "%.0f") + "\" y=\"20\" font-size=\"12\">" + escape(lines[li].label) +
+           "</text>\n";
+  }
+  return svg + "</svg>\n";
+}
+
 std::string render_html(const Json& results) {
   const Json& variants = field(results, "variants");
   const Json& stages = field(results, "stages");

@@ -344,7 +344,7 @@ TEST(Cli, ForecastComparesTheBaselines) {
   for (int t = 0; t < 28 * 24; ++t)
     csv += std::to_string(946684800 + 3600 * t) + "," + std::to_string(100 + (t % 24) * 5) + "\n";
   const std::string series = dir.write("load.csv", csv);
-  Result r = run({"forecast", series, "--out", dir.file("f.csv")});
+  Result r = run({"forecast", series, "--out", dir.file("f.csv"), "--svg", dir.file("f.svg")});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("672 values every 3600 s; trained on 336, 14 origins every 24 steps"),
             std::string::npos)
@@ -352,6 +352,10 @@ TEST(Cli, ForecastComparesTheBaselines) {
   EXPECT_NE(r.out.find("seasonal-naive-24        0.00"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("holt-winters"), std::string::npos);
   EXPECT_EQ(TempDir::read(dir.file("f.csv")).rfind("origin,step,timestamp,actual,naive,", 0), 0u);
+  const std::string chart = TempDir::read(dir.file("f.svg"));
+  EXPECT_EQ(chart.rfind("<svg class=\"chart lines\"", 0), 0u);
+  EXPECT_GE(std::count(chart.begin(), chart.end(), '\n'), 5);
+  EXPECT_NE(chart.find(">holt-winters</text>"), std::string::npos);
   const std::string gap = dir.write("gap.csv", "timestamp,load\n0,1\n3600,2\n10800,3\n");
   Result bad = run({"forecast", gap});
   EXPECT_EQ(bad.code, 2);

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "greenai/error.h"
 
 namespace greenai::report {
@@ -42,6 +44,19 @@ TEST(Report, ChartsDrawEveryPointAndBar) {
   const std::string bars = bars_svg({{"train", 300, ""}, {"eval", 0, "cached"}}, "J");
   EXPECT_EQ(count(bars, "<rect"), 2u);
   EXPECT_NE(bars.find("(cached)"), std::string::npos);
+}
+
+TEST(Report, LinesLeaveGapsAtMissingValues) {
+  const double gap = std::nan("");
+  const std::string svg =
+      lines_svg({{"actual", {1, 2, 3, 4}}, {"model <a>", {1, gap, 3, 4}}}, "step", "MW");
+  EXPECT_EQ(svg.rfind("<svg class=\"chart lines\"", 0), 0u);
+  size_t polylines = 0;
+  for (size_t at = svg.find("<polyline"); at != std::string::npos;
+       at = svg.find("<polyline", at + 1))
+    ++polylines;
+  EXPECT_EQ(polylines, 3u);  // the actual line, and the model's in two pieces
+  EXPECT_NE(svg.find("model &lt;a&gt;"), std::string::npos);
 }
 
 Json variant(const std::string& name, double accuracy, double energy, double ratio) {

@@ -37,6 +37,16 @@ struct Bar {
 /// A horizontal bar chart; an <svg> element.
 std::string bars_svg(const std::vector<Bar>& bars, const std::string& unit);
 
+struct Line {
+  std::string label;
+  std::vector<double> y;  ///< One value per x position; NaN leaves a gap.
+};
+
+/// A line chart of several series over the same x positions (the first drawn solid, the others
+/// dashed), with a legend; an <svg> element.
+std::string lines_svg(const std::vector<Line>& lines, const std::string& x_label,
+                      const std::string& y_label);
+
 /// The whole page from a results.json document. Throws greenai::Error when a field the page
 /// needs is missing.
 std::string render_html(const util::Json& results);
