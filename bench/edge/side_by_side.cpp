@@ -52,19 +52,16 @@ double median_us(Run&& run, double seconds) {
 }
 
 struct EdgeModel {
-  explicit EdgeModel(const std::vector<uint8_t>& bytes, int max_batch)
-      : storage(bytes.size() + 64) {
-    uint8_t* p = storage.data() + (64 - reinterpret_cast<uintptr_t>(storage.data()) % 64) % 64;
-    std::memcpy(p, bytes.data(), bytes.size());
+  explicit EdgeModel(const std::vector<uint8_t>& bytes, int max_batch) : storage(bytes) {
     char why[256];
-    if (greenai_edge_load_memory(p, bytes.size(), max_batch, &model, why, sizeof why) !=
-        GREENAI_EDGE_OK) {
+    if (greenai_edge_load_memory(storage.data(), storage.size(), max_batch, &model, why,
+                                 sizeof why) != GREENAI_EDGE_OK) {
       std::fprintf(stderr, "cannot load: %s\n", why);
       std::exit(1);
     }
   }
   ~EdgeModel() { greenai_edge_free(model); }
-  std::vector<uint8_t> storage;
+  edge::AlignedBytes storage;
   greenai_edge_model* model = nullptr;
 };
 

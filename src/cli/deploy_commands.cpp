@@ -54,14 +54,9 @@ class RuntimeModel {
     greenai_edge_status status;
     if (interop::looks_like_onnx(path)) {
       const std::string onnx = read_whole_file(path);
-      std::vector<uint8_t> bytes = interop::onnx_to_edge(onnx);
-      storage_.resize(bytes.size() + edge::kAlignment);
-      uint8_t* p =
-          storage_.data() +
-          (edge::kAlignment - reinterpret_cast<uintptr_t>(storage_.data()) % edge::kAlignment) %
-              edge::kAlignment;
-      std::memcpy(p, bytes.data(), bytes.size());
-      status = greenai_edge_load_memory(p, bytes.size(), max_batch, &model_, why, sizeof why);
+      imported_ = std::make_unique<edge::AlignedBytes>(interop::onnx_to_edge(onnx));
+      status = greenai_edge_load_memory(imported_->data(), imported_->size(), max_batch, &model_,
+                                        why, sizeof why);
       format_ = "onnx";
     } else {
       status = greenai_edge_load_file(path.c_str(), max_batch, &model_, why, sizeof why);
@@ -76,7 +71,7 @@ class RuntimeModel {
   const std::string& format() const { return format_; }
 
  private:
-  std::vector<uint8_t> storage_;
+  std::unique_ptr<edge::AlignedBytes> imported_;  // an ONNX file's edge graph
   greenai_edge_model* model_ = nullptr;
   std::string format_ = "edge";
 };

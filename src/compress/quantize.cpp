@@ -345,15 +345,10 @@ namespace {
 double edge_accuracy(const std::vector<uint8_t>& bytes, const torch::Tensor& images,
                      const torch::Tensor& labels) {
   constexpr int kBatch = 256;
-  std::vector<uint8_t> storage(bytes.size() + edge::kAlignment);
-  uint8_t* aligned =
-      storage.data() +
-      (edge::kAlignment - reinterpret_cast<uintptr_t>(storage.data()) % edge::kAlignment) %
-          edge::kAlignment;
-  std::memcpy(aligned, bytes.data(), bytes.size());
+  const edge::AlignedBytes aligned(bytes);
   greenai_edge_model* model = nullptr;
   char why[256] = "";
-  if (greenai_edge_load_memory(aligned, bytes.size(), kBatch, &model, why, sizeof why) !=
+  if (greenai_edge_load_memory(aligned.data(), aligned.size(), kBatch, &model, why, sizeof why) !=
       GREENAI_EDGE_OK)
     throw Error("cannot evaluate quantized model", why);
   const int64_t n = images.size(0), in = static_cast<int64_t>(greenai_edge_input_size(model));

@@ -69,17 +69,21 @@ std::string write_file(const std::string& path, const std::vector<uint8_t>& byte
   return "";
 }
 
+AlignedBytes::AlignedBytes(const std::vector<uint8_t>& bytes)
+    : storage_(bytes.size() + kAlignment), size_(bytes.size()) {
+  const auto base = reinterpret_cast<uintptr_t>(storage_.data());
+  data_ = storage_.data() + (kAlignment - base % kAlignment) % kAlignment;
+  if (!bytes.empty()) std::memcpy(data_, bytes.data(), bytes.size());
+}
+
 const void* FileView::tensor(uint32_t index) const {
   if (index >= tensors.size()) return nullptr;
-  return file_ + header.data_offset + tensors[index].offset;
+  return file_.data() + header.data_offset + tensors[index].offset;
 }
 
 std::string view_file(const std::vector<uint8_t>& bytes, FileView* view) {
-  view->storage_.assign(bytes.size() + kAlignment, 0);
-  const auto base = reinterpret_cast<uintptr_t>(view->storage_.data());
-  uint8_t* file = view->storage_.data() + (kAlignment - base % kAlignment) % kAlignment;
-  if (!bytes.empty()) std::memcpy(file, bytes.data(), bytes.size());
-  view->file_ = file;
+  view->file_ = AlignedBytes(bytes);
+  const uint8_t* file = view->file_.data();
   greenai_edge_model* model = nullptr;
   char why[256] = "";
   if (greenai_edge_load_memory(file, bytes.size(), 1, &model, why, sizeof why) != GREENAI_EDGE_OK)

@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "greenai/edge/format.h"
 #include "greenai/edge/greenai_edge.h"
 #include "greenai/error.h"
 
@@ -12,19 +13,19 @@ namespace {
 
 // Runs an edge file's bytes with the edge runtime.
 std::vector<float> run_edge(const std::vector<uint8_t>& bytes, const torch::Tensor& x) {
-  std::vector<uint8_t> storage(bytes.size() + 64);
-  uint8_t* aligned = storage.data() + (64 - reinterpret_cast<uintptr_t>(storage.data()) % 64) % 64;
-  std::memcpy(aligned, bytes.data(), bytes.size());
+  const edge::AlignedBytes aligned(bytes);
   greenai_edge_model* model = nullptr;
   char error[256] = "";
   const int batch = static_cast<int>(x.size(0));
-  EXPECT_EQ(greenai_edge_load_memory(aligned, bytes.size(), batch, &model, error, sizeof error),
-            GREENAI_EDGE_OK)
+  EXPECT_EQ(
+      greenai_edge_load_memory(aligned.data(), aligned.size(), batch, &model, error, sizeof error),
+      GREENAI_EDGE_OK)
       << error;
   if (!model) return {};
   std::vector<float> y(greenai_edge_output_size(model) * batch);
   torch::Tensor input = x.contiguous();
-  EXPECT_EQ(greenai_edge_infer(model, batch, input.data_ptr<float>(), static_cast<size_t>(input.numel()), y.data(), y.size()),
+  EXPECT_EQ(greenai_edge_infer(model, batch, input.data_ptr<float>(),
+                               static_cast<size_t>(input.numel()), y.data(), y.size()),
             GREENAI_EDGE_OK);
   greenai_edge_free(model);
   return y;

@@ -137,12 +137,11 @@ std::vector<uint8_t> fp32_cnn() {
 }
 
 std::vector<float> run(const std::vector<uint8_t>& bytes, const std::vector<float>& x, int batch) {
-  std::vector<uint8_t> storage(bytes.size() + 64);
-  uint8_t* p = storage.data() + (64 - reinterpret_cast<uintptr_t>(storage.data()) % 64) % 64;
-  std::memcpy(p, bytes.data(), bytes.size());
+  const edge::AlignedBytes aligned(bytes);
   greenai_edge_model* m = nullptr;
   char why[256] = "";
-  EXPECT_EQ(greenai_edge_load_memory(p, bytes.size(), batch, &m, why, sizeof why), GREENAI_EDGE_OK)
+  EXPECT_EQ(greenai_edge_load_memory(aligned.data(), aligned.size(), batch, &m, why, sizeof why),
+            GREENAI_EDGE_OK)
       << why;
   if (!m) return {};
   std::vector<float> y(greenai_edge_output_size(m) * batch);

@@ -34,6 +34,25 @@ class FileBuilder {
   std::vector<uint8_t> data_;
 };
 
+/// A copy of an edge file's bytes starting on a 64-byte boundary, as greenai_edge_load_memory
+/// needs them (a std::vector's own storage is only 16-byte aligned).
+class AlignedBytes {
+ public:
+  explicit AlignedBytes(const std::vector<uint8_t>& bytes);
+  // A copy would need its own alignment; a move keeps the buffer (and the pointer into it).
+  AlignedBytes(const AlignedBytes&) = delete;
+  AlignedBytes& operator=(const AlignedBytes&) = delete;
+  AlignedBytes(AlignedBytes&&) noexcept = default;
+  AlignedBytes& operator=(AlignedBytes&&) noexcept = default;
+  const uint8_t* data() const { return data_; }
+  size_t size() const { return size_; }
+
+ private:
+  std::vector<uint8_t> storage_;
+  uint8_t* data_;
+  size_t size_;
+};
+
 /// A validated edge file's records, for tools that read a file rather than run it (exporters).
 struct FileView {
   Header header{};
@@ -45,8 +64,7 @@ struct FileView {
 
  private:
   friend std::string view_file(const std::vector<uint8_t>& bytes, FileView* view);
-  std::vector<uint8_t> storage_;  // a copy of the file, its data section 64-byte aligned
-  const uint8_t* file_ = nullptr;
+  AlignedBytes file_{{}};  // a copy of the file
 };
 /// Checks `bytes` with the runtime's loader (everything it checks: docs/edge-format.md) and reads
 /// them into `view`; returns "" or the loader's reason.
