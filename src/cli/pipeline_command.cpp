@@ -19,7 +19,6 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <map>
 #include <sstream>
 #include <thread>
 
@@ -271,6 +270,8 @@ class Runner {
   std::string torch_;
 };
 
+constexpr size_t kNone = static_cast<size_t>(-1);
+
 std::string utc_now() {
   const std::time_t now = std::time(nullptr);
   char text[32];
@@ -331,7 +332,7 @@ int pipeline_command(int argc, char** argv) {
   const std::string teacher_epochs = quick ? "3" : "20", student_epochs = quick ? "5" : "20";
   Runner runner(out, args.has("fresh"), tracker, *tree, tracking);
   tracker.start();
-  const size_t total = 15;
+  const size_t total = 4 + 3 + 7 + 1;  // train x4, quantize x3, evaluate the 7 variants, bench
   size_t index = 0;
   auto train = [&](const std::string& name, const std::string& label, std::vector<std::string> a,
                    std::vector<std::string> inputs = {}) {
@@ -353,28 +354,12 @@ int pipeline_command(int argc, char** argv) {
                              {"prune", teacher_pt, "--sparsity", "0.9", "--structured",
                               "--finetune-epochs", quick ? "2" : "5", "--out", "{dir}/model.pt"},
                              {teacher_pt, teacher_pt + ".json"});
-  struct Quantized {
-    std::string name;
-    const StageResult* parent;
-    StageResult stage;
-  };
-  std::vector<Quantized> int8{
-      {"teacher-int8", &teacher, {}}, {"pruned-int8", &pruned, {}}, {"student-int8", &student, {}}};
-  for (Quantized& q : int8) {
-    const std::string parent_pt = q.parent->dir + "/model.pt";
-    q.stage = runner.run({q.name,
-                          "quantize " + q.name.substr(0, q.name.size() - 5) + " to int8",
-                          {"quantize", parent_pt, "--calibration", quick ? "500" : "1000", "--out",
-                           "{dir}/model.edge", "--json"},
-                          {parent_pt, parent_pt + ".json"}},
-                         ++index, total);
-  }
-
   // The variants: each a file, what made it, and the metered energy of the stages that made it
-  // and the models it came from.
+  // and the models it came from. An int8 variant names the one it was quantized from.
   struct Variant {
     std::string name, technique, runtime, file;
     double produce_j, produce_kg;
+    size_t parent = kNone;
     Json eval, bench64, bench1;
   };
   std::vector<Variant> variants{
@@ -385,14 +370,19 @@ int pipeline_command(int argc, char** argv) {
        teacher.energy_j + student.energy_j, teacher.kg + student.kg},
       {"pruned", "structured pruning + fine-tuning", "LibTorch fp32", pruned.dir + "/model.pt",
        teacher.energy_j + pruned.energy_j, teacher.kg + pruned.kg}};
-  for (const Quantized& q : int8) {
-    const std::string parent_name = q.name.substr(0, q.name.size() - 5);  // without "-int8"
-    double parent_j = 0, parent_kg = 0;
-    for (const Variant& v : variants)
-      if (v.name == parent_name) parent_j = v.produce_j, parent_kg = v.produce_kg;
-    variants.push_back({q.name, "int8 post-training quantization", "greenai edge runtime int8",
-                        q.stage.dir + "/model.edge", parent_j + q.stage.energy_j,
-                        parent_kg + q.stage.kg});
+  std::vector<StageResult> quantized;                        // for the per-stage chart
+  for (size_t parent : {size_t{0}, size_t{3}, size_t{2}}) {  // teacher, pruned, student
+    const Variant from = variants[parent];
+    StageResult q = runner.run({from.name + "-int8",
+                                "quantize " + from.name + " to int8",
+                                {"quantize", from.file, "--calibration", quick ? "500" : "1000",
+                                 "--out", "{dir}/model.edge", "--json"},
+                                {from.file, from.file + ".json"}},
+                               ++index, total);
+    variants.push_back({from.name + "-int8", "int8 post-training quantization",
+                        "greenai edge runtime int8", q.dir + "/model.edge",
+                        from.produce_j + q.energy_j, from.produce_kg + q.kg, parent});
+    quantized.push_back(q);
   }
   StageResult evaluation;  // the evaluations together, for the per-stage chart
   evaluation.cached = true;
@@ -431,18 +421,14 @@ int pipeline_command(int argc, char** argv) {
   Json rows = Json::array();
   std::string best;
   double best_energy = 0;
-  std::map<std::string, double> parameters;
   for (const Variant& v : variants) {
     const Json& e = v.bench64.at("energy_per_1000_inferences");
     const double energy = e.at("total_j").number();
     const double accuracy = v.eval.at("accuracy").number();
     const double size = v.eval.at("size_bytes").number();
-    double params = v.eval.find("parameters") ? v.eval.at("parameters").number() : 0;
-    if (params > 0) parameters[v.name] = params;
-    if (params == 0) {  // an edge file: the parameters of the checkpoint it came from
-      const std::string parent = v.name.substr(0, v.name.size() - 5);
-      params = parameters[parent];
-    }
+    // An edge file has the parameters of the checkpoint it was quantized from.
+    const Json& counted = v.parent == kNone ? v.eval : variants[v.parent].eval;
+    const double params = counted.at("parameters").number();
     const double drop = 100 * (teacher_accuracy - accuracy);
     if (drop <= budget + 1e-9 && (best.empty() || energy < best_energy)) {
       best = v.name;
@@ -479,7 +465,8 @@ int pipeline_command(int argc, char** argv) {
         {"train the teacher (bf16)", &teacher_bf16},
         {"distill the student", &student},
         {"prune the teacher", &pruned}};
-    for (Quantized& q : int8) all.push_back({"quantize " + q.name, &q.stage});
+    for (size_t k = 0; k < quantized.size(); ++k)
+      all.push_back({"quantize " + variants[4 + k].name, &quantized[k]});
     all.push_back({"evaluate the 7 variants", &evaluation});
     all.push_back({"benchmark", &bench});
     for (const auto& [label, s] : all)
