@@ -6,12 +6,19 @@ BUILD := build/$(PRESET)
 GREENAI := $(BUILD)/src/cli/greenai
 WERROR ?= OFF
 
-.PHONY: run test setup build test-asan install-check fuzz-check edge-portable bench clean
+.PHONY: run test setup build test-asan install-check fuzz-check edge-portable bench forecast clean
 
 # The main job: every green technique end to end; results.json and report.html in build/pipeline.
 run: build
 	$(GREENAI) pipeline --out build/pipeline $(if $(COUNTRY),--country $(COUNTRY)) $(PIPELINE_FLAGS)
 	@echo "report: build/pipeline/report.html"
+
+# Taylor's demand series (exported by scripts/setup): every model's day-ahead MAPE on its last
+# two weeks, the forecasts as CSV and a chart.
+forecast: build
+	mkdir -p build/forecast
+	$(GREENAI) forecast --out build/forecast/taylor.csv --svg build/forecast/taylor.svg
+	@echo "chart: build/forecast/taylor.svg"
 
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j2

@@ -4,11 +4,14 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "carbon/internal/csv.h"
 #include "greenai/error.h"
+#include "greenai/util/json.h"
 
 namespace greenai::carbon {
 namespace {
@@ -211,12 +214,107 @@ IntensitySeries IntensitySeries::parse_csv(std::string_view text, const std::str
   return series;
 }
 
+IntensitySeries IntensitySeries::from_values(std::vector<double> times, std::vector<double> values,
+                                             double step_s, std::string origin) {
+  const std::string action = "cannot make intensity series (" + origin + ")";
+  if (times.empty() || times.size() != values.size())
+    throw Error(action, "needs one value per time, and at least one");
+  if (!(step_s > 0)) throw Error(action, "the last value's duration must be positive");
+  for (size_t i = 0; i < times.size(); ++i) {
+    if (!std::isfinite(values[i]) || values[i] < 0 || !std::isfinite(times[i]))
+      throw Error(action, "value " + std::to_string(i) + " is negative or not a number");
+    if (i > 0 && times[i] <= times[i - 1]) throw Error(action, "times must be strictly increasing");
+  }
+  IntensitySeries series;
+  series.times_ = std::move(times);
+  series.values_ = std::move(values);
+  series.step_s_ = step_s;
+  series.origin_ = std::move(origin);
+  return series;
+}
+
+namespace {
+
+// Minutes as a number (the SDK's forecast points) or a "[d.]hh:mm:ss" TimeSpan (its emissions
+// data points); seconds, or nullopt if malformed.
+std::optional<double> sdk_duration_s(const util::Json& value) {
+  if (value.type() == util::Json::Type::kNumber)
+    return value.number() > 0 && std::isfinite(value.number() * 60)
+               ? std::optional<double>(value.number() * 60)
+               : std::nullopt;
+  if (value.type() != util::Json::Type::kString) return std::nullopt;
+  int days = 0, h = 0, m = 0;
+  double sec = 0;
+  const std::string& text = value.string();
+  char tail = 0;
+  if (std::sscanf(text.c_str(), "%d.%d:%d:%lf%c", &days, &h, &m, &sec, &tail) != 4) {
+    days = 0;
+    if (std::sscanf(text.c_str(), "%d:%d:%lf%c", &h, &m, &sec, &tail) != 3) return std::nullopt;
+  }
+  const double total = days * 86400.0 + h * 3600.0 + m * 60.0 + sec;
+  return total > 0 && std::isfinite(total) ? std::optional<double>(total) : std::nullopt;
+}
+
+}  // namespace
+
+IntensitySeries IntensitySeries::parse_json(std::string_view text, const std::string& origin) {
+  const std::string action = "cannot read intensity series (path=" + origin + ")";
+  const std::string hint =
+      "give the Carbon Aware SDK's /emissions/forecasts response or an array of its emissions "
+      "data points";
+  util::Json doc;
+  try {
+    doc = util::Json::parse(std::string(text));
+  } catch (const Error& e) {
+    throw Error(action, std::string("not valid JSON: ") + e.what(), hint);
+  }
+  const util::Json* points = &doc;
+  if (doc.is_array() && !doc.items().empty() && doc.items()[0].find("forecastData"))
+    points = doc.items()[0].find("forecastData");
+  else if (doc.is_object() && doc.find("forecastData"))
+    points = doc.find("forecastData");
+  if (!points->is_array() || points->items().empty()) throw Error(action, "no data points", hint);
+  std::vector<double> times, values, durations;
+  for (size_t i = 0; i < points->items().size(); ++i) {
+    const util::Json& p = points->items()[i];
+    const std::string where = "point " + std::to_string(i);
+    const util::Json* time = p.is_object() ? p.find("timestamp") : nullptr;
+    if (p.is_object() && !time) time = p.find("time");
+    const util::Json* value = p.is_object() ? p.find("value") : nullptr;
+    if (p.is_object() && !value) value = p.find("rating");
+    if (!time || time->type() != util::Json::Type::kString || !value ||
+        value->type() != util::Json::Type::kNumber)
+      throw Error(action, where + ": needs a timestamp and a numeric value", hint);
+    auto t = parse_timestamp(time->string());
+    if (!t) throw Error(action, where + ": malformed timestamp '" + time->string() + "'");
+    if (value->number() < 0 || !std::isfinite(value->number()))
+      throw Error(action, where + ": negative intensity");
+    if (!times.empty() && *t <= times.back())
+      throw Error(action, where + ": timestamp not after the previous point's",
+                  "sort the points by time and remove duplicates");
+    if (const util::Json* d = p.find("duration")) {
+      auto seconds = sdk_duration_s(*d);
+      if (!seconds) throw Error(action, where + ": malformed duration");
+      durations.push_back(*seconds);
+    }
+    times.push_back(*t);
+    values.push_back(value->number());
+  }
+  double step = durations.empty() ? 0 : durations.back();
+  if (step == 0 && times.size() > 1) step = times.back() - times[times.size() - 2];
+  return from_values(std::move(times), std::move(values), step > 0 ? step : 3600, origin);
+}
+
 IntensitySeries IntensitySeries::load(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error("cannot read intensity series (path=" + path + ")", "no such readable file");
   std::ostringstream text;
   text << in.rdbuf();
-  return parse_csv(text.str(), path);
+  const std::string content = text.str();
+  const size_t first = content.find_first_not_of(" \t\r\n");
+  if (first != std::string::npos && (content[first] == '[' || content[first] == '{'))
+    return parse_json(content, path);
+  return parse_csv(content, path);
 }
 
 double IntensitySeries::average_over(double t0, double t1) const {

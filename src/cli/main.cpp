@@ -26,8 +26,10 @@ const char* kHelp =
     "  workload   a small CPU-bound stand-in workload (what `greenai run` tracks by default)\n"
     "\n"
     "Shift:\n"
-    "  forecast   forecast a series (demand, grid intensity) with the baselines; MAPE per step\n"
-    "  schedule   when to run a job within a window so that it emits the least\n"
+    "  forecast   forecast a series (demand, grid intensity) with an LSTM and the baselines;\n"
+    "             MAPE per step, energy per model\n"
+    "  schedule   when to run a job within a window so that it emits the least; on a forecast;\n"
+    "             or replayed over a year of history\n"
     "\n"
     "Cut (Fashion-MNIST on LibTorch, every run energy-accounted):\n"
     "  train      train a teacher, student or cnn (fp32, bf16 or fp16)\n"
@@ -45,6 +47,15 @@ const char* kHelp =
     "Exit status: 0 ok; 2 bad usage or input (a one-line message, nothing started or written);\n"
     "1 an unexpected failure; for `run`, the command's own status (128+N if killed by signal N,\n"
     "126/127 if it cannot run).\n";
+
+#ifdef GREENAI_TORCH_SIBLING
+bool wants_forecaster(int argc, char** argv) {
+  for (int i = 2; i < argc; ++i)
+    if (!std::strncmp(argv[i], "--forecaster", 12) || !std::strcmp(argv[i], "--replay"))
+      return true;
+  return false;
+}
+#endif
 
 }  // namespace
 
@@ -65,6 +76,12 @@ int main(int argc, char** argv) {
   if (command == "co2") return run_guarded(command, co2_command, argc, argv);
   if (command == "workload") return run_guarded(command, workload_command, argc, argv);
   if (command == "pipeline") return run_guarded(command, pipeline_command, argc, argv);
+#ifdef GREENAI_TORCH_SIBLING
+  // Forecasting may use the LSTM, which lives in greenai-torch with LibTorch; scheduling needs
+  // it only on a forecaster's forecast.
+  if (command == "forecast" || (command == "schedule" && wants_forecaster(argc, argv)))
+    return exec_sibling("greenai-torch", command, argc, argv);
+#endif
   if (command == "schedule") return run_guarded(command, schedule_command, argc, argv);
   if (command == "forecast") return run_guarded(command, forecast_command, argc, argv);
   for (const char* torch_command :

@@ -5,6 +5,8 @@
 
 #include "cli/commands.h"
 #include "cli/dispatch.h"
+#include "cli/grid_models.h"
+#include "greenai/grid/lstm.h"
 
 int main(int argc, char** argv) {
   using namespace greenai::cli;
@@ -16,7 +18,17 @@ int main(int argc, char** argv) {
   if (command == "quantize") return run_guarded(command, quantize_command, argc, argv);
   if (command == "export") return run_guarded(command, export_command, argc, argv);
   if (command == "bench") return run_guarded(command, bench_command, argc, argv);
-  std::cerr << "greenai-torch: expected train, distill, prune, quantize, export, eval or bench; "
+  // forecast and schedule with the LSTM, which needs LibTorch.
+  if (command == "forecast")
+    return run_guarded(
+        command, [](int c, char** v) { return forecast_main(c, v, greenai::grid::lstm_model); },
+        argc, argv);
+  if (command == "schedule")
+    return run_guarded(
+        command, [](int c, char** v) { return schedule_main(c, v, greenai::grid::lstm_model); },
+        argc, argv);
+  std::cerr << "greenai-torch: expected train, distill, prune, quantize, export, eval, bench, "
+               "forecast or schedule; "
                "see `greenai "
                "--help`\n";
   return 2;

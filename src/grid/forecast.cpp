@@ -78,7 +78,7 @@ class HoltWinters final : public Forecaster {
       throw Error(
           "cannot fit holt-winters",
           "the training part needs two long seasons (" + std::to_string(2 * m2_) + " values)",
-          "give a longer series or a shorter --test-size");
+          "give more history before the first forecast (a longer series, a shorter --test-size)");
     init_ = initial_state(train);
     // Least squares of one-step errors over the training part: a coarse grid, then a local
     // search in shrinking steps (the loss is smooth and the parameters bounded to [0, 1]).
@@ -188,13 +188,18 @@ class HoltWinters final : public Forecaster {
 
 }  // namespace
 
-Series parse_series(const std::string& text, const std::string& origin, const std::string& column) {
+Series parse_series(const std::string& text, const std::string& origin, const std::string& column,
+                    int max_fill) {
   Series s;
   s.origin = origin;
   std::vector<std::string> fields;
+  std::vector<size_t> lines;  // the line of each value (of the line after, for a filled gap)
   size_t value_column = 1;
   bool header = true;
-  size_t last_line = 0;
+  const auto fill_hint = [&] {
+    return max_fill > 0 ? std::string("fill longer gaps before forecasting")
+                        : std::string("--fill-gaps N interpolates up to N missing steps");
+  };
   carbon::internal::for_each_line(text, [&](size_t line, std::string_view raw) {
     if (raw.empty()) return;
     if (!carbon::internal::split_csv_line(raw, fields))
@@ -217,39 +222,71 @@ Series parse_series(const std::string& text, const std::string& origin, const st
     if (!t) throw series_error(origin, line, "bad timestamp \"" + fields[0] + "\"");
     const std::string& v = fields[value_column];
     char* end = nullptr;
-    const double value = std::strtod(v.c_str(), &end);
-    if (v.empty() || *end != '\0' || !std::isfinite(value))
-      throw series_error(origin, line, "not a number: \"" + v + "\"",
-                         "gaps must be filled (or the series cut) before forecasting");
-    if (value < 0) throw series_error(origin, line, "negative value " + v);
+    double value = std::strtod(v.c_str(), &end);
+    if (v.empty() && max_fill > 0) {
+      value = std::nan("");  // filled below
+    } else if (v.empty() || *end != '\0' || !std::isfinite(value)) {
+      throw series_error(origin, line, v.empty() ? "missing value" : "not a number: \"" + v + "\"",
+                         v.empty() ? fill_hint() : "");
+    } else if (value < 0) {
+      throw series_error(origin, line, "negative value " + v);
+    }
     if (!s.times.empty()) {
       const double step = *t - s.times.back();
       if (step <= 0)
         throw series_error(origin, line,
                            step == 0 ? "duplicate timestamp" : "timestamp out of order");
       if (s.step_s == 0) s.step_s = step;
-      if (std::abs(step - s.step_s) > 1e-6)
-        throw series_error(origin, line,
-                           "gap: " + std::to_string(step) + " s after line " +
-                               std::to_string(last_line) + ", the series steps by " +
-                               std::to_string(s.step_s) + " s",
-                           "forecasting needs a regular series");
+      const double missing = std::round(step / s.step_s) - 1;
+      if (std::abs(step - (missing + 1) * s.step_s) > 1e-6 || missing > max_fill)
+        throw series_error(
+            origin, line,
+            "gap: " + std::to_string(step) + " s after line " + std::to_string(lines.back()) +
+                ", the series steps by " + std::to_string(s.step_s) + " s",
+            std::abs(step - (missing + 1) * s.step_s) > 1e-6 ? "forecasting needs a regular series"
+                                                             : fill_hint());
+      for (int k = 1; k <= static_cast<int>(missing); ++k) {
+        s.times.push_back(s.times.back() + s.step_s);
+        s.values.push_back(std::nan(""));
+        lines.push_back(line);
+      }
     }
     s.times.push_back(*t);
     s.values.push_back(value);
-    last_line = line;
+    lines.push_back(line);
   });
   if (s.values.size() < 2)
     throw Error("cannot read series (path=" + origin + ")", "fewer than two values");
+  // Linear interpolation across each run of missing values, which must be short and inside.
+  for (size_t i = 0; i < s.values.size();) {
+    if (!std::isnan(s.values[i])) {
+      ++i;
+      continue;
+    }
+    size_t j = i;
+    while (j < s.values.size() && std::isnan(s.values[j])) ++j;
+    if (i == 0 || j == s.values.size())
+      throw series_error(origin, lines[i], "missing value at the series' end",
+                         "cut the series to start and end with a value");
+    if (j - i > static_cast<size_t>(max_fill))
+      throw series_error(origin, lines[i], std::to_string(j - i) + " missing values in a row",
+                         fill_hint());
+    const double a = s.values[i - 1], b = s.values[j];
+    for (size_t k = i; k < j; ++k) {
+      s.values[k] = a + (b - a) * static_cast<double>(k - i + 1) / static_cast<double>(j - i + 1);
+      s.filled.push_back(k);
+    }
+    i = j;
+  }
   return s;
 }
 
-Series load_series(const std::string& path, const std::string& column) {
+Series load_series(const std::string& path, const std::string& column, int max_fill) {
   std::ifstream f(path, std::ios::binary);
   if (!f) throw Error("cannot read series (path=" + path + ")", "no such file or unreadable");
   std::ostringstream text;
   text << f.rdbuf();
-  return parse_series(text.str(), path, column);
+  return parse_series(text.str(), path, column, max_fill);
 }
 
 std::unique_ptr<Forecaster> naive_model() { return std::make_unique<Naive>(); }
@@ -267,6 +304,21 @@ std::vector<std::unique_ptr<Forecaster>> baseline_models(int m1, int m2) {
   models.push_back(seasonal_naive_model(m2, "seasonal-naive-" + std::to_string(m2)));
   models.push_back(holt_winters_model(m1, m2));
   return models;
+}
+
+std::vector<std::vector<double>> rolling_forecasts(Forecaster& model, const std::vector<double>& y,
+                                                   const std::vector<size_t>& origins, int horizon,
+                                                   size_t refit_every) {
+  std::vector<std::vector<double>> out;
+  for (size_t k = 0; k < origins.size();) {
+    const size_t fit_end = origins[k];
+    model.fit(std::vector<double>(y.begin(), y.begin() + static_cast<long>(fit_end)));
+    std::vector<size_t> block;
+    for (; k < origins.size() && (refit_every == 0 || origins[k] < fit_end + refit_every); ++k)
+      block.push_back(origins[k]);
+    for (auto& row : model.forecast_from(y, block, horizon)) out.push_back(std::move(row));
+  }
+  return out;
 }
 
 Evaluation evaluate(Forecaster& model, const std::vector<double>& y, size_t train_end, int horizon,

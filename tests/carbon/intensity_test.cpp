@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "greenai/error.h"
+#include "greenai/util/json.h"
 #include "support/errors.h"
 #include "support/temp_dir.h"
 
@@ -159,6 +160,89 @@ TEST(IntensitySeries, MalformedInputNamesFileAndLine) {
   EXPECT_EQ(parse("timestamp,g_per_kwh\n"),
             "cannot read intensity series (path=g.csv): no data lines");
   EXPECT_EQ(parse(""), "cannot read intensity series (path=g.csv): no data lines");
+}
+
+// The forecast endpoint's response of the Green Software Foundation Carbon Aware SDK: an array
+// of forecasts, each with forecastData points of `duration` minutes.
+TEST(IntensitySeries, ReadsCarbonAwareSdkForecast) {
+  const std::string json = R"([{
+    "generatedAt": "2022-07-01T00:00:00Z", "requestedAt": "2022-07-01T00:00:00Z",
+    "location": "westus", "dataStartAt": "2022-07-01T00:00:00Z",
+    "dataEndAt": "2022-07-01T00:15:00Z", "windowSize": 5,
+    "optimalDataPoints": [{"location": "westus", "timestamp": "2022-07-01T00:05:00Z",
+                           "duration": 5, "value": 100.0}],
+    "forecastData": [
+      {"location": "westus", "timestamp": "2022-07-01T00:00:00Z", "duration": 5, "value": 300},
+      {"location": "westus", "timestamp": "2022-07-01T00:05:00Z", "duration": 5, "value": 100},
+      {"location": "westus", "timestamp": "2022-07-01T00:10:00Z", "duration": 5, "value": 200}]
+  }])";
+  const IntensitySeries s = IntensitySeries::parse_json(json, "f.json");
+  ASSERT_EQ(s.size(), 3u);
+  const double t0 = *parse_timestamp("2022-07-01T00:00:00Z");
+  EXPECT_DOUBLE_EQ(s.start_unix_s(), t0);
+  EXPECT_DOUBLE_EQ(s.end_unix_s(), t0 + 900);  // the last point holds for its 5 minutes
+  EXPECT_DOUBLE_EQ(s.average_over(t0, t0 + 900), 200);
+  EXPECT_DOUBLE_EQ(s.average_over(t0 + 300, t0 + 600), 100);
+}
+
+// Its emissions endpoints: an array of points with `time`, `rating` and a TimeSpan duration.
+TEST(IntensitySeries, ReadsCarbonAwareSdkEmissionsData) {
+  const IntensitySeries s = IntensitySeries::parse_json(
+      R"([{"location": "eastus", "time": "2022-07-01T00:00:00Z", "rating": 400,
+           "duration": "01:00:00"},
+          {"location": "eastus", "time": "2022-07-01T01:00:00Z", "rating": 200,
+           "duration": "01:00:00"}])",
+      "e.json");
+  const double t0 = *parse_timestamp("2022-07-01T00:00:00Z");
+  EXPECT_DOUBLE_EQ(s.end_unix_s(), t0 + 7200);
+  EXPECT_DOUBLE_EQ(s.average_over(t0, t0 + 7200), 300);
+}
+
+TEST(IntensitySeries, LoadTellsJsonFromCsvByItsFirstCharacter) {
+  greenai::testing::TempDir dir;
+  const std::string path = dir.write("f.json",
+                                     "\n  [{\"timestamp\": \"2022-07-01T00:00:00Z\", "
+                                     "\"value\": 42, \"duration\": 60}]");
+  EXPECT_DOUBLE_EQ(IntensitySeries::load(path).average_over(0, 0), 42);
+}
+
+TEST(IntensitySeries, MalformedSdkJsonNamesThePoint) {
+  auto parse = [](const std::string& text) {
+    return error_of([&] { IntensitySeries::parse_json(text, "f.json"); });
+  };
+  const std::string a = "cannot read intensity series (path=f.json): ";
+  EXPECT_EQ(parse("[{"), a + "not valid JSON: " + error_of([] { util::Json::parse("[{"); }));
+  EXPECT_EQ(parse("[]"), a + "no data points");
+  EXPECT_EQ(parse(R"([{"forecastData": []}])"), a + "no data points");
+  EXPECT_EQ(parse(R"([{"timestamp": "2022-07-01T00:00:00Z"}])"),
+            a + "point 0: needs a timestamp and a numeric value");
+  EXPECT_EQ(parse(R"([{"timestamp": "2022-07-01T00:00:00Z", "value": "high"}])"),
+            a + "point 0: needs a timestamp and a numeric value");
+  EXPECT_EQ(parse(R"([{"timestamp": "July", "value": 1}])"),
+            a + "point 0: malformed timestamp 'July'");
+  EXPECT_EQ(parse(R"([{"timestamp": "2022-07-01T00:00:00Z", "value": -1}])"),
+            a + "point 0: negative intensity");
+  EXPECT_EQ(parse(R"([{"timestamp": "2022-07-01T01:00:00Z", "value": 1},
+                      {"timestamp": "2022-07-01T00:00:00Z", "value": 1}])"),
+            a + "point 1: timestamp not after the previous point's");
+  EXPECT_EQ(parse(R"([{"timestamp": "2022-07-01T00:00:00Z", "value": 1, "duration": "soon"}])"),
+            a + "point 0: malformed duration");
+  EXPECT_EQ(parse(R"([{"timestamp": "2022-07-01T00:00:00Z", "value": 1, "duration": 0}])"),
+            a + "point 0: malformed duration");
+}
+
+TEST(IntensitySeries, FromValuesChecksItsInput) {
+  EXPECT_EQ(error_of([] {
+              IntensitySeries::from_values({1, 2}, {5}, 60, "x");
+            }),
+            "cannot make intensity series (x): needs one value per time, and at least one");
+  EXPECT_EQ(error_of([] {
+              IntensitySeries::from_values({2, 1}, {5, 6}, 60, "x");
+            }),
+            "cannot make intensity series (x): times must be strictly increasing");
+  EXPECT_EQ(error_of([] { IntensitySeries::from_values({1}, {-5}, 60, "x"); }),
+            "cannot make intensity series (x): value 0 is negative or not a number");
+  EXPECT_DOUBLE_EQ(IntensitySeries::from_values({0, 60}, {1, 3}, 60, "x").average_over(0, 120), 2);
 }
 
 }  // namespace

@@ -55,6 +55,35 @@ TEST(IntensitySeriesFuzz, MutatedInputParsesOrFailsCleanly) {
   }
 }
 
+TEST(IntensitySeriesFuzz, MutatedSdkJsonParsesOrFailsCleanly) {
+  std::mt19937 rng(4321);
+  const std::string alphabet = "0123456789,.-:TZ\"{}[] e";
+  for (int i = 0; i < kFuzzCases; ++i) {
+    std::string text = "[{\"forecastData\": [";
+    for (int k = 0; k < 1 + static_cast<int>(rng() % 4); ++k)
+      text += std::string(k ? "," : "") + "{\"timestamp\": \"2022-07-01T0" + std::to_string(k) +
+              ":00:00Z\", \"duration\": 60, \"value\": " + std::to_string(rng() % 900) + "}";
+    text += "]}]";
+    for (int m = 0; m < 1 + static_cast<int>(rng() % 3); ++m) {
+      const size_t pos = rng() % text.size();
+      if (rng() % 2)
+        text[pos] = alphabet[rng() % alphabet.size()];
+      else
+        text.erase(pos, 1 + rng() % 4);
+    }
+    try {
+      IntensitySeries s = IntensitySeries::parse_json(text, "fuzz");
+      ASSERT_GT(s.size(), 0u);
+      for (size_t k = 1; k < s.size(); ++k) ASSERT_GT(s.times_unix_s()[k], s.times_unix_s()[k - 1]);
+      for (double v : s.values_g_per_kwh()) ASSERT_TRUE(v >= 0 && std::isfinite(v));
+      ASSERT_GT(s.end_unix_s(), s.times_unix_s().back());
+    } catch (const Error& e) {
+      ASSERT_NE(std::string(e.what()).find("cannot read intensity series (path=fuzz)"),
+                std::string::npos);
+    }
+  }
+}
+
 TEST(IntensitySeriesProperty, AverageMatchesFineGridIntegration) {
   std::mt19937 rng(99);
   for (int trial = 0; trial < 50; ++trial) {

@@ -344,8 +344,18 @@ TEST(Cli, ForecastComparesTheBaselines) {
   for (int t = 0; t < 28 * 24; ++t)
     csv += std::to_string(946684800 + 3600 * t) + "," + std::to_string(100 + (t % 24) * 5) + "\n";
   const std::string series = dir.write("load.csv", csv);
-  Result r = run({"forecast", series, "--out", dir.file("f.csv"), "--svg", dir.file("f.svg")});
+  Result r = run({"forecast", series, "--out", dir.file("f.csv"), "--svg", dir.file("f.svg"),
+                  "--lstm-epochs", "2", "--lstm-hidden", "8"});
   ASSERT_EQ(r.code, 0) << r.err;
+#ifdef GREENAI_NO_TORCH
+  EXPECT_NE(r.out.find("skipped lstm: this greenai was built without LibTorch"), std::string::npos)
+      << r.out;
+#else
+  EXPECT_NE(r.out.find("\nlstm "), std::string::npos) << r.out;
+#endif
+  EXPECT_NE(r.out.find("energy of fitting and forecasting each model: estimated"),
+            std::string::npos)
+      << r.out;
   EXPECT_NE(r.out.find("672 values every 3600 s; trained on 336, 14 origins every 24 steps"),
             std::string::npos)
       << r.out;
@@ -360,6 +370,92 @@ TEST(Cli, ForecastComparesTheBaselines) {
   Result bad = run({"forecast", gap});
   EXPECT_EQ(bad.code, 2);
   EXPECT_NE(bad.err.find("line 4: gap: 7200"), std::string::npos) << bad.err;
+}
+
+// The Carbon Aware SDK's forecast JSON is read as it comes.
+TEST(Cli, ScheduleReadsCarbonAwareSdkForecast) {
+  TempDir dir;
+  std::string points;
+  for (int h = 0; h < 6; ++h)
+    points += std::string(h ? "," : "") + "{\"location\":\"westus\",\"timestamp\":\"2022-07-01T0" +
+              std::to_string(h) + ":00:00Z\",\"duration\":60,\"value\":" + (h == 3 ? "50" : "300") +
+              "}";
+  const std::string json =
+      dir.write("forecast.json", "[{\"location\":\"westus\",\"forecastData\":[" + points + "]}]");
+  Result r = run({"schedule", "--intensity-series", json, "--duration", "1h", "--window", "6h",
+                  "--now", "2022-07-01T00:00:00Z"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("best start: 2022-07-01T03:00:00Z"), std::string::npos) << r.out;
+  const std::string broken = dir.write("broken.json", "[{\"forecastData\": [{\"value\": 1}]}]");
+  Result bad = run({"schedule", "--intensity-series", broken, "--duration", "1h"});
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.err.find("point 0: needs a timestamp and a numeric value"), std::string::npos)
+      << bad.err;
+}
+
+// Hourly history with the same clean hours every day: yesterday's values forecast today's
+// exactly, so scheduling on the daily seasonal naive forecast is as good as perfect foresight.
+std::string daily_history(TempDir& dir, int days, const std::string& missing_line = "") {
+  std::string csv = "timestamp,WND,avg_CI\n";
+  for (int t = 0; t < days * 24; ++t) {
+    const int hour = t % 24;
+    const std::string line = std::to_string(1656633600 + 3600 * t) + ",1," +
+                             std::to_string(hour >= 10 && hour < 14 ? 100 + hour : 400 + hour);
+    csv += (line.substr(0, 10) == missing_line ? line.substr(0, 13) : line) + "\n";
+  }
+  return dir.write("history.csv", csv);
+}
+
+TEST(Cli, ScheduleOnAForecastFromHistory) {
+  TempDir dir;
+  const std::string history = daily_history(dir, 4);
+  Result r = run({"schedule", "--intensity-series", history, "--column", "avg_CI", "--forecaster",
+                  "seasonal-naive-24", "--duration", "2h", "--window", "24h", "--now",
+                  "2022-07-03T00:00:00Z", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"forecaster\": \"seasonal-naive-24\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"start\": \"2022-07-03T10:00:00Z\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"perfect_mean_g_per_kwh\": 110.5"), std::string::npos) << r.out;
+  Result early =
+      run({"schedule", "--intensity-series", history, "--column", "avg_CI", "--forecaster",
+           "holt-winters", "--duration", "2h", "--now", "2022-06-01T00:00:00Z"});
+  EXPECT_EQ(early.code, 2);
+  EXPECT_NE(early.err.find("--now must fall after the history's first value"), std::string::npos)
+      << early.err;
+}
+
+TEST(Cli, ScheduleReplayMeasuresWhatForecastsCapture) {
+  TempDir dir;
+  // One hour of the fifth day is missing: refused, then interpolated with --fill-gaps.
+  const std::string history = daily_history(dir, 8, std::to_string(1656633600 + 3600 * 100));
+  const std::vector<std::string> replay{"schedule",      "--replay", "--intensity-series", history,
+                                        "--column",      "avg_CI",   "--durations",        "1h,3h",
+                                        "--window",      "12h",      "--warm-up",          "3d",
+                                        "--refit-every", "1d",       "--forecaster"};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = replay;
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run(args);
+  };
+  Result refused = with({"seasonal-naive-24"});
+  EXPECT_EQ(refused.code, 2);
+  EXPECT_NE(refused.err.find("line 102: missing value"), std::string::npos) << refused.err;
+  Result r = with({"seasonal-naive-24", "--fill-gaps", "2", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"filled\": [\n    \"2022-07-05T04:00:00Z\""), std::string::npos) << r.out;
+  // 5 days less 11 h at the end = 109 arrivals; the 12 whose window holds 04:00 are not scored.
+  EXPECT_NE(r.out.find("\"arrivals\": 97,\n  \"unscored_arrivals\": 12"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("\"captured\": 1,"), std::string::npos) << r.out;
+  Result naive = with({"naive", "--fill-gaps", "2"});
+  ASSERT_EQ(naive.code, 0) << naive.err;
+  EXPECT_NE(naive.out.find("perfect foresight saves"), std::string::npos) << naive.out;
+  // A flat forecast starts every job at once: no saving captured.
+  EXPECT_NE(naive.out.find("naive                      "), std::string::npos) << naive.out;
+  EXPECT_NE(naive.out.find("0.0%       0.0%"), std::string::npos) << naive.out;
+  Result odd = with({"naive", "--fill-gaps", "2", "--durations", "90m"});
+  EXPECT_EQ(odd.code, 2);
+  EXPECT_NE(odd.err.find("not a whole number of the series' 3600"), std::string::npos) << odd.err;
 }
 
 TEST(Cli, ServesPrometheusWhileRunning) {

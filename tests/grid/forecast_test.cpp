@@ -79,7 +79,7 @@ TEST(ParseSeries, ReadsColumnsAndRefusesBadLinesByNumber) {
       {"t,v\n0,1\n1800,2\n1800,3\n", "line 4: duplicate timestamp"},
       {"t,v\n0,1\n1800,2\n900,3\n", "line 4: timestamp out of order"},
       {"t,v\n0,1\n1800,x\n", "line 3: not a number: \"x\""},
-      {"t,v\n0,1\n1800,\n", "line 3: not a number: \"\""},
+      {"t,v\n0,1\n1800,\n", "line 3: missing value"},
       {"t,v\n0,1\n1800,-4\n", "line 3: negative value -4"},
       {"t,v\n0,1\nyesterday,2\n", "line 3: bad timestamp \"yesterday\""},
       {"t,v\n0,1\n1800\n", "line 3: missing value"},
@@ -94,6 +94,63 @@ TEST(ParseSeries, ReadsColumnsAndRefusesBadLinesByNumber) {
             std::string::npos);
 }
 
+TEST(ParseSeries, FillsShortGapsByInterpolationAndRefusesLongOnes) {
+  // An empty value (line 3) and two absent steps (between lines 4 and 5).
+  const std::string text = "t,v\n0,10\n3600,\n7200,30\n18000,60\n21600,70\n";
+  EXPECT_NE(testing::error_of([&] { parse_series(text, "x.csv"); }).find("line 3: missing value"),
+            std::string::npos);
+  Series s = parse_series(text, "x.csv", "", 2);
+  EXPECT_EQ(s.values, (std::vector<double>{10, 20, 30, 40, 50, 60, 70}));
+  EXPECT_EQ(s.filled, (std::vector<size_t>{1, 3, 4}));
+  EXPECT_DOUBLE_EQ(s.times[4], 14400);
+  EXPECT_NE(
+      testing::error_of([&] { parse_series(text, "x.csv", "", 1); }).find("line 5: gap: 10800"),
+      std::string::npos);
+  EXPECT_NE(testing::error_of([&] {
+              parse_series("t,v\n0,1\n1,\n2,\n3,4\n", "x.csv", "", 1);
+            }).find("line 3: 2 missing values in a row"),
+            std::string::npos);
+  EXPECT_NE(testing::error_of([&] {
+              parse_series("t,v\n0,1\n1,2\n2,\n", "x.csv", "", 3);
+            }).find("line 4: missing value at the series' end"),
+            std::string::npos);
+  // A step that is not a whole number of the series' steps is never filled.
+  EXPECT_NE(testing::error_of([&] {
+              parse_series("t,v\n0,1\n10,2\n25,3\n", "x.csv", "", 5);
+            }).find("line 4: gap: 15"),
+            std::string::npos);
+}
+
+// A model that records what it was fitted on and forecasts the length of its training part.
+class Recorder final : public Forecaster {
+ public:
+  std::string name() const override { return "recorder"; }
+  void fit(const std::vector<double>& train) override { fits.push_back(train.size()); }
+  std::vector<std::vector<double>> forecast_from(const std::vector<double>&,
+                                                 const std::vector<size_t>& origins,
+                                                 int horizon) const override {
+    return std::vector<std::vector<double>>(
+        origins.size(),
+        std::vector<double>(static_cast<size_t>(horizon), static_cast<double>(fits.back())));
+  }
+  std::vector<size_t> fits;
+};
+
+TEST(RollingForecasts, RefitsOnAllEarlierValuesAtEachBlock) {
+  std::vector<double> y(100, 1);
+  Recorder model;
+  const auto f = rolling_forecasts(model, y, {40, 41, 49, 50, 75, 90}, 3, 10);
+  // Blocks start at 40, 50 (40 + 10 reached), 75 and 90.
+  EXPECT_EQ(model.fits, (std::vector<size_t>{40, 50, 75, 90}));
+  ASSERT_EQ(f.size(), 6u);
+  EXPECT_EQ(f[2], (std::vector<double>{40, 40, 40}));
+  EXPECT_EQ(f[3][0], 50);
+  EXPECT_EQ(f[5][0], 90);
+  Recorder once;
+  rolling_forecasts(once, y, {40, 60, 80}, 3, 0);
+  EXPECT_EQ(once.fits, (std::vector<size_t>{40}));
+}
+
 // Property: any mutation of a valid file parses or is refused with greenai::Error.
 TEST(ParseSeries, MutatedFilesParseOrFailCleanly) {
   const std::string good = csv_of({5, 6, 7, 8, 9, 10, 11, 12});
@@ -104,12 +161,21 @@ TEST(ParseSeries, MutatedFilesParseOrFailCleanly) {
     std::string text = good;
     for (int k = 0; k < 1 + static_cast<int>(rng() % 3); ++k)
       text[rng() % text.size()] = alphabet[rng() % alphabet.size()];
-    try {
-      Series s = parse_series(text, "fuzz.csv");
-      EXPECT_EQ(s.times.size(), s.values.size());
-      for (double v : s.values) EXPECT_GE(v, 0);
-      ++parsed;
-    } catch (const Error&) {
+    for (int fill : {0, 3}) {
+      try {
+        Series s = parse_series(text, "fuzz.csv", "", fill);
+        EXPECT_EQ(s.times.size(), s.values.size());
+        for (double v : s.values) EXPECT_TRUE(v >= 0 && std::isfinite(v));
+        for (size_t k = 1; k < s.times.size(); ++k)
+          EXPECT_NEAR(s.times[k] - s.times[k - 1], s.step_s, 1e-6);
+        if (fill == 0) {
+          EXPECT_TRUE(s.filled.empty());
+        }
+        ++parsed;
+      } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("cannot read series (path=fuzz.csv)"),
+                  std::string::npos);
+      }
     }
   }
   EXPECT_GT(parsed, 0);

@@ -48,7 +48,16 @@ class IntensitySeries {
   /// seconds) or an Electricity Maps CSV export (its LCA column, else its direct one).
   /// Throws greenai::Error naming `origin` and the line for malformed input.
   static IntensitySeries parse_csv(std::string_view text, const std::string& origin);
-  /// Reads and parses a file.
+  /// Parses the JSON of the Green Software Foundation Carbon Aware SDK: the forecast endpoint's
+  /// response (an array of forecasts; the first one's `forecastData` is read) or an array of
+  /// emissions data points (`timestamp` or `time`, `value` or `rating` in g/kWh, `duration` in
+  /// minutes or as "hh:mm:ss"). Throws greenai::Error naming `origin` and the point.
+  static IntensitySeries parse_json(std::string_view text, const std::string& origin);
+  /// Values in force from each of `times` (ascending Unix seconds) to the next; the last holds
+  /// for `step_s`. Throws greenai::Error for mismatched sizes, unordered times or bad values.
+  static IntensitySeries from_values(std::vector<double> times, std::vector<double> values,
+                                     double step_s, std::string origin);
+  /// Reads and parses a file: JSON when it starts with '[' or '{', CSV otherwise.
   static IntensitySeries load(const std::string& path);
 
   /// Time-weighted mean intensity over [t0_unix_s, t1_unix_s]; outside the covered span the

@@ -18,15 +18,19 @@ struct Series {
   std::vector<double> values;  ///< >= 0
   double step_s = 0;           ///< The regular interval.
   std::string origin;          ///< The file, for messages.
+  /// Indices of values that were missing and filled by linear interpolation.
+  std::vector<size_t> filled;
 };
 
 /// Parses CSV text with a header: the first column a timestamp (ISO 8601 or Unix seconds), the
 /// value from `column` (by name) or else the second column. Throws greenai::Error naming the
-/// line for a missing or non-numeric value, a negative one, a bad timestamp, a duplicate or out
-/// of order timestamp, or a gap (an interval other than the series' own).
+/// line for a non-numeric value, a negative one, a bad timestamp, a duplicate or out of order
+/// timestamp, or a gap (an interval other than the series' own). With max_fill > 0, runs of up
+/// to max_fill missing steps (empty values or absent timestamps) inside the series are filled
+/// by linear interpolation and listed in Series::filled; longer runs are still errors.
 Series parse_series(const std::string& text, const std::string& origin,
-                    const std::string& column = "");
-Series load_series(const std::string& path, const std::string& column = "");
+                    const std::string& column = "", int max_fill = 0);
+Series load_series(const std::string& path, const std::string& column = "", int max_fill = 0);
 
 /// A forecasting model. fit() sees the training part only; forecast_from() may then read any
 /// history up to (not including) `origin` and predicts y[origin .. origin + horizon).
@@ -61,6 +65,13 @@ struct Evaluation {
   std::vector<std::vector<double>> forecasts;  ///< One row per origin.
   std::vector<size_t> origin_index;
 };
+
+/// Forecasts `horizon` steps from each of `origins` (ascending) as an operator would: the model
+/// is fitted on every value before origins[0], and refitted on every value before the origin
+/// each `refit_every` steps after that (0: never). Row k is origin k's forecast.
+std::vector<std::vector<double>> rolling_forecasts(Forecaster& model, const std::vector<double>& y,
+                                                   const std::vector<size_t>& origins, int horizon,
+                                                   size_t refit_every);
 
 /// Fits on y[0, train_end) and forecasts `horizon` steps from origins train_end,
 /// train_end + stride, ... while a whole horizon fits in y. MAPE in percent.

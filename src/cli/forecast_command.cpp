@@ -1,0 +1,205 @@
+// `greenai forecast`: forecast a series with the LSTM and the baselines, side by side (grid).
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/grid_models.h"
+#include "greenai/error.h"
+#include "greenai/grid/lstm.h"
+#include "greenai/report/report.h"
+#include "greenai/track/tracker.h"
+#include "greenai/util/json.h"
+
+namespace greenai::cli {
+namespace {
+
+using util::Json;
+
+// Where scripts/setup exports Taylor's (2003) half-hourly demand series from r-cran-forecast.
+constexpr const char* kDefaultSeries = "/usr/local/share/greenai/taylor_demand_2000.csv";
+
+const char* kForecastHelp =
+    "usage: greenai forecast [FILE] [--column NAME] [--fill-gaps N]\n"
+    "                        [--model naive|seasonal-naive|holt-winters|lstm|all]\n"
+    "                        [--horizon STEPS] [--test-size STEPS] [--stride STEPS]\n"
+    "                        [--seasons M1,M2] [--out FORECASTS.csv] [--svg CHART.svg] [--json]\n"
+    "                        [--lstm-layers 2] [--lstm-hidden 50] [--lstm-window 24]\n"
+    "                        [--lstm-epochs 60] [--lstm-anchor week|day|none] [--seed 0]\n\n"
+    "Forecasts a regular series (CSV with a header: a timestamp, then the value, or the column\n"
+    "named by --column) with an LSTM and the baselines it must beat: naive, seasonal naive over\n"
+    "each season, and double seasonal Holt-Winters (Taylor, 2003). Every model is fitted on the\n"
+    "training part only and evaluated with a rolling origin over the last --test-size steps\n"
+    "(default two weeks): a forecast of --horizon steps (default one day) from every --stride\n"
+    "steps (default the horizon); MAPE, MAE and RMSE per horizon step and overall, and the\n"
+    "energy of fitting and forecasting. Seasons default to a day and a week of the series' steps.\n"
+    "\n"
+    "The LSTM reads a window of steps (value, change against the anchor season, time of day and\n"
+    "day of week) and predicts the whole horizon, as changes against the anchor season (default\n"
+    "a week); the epoch with the least loss on the latest 15 % of the training part is kept.\n"
+    "\n"
+    "FILE defaults to Taylor's half-hourly England and Wales demand of summer 2000 (exported by\n"
+    "scripts/setup from Debian's r-cran-forecast). --fill-gaps N interpolates runs of up to N\n"
+    "missing values (reported); otherwise a gap is an error. --out writes every forecast beside\n"
+    "the actual values; --svg draws the held-out tail and each model's forecasts.\n";
+
+}  // namespace
+
+int forecast_main(int argc, char** argv, const LstmFactory& lstm) {
+  std::vector<OptionSpec> options{{"model", true},  {"horizon", true}, {"test-size", true},
+                                  {"stride", true}, {"out", true},     {"svg", true},
+                                  {"json", false},  {"help", false}};
+  for (auto& o : model_options()) options.push_back(o);
+  ParsedArgs args = ArgParser("forecast", options).parse(argc, argv, 2);
+  if (args.has("help")) {
+    std::cout << kForecastHelp;
+    return 0;
+  }
+  if (args.positionals.size() > 1) throw UsageError("expected one series FILE");
+  std::string path = args.positionals.empty() ? kDefaultSeries : args.positionals[0];
+  if (args.positionals.empty() && !std::filesystem::exists(path))
+    throw Error("cannot forecast (FILE=" + path + ")", "no series given and no default series",
+                "run scripts/setup (it exports Taylor's demand series there) or give a FILE");
+  const grid::Series series = load_series_flags(path, args);
+  const auto [m1, m2] = seasons_of(args, series);
+  const int day = std::max(1, static_cast<int>(std::lround(86400 / series.step_s)));
+  const int horizon = whole_flag(args, "horizon", day);
+  const int test = whole_flag(args, "test-size", 14.0 * day);
+  const int stride = whole_flag(args, "stride", horizon);
+  if (static_cast<size_t>(test) >= series.values.size())
+    throw Error("cannot forecast (--test-size=" + std::to_string(test) + ")",
+                "the series has only " + std::to_string(series.values.size()) + " values");
+  const size_t train_end = series.values.size() - static_cast<size_t>(test);
+  const std::string which = args.get("model").value_or("all");
+  std::vector<std::string> skipped;
+  auto models = make_models(which, args, series, horizon, lstm, skipped);
+
+  // With --model all, a model that cannot be fitted (too little history for its seasons) is
+  // reported and skipped; asked for alone, its error stands.
+  auto tracker = track::Tracker::for_this_process({.background_sampler = false});
+  tracker->start();
+  tracker->step();
+  std::vector<grid::Evaluation> results;
+  std::vector<track::StepEnergy> energy;
+  std::vector<Json> fit_reports;
+  for (auto& m : models) {
+    try {
+      results.push_back(grid::evaluate(*m, series.values, train_end, horizon, stride));
+      energy.push_back(tracker->step());
+      Json fit = Json::object();
+      if (const auto* r = grid::lstm_fit_report(*m))
+        fit.set("epochs_run", r->epochs_run)
+            .set("best_epoch", r->best_epoch)
+            .set("train_loss", r->train_loss)
+            .set("validation_loss", r->validation_loss)
+            .set("windows", static_cast<double>(r->windows))
+            .set("seconds", r->seconds);
+      fit_reports.push_back(fit);
+    } catch (const Error& e) {
+      if (models.size() == 1) throw;
+      tracker->step();
+      skipped.push_back(m->name() + ": " + e.what());
+    }
+  }
+  tracker->stop();
+  if (results.empty()) throw Error("cannot forecast", skipped.front());
+  const std::string provenance = tracker->info().provenance();
+
+  if (auto out = args.get("out")) {
+    std::ofstream f(*out);
+    f << "origin,step,timestamp,actual";
+    for (const auto& r : results) f << "," << r.model;
+    f << "\n";
+    for (size_t k = 0; k < results[0].origins; ++k)
+      for (int j = 0; j < horizon; ++j) {
+        const size_t i = results[0].origin_index[k] + static_cast<size_t>(j);
+        f << iso_utc(series.times[results[0].origin_index[k]]) << "," << j + 1 << ","
+          << iso_utc(series.times[i]) << "," << series.values[i];
+        for (const auto& r : results) f << "," << r.forecasts[k][static_cast<size_t>(j)];
+        f << "\n";
+      }
+    if (!f) throw Error("cannot write forecasts (path=" + *out + ")", "write failed");
+  }
+  if (auto svg = args.get("svg")) {
+    const size_t tail = series.values.size() - train_end;
+    std::vector<report::Line> lines{{"actual", {}}};
+    lines[0].y.assign(series.values.begin() + static_cast<long>(train_end), series.values.end());
+    for (const auto& r : results) {
+      report::Line line{r.model, std::vector<double>(tail, std::nan(""))};
+      for (size_t k = 0; k < r.origins; ++k)
+        for (size_t j = 0; j < r.forecasts[k].size(); ++j)
+          line.y[r.origin_index[k] - train_end + j] = r.forecasts[k][j];
+      lines.push_back(std::move(line));
+    }
+    std::ofstream f(*svg);
+    f << report::lines_svg(lines, "held-out steps from " + iso_utc(series.times[train_end]),
+                           args.get("column").value_or("value"));
+    if (!f) throw Error("cannot write chart (path=" + *svg + ")", "write failed");
+  }
+  Json rows = Json::array();
+  for (size_t i = 0; i < results.size(); ++i) {
+    const auto& r = results[i];
+    Json per_step = Json::array();
+    for (size_t j = 0; j < r.mape.size(); ++j)
+      per_step.push(Json::object()
+                        .set("step", static_cast<double>(j + 1))
+                        .set("mape", r.mape[j])
+                        .set("mae", r.mae[j])
+                        .set("rmse", r.rmse[j]));
+    rows.push(Json::object()
+                  .set("model", r.model)
+                  .set("mape", r.mape_all)
+                  .set("mae", r.mae_all)
+                  .set("rmse", r.rmse_all)
+                  .set("origins", static_cast<double>(r.origins))
+                  .set("energy_j", energy[i].tree.total_j())
+                  .set("energy_provenance", provenance)
+                  .set("seconds", energy[i].duration_s)
+                  .set("fit", fit_reports[i])
+                  .set("per_step", per_step));
+  }
+  Json filled = Json::array();
+  for (size_t i : series.filled) filled.push(iso_utc(series.times[i]));
+  if (args.has("json")) {
+    Json skipped_json = Json::array();
+    for (const auto& why : skipped) skipped_json.push(why);
+    std::cout << Json::object()
+                     .set("series", series.origin)
+                     .set("values", static_cast<double>(series.values.size()))
+                     .set("step_s", series.step_s)
+                     .set("filled", filled)
+                     .set("train", static_cast<double>(train_end))
+                     .set("horizon", horizon)
+                     .set("seasons", Json::array().push(m1).push(m2))
+                     .set("models", rows)
+                     .set("skipped", skipped_json)
+                     .dump(2)
+              << "\n";
+    return 0;
+  }
+  std::printf(
+      "%s: %zu values every %.0f s; trained on %zu, %zu origins every %d steps, horizon %d\n",
+      series.origin.c_str(), series.values.size(), series.step_s, train_end, results[0].origins,
+      stride, horizon);
+  if (!series.filled.empty())
+    std::printf("%zu missing values filled by linear interpolation (first at %s)\n",
+                series.filled.size(), iso_utc(series.times[series.filled[0]]).c_str());
+  std::printf("\n%-20s %8s %12s %12s %9s %9s %9s %10s\n", "model", "MAPE %", "MAE", "RMSE",
+              "step 1", "step h/2", "step h", "energy J");
+  for (const std::string& why : skipped) std::printf("skipped %s\n", why.c_str());
+  for (size_t i = 0; i < results.size(); ++i) {
+    const auto& r = results[i];
+    std::printf("%-20s %8.2f %12.4g %12.4g %8.2f%% %8.2f%% %8.2f%% %10.1f\n", r.model.c_str(),
+                r.mape_all, r.mae_all, r.rmse_all, r.mape[0], r.mape[r.mape.size() / 2],
+                r.mape.back(), energy[i].tree.total_j());
+  }
+  std::printf("\nenergy of fitting and forecasting each model: %s (%s)\n", provenance.c_str(),
+              tracker->info().sources[0].detail.c_str());
+  return 0;
+}
+
+int forecast_command(int argc, char** argv) { return forecast_main(argc, argv, nullptr); }
+
+}  // namespace greenai::cli

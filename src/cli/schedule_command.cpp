@@ -1,0 +1,388 @@
+// `greenai schedule`: when to run a job so that it emits the least (grid module), on a series
+// of intensities, on a forecast made from their history, or replayed over history to measure
+// what scheduling saves.
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <iostream>
+#include <optional>
+
+#include "cli/commands.h"
+#include "cli/grid_models.h"
+#include "greenai/carbon/intensity.h"
+#include "greenai/error.h"
+#include "greenai/grid/forecast.h"
+#include "greenai/grid/replay.h"
+#include "greenai/grid/schedule.h"
+#include "greenai/track/tracker.h"
+#include "greenai/util/json.h"
+
+namespace greenai::cli {
+namespace {
+
+using util::Json;
+
+// "300W", "1.5kW" or plain watts.
+double parse_power(const std::string& text) {
+  char* end = nullptr;
+  const double value = std::strtod(text.c_str(), &end);
+  const std::string unit = end ? std::string(end) : "";
+  const double scale = unit.empty() || unit == "W" ? 1 : unit == "kW" ? 1000 : 0;
+  if (end == text.c_str() || scale == 0 || !(value > 0) || !std::isfinite(value))
+    throw Error("cannot read power (--power=" + text + ")", "not a positive power",
+                "write it as 300W or 1.5kW");
+  return value * scale;
+}
+
+const char* kScheduleHelp =
+    "usage: greenai schedule --intensity-series FILE --duration D [--window W] [--now TIME]\n"
+    "                        [--interruptible] [--power P] [--json]\n"
+    "       greenai schedule --intensity-series HISTORY --forecaster MODEL --duration D\n"
+    "                        [--window W] [--now TIME] [--power P] [--json]\n"
+    "       greenai schedule --replay --intensity-series HISTORY [--forecaster MODEL|all]\n"
+    "                        [--durations 1h,2h,...] [--window W] [--warm-up 56d]\n"
+    "                        [--refit-every 28d] [--json]\n"
+    "   with, for a HISTORY: [--column NAME] [--fill-gaps N] [--seasons M1,M2] [--lstm-...]\n\n"
+    "When to run a job of length D (90m, 3h, ...) within the window W after TIME (default 24h\n"
+    "after now) so that it emits the least: the start whose run has the least mean carbon\n"
+    "intensity (for --interruptible jobs, the cleanest stretches that add up to D), the mean\n"
+    "against starting at once, and with --power the kg CO2eq of both. FILE is a series of\n"
+    "`timestamp,g_per_kwh`, an Electricity Maps CSV export, or the JSON of the Carbon Aware\n"
+    "SDK's forecast endpoint (or an array of its emissions data points); it must cover the\n"
+    "window, as history to replay (give --now, ISO 8601 or Unix seconds) or a forecast.\n"
+    "\n"
+    "With --forecaster (naive, seasonal-naive-M, holt-winters, lstm), FILE is history: the model\n"
+    "is fitted on the values before TIME and the job is scheduled on its forecast of the window.\n"
+    "Where the history goes on past TIME, the actual outcome is reported too.\n"
+    "\n"
+    "--replay evaluates scheduling over the whole history: a job of each length arrives at every\n"
+    "step after the warm-up; each is scheduled with perfect foresight and on each forecaster's\n"
+    "forecast made at its arrival (the model refitted on all earlier values every --refit-every),\n"
+    "and both are charged the actual intensities. It reports the saving against running at once\n"
+    "and the share of the perfect-foresight saving that each forecaster captured.\n";
+
+double time_flag(const ParsedArgs& args) {
+  if (auto now = args.get("now")) {
+    auto t = carbon::parse_timestamp(*now);
+    if (!t)
+      throw Error("cannot read time (--now=" + *now + ")", "not a timestamp",
+                  "use ISO 8601 (2022-07-01T06:00:00Z) or Unix seconds");
+    return *t;
+  }
+  return static_cast<double>(std::time(nullptr));
+}
+
+// A length in whole steps of the series.
+int steps_of(double seconds, const grid::Series& series, const std::string& what) {
+  const double steps = seconds / series.step_s;
+  if (std::abs(steps - std::round(steps)) > 1e-9 || steps < 1)
+    throw Error("cannot schedule on " + series.origin + " (" + what + ")",
+                "not a whole number of the series' " + std::to_string(series.step_s) + " s steps");
+  return static_cast<int>(std::lround(steps));
+}
+
+Json runs_json(const grid::Schedule& s) {
+  Json runs = Json::array();
+  for (const auto& [start, end] : s.runs)
+    runs.push(Json::object().set("start", iso_utc(start)).set("end", iso_utc(end)));
+  return runs;
+}
+
+int replay_main(const ParsedArgs& args, const LstmFactory& lstm) {
+  const grid::Series series = load_series_flags(*args.get("intensity-series"), args);
+  const double window_s = grid::parse_duration(args.get("window").value_or("24h"), "--window");
+  const int window = steps_of(window_s, series, "--window");
+  grid::ReplayOptions options{.window_steps = window};
+  const std::string durations = args.get("durations").value_or("1h,2h,3h,4h,5h,6h,7h,8h");
+  for (size_t at = 0; at <= durations.size();) {
+    size_t comma = durations.find(',', at);
+    if (comma == std::string::npos) comma = durations.size();
+    const std::string one = durations.substr(at, comma - at);
+    options.durations_steps.push_back(
+        steps_of(grid::parse_duration(one, "--durations"), series, "--durations " + one));
+    at = comma + 1;
+  }
+  const size_t warm_up = static_cast<size_t>(steps_of(
+      grid::parse_duration(args.get("warm-up").value_or("56d"), "--warm-up"), series, "--warm-up"));
+  const size_t refit = static_cast<size_t>(
+      steps_of(grid::parse_duration(args.get("refit-every").value_or("28d"), "--refit-every"),
+               series, "--refit-every"));
+  if (warm_up + static_cast<size_t>(window) > series.values.size())
+    throw Error("cannot replay (--warm-up)", "the series has no arrival left after the warm-up",
+                "give a longer series or a shorter --warm-up");
+  // Forecasters may read filled values as history, but a job is scored only on measured
+  // intensities: arrivals whose window holds a filled value are left out.
+  std::vector<int> filled_before(series.values.size() + 1, 0);
+  for (size_t i : series.filled) filled_before[i + 1] = 1;
+  for (size_t i = 0; i < series.values.size(); ++i) filled_before[i + 1] += filled_before[i];
+  std::vector<size_t> arrivals;
+  size_t unscored = 0;
+  for (size_t a = warm_up; a + static_cast<size_t>(window) <= series.values.size(); ++a) {
+    if (filled_before[a + static_cast<size_t>(window)] != filled_before[a])
+      ++unscored;
+    else
+      arrivals.push_back(a);
+  }
+  if (arrivals.empty())
+    throw Error("cannot replay", "every window after the warm-up holds a filled value");
+
+  std::vector<std::string> skipped;
+  auto models =
+      make_models(args.get("forecaster").value_or("all"), args, series, window, lstm, skipped);
+  auto tracker = track::Tracker::for_this_process({.background_sampler = false});
+  tracker->start();
+  tracker->step();
+  const grid::Replay perfect = grid::replay_schedules(series.values, arrivals, nullptr, options);
+  struct Result {
+    std::string model;
+    grid::Replay replay;
+    double mape = 0, energy_j = 0;
+  };
+  std::vector<Result> results;
+  for (auto& m : models) {
+    try {
+      const auto forecasts = grid::rolling_forecasts(*m, series.values, arrivals, window, refit);
+      Result r{m->name(), grid::replay_schedules(series.values, arrivals, &forecasts, options)};
+      double ape = 0;
+      size_t n = 0;
+      for (size_t k = 0; k < arrivals.size(); ++k)
+        for (size_t j = 0; j < static_cast<size_t>(window); ++j)
+          if (const double actual = series.values[arrivals[k] + j]; actual > 0) {
+            ape += std::abs(forecasts[k][j] - actual) / actual;
+            ++n;
+          }
+      r.mape = n ? 100 * ape / static_cast<double>(n) : 0;
+      r.energy_j = tracker->step().tree.total_j();
+      results.push_back(std::move(r));
+    } catch (const Error& e) {
+      if (models.size() == 1) throw;
+      tracker->step();
+      skipped.push_back(m->name() + ": " + e.what());
+    }
+  }
+  tracker->stop();
+  const std::string provenance = tracker->info().provenance();
+  auto row_json = [&](const grid::ReplayRow& row) {
+    const double jobs_steps =
+        row.duration_steps ? static_cast<double>(row.jobs) * row.duration_steps : 0;
+    Json j = Json::object()
+                 .set("duration_h", row.duration_steps * series.step_s / 3600)
+                 .set("jobs", static_cast<double>(row.jobs))
+                 .set("perfect_saving", row.perfect_saving())
+                 .set("forecast_saving", row.forecast_saving())
+                 .set("captured", row.captured());
+    if (jobs_steps > 0)
+      j.set("now_mean_g_per_kwh", row.now / jobs_steps)
+          .set("perfect_mean_g_per_kwh", row.perfect / jobs_steps)
+          .set("forecast_mean_g_per_kwh", row.forecast / jobs_steps);
+    return j;
+  };
+  Json filled = Json::array();
+  for (size_t i : series.filled) filled.push(iso_utc(series.times[i]));
+  if (args.has("json")) {
+    Json models_json = Json::array();
+    for (const auto& r : results) {
+      Json rows = Json::array();
+      for (const auto& row : r.replay.rows) rows.push(row_json(row));
+      models_json.push(Json::object()
+                           .set("model", r.model)
+                           .set("window_mape", r.mape)
+                           .set("energy_j", r.energy_j)
+                           .set("energy_provenance", provenance)
+                           .set("all", row_json(r.replay.all))
+                           .set("by_duration", rows));
+    }
+    Json skipped_json = Json::array();
+    for (const auto& why : skipped) skipped_json.push(why);
+    std::cout << Json::object()
+                     .set("series", series.origin)
+                     .set("filled", filled)
+                     .set("first_arrival", iso_utc(series.times[arrivals.front()]))
+                     .set("last_arrival", iso_utc(series.times[arrivals.back()]))
+                     .set("arrivals", static_cast<double>(arrivals.size()))
+                     .set("unscored_arrivals", static_cast<double>(unscored))
+                     .set("window_s", window_s)
+                     .set("perfect_saving", perfect.all.perfect_saving())
+                     .set("models", models_json)
+                     .set("skipped", skipped_json)
+                     .dump(2)
+              << "\n";
+    return 0;
+  }
+  std::printf(
+      "%s: %zu arrivals, one every %.0f s from %s to %s; at each, a job of each of %zu\n"
+      "lengths that must finish within %.0f h; forecasters refitted every %zu steps on all the\n"
+      "values before\n",
+      series.origin.c_str(), arrivals.size(), series.step_s,
+      iso_utc(series.times[arrivals.front()]).c_str(),
+      iso_utc(series.times[arrivals.back()]).c_str(), options.durations_steps.size(),
+      window_s / 3600, refit);
+  if (!series.filled.empty())
+    std::printf(
+        "%zu missing values filled by linear interpolation (first at %s) for the forecasters;\n"
+        "%zu arrivals whose window holds one are not scored\n",
+        series.filled.size(), iso_utc(series.times[series.filled[0]]).c_str(), unscored);
+  for (const std::string& why : skipped) std::printf("skipped %s\n", why.c_str());
+  std::printf("\nperfect foresight saves %.1f %% of the carbon of running at once\n\n",
+              100 * perfect.all.perfect_saving());
+  std::printf("%-20s %12s %12s %10s", "forecaster", "window MAPE", "saving %", "captured");
+  for (int d : options.durations_steps) std::printf(" %6.0fh", d * series.step_s / 3600);
+  std::printf(" %10s\n", "energy J");
+  for (const auto& r : results) {
+    std::printf("%-20s %11.2f%% %11.1f%% %9.1f%%", r.model.c_str(), r.mape,
+                100 * r.replay.all.forecast_saving(), 100 * r.replay.all.captured());
+    for (const auto& row : r.replay.rows) std::printf(" %6.1f%%", 100 * row.captured());
+    std::printf(" %10.1f\n", r.energy_j);
+  }
+  std::printf("%-20s %12s %11.1f%% %9.1f%%", "perfect foresight", "",
+              100 * perfect.all.perfect_saving(), 100.0);
+  for (const auto& row : perfect.rows) std::printf(" %6.1f%%", 100 * row.perfect_saving());
+  std::printf(
+      "\n\n(per-length columns: share of the perfect saving captured; for perfect\n"
+      "foresight, its saving). Energy of fitting and forecasting: %s (%s).\n",
+      provenance.c_str(), tracker->info().sources[0].detail.c_str());
+  return 0;
+}
+
+}  // namespace
+
+int schedule_main(int argc, char** argv, const LstmFactory& lstm) {
+  std::vector<OptionSpec> options{{"intensity-series", true},
+                                  {"duration", true},
+                                  {"window", true},
+                                  {"now", true},
+                                  {"interruptible", false},
+                                  {"power", true},
+                                  {"forecaster", true},
+                                  {"replay", false},
+                                  {"durations", true},
+                                  {"warm-up", true},
+                                  {"refit-every", true},
+                                  {"json", false},
+                                  {"help", false}};
+  for (auto& o : model_options()) options.push_back(o);
+  ParsedArgs args = ArgParser("schedule", options).parse(argc, argv, 2);
+  if (args.has("help")) {
+    std::cout << kScheduleHelp;
+    return 0;
+  }
+  auto path = args.get("intensity-series");
+  if (!path) throw UsageError("missing --intensity-series FILE");
+  if (args.has("replay")) return replay_main(args, lstm);
+  auto duration_text = args.get("duration");
+  if (!duration_text) throw UsageError("missing --duration (such as 3h)");
+  grid::ScheduleRequest request;
+  request.duration_s = grid::parse_duration(*duration_text, "--duration");
+  request.window_s = grid::parse_duration(args.get("window").value_or("24h"), "--window");
+  request.interruptible = args.has("interruptible");
+  request.now = time_flag(args);
+  const double watts = args.get("power") ? parse_power(*args.get("power")) : 0;  // 0: not given
+
+  // The series to schedule on: the file itself, or a forecaster's forecast from its history.
+  std::optional<carbon::IntensitySeries> history;  // the actual values, when they cover it
+  std::optional<carbon::IntensitySeries> series;
+  std::string forecaster;
+  if (auto name = args.get("forecaster")) {
+    const grid::Series past = load_series_flags(*path, args);
+    const double steps_before = std::ceil((request.now - past.times.front()) / past.step_s - 1e-9);
+    if (steps_before < 1 || steps_before > static_cast<double>(past.values.size()))
+      throw Error("cannot forecast from " + past.origin + " (--now=" + iso_utc(request.now) + ")",
+                  "--now must fall after the history's first value and at most one step past "
+                  "its last");
+    const size_t origin = static_cast<size_t>(steps_before);
+    const int horizon = static_cast<int>(
+        std::ceil((request.now + request.window_s - past.times[origin]) / past.step_s - 1e-9));
+    std::vector<std::string> skipped;
+    auto models = make_models(*name, args, past, horizon, lstm, skipped);
+    if (models.size() != 1)
+      throw UsageError(
+          "--forecaster takes one model: naive, seasonal-naive-M, holt-winters or "
+          "lstm");
+    forecaster = models[0]->name();
+    models[0]->fit(
+        std::vector<double>(past.values.begin(), past.values.begin() + static_cast<long>(origin)));
+    const auto f = models[0]->forecast_from(past.values, {origin}, horizon)[0];
+    std::vector<double> times;
+    for (int h = 0; h < horizon; ++h) times.push_back(past.times[origin] + h * past.step_s);
+    // The step in force at --now started one step before the origin; it is known history.
+    std::vector<double> values = f;
+    if (request.now < past.times[origin]) {
+      times.insert(times.begin(), past.times[origin - 1]);
+      values.insert(values.begin(), past.values[origin - 1]);
+    }
+    series = carbon::IntensitySeries::from_values(times, values, past.step_s,
+                                                  forecaster + " forecast from " + past.origin);
+    if (past.times.back() + past.step_s >= request.now + request.window_s)
+      history =
+          carbon::IntensitySeries::from_values(past.times, past.values, past.step_s, past.origin);
+  } else {
+    series = carbon::IntensitySeries::load(*path);
+  }
+  const grid::Schedule s = grid::best_schedule(*series, request);
+
+  const double saving = s.now_mean_g_per_kwh > 0 ? 1 - s.mean_g_per_kwh / s.now_mean_g_per_kwh : 0;
+  const double kwh = watts * request.duration_s / carbon::kJoulesPerKwh;
+  Json result = Json::object()
+                    .set("series", *path)
+                    .set("now", iso_utc(request.now))
+                    .set("duration_s", request.duration_s)
+                    .set("window_s", request.window_s)
+                    .set("interruptible", request.interruptible)
+                    .set("runs", runs_json(s))
+                    .set("mean_g_per_kwh", s.mean_g_per_kwh)
+                    .set("now_mean_g_per_kwh", s.now_mean_g_per_kwh)
+                    .set("saving_fraction", saving);
+  if (!forecaster.empty()) result.set("forecaster", forecaster).set("intensities", "forecast");
+  if (watts > 0)
+    result.set("power_w", watts)
+        .set("kg", carbon::emissions_kg(kwh, 1.0, s.mean_g_per_kwh))
+        .set("now_kg", carbon::emissions_kg(kwh, 1.0, s.now_mean_g_per_kwh));
+  // Replaying history: what the forecast's choice actually emitted, against perfect foresight.
+  std::optional<grid::Schedule> best;
+  double actual_mean = 0;
+  if (history) {
+    best = grid::best_schedule(*history, request);
+    for (const auto& [start, end] : s.runs)
+      actual_mean += history->average_over(start, end) * (end - start) / request.duration_s;
+    result.set("actual", Json::object()
+                             .set("mean_g_per_kwh", actual_mean)
+                             .set("now_mean_g_per_kwh", best->now_mean_g_per_kwh)
+                             .set("perfect_runs", runs_json(*best))
+                             .set("perfect_mean_g_per_kwh", best->mean_g_per_kwh));
+  }
+  if (args.has("json")) {
+    std::cout << result.dump(2) << "\n";
+    return 0;
+  }
+  if (!forecaster.empty())
+    std::printf("on the %s forecast of %s from %s:\n", forecaster.c_str(), path->c_str(),
+                iso_utc(request.now).c_str());
+  if (request.interruptible) {
+    std::printf("run in %zu stretch(es):\n", s.runs.size());
+    for (const auto& [start, end] : s.runs)
+      std::printf("  %s to %s\n", iso_utc(start).c_str(), iso_utc(end).c_str());
+  } else {
+    std::printf("best start: %s (%.1f h after %s), until %s\n", iso_utc(s.runs[0].first).c_str(),
+                (s.runs[0].first - request.now) / 3600, iso_utc(request.now).c_str(),
+                iso_utc(s.runs[0].second).c_str());
+  }
+  std::printf(
+      "%smean intensity %.1f g/kWh, against %.1f g/kWh starting at once: %.1f %% less carbon\n",
+      forecaster.empty() ? "" : "forecast ", s.mean_g_per_kwh, s.now_mean_g_per_kwh, 100 * saving);
+  if (watts > 0)
+    std::printf("at %.0f W: %.4g kg CO2eq instead of %.4g (%.4g kg avoided)\n", watts,
+                result.at("kg").number(), result.at("now_kg").number(),
+                result.at("now_kg").number() - result.at("kg").number());
+  if (history)
+    std::printf(
+        "actually: %.1f g/kWh at the chosen time, %.1f starting at once, %.1f with perfect "
+        "foresight (from %s)\n",
+        actual_mean, best->now_mean_g_per_kwh, best->mean_g_per_kwh,
+        iso_utc(best->runs[0].first).c_str());
+  return 0;
+}
+
+int schedule_command(int argc, char** argv) { return schedule_main(argc, argv, nullptr); }
+
+}  // namespace greenai::cli
