@@ -49,7 +49,7 @@ double sd_of(const std::vector<double>& v) {
   return sd > 0 ? sd : 1;  // a constant series: any scale will do
 }
 
-class Lstm final : public Forecaster {
+class Lstm final : public Forecaster, public ReportsFit {
  public:
   explicit Lstm(const LstmOptions& o) : o_(o) {
     if (o.layers < 1 || o.hidden < 1 || o.window < 1 || o.horizon < 1 || o.epochs < 1 ||
@@ -65,7 +65,7 @@ class Lstm final : public Forecaster {
                   "anchor on a longer season or forecast fewer steps");
   }
   std::string name() const override { return "lstm"; }
-  const LstmFitReport& report() const { return report_; }
+  const LstmFitReport& fit_report() const override { return report_; }
 
   void fit(const std::vector<double>& train) override {
     const auto started = std::chrono::steady_clock::now();
@@ -243,11 +243,6 @@ class Lstm final : public Forecaster {
 
 std::unique_ptr<Forecaster> lstm_model(const LstmOptions& options) {
   return std::make_unique<Lstm>(options);
-}
-
-const LstmFitReport* lstm_fit_report(const Forecaster& model) {
-  const auto* lstm = dynamic_cast<const Lstm*>(&model);
-  return lstm ? &lstm->report() : nullptr;
 }
 
 }  // namespace greenai::grid

@@ -55,7 +55,18 @@ struct LstmFitReport {
 /// validation) or the options are out of range.
 std::unique_ptr<Forecaster> lstm_model(const LstmOptions& options);
 
+/// Implemented by models that report on their last fit() (the LSTM).
+class ReportsFit {
+ public:
+  virtual ~ReportsFit() = default;
+  virtual const LstmFitReport& fit_report() const = 0;
+};
+
 /// The report of the last fit() of a model made by lstm_model (nullptr for other models).
-const LstmFitReport* lstm_fit_report(const Forecaster& model);
+/// Inline, so that code without LibTorch can ask any Forecaster.
+inline const LstmFitReport* lstm_fit_report(const Forecaster& model) {
+  const auto* reporting = dynamic_cast<const ReportsFit*>(&model);
+  return reporting ? &reporting->fit_report() : nullptr;
+}
 
 }  // namespace greenai::grid
