@@ -211,9 +211,9 @@ int replay_main(const ParsedArgs& args, const LstmFactory& lstm) {
     return 0;
   }
   std::printf(
-      "%s: %zu arrivals, one every %.0f s from %s to %s; at each, a job of each of %zu\n"
-      "lengths that must finish within %.0f h; forecasters refitted every %zu steps on all the\n"
-      "values before\n",
+      "%s: %zu arrivals, one every %.0f s from %s to %s;\n"
+      "at each, a job of each of %zu lengths that must finish within %.0f h;\n"
+      "forecasters refitted every %zu steps on all earlier values\n",
       series.origin.c_str(), arrivals.size(), series.step_s,
       iso_utc(series.times[arrivals.front()]).c_str(),
       iso_utc(series.times[arrivals.back()]).c_str(), options.durations_steps.size(),
