@@ -18,5 +18,6 @@ int eval_command(int argc, char** argv);      // greenai-torch only
 int quantize_command(int argc, char** argv);  // greenai-torch only
 int export_command(int argc, char** argv);    // greenai-torch only
 int bench_command(int argc, char** argv);     // greenai-torch only
+int rl_command(int argc, char** argv);        // greenai-torch only
 
 }  // namespace greenai::cli

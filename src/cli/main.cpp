@@ -30,6 +30,8 @@ const char* kHelp =
     "             MAPE per step, energy per model\n"
     "  schedule   when to run a job within a window so that it emits the least; on a forecast;\n"
     "             or replayed over a year of history\n"
+    "  rl         energy-aware reinforcement learning on CartPole: Q-learning or DQN agents\n"
+    "             that balance with less mechanical work\n"
     "\n"
     "Cut (Fashion-MNIST on LibTorch, every run energy-accounted):\n"
     "  train      train a teacher, student or cnn (fp32, bf16 or fp16)\n"
@@ -85,7 +87,7 @@ int main(int argc, char** argv) {
   if (command == "schedule") return run_guarded(command, schedule_command, argc, argv);
   if (command == "forecast") return run_guarded(command, forecast_command, argc, argv);
   for (const char* torch_command :
-       {"train", "distill", "prune", "quantize", "export", "eval", "bench"})
+       {"train", "distill", "prune", "quantize", "export", "eval", "bench", "rl"})
     if (command == torch_command) return exec_sibling("greenai-torch", command, argc, argv);
   std::cerr << "greenai: unknown command '" << command << "'\nTry `greenai --help`.\n";
   return 2;

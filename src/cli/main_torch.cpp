@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   if (command == "quantize") return run_guarded(command, quantize_command, argc, argv);
   if (command == "export") return run_guarded(command, export_command, argc, argv);
   if (command == "bench") return run_guarded(command, bench_command, argc, argv);
+  if (command == "rl") return run_guarded(command, rl_command, argc, argv);
   // forecast and schedule with the LSTM, which needs LibTorch.
   if (command == "forecast")
     return run_guarded(
