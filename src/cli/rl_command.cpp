@@ -269,12 +269,14 @@ int rl_train(const ParsedArgs& args) {
           .set("evaluation", eval_json(e))
           .set("provenance", provenance_json(*tracker))
           .set("out", out);
-  const std::string headline =
-      args.get("agent").value_or("") + " on " + args.get("env").value_or("cartpole") +
-      " (penalty " + std::to_string(penalty).substr(0, 4) + "): " + eval_text(e) +
-      "\ntraining: " + std::to_string(t.report.steps) + " steps in " +
-      std::to_string(t.seconds).substr(0, 5) + " s, " +
-      energy_text(t.energy, t.emissions_kg, provenance) + "; wrote " + out + "\n";
+  char head[128], tail[256];
+  std::snprintf(head, sizeof head,
+                "%s on %s (penalty %g): ", args.get("agent").value_or("").c_str(),
+                args.get("env").value_or("cartpole").c_str(), penalty);
+  std::snprintf(tail, sizeof tail, "\ntraining: %lld steps in %.1f s, %s; wrote %s\n",
+                static_cast<long long>(t.report.steps), t.seconds,
+                energy_text(t.energy, t.emissions_kg, provenance).c_str(), out.c_str());
+  const std::string headline = head + eval_text(e) + tail;
   return print_result(args, result, headline);
 }
 

@@ -684,4 +684,46 @@ TEST(CliTraining, BadInputIsOneLineAndExitTwo) {
 }
 
 }  // namespace
+TEST(CliRl, TrainsEvaluatesAndSweepsQLearning) {
+  TempDir dir;
+  const std::string agent = dir.file("q.json");
+  Result r = run({"rl", "train", "--agent", "q", "--episodes", "3000", "--out", agent, "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"solved\": true"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"energy\": \"estimated\""), std::string::npos) << r.out;
+  Result e = run({"rl", "eval", agent, "--episodes", "20"});
+  ASSERT_EQ(e.code, 0) << e.err;
+  EXPECT_NE(e.out.find("q: mean return 500.0 over 20 episodes (solved)"), std::string::npos)
+      << e.out;
+  EXPECT_NE(e.out.find("J per decision"), std::string::npos) << e.out;
+  Result sweep = run({"rl", "sweep", "--agent", "q", "--episodes", "3000", "--penalties", "0,2",
+                      "--svg", dir.file("sweep.svg")});
+  ASSERT_EQ(sweep.code, 0) << sweep.err;
+  EXPECT_NE(sweep.out.find("penalty   return   steps"), std::string::npos) << sweep.out;
+  EXPECT_NE(TempDir::read(dir.file("sweep.svg")).find(">L=2</text>"), std::string::npos);
+  const std::string junk = dir.write("junk.json", "{\"format\": \"something else\"}");
+  Result bad = run({"rl", "eval", junk});
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.err.find("cannot read agent (path=" + junk + "): not a greenai agent file"),
+            std::string::npos)
+      << bad.err;
+  Result unknown = run({"rl", "train", "--agent", "sarsa"});
+  EXPECT_EQ(unknown.code, 2);
+  EXPECT_NE(unknown.err.find("--agent takes q or dqn"), std::string::npos) << unknown.err;
+}
+
+TEST(CliRl, TrainsAndEvaluatesDqn) {
+  TempDir dir;
+  const std::string agent = dir.file("dqn.pt");
+  Result r = run({"rl", "train", "--agent", "dqn", "--env", "cartpole-energy", "--energy-penalty",
+                  "1", "--steps", "1500", "--precision", "bf16", "--threads", "1", "--out", agent});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("dqn on cartpole-energy (penalty 1)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("training: 1500 steps"), std::string::npos) << r.out;
+  Result e = run({"rl", "eval", agent, "--episodes", "5", "--json"});
+  ASSERT_EQ(e.code, 0) << e.err;
+  EXPECT_NE(e.out.find("\"agent\": \"dqn\""), std::string::npos) << e.out;
+  EXPECT_NE(e.out.find("\"j_per_decision\""), std::string::npos) << e.out;
+}
+
 #endif  // GREENAI_NO_TORCH
