@@ -191,7 +191,7 @@ int forecast_main(int argc, char** argv, const LstmFactory& lstm) {
   for (const std::string& why : skipped) std::printf("skipped %s\n", why.c_str());
   for (size_t i = 0; i < results.size(); ++i) {
     const auto& r = results[i];
-    std::printf("%-20s %8.2f %12.4g %12.4g %8.2f%% %8.2f%% %8.2f%% %10.1f\n", r.model.c_str(),
+    std::printf("%-20s %8.2f %12.4g %12.4g %8.2f%% %8.2f%% %8.2f%% %10.2f\n", r.model.c_str(),
                 r.mape_all, r.mae_all, r.rmse_all, r.mape[0], r.mape[r.mape.size() / 2],
                 r.mape.back(), energy[i].tree.total_j());
   }
