@@ -40,7 +40,14 @@ const char* kRlHelp =
     "\n"
     "eval: the same evaluation of a saved agent, and the compute energy per decision.\n"
     "sweep: trains one agent per penalty and reports steps balanced against work per step, and\n"
-    "the work saved against the first penalty given (0 for an agent trained without one).\n";
+    "the work saved against the first penalty given (0 for an agent trained without one).\n"
+    "\n"
+    "Execution:\n"
+    "  --threads N           LibTorch threads (default: all logical CPUs; 1 is about as fast\n"
+    "                        for DQN's small batches, on half the CPU)\n"
+    "  --seed N              seed of training episodes, exploration and weights (default 0)\n"
+    "  --json                print the results as JSON on stdout\n"
+    "Tracking (as for `greenai run`; the record file is --json-log FILE here):\n";
 
 std::vector<OptionSpec> rl_specs() {
   std::vector<OptionSpec> specs{{"agent", true},     {"env", true},   {"energy-penalty", true},
