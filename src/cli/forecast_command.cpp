@@ -134,8 +134,9 @@ int forecast_main(int argc, char** argv, const LstmFactory& lstm) {
       lines.push_back(std::move(line));
     }
     std::ofstream f(*svg);
-    f << report::lines_svg(lines, "held-out steps from " + iso_utc(series.times[train_end]),
-                           args.get("column").value_or("value"));
+    f << report::standalone_svg(
+        report::lines_svg(lines, "held-out steps from " + iso_utc(series.times[train_end]),
+                          args.get("column").value_or("value")));
     if (!f) throw Error("cannot write chart (path=" + *svg + ")", "write failed");
   }
   Json rows = Json::array();

@@ -355,8 +355,8 @@ int rl_sweep(const ParsedArgs& args) {
   }
   if (auto svg = args.get("svg")) {
     std::ofstream f(*svg);
-    f << report::pareto_svg(points, "mechanical work per step (J, log)",
-                            "steps balanced (share of 500)");
+    f << report::standalone_svg(report::pareto_svg(points, "mechanical work per step (J, log)",
+                                                   "steps balanced (share of 500)"));
     if (!f) throw Error("cannot write chart (path=" + *svg + ")", "write failed");
   }
   Json result = Json::object()

@@ -46,14 +46,25 @@ padding:.7rem 1rem;margin:1rem 0}
 table{border-collapse:collapse;width:100%;font-size:.86rem}th,td{padding:.35rem .5rem;text-align:right;
 border-bottom:1px solid #e3e8e4}th{background:#f4f7f4;font-weight:600}td:first-child,th:first-child,
 td:nth-child(2),th:nth-child(2){text-align:left}tr.best td{background:#f1f8e9;font-weight:600}
-.chart{display:block;margin:1rem 0;max-width:100%;height:auto}.chart text{font-size:12px;fill:#1d2a21}
+.chart{display:block;margin:1rem 0;max-width:100%;height:auto}.note{color:#55645a;font-size:.85rem}
+code{background:#f4f7f4;padding:0 .2rem}
+)";
+// The charts' own rules: in the page, and embedded in a chart written as a file of its own.
+constexpr const char* kChartStyle = R"(
+.chart text{font-size:12px;fill:#1d2a21;font-family:system-ui,sans-serif}
 .chart .axis{stroke:#55645a}.chart .grid{stroke:#e3e8e4}.chart .front{fill:none;stroke:#2e7d32;
 stroke-width:2;stroke-dasharray:5 3}.chart .point{fill:#1565c0}.chart .point.best{fill:#2e7d32}
-.chart .bar{fill:#81c784}.chart .bar.cached{fill:#c8e6c9}.note{color:#55645a;font-size:.85rem}
-code{background:#f4f7f4;padding:0 .2rem}
+.chart .bar{fill:#81c784}.chart .bar.cached{fill:#c8e6c9}
 )";
 
 }  // namespace
+
+std::string standalone_svg(const std::string& chart) {
+  const size_t open = chart.find("<svg");
+  const size_t end = open == std::string::npos ? open : chart.find('>', open);
+  if (end == std::string::npos) return chart;
+  return chart.substr(0, end + 1) + "<style>" + kChartStyle + "</style>" + chart.substr(end + 1);
+}
 
 std::string escape(const std::string& text) {
   std::string out;
@@ -165,17 +176,19 @@ std::string pareto_svg(const std::vector<Point>& points, const std::string& x_la
            escape(p.label + ": " + num(100 * p.y, "%.2f") + " %, " + num(p.x) + " J") +
            "</title></circle>";
     const double width = 7.0 * static_cast<double>(p.label.size());
+    // Right of the point, or left of it where the label would leave the chart.
+    const double label_x = x + 8 + width > kWidth - kRight ? x - 8 - width : x + 8;
     double label_y = y - 7;
     for (double offset : {-7.0, 17.0, -21.0, 31.0, -35.0, 45.0}) {
       label_y = y + offset;
-      const Box box{x + 8, label_y - 12, x + 8 + width, label_y + 2};
+      const Box box{label_x, label_y - 12, label_x + width, label_y + 2};
       bool overlaps = false;
       for (const Box& o : placed)
         overlaps = overlaps || (box.x0 < o.x1 && o.x0 < box.x1 && box.y0 < o.y1 && o.y0 < box.y1);
       if (!overlaps) break;
     }
-    placed.push_back({x + 8, label_y - 12, x + 8 + width, label_y + 2});
-    svg += "<text x=\"" + num(x + 8, "%.1f") + "\" y=\"" + num(label_y, "%.1f") + "\">" +
+    placed.push_back({label_x, label_y - 12, label_x + width, label_y + 2});
+    svg += "<text x=\"" + num(label_x, "%.1f") + "\" y=\"" + num(label_y, "%.1f") + "\">" +
            escape(p.label) + "</text>\n";
   }
   return svg + "</svg>\n";
@@ -284,7 +297,7 @@ std::string render_html(const Json& results) {
       "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
       "<title>GreenAI pipeline report</title><style>" +
-      std::string(kStyle) + "</style></head><body>\n";
+      std::string(kStyle) + kChartStyle + "</style></head><body>\n";
   html += "<h1>GreenAI pipeline report</h1>\n<p class=\"meta\">" +
           escape(string_or(results, "created", "")) + " &middot; " +
           escape(string_or(results, "dataset", "")) +

@@ -113,5 +113,17 @@ TEST(Report, PageIsSelfContained) {
   EXPECT_THROW(render_html(broken), Error);
 }
 
+
+TEST(StandaloneSvg, EmbedsTheChartStylesAfterTheOpeningTag) {
+  const std::string chart = bars_svg({{"a", 1, ""}}, "J");
+  const std::string file = standalone_svg(chart);
+  const size_t open_end = chart.find('>') + 1;
+  EXPECT_EQ(file.substr(0, open_end), chart.substr(0, open_end));
+  EXPECT_EQ(file.find("<style>"), open_end);
+  EXPECT_NE(file.find(".chart .bar{fill:"), std::string::npos);
+  EXPECT_EQ(file.substr(file.find("</style>") + 8), chart.substr(open_end));
+  EXPECT_EQ(standalone_svg("not a chart"), "not a chart");
+}
+
 }  // namespace
 }  // namespace greenai::report

@@ -11,6 +11,9 @@
 
 namespace greenai::report {
 
+/// A chart made by the functions below as a file of its own: its styles embedded.
+std::string standalone_svg(const std::string& chart);
+
 /// Text made safe for HTML and SVG element content and attribute values.
 std::string escape(const std::string& text);
 
