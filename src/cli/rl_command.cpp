@@ -112,6 +112,13 @@ Trained train_agent(const ParsedArgs& args, const rl::CartPoleConfig& config,
                     track::Tracker& tracker) {
   const std::string agent = args.get("agent").value_or("");
   const uint64_t seed = static_cast<uint64_t>(integer(args, "seed", 0, 0));
+  // Each agent's own flags; one given to the other agent is refused rather than ignored.
+  for (const auto& [flag, owner] : std::vector<std::pair<std::string, std::string>>{
+           {"episodes", "q"}, {"bins", "q"}, {"steps", "dqn"}, {"precision", "dqn"}})
+    if (args.has(flag) && (agent == "q" || agent == "dqn") && agent != owner)
+      throw UsageError("--" + flag + " is for --agent " + owner +
+                       (owner == "q" ? "; DQN trains for --steps environment steps"
+                                     : "; Q-learning trains for --episodes episodes"));
   Trained t;
   tracker.poll();
   const track::Record before = tracker.cumulative();

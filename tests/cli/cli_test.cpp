@@ -707,6 +707,11 @@ TEST(CliRl, TrainsEvaluatesAndSweepsQLearning) {
   EXPECT_NE(bad.err.find("cannot read agent (path=" + junk + "): not a greenai agent file"),
             std::string::npos)
       << bad.err;
+  Result mixed = run({"rl", "train", "--agent", "dqn", "--episodes", "500"});
+  EXPECT_EQ(mixed.code, 2);
+  EXPECT_NE(mixed.err.find("--episodes is for --agent q; DQN trains for --steps"),
+            std::string::npos)
+      << mixed.err;
   Result unknown = run({"rl", "train", "--agent", "sarsa"});
   EXPECT_EQ(unknown.code, 2);
   EXPECT_NE(unknown.err.find("--agent takes q or dqn"), std::string::npos) << unknown.err;
