@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <map>
+#include <set>
 #include <sstream>
 
 #include "cli/commands.h"
@@ -394,6 +396,24 @@ int rl_command(int argc, char** argv) {
   }
   configure_threads(args);
   const std::string sub = args.positionals[0];
+  // Flags of one subcommand given to another are refused rather than ignored.
+  const std::map<std::string, std::set<std::string>> own{
+      {"train",
+       {"agent", "env", "energy-penalty", "episodes", "steps", "precision", "bins", "out",
+        "eval-episodes"}},
+      {"eval", {"episodes"}},
+      {"sweep",
+       {"agent", "env", "penalties", "episodes", "steps", "precision", "bins", "eval-episodes",
+        "svg"}}};
+  if (auto it = own.find(sub); it != own.end()) {
+    std::set<std::string> shared{"threads", "seed", "json", "help"};
+    for (const auto& spec : tracking_option_specs(false)) shared.insert(spec.name);
+    std::vector<std::string> given = args.flags;
+    for (const auto& [name, value] : args.values) given.push_back(name);
+    for (const auto& name : given)
+      if (!it->second.count(name) && !shared.count(name))
+        throw UsageError("--" + name + " is not an option of rl " + sub);
+  }
   if (sub == "train") return rl_train(args);
   if (sub == "eval") return rl_eval(args);
   if (sub == "sweep") return rl_sweep(args);

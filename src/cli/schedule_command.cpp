@@ -269,7 +269,20 @@ int schedule_main(int argc, char** argv, const LstmFactory& lstm) {
   }
   auto path = args.get("intensity-series");
   if (!path) throw UsageError("missing --intensity-series FILE");
-  if (args.has("replay")) return replay_main(args, lstm);
+  // Flags of one mode given to another are refused rather than ignored.
+  const bool replay = args.has("replay"), reads_history = replay || args.has("forecaster");
+  auto refuse = [&](const std::vector<std::string>& names, const std::string& why) {
+    for (const auto& name : names)
+      if (args.has(name)) throw UsageError("--" + name + " " + why);
+  };
+  if (!replay) refuse({"durations", "warm-up", "refit-every"}, "needs --replay");
+  if (replay) refuse({"duration", "now", "interruptible", "power"}, "is not for --replay");
+  if (!reads_history) {
+    std::vector<std::string> history_flags;
+    for (const auto& spec : model_options()) history_flags.push_back(spec.name);
+    refuse(history_flags, "reads a history: give --forecaster or --replay");
+  }
+  if (replay) return replay_main(args, lstm);
   auto duration_text = args.get("duration");
   if (!duration_text) throw UsageError("missing --duration (such as 3h)");
   grid::ScheduleRequest request;

@@ -453,6 +453,9 @@ TEST(Cli, ScheduleReplayMeasuresWhatForecastsCapture) {
   // A flat forecast starts every job at once: no saving captured.
   EXPECT_NE(naive.out.find("naive                      "), std::string::npos) << naive.out;
   EXPECT_NE(naive.out.find("0.0%       0.0%"), std::string::npos) << naive.out;
+  Result stray = with({"naive", "--fill-gaps", "2", "--duration", "3h"});
+  EXPECT_EQ(stray.code, 2);
+  EXPECT_NE(stray.err.find("--duration is not for --replay"), std::string::npos) << stray.err;
   Result odd = with({"naive", "--fill-gaps", "2", "--durations", "90m"});
   EXPECT_EQ(odd.code, 2);
   EXPECT_NE(odd.err.find("not a whole number of the series' 3600"), std::string::npos) << odd.err;
@@ -712,6 +715,10 @@ TEST(CliRl, TrainsEvaluatesAndSweepsQLearning) {
   EXPECT_NE(mixed.err.find("--episodes is for --agent q; DQN trains for --steps"),
             std::string::npos)
       << mixed.err;
+  Result stray = run({"rl", "eval", agent, "--penalties", "0,1"});
+  EXPECT_EQ(stray.code, 2);
+  EXPECT_NE(stray.err.find("--penalties is not an option of rl eval"), std::string::npos)
+      << stray.err;
   Result unknown = run({"rl", "train", "--agent", "sarsa"});
   EXPECT_EQ(unknown.code, 2);
   EXPECT_NE(unknown.err.find("--agent takes q or dqn"), std::string::npos) << unknown.err;
