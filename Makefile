@@ -74,6 +74,7 @@ bench: build
 	$(BUILD)/bench/greenai_sampling_bench
 	$(BUILD)/bench/greenai_overhead_bench
 	$(BUILD)/bench/greenai_edge_side_by_side
+	$(BUILD)/bench/greenai_schedule_bench $(SCHEDULE_SERIES)
 
 clean:
 	rm -rf build

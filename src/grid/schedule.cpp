@@ -11,9 +11,11 @@ namespace {
 
 // The series' step boundaries strictly inside (t0, t1).
 std::vector<double> boundaries_within(const carbon::IntensitySeries& series, double t0, double t1) {
+  const auto& times = series.times_unix_s();  // ascending
   std::vector<double> out;
-  for (double t : series.times_unix_s())
-    if (t > t0 && t < t1) out.push_back(t);
+  for (auto it = std::upper_bound(times.begin(), times.end(), t0); it != times.end() && *it < t1;
+       ++it)
+    out.push_back(*it);
   return out;
 }
 
