@@ -178,8 +178,10 @@ Trained train_agent(const ParsedArgs& args, const rl::CartPoleConfig& config,
   return t;
 }
 
-void save_agent(const rl::Policy& policy, const ParsedArgs& args, const std::string& path) {
+void save_agent(const rl::Policy& policy, const ParsedArgs& args, const std::string& path,
+                const Json& training) {
   Json context = Json::object()
+                     .set("training", training)
                      .set("env", args.get("env").value_or("cartpole"))
                      .set("energy_penalty", args.number("energy-penalty", 0));
   if (const auto* table = dynamic_cast<const rl::QTable*>(&policy)) {
@@ -200,6 +202,7 @@ void save_agent(const rl::Policy& policy, const ParsedArgs& args, const std::str
 struct Loaded {
   std::unique_ptr<rl::Policy> policy;
   std::string agent;
+  Json training;  ///< What training cost, as rl train recorded it (null if absent).
   rl::CartPoleConfig config;
 };
 
@@ -234,6 +237,7 @@ Loaded load_agent(const std::string& path) {
     l.agent = "dqn";
     context = Json::parse(context_text);
   }
+  if (const Json* training = context.find("training")) l.training = *training;
   const Json* env = context.find("env");
   const Json* penalty = context.find("energy_penalty");
   if (!env || env->type() != Json::Type::kString || !penalty ||
@@ -266,8 +270,13 @@ int rl_train(const ParsedArgs& args) {
       rl::evaluate_policy(*t.policy, config, eval_episodes, rl::kEvaluationSeed);
   tracker->end_phase();
   tracker->stop();
-  save_agent(*t.policy, args, out);
   const std::string provenance = tracker->info().provenance();
+  const Json training = Json::object()
+                            .set("env_steps", static_cast<double>(t.report.steps))
+                            .set("seconds", t.seconds)
+                            .set("energy", energy_json(t.energy, t.emissions_kg))
+                            .set("energy_provenance", provenance);
+  save_agent(*t.policy, args, out, training);
   Json result =
       Json::object()
           .set("command", "rl train")
@@ -316,13 +325,23 @@ int rl_eval(const ParsedArgs& args) {
                                         .set("energy", energy_json(total.tree, total.emissions_kg))
                                         .set("j_per_decision", total.tree.total_j() / decisions)
                                         .set("seconds", total.duration_s))
+                    .set("training", l.training)
                     .set("provenance", provenance_json(*tracker));
+  std::string trained;
+  if (l.training.is_object() && l.training.find("energy") && l.training.find("seconds") &&
+      l.training.find("energy_provenance")) {
+    char text[160];
+    std::snprintf(text, sizeof text, "\ntraining (as recorded): %.1f s, %.4g J (%s)",
+                  l.training.at("seconds").number(), l.training.at("energy").at("total_j").number(),
+                  l.training.at("energy_provenance").string().c_str());
+    trained = text;
+  }
   char compute[256];
   std::snprintf(compute, sizeof compute,
                 "\ncompute: %.0f decisions in %.2f s, %s, %.3g J per decision\n", decisions,
                 total.duration_s, energy_text(total.tree, total.emissions_kg, provenance).c_str(),
                 total.tree.total_j() / decisions);
-  return print_result(args, result, l.agent + ": " + eval_text(e) + compute);
+  return print_result(args, result, l.agent + ": " + eval_text(e) + trained + compute);
 }
 
 int rl_sweep(const ParsedArgs& args) {

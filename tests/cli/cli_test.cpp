@@ -699,6 +699,7 @@ TEST(CliRl, TrainsEvaluatesAndSweepsQLearning) {
   EXPECT_NE(e.out.find("q: mean return 500.0 over 20 episodes (solved)"), std::string::npos)
       << e.out;
   EXPECT_NE(e.out.find("J per decision"), std::string::npos) << e.out;
+  EXPECT_NE(e.out.find("training (as recorded): "), std::string::npos) << e.out;
   Result sweep = run({"rl", "sweep", "--agent", "q", "--episodes", "3000", "--penalties", "0,2",
                       "--svg", dir.file("sweep.svg")});
   ASSERT_EQ(sweep.code, 0) << sweep.err;
