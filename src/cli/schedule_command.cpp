@@ -89,23 +89,35 @@ Json runs_json(const grid::Schedule& s) {
   return runs;
 }
 
-int replay_main(const ParsedArgs& args, const LstmFactory& lstm) {
-  const grid::Series series = load_series_flags(*args.get("intensity-series"), args);
-  const double window_s = grid::parse_duration(args.get("window").value_or("24h"), "--window");
-  const int window = steps_of(window_s, series, "--window");
-  grid::ReplayOptions options{.window_steps = window};
+// What a replay covers: the series, the jobs, and the arrivals that are scored.
+struct ReplayPlan {
+  grid::Series series;
+  double window_s = 0;
+  grid::ReplayOptions options;
+  size_t refit_steps = 0;
+  std::vector<size_t> arrivals;
+  size_t unscored = 0;  ///< Arrivals left out: their window holds a filled value.
+};
+
+ReplayPlan plan_replay(const ParsedArgs& args) {
+  ReplayPlan p;
+  p.series = load_series_flags(*args.get("intensity-series"), args);
+  const grid::Series& series = p.series;
+  p.window_s = grid::parse_duration(args.get("window").value_or("24h"), "--window");
+  const int window = steps_of(p.window_s, series, "--window");
+  p.options.window_steps = window;
   const std::string durations = args.get("durations").value_or("1h,2h,3h,4h,5h,6h,7h,8h");
   for (size_t at = 0; at <= durations.size();) {
     size_t comma = durations.find(',', at);
     if (comma == std::string::npos) comma = durations.size();
     const std::string one = durations.substr(at, comma - at);
-    options.durations_steps.push_back(
+    p.options.durations_steps.push_back(
         steps_of(grid::parse_duration(one, "--durations"), series, "--durations " + one));
     at = comma + 1;
   }
   const size_t warm_up = static_cast<size_t>(steps_of(
       grid::parse_duration(args.get("warm-up").value_or("56d"), "--warm-up"), series, "--warm-up"));
-  const size_t refit = static_cast<size_t>(
+  p.refit_steps = static_cast<size_t>(
       steps_of(grid::parse_duration(args.get("refit-every").value_or("28d"), "--refit-every"),
                series, "--refit-every"));
   if (warm_up + static_cast<size_t>(window) > series.values.size())
@@ -116,53 +128,62 @@ int replay_main(const ParsedArgs& args, const LstmFactory& lstm) {
   std::vector<int> filled_before(series.values.size() + 1, 0);
   for (size_t i : series.filled) filled_before[i + 1] = 1;
   for (size_t i = 0; i < series.values.size(); ++i) filled_before[i + 1] += filled_before[i];
-  std::vector<size_t> arrivals;
-  size_t unscored = 0;
   for (size_t a = warm_up; a + static_cast<size_t>(window) <= series.values.size(); ++a) {
     if (filled_before[a + static_cast<size_t>(window)] != filled_before[a])
-      ++unscored;
+      ++p.unscored;
     else
-      arrivals.push_back(a);
+      p.arrivals.push_back(a);
   }
-  if (arrivals.empty())
+  if (p.arrivals.empty())
     throw Error("cannot replay", "every window after the warm-up holds a filled value");
+  return p;
+}
 
-  std::vector<std::string> skipped;
-  auto models =
-      make_models(args.get("forecaster").value_or("all"), args, series, window, lstm, skipped);
-  auto tracker = track::Tracker::for_this_process({.background_sampler = false});
-  tracker->start();
-  tracker->step();
-  const grid::Replay perfect = grid::replay_schedules(series.values, arrivals, nullptr, options);
-  struct Result {
-    std::string model;
-    grid::Replay replay;
-    double mape = 0, energy_j = 0;
-  };
-  std::vector<Result> results;
+struct ForecasterReplay {
+  std::string model;
+  grid::Replay replay;
+  double window_mape = 0;  ///< Of the forecasts over each arrival's window, percent.
+  double energy_j = 0;     ///< Of fitting and forecasting.
+};
+
+// Each model's forecasts at every arrival and the schedules they drive. With several models, one
+// that cannot be fitted is listed in `skipped`; alone, its error stands.
+std::vector<ForecasterReplay> replay_forecasters(
+    const ReplayPlan& p, std::vector<std::unique_ptr<grid::Forecaster>>& models,
+    track::Tracker& tracker, std::vector<std::string>& skipped) {
+  const std::vector<double>& y = p.series.values;
+  const size_t window = static_cast<size_t>(p.options.window_steps);
+  std::vector<ForecasterReplay> results;
+  tracker.step();
   for (auto& m : models) {
     try {
-      const auto forecasts = grid::rolling_forecasts(*m, series.values, arrivals, window, refit);
-      Result r{m->name(), grid::replay_schedules(series.values, arrivals, &forecasts, options)};
+      const auto forecasts =
+          grid::rolling_forecasts(*m, y, p.arrivals, p.options.window_steps, p.refit_steps);
+      ForecasterReplay r{m->name(), grid::replay_schedules(y, p.arrivals, &forecasts, p.options)};
       double ape = 0;
       size_t n = 0;
-      for (size_t k = 0; k < arrivals.size(); ++k)
-        for (size_t j = 0; j < static_cast<size_t>(window); ++j)
-          if (const double actual = series.values[arrivals[k] + j]; actual > 0) {
+      for (size_t k = 0; k < p.arrivals.size(); ++k)
+        for (size_t j = 0; j < window; ++j)
+          if (const double actual = y[p.arrivals[k] + j]; actual > 0) {
             ape += std::abs(forecasts[k][j] - actual) / actual;
             ++n;
           }
-      r.mape = n ? 100 * ape / static_cast<double>(n) : 0;
-      r.energy_j = tracker->step().tree.total_j();
+      r.window_mape = n ? 100 * ape / static_cast<double>(n) : 0;
+      r.energy_j = tracker.step().tree.total_j();
       results.push_back(std::move(r));
     } catch (const Error& e) {
       if (models.size() == 1) throw;
-      tracker->step();
+      tracker.step();
       skipped.push_back(m->name() + ": " + e.what());
     }
   }
-  tracker->stop();
-  const std::string provenance = tracker->info().provenance();
+  return results;
+}
+
+Json replay_json(const ReplayPlan& p, const grid::Replay& perfect,
+                 const std::vector<ForecasterReplay>& results,
+                 const std::vector<std::string>& skipped, const std::string& provenance) {
+  const grid::Series& series = p.series;
   auto row_json = [&](const grid::ReplayRow& row) {
     const double jobs_steps =
         row.duration_steps ? static_cast<double>(row.jobs) * row.duration_steps : 0;
@@ -178,59 +199,60 @@ int replay_main(const ParsedArgs& args, const LstmFactory& lstm) {
           .set("forecast_mean_g_per_kwh", row.forecast / jobs_steps);
     return j;
   };
+  Json models = Json::array();
+  for (const auto& r : results) {
+    Json rows = Json::array();
+    for (const auto& row : r.replay.rows) rows.push(row_json(row));
+    models.push(Json::object()
+                    .set("model", r.model)
+                    .set("window_mape", r.window_mape)
+                    .set("energy_j", r.energy_j)
+                    .set("energy_provenance", provenance)
+                    .set("all", row_json(r.replay.all))
+                    .set("by_duration", rows));
+  }
   Json filled = Json::array();
   for (size_t i : series.filled) filled.push(iso_utc(series.times[i]));
-  if (args.has("json")) {
-    Json models_json = Json::array();
-    for (const auto& r : results) {
-      Json rows = Json::array();
-      for (const auto& row : r.replay.rows) rows.push(row_json(row));
-      models_json.push(Json::object()
-                           .set("model", r.model)
-                           .set("window_mape", r.mape)
-                           .set("energy_j", r.energy_j)
-                           .set("energy_provenance", provenance)
-                           .set("all", row_json(r.replay.all))
-                           .set("by_duration", rows));
-    }
-    Json skipped_json = Json::array();
-    for (const auto& why : skipped) skipped_json.push(why);
-    std::cout << Json::object()
-                     .set("series", series.origin)
-                     .set("filled", filled)
-                     .set("first_arrival", iso_utc(series.times[arrivals.front()]))
-                     .set("last_arrival", iso_utc(series.times[arrivals.back()]))
-                     .set("arrivals", static_cast<double>(arrivals.size()))
-                     .set("unscored_arrivals", static_cast<double>(unscored))
-                     .set("window_s", window_s)
-                     .set("perfect_saving", perfect.all.perfect_saving())
-                     .set("models", models_json)
-                     .set("skipped", skipped_json)
-                     .dump(2)
-              << "\n";
-    return 0;
-  }
+  Json skipped_json = Json::array();
+  for (const auto& why : skipped) skipped_json.push(why);
+  return Json::object()
+      .set("series", series.origin)
+      .set("filled", filled)
+      .set("first_arrival", iso_utc(series.times[p.arrivals.front()]))
+      .set("last_arrival", iso_utc(series.times[p.arrivals.back()]))
+      .set("arrivals", static_cast<double>(p.arrivals.size()))
+      .set("unscored_arrivals", static_cast<double>(p.unscored))
+      .set("window_s", p.window_s)
+      .set("perfect_saving", perfect.all.perfect_saving())
+      .set("models", models)
+      .set("skipped", skipped_json);
+}
+
+void print_replay(const ReplayPlan& p, const grid::Replay& perfect,
+                  const std::vector<ForecasterReplay>& results,
+                  const std::vector<std::string>& skipped, const std::string& energy_source) {
+  const grid::Series& series = p.series;
   std::printf(
       "%s: %zu arrivals, one every %.0f s from %s to %s;\n"
       "at each, a job of each of %zu lengths that must finish within %.0f h;\n"
       "forecasters refitted every %zu steps on all earlier values\n",
-      series.origin.c_str(), arrivals.size(), series.step_s,
-      iso_utc(series.times[arrivals.front()]).c_str(),
-      iso_utc(series.times[arrivals.back()]).c_str(), options.durations_steps.size(),
-      window_s / 3600, refit);
+      series.origin.c_str(), p.arrivals.size(), series.step_s,
+      iso_utc(series.times[p.arrivals.front()]).c_str(),
+      iso_utc(series.times[p.arrivals.back()]).c_str(), p.options.durations_steps.size(),
+      p.window_s / 3600, p.refit_steps);
   if (!series.filled.empty())
     std::printf(
         "%zu missing values filled by linear interpolation (first at %s) for the forecasters;\n"
         "%zu arrivals whose window holds one are not scored\n",
-        series.filled.size(), iso_utc(series.times[series.filled[0]]).c_str(), unscored);
+        series.filled.size(), iso_utc(series.times[series.filled[0]]).c_str(), p.unscored);
   for (const std::string& why : skipped) std::printf("skipped %s\n", why.c_str());
   std::printf("\nperfect foresight saves %.1f %% of the carbon of running at once\n\n",
               100 * perfect.all.perfect_saving());
   std::printf("%-20s %12s %12s %10s", "forecaster", "window MAPE", "saving %", "captured");
-  for (int d : options.durations_steps) std::printf(" %6.0fh", d * series.step_s / 3600);
+  for (int d : p.options.durations_steps) std::printf(" %6.0fh", d * series.step_s / 3600);
   std::printf(" %10s\n", "energy J");
   for (const auto& r : results) {
-    std::printf("%-20s %11.2f%% %11.1f%% %9.1f%%", r.model.c_str(), r.mape,
+    std::printf("%-20s %11.2f%% %11.1f%% %9.1f%%", r.model.c_str(), r.window_mape,
                 100 * r.replay.all.forecast_saving(), 100 * r.replay.all.captured());
     for (const auto& row : r.replay.rows) std::printf(" %6.1f%%", 100 * row.captured());
     std::printf(" %10.1f\n", r.energy_j);
@@ -240,8 +262,28 @@ int replay_main(const ParsedArgs& args, const LstmFactory& lstm) {
   for (const auto& row : perfect.rows) std::printf(" %6.1f%%", 100 * row.perfect_saving());
   std::printf(
       "\n\n(per-length columns: share of the perfect saving captured; for perfect\n"
-      "foresight, its saving). Energy of fitting and forecasting: %s (%s).\n",
-      provenance.c_str(), tracker->info().sources[0].detail.c_str());
+      "foresight, its saving). Energy of fitting and forecasting: %s.\n",
+      energy_source.c_str());
+}
+
+int replay_main(const ParsedArgs& args, const LstmFactory& lstm) {
+  const ReplayPlan plan = plan_replay(args);
+  std::vector<std::string> skipped;
+  auto models = make_models(args.get("forecaster").value_or("all"), args, plan.series,
+                            plan.options.window_steps, lstm, skipped);
+  const grid::Replay perfect =
+      grid::replay_schedules(plan.series.values, plan.arrivals, nullptr, plan.options);
+  auto tracker = track::Tracker::for_this_process({.background_sampler = false});
+  tracker->start();
+  const auto results = replay_forecasters(plan, models, *tracker, skipped);
+  tracker->stop();
+  const std::string provenance = tracker->info().provenance();
+  if (args.has("json")) {
+    std::cout << replay_json(plan, perfect, results, skipped, provenance).dump(2) << "\n";
+    return 0;
+  }
+  print_replay(plan, perfect, results, skipped,
+               provenance + " (" + tracker->info().sources[0].detail + ")");
   return 0;
 }
 
