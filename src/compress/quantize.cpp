@@ -303,24 +303,19 @@ std::vector<uint8_t> quantize_to_edge(const nn::Net& net, const torch::Tensor& c
       const int64_t channels = w.size(0);
       // Symmetric per output channel: codes in [-127, 127], zero point 0.
       auto [w_codes, w_scale] = quantize_weights(w);
-      std::vector<int32_t> bias(channels), multiplier(channels), shift(channels);
+      // Bias codes at the accumulator's scale, input scale x weight scale.
+      std::vector<int32_t> bias(channels);
       for (int64_t c = 0; c < channels; ++c) {
-        const double s_w = w_scale[c].item<double>();
-        const double s_acc = static_cast<double>(current.scale) * s_w;
+        const double s_acc = static_cast<double>(current.scale) * w_scale[c].item<double>();
         const double b_codes = std::round(b[c].item<double>() / s_acc);
         bias[c] = static_cast<int32_t>(std::clamp(b_codes, -2147483648.0, 2147483647.0));
-        edge::quantize_multiplier(s_acc / out.scale, &multiplier[c], &shift[c]);
       }
-      op.weight = builder.add_tensor(DType::kI8, w_codes.data_ptr<int8_t>(), w_codes.numel());
-      op.bias = builder.add_tensor(DType::kI32, bias.data(), bias.size());
-      op.multiplier = builder.add_tensor(DType::kI32, multiplier.data(), multiplier.size());
-      op.shift = builder.add_tensor(DType::kI32, shift.data(), shift.size());
-      // The real scales, for exporters to formats that want them (ONNX QDQ).
-      torch::Tensor w_scale_f32 = w_scale.to(torch::kFloat32).contiguous();
-      op.weight_scale =
-          builder.add_tensor(DType::kF32, w_scale_f32.data_ptr<float>(), w_scale_f32.numel());
-      op.scale = out.scale;
-      op.flags |= edge::kFlagScales;
+      const torch::Tensor w_scale_f32 = w_scale.to(torch::kFloat32).contiguous();
+      builder.add_int8_weights(
+          op, w_codes.data_ptr<int8_t>(), static_cast<size_t>(w_codes.numel()), bias,
+          std::vector<float>(w_scale_f32.data_ptr<float>(),
+                             w_scale_f32.data_ptr<float>() + w_scale_f32.numel()),
+          current.scale, out.scale);
       op.input_zero_point = current.zero_point;
       op.output_zero_point = out.zero_point;
       current = out;

@@ -521,20 +521,11 @@ std::vector<uint8_t> onnx_to_edge(const std::string& onnx_bytes) {
             throw import_error("node '" + main->name() + "': only square kernels map");
           read_window(*main, &op, true, wt->dims(2));
         }
-        std::vector<int32_t> multiplier(out), shift(out);
-        for (int64_t c = 0; c < out; ++c) {
-          if (!(w_scale[c] > 0) || !std::isfinite(w_scale[c]))
+        for (float w_s : w_scale)
+          if (!(w_s > 0) || !std::isfinite(w_s))
             throw import_error("node '" + main->name() + "': weight scales must be positive");
-          edge::quantize_multiplier(static_cast<double>(scale) * w_scale[c] / out_scale,
-                                    &multiplier[c], &shift[c]);
-        }
-        op.weight = b.add_tensor(DType::kI8, codes.data(), codes.size());
-        op.bias = b.add_tensor(DType::kI32, bias.data(), bias.size());
-        op.multiplier = b.add_tensor(DType::kI32, multiplier.data(), multiplier.size());
-        op.shift = b.add_tensor(DType::kI32, shift.data(), shift.size());
-        op.weight_scale = b.add_tensor(DType::kF32, w_scale.data(), w_scale.size());
-        op.flags = edge::kFlagScales | (relu ? edge::kFlagFusedReLU : 0);
-        op.scale = out_scale;
+        b.add_int8_weights(op, codes.data(), codes.size(), bias, w_scale, scale, out_scale);
+        if (relu) op.flags |= edge::kFlagFusedReLU;
         op.input_zero_point = zero_point;
         op.output_zero_point = out_zp;
         b.add_op(op);

@@ -40,21 +40,14 @@ void add_quantized(FileBuilder& b, OpKind kind, uint32_t in, uint32_t out, uint3
   const size_t count = size_t{in} * out * (kernel ? kernel * kernel : 1);
   std::vector<int8_t> w(count);
   for (auto& v : w) v = static_cast<int8_t>(static_cast<int>(rng() % 255) - 127);
-  std::vector<int32_t> bias(out), multiplier(out), shift(out);
+  std::vector<int32_t> bias(out);
   std::vector<float> w_scale(out);
   for (uint32_t c = 0; c < out; ++c) {
     w_scale[c] = 0.001f * static_cast<float>(1 + rng() % 50);
     bias[c] = static_cast<int32_t>(rng() % 2001) - 1000;
-    edge::quantize_multiplier(static_cast<double>(s_in) * w_scale[c] / s_out, &multiplier[c],
-                              &shift[c]);
   }
-  op.weight = b.add_tensor(DType::kI8, w.data(), w.size());
-  op.bias = b.add_tensor(DType::kI32, bias.data(), bias.size());
-  op.multiplier = b.add_tensor(DType::kI32, multiplier.data(), multiplier.size());
-  op.shift = b.add_tensor(DType::kI32, shift.data(), shift.size());
-  op.weight_scale = b.add_tensor(DType::kF32, w_scale.data(), w_scale.size());
-  op.flags = edge::kFlagScales | (relu ? edge::kFlagFusedReLU : 0);
-  op.scale = s_out;
+  b.add_int8_weights(op, w.data(), w.size(), bias, w_scale, s_in, s_out);
+  if (relu) op.flags |= edge::kFlagFusedReLU;
   op.input_zero_point = zp_in;
   op.output_zero_point = zp_out;
   b.add_op(op);

@@ -24,6 +24,14 @@ class FileBuilder {
   /// Adds a tensor (copied); returns its index.
   uint32_t add_tensor(DType dtype, const void* data, size_t count);
   void add_op(const OpRecord& op);
+  /// The tensors of an int8 kQLinear or kQConv2d, the one place their requantization is derived:
+  /// the weight codes (`count` of them), the int32 bias codes, per output channel c the
+  /// multiplier and shift of input_scale x weight_scale[c] / output_scale, and the real weight
+  /// scales (kFlagScales is set). Also sets op.scale to output_scale; the zero points, the other
+  /// flags and add_op() are the caller's.
+  void add_int8_weights(OpRecord& op, const int8_t* codes, size_t count,
+                        const std::vector<int32_t>& bias, const std::vector<float>& weight_scale,
+                        float input_scale, float output_scale);
   /// The finished file: header, records, aligned data, checksum.
   std::vector<uint8_t> finish() const;
 
