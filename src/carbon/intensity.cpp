@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -137,6 +138,15 @@ std::optional<double> parse_timestamp(std::string_view raw) {
   double days = static_cast<double>(
       days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)));
   return days * 86400 + hour * 3600 + minute * 60 + second + fraction - offset_s;
+}
+
+std::string format_timestamp(double unix_s) {
+  const auto t = static_cast<std::time_t>(std::floor(unix_s));
+  std::tm utc{};
+  gmtime_r(&t, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
 }
 
 IntensitySeries IntensitySeries::parse_csv(std::string_view text, const std::string& origin) {

@@ -77,4 +77,14 @@ ParsedArgs ArgParser::parse(int argc, char** argv, int first, bool stop_at_posit
   return args;
 }
 
+int64_t integer(const ParsedArgs& args, const std::string& name, int64_t fallback, int64_t minimum,
+                int64_t maximum) {
+  const double value = args.number(name, static_cast<double>(fallback));
+  if (value != std::floor(value) || value < static_cast<double>(minimum))
+    throw UsageError("--" + name + " must be an integer of at least " + std::to_string(minimum));
+  if (value > static_cast<double>(maximum))
+    throw UsageError("--" + name + " must be an integer of at most " + std::to_string(maximum));
+  return static_cast<int64_t>(value);
+}
+
 }  // namespace greenai::cli

@@ -5,6 +5,8 @@
 //   double interval = args.number("interval", 1.0);
 #pragma once
 
+#include <cstdint>
+#include <limits>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -37,6 +39,11 @@ struct ParsedArgs {
   std::optional<double> number(const std::string& name) const;
   double number(const std::string& name, double fallback) const;
 };
+
+/// The whole-number option `name` (from `minimum` to `maximum`), or `fallback`; UsageError
+/// otherwise.
+int64_t integer(const ParsedArgs& args, const std::string& name, int64_t fallback, int64_t minimum,
+                int64_t maximum = std::numeric_limits<int32_t>::max());
 
 class ArgParser {
  public:

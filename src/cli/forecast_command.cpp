@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/grid_models.h"
+#include "greenai/carbon/intensity.h"
 #include "greenai/error.h"
 #include "greenai/grid/lstm.h"
 #include "greenai/report/report.h"
@@ -65,9 +66,9 @@ int forecast_main(int argc, char** argv, const LstmFactory& lstm) {
   const grid::Series series = load_series_flags(path, args);
   const auto [m1, m2] = seasons_of(args, series);
   const int day = std::max(1, static_cast<int>(std::lround(86400 / series.step_s)));
-  const int horizon = whole_flag(args, "horizon", day);
-  const int test = whole_flag(args, "test-size", 14.0 * day);
-  const int stride = whole_flag(args, "stride", horizon);
+  const int horizon = static_cast<int>(integer(args, "horizon", day, 1));
+  const int test = static_cast<int>(integer(args, "test-size", 14 * day, 1));
+  const int stride = static_cast<int>(integer(args, "stride", horizon, 1));
   if (static_cast<size_t>(test) >= series.values.size())
     throw Error("cannot forecast (--test-size=" + std::to_string(test) + ")",
                 "the series has only " + std::to_string(series.values.size()) + " values");
@@ -115,8 +116,8 @@ int forecast_main(int argc, char** argv, const LstmFactory& lstm) {
     for (size_t k = 0; k < results[0].origins; ++k)
       for (int j = 0; j < horizon; ++j) {
         const size_t i = results[0].origin_index[k] + static_cast<size_t>(j);
-        f << iso_utc(series.times[results[0].origin_index[k]]) << "," << j + 1 << ","
-          << iso_utc(series.times[i]) << "," << series.values[i];
+        f << carbon::format_timestamp(series.times[results[0].origin_index[k]]) << "," << j + 1
+          << "," << carbon::format_timestamp(series.times[i]) << "," << series.values[i];
         for (const auto& r : results) f << "," << r.forecasts[k][static_cast<size_t>(j)];
         f << "\n";
       }
@@ -134,9 +135,9 @@ int forecast_main(int argc, char** argv, const LstmFactory& lstm) {
       lines.push_back(std::move(line));
     }
     std::ofstream f(*svg);
-    f << report::standalone_svg(
-        report::lines_svg(lines, "held-out steps from " + iso_utc(series.times[train_end]),
-                          args.get("column").value_or("value")));
+    f << report::standalone_svg(report::lines_svg(
+        lines, "held-out steps from " + carbon::format_timestamp(series.times[train_end]),
+        args.get("column").value_or("value")));
     if (!f) throw Error("cannot write chart (path=" + *svg + ")", "write failed");
   }
   Json rows = Json::array();
@@ -162,7 +163,7 @@ int forecast_main(int argc, char** argv, const LstmFactory& lstm) {
                   .set("per_step", per_step));
   }
   Json filled = Json::array();
-  for (size_t i : series.filled) filled.push(iso_utc(series.times[i]));
+  for (size_t i : series.filled) filled.push(carbon::format_timestamp(series.times[i]));
   if (args.has("json")) {
     Json skipped_json = Json::array();
     for (const auto& why : skipped) skipped_json.push(why);
@@ -186,7 +187,8 @@ int forecast_main(int argc, char** argv, const LstmFactory& lstm) {
       stride, horizon);
   if (!series.filled.empty())
     std::printf("%zu missing values filled by linear interpolation (first at %s)\n",
-                series.filled.size(), iso_utc(series.times[series.filled[0]]).c_str());
+                series.filled.size(),
+                carbon::format_timestamp(series.times[series.filled[0]]).c_str());
   std::printf("\n%-20s %8s %12s %12s %9s %9s %9s %10s\n", "model", "MAPE %", "MAE", "RMSE",
               "step 1", "step h/2", "step h", "energy J");
   for (const std::string& why : skipped) std::printf("skipped %s\n", why.c_str());

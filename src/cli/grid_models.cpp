@@ -2,7 +2,6 @@
 
 #include <cmath>
 #include <cstdio>
-#include <ctime>
 
 #include "greenai/error.h"
 
@@ -12,20 +11,6 @@ std::vector<OptionSpec> model_options() {
   return {{"seasons", true},     {"fill-gaps", true},   {"column", true},
           {"lstm-layers", true}, {"lstm-hidden", true}, {"lstm-window", true},
           {"lstm-epochs", true}, {"lstm-anchor", true}, {"seed", true}};
-}
-
-std::string iso_utc(double unix_s) {
-  const auto t = static_cast<std::time_t>(unix_s);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return text;
-}
-
-int whole_flag(const ParsedArgs& args, const char* name, double fallback) {
-  const double v = args.number(name, fallback);
-  if (v != std::floor(v) || v < 1 || v > 1e9)
-    throw UsageError(std::string("--") + name + " must be a positive integer");
-  return static_cast<int>(v);
 }
 
 std::pair<int, int> seasons_of(const ParsedArgs& args, const grid::Series& series) {
@@ -39,7 +24,7 @@ std::pair<int, int> seasons_of(const ParsedArgs& args, const grid::Series& serie
 }
 
 grid::Series load_series_flags(const std::string& path, const ParsedArgs& args) {
-  const int fill = args.get("fill-gaps") ? whole_flag(args, "fill-gaps", 0) : 0;
+  const int fill = static_cast<int>(integer(args, "fill-gaps", 0, 0));
   return grid::load_series(path, args.get("column").value_or(""), fill);
 }
 
@@ -62,11 +47,11 @@ std::vector<std::unique_ptr<grid::Forecaster>> make_models(const std::string& wh
       skipped.push_back("lstm: this greenai was built without LibTorch");
     } else {
       grid::LstmOptions o;
-      o.layers = whole_flag(args, "lstm-layers", o.layers);
-      o.hidden = whole_flag(args, "lstm-hidden", o.hidden);
-      o.window = whole_flag(args, "lstm-window", o.window);
-      o.epochs = whole_flag(args, "lstm-epochs", o.epochs);
-      o.seed = static_cast<uint64_t>(args.number("seed", 0));
+      o.layers = static_cast<int>(integer(args, "lstm-layers", o.layers, 1));
+      o.hidden = static_cast<int>(integer(args, "lstm-hidden", o.hidden, 1));
+      o.window = static_cast<int>(integer(args, "lstm-window", o.window, 1));
+      o.epochs = static_cast<int>(integer(args, "lstm-epochs", o.epochs, 1));
+      o.seed = static_cast<uint64_t>(integer(args, "seed", 0, 0));
       o.horizon = horizon;
       o.start_unix_s = series.times.front();
       o.step_s = series.step_s;

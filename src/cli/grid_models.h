@@ -35,11 +35,6 @@ std::vector<std::unique_ptr<grid::Forecaster>> make_models(const std::string& wh
                                                            const LstmFactory& lstm,
                                                            std::vector<std::string>& skipped);
 
-/// A positive whole number from --name, or fallback.
-int whole_flag(const ParsedArgs& args, const char* name, double fallback);
-
-std::string iso_utc(double unix_s);
-
 int forecast_main(int argc, char** argv, const LstmFactory& lstm);
 int schedule_main(int argc, char** argv, const LstmFactory& lstm);
 

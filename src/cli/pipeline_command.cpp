@@ -25,6 +25,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/tracking_flags.h"
+#include "greenai/carbon/intensity.h"
 #include "greenai/error.h"
 #include "greenai/meter/system.h"
 #include "greenai/report/report.h"
@@ -272,13 +273,6 @@ class Runner {
 
 constexpr size_t kNone = static_cast<size_t>(-1);
 
-std::string utc_now() {
-  const std::time_t now = std::time(nullptr);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
-  return text;
-}
-
 }  // namespace
 
 int pipeline_command(int argc, char** argv) {
@@ -482,7 +476,7 @@ int pipeline_command(int argc, char** argv) {
       Json::object()
           .set("schema", "greenai.pipeline/1")
           .set("version", GREENAI_VERSION)
-          .set("created", utc_now())
+          .set("created", carbon::format_timestamp(static_cast<double>(std::time(nullptr))))
           .set("dataset",
                "Fashion-MNIST (" + (limit_train.empty() ? std::string("60000") : limit_train) +
                    " training, " + (limit_test.empty() ? std::string("10000") : limit_test) +

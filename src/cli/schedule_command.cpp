@@ -85,7 +85,9 @@ int steps_of(double seconds, const grid::Series& series, const std::string& what
 Json runs_json(const grid::Schedule& s) {
   Json runs = Json::array();
   for (const auto& [start, end] : s.runs)
-    runs.push(Json::object().set("start", iso_utc(start)).set("end", iso_utc(end)));
+    runs.push(Json::object()
+                  .set("start", carbon::format_timestamp(start))
+                  .set("end", carbon::format_timestamp(end)));
   return runs;
 }
 
@@ -212,14 +214,14 @@ Json replay_json(const ReplayPlan& p, const grid::Replay& perfect,
                     .set("by_duration", rows));
   }
   Json filled = Json::array();
-  for (size_t i : series.filled) filled.push(iso_utc(series.times[i]));
+  for (size_t i : series.filled) filled.push(carbon::format_timestamp(series.times[i]));
   Json skipped_json = Json::array();
   for (const auto& why : skipped) skipped_json.push(why);
   return Json::object()
       .set("series", series.origin)
       .set("filled", filled)
-      .set("first_arrival", iso_utc(series.times[p.arrivals.front()]))
-      .set("last_arrival", iso_utc(series.times[p.arrivals.back()]))
+      .set("first_arrival", carbon::format_timestamp(series.times[p.arrivals.front()]))
+      .set("last_arrival", carbon::format_timestamp(series.times[p.arrivals.back()]))
       .set("arrivals", static_cast<double>(p.arrivals.size()))
       .set("unscored_arrivals", static_cast<double>(p.unscored))
       .set("window_s", p.window_s)
@@ -237,14 +239,15 @@ void print_replay(const ReplayPlan& p, const grid::Replay& perfect,
       "at each, a job of each of %zu lengths that must finish within %.0f h;\n"
       "forecasters refitted every %zu steps on all earlier values\n",
       series.origin.c_str(), p.arrivals.size(), series.step_s,
-      iso_utc(series.times[p.arrivals.front()]).c_str(),
-      iso_utc(series.times[p.arrivals.back()]).c_str(), p.options.durations_steps.size(),
-      p.window_s / 3600, p.refit_steps);
+      carbon::format_timestamp(series.times[p.arrivals.front()]).c_str(),
+      carbon::format_timestamp(series.times[p.arrivals.back()]).c_str(),
+      p.options.durations_steps.size(), p.window_s / 3600, p.refit_steps);
   if (!series.filled.empty())
     std::printf(
         "%zu missing values filled by linear interpolation (first at %s) for the forecasters;\n"
         "%zu arrivals whose window holds one are not scored\n",
-        series.filled.size(), iso_utc(series.times[series.filled[0]]).c_str(), p.unscored);
+        series.filled.size(), carbon::format_timestamp(series.times[series.filled[0]]).c_str(),
+        p.unscored);
   for (const std::string& why : skipped) std::printf("skipped %s\n", why.c_str());
   std::printf("\nperfect foresight saves %.1f %% of the carbon of running at once\n\n",
               100 * perfect.all.perfect_saving());
@@ -342,7 +345,8 @@ int schedule_main(int argc, char** argv, const LstmFactory& lstm) {
     const grid::Series past = load_series_flags(*path, args);
     const double steps_before = std::ceil((request.now - past.times.front()) / past.step_s - 1e-9);
     if (steps_before < 1 || steps_before > static_cast<double>(past.values.size()))
-      throw Error("cannot forecast from " + past.origin + " (--now=" + iso_utc(request.now) + ")",
+      throw Error("cannot forecast from " + past.origin +
+                      " (--now=" + carbon::format_timestamp(request.now) + ")",
                   "--now must fall after the history's first value and at most one step past "
                   "its last");
     const size_t origin = static_cast<size_t>(steps_before);
@@ -380,7 +384,7 @@ int schedule_main(int argc, char** argv, const LstmFactory& lstm) {
   const double kwh = watts * request.duration_s / carbon::kJoulesPerKwh;
   Json result = Json::object()
                     .set("series", *path)
-                    .set("now", iso_utc(request.now))
+                    .set("now", carbon::format_timestamp(request.now))
                     .set("duration_s", request.duration_s)
                     .set("window_s", request.window_s)
                     .set("interruptible", request.interruptible)
@@ -412,15 +416,18 @@ int schedule_main(int argc, char** argv, const LstmFactory& lstm) {
   }
   if (!forecaster.empty())
     std::printf("on the %s forecast of %s from %s:\n", forecaster.c_str(), path->c_str(),
-                iso_utc(request.now).c_str());
+                carbon::format_timestamp(request.now).c_str());
   if (request.interruptible) {
     std::printf("run in %zu stretch(es):\n", s.runs.size());
     for (const auto& [start, end] : s.runs)
-      std::printf("  %s to %s\n", iso_utc(start).c_str(), iso_utc(end).c_str());
+      std::printf("  %s to %s\n", carbon::format_timestamp(start).c_str(),
+                  carbon::format_timestamp(end).c_str());
   } else {
-    std::printf("best start: %s (%.1f h after %s), until %s\n", iso_utc(s.runs[0].first).c_str(),
-                (s.runs[0].first - request.now) / 3600, iso_utc(request.now).c_str(),
-                iso_utc(s.runs[0].second).c_str());
+    std::printf("best start: %s (%.1f h after %s), until %s\n",
+                carbon::format_timestamp(s.runs[0].first).c_str(),
+                (s.runs[0].first - request.now) / 3600,
+                carbon::format_timestamp(request.now).c_str(),
+                carbon::format_timestamp(s.runs[0].second).c_str());
   }
   std::printf(
       "%smean intensity %.1f g/kWh, against %.1f g/kWh starting at once: %.1f %% less carbon\n",
@@ -434,7 +441,7 @@ int schedule_main(int argc, char** argv, const LstmFactory& lstm) {
         "actually: %.1f g/kWh at the chosen time, %.1f starting at once, %.1f with perfect "
         "foresight (from %s)\n",
         actual_mean, best->now_mean_g_per_kwh, best->mean_g_per_kwh,
-        iso_utc(best->runs[0].first).c_str());
+        carbon::format_timestamp(best->runs[0].first).c_str());
   return 0;
 }
 

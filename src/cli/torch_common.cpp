@@ -32,14 +32,6 @@ std::vector<OptionSpec> common_specs(std::vector<OptionSpec> own) {
   return own;
 }
 
-int64_t integer(const ParsedArgs& args, const std::string& name, int64_t fallback,
-                int64_t minimum) {
-  double value = args.number(name, static_cast<double>(fallback));
-  if (value != std::floor(value) || value < static_cast<double>(minimum))
-    throw UsageError("--" + name + " must be an integer of at least " + std::to_string(minimum));
-  return static_cast<int64_t>(value);
-}
-
 // Threads first: fp32 and bf16 figures are only comparable with the same, deliberate count.
 void configure_threads(const ParsedArgs& args) {
   int64_t threads = integer(args, "threads", std::max(1u, std::thread::hardware_concurrency()), 1);

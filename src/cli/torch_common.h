@@ -17,8 +17,6 @@ extern const char* kCommonHelp;
 
 /// `own` plus the tracking, data, thread, seed, --json and --help options.
 std::vector<OptionSpec> common_specs(std::vector<OptionSpec> own);
-/// The integer option `name` (at least `minimum`), or `fallback`.
-int64_t integer(const ParsedArgs& args, const std::string& name, int64_t fallback, int64_t minimum);
 /// LibTorch's thread count from --threads (default: all logical CPUs).
 void configure_threads(const ParsedArgs& args);
 

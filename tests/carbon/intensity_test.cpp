@@ -84,6 +84,13 @@ TEST(ParseTimestamp, Iso8601AndUnixSeconds) {
   EXPECT_FALSE(parse_timestamp(""));
 }
 
+TEST(FormatTimestamp, IsWhatParseTimestampReads) {
+  EXPECT_EQ(format_timestamp(1656633600), "2022-07-01T00:00:00Z");
+  EXPECT_EQ(format_timestamp(1656633600.9), "2022-07-01T00:00:00Z");  // to the second, down
+  for (double t : {0.0, 951782400.0, 1709298000.0, 4102444799.0})
+    EXPECT_EQ(*parse_timestamp(format_timestamp(t)), t);
+}
+
 TEST(IntensitySeries, AveragesHourByHourWeightedByTime) {
   auto s = IntensitySeries::parse_csv(
       "timestamp,g_per_kwh\n2024-01-01T00:00:00Z,100\n2024-01-01T01:00:00Z,300\n2024-01-01T02:00:"
