@@ -122,8 +122,7 @@ Trained train_agent(const ParsedArgs& args, const rl::CartPoleConfig& config,
                        (owner == "q" ? "; DQN trains for --steps environment steps"
                                      : "; Q-learning trains for --episodes episodes"));
   Trained t;
-  tracker.poll();
-  const track::Record before = tracker.cumulative();
+  tracker.step();  // from here
   if (agent == "q") {
     rl::QLearningOptions o;
     o.episodes = static_cast<int>(integer(args, "episodes", o.episodes, 1));
@@ -169,12 +168,10 @@ Trained train_agent(const ParsedArgs& args, const rl::CartPoleConfig& config,
     throw UsageError("--agent takes q or dqn");
   }
   // The whole training, validation episodes included.
-  tracker.poll();
-  const track::Record after = tracker.cumulative();
-  for (size_t c = 0; c < t.energy.joules.size(); ++c)
-    t.energy.joules[c] = after.tree.joules[c] - before.tree.joules[c];
-  t.emissions_kg = after.emissions_kg - before.emissions_kg;
-  t.seconds = after.duration_s - before.duration_s;
+  const track::StepEnergy spent = tracker.step();
+  t.energy = spent.tree;
+  t.emissions_kg = spent.emissions_kg;
+  t.seconds = spent.duration_s;
   return t;
 }
 

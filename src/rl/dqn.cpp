@@ -179,13 +179,6 @@ std::unique_ptr<DqnAgent> train_dqn(const CartPoleConfig& config, const DqnOptio
   std::uniform_int_distribution<int> any_action(0, env.num_actions() - 1);
   DqnReport r;
   r.best_validation_return = -INFINITY;
-  if (o.tracker) o.tracker->begin_phase("train");
-  auto account = [&](bool training) {
-    if (!o.tracker) return;
-    const auto e = o.tracker->step();
-    if (training) r.train_energy += e.tree;
-  };
-  account(false);
   uint64_t episode = 0;
   State s = env.reset(episode_seed(o.seed, episode));
   double ret = 0, returns = 0;
@@ -230,14 +223,10 @@ std::unique_ptr<DqnAgent> train_dqn(const CartPoleConfig& config, const DqnOptio
     }
     ++r.steps;
     if ((t + 1) % o.validate_every == 0 || t + 1 == o.steps) {
-      account(true);
-      if (o.tracker) o.tracker->begin_phase("validate");
       online->net()->eval();
       const EvalReport v =
           evaluate_policy(*online, config, o.validate_episodes, episode_seed(o.seed, 0x5eed));
       online->net()->train();
-      account(false);
-      if (o.tracker) o.tracker->begin_phase("train");
       TrainPoint p{static_cast<int>(episode), finished ? returns / finished : 0, v.mean_return,
                    v.mean_steps, v.work_per_step_j};
       r.curve.push_back(p);
@@ -253,7 +242,6 @@ std::unique_ptr<DqnAgent> train_dqn(const CartPoleConfig& config, const DqnOptio
       }
     }
   }
-  if (o.tracker) o.tracker->end_phase();
   {
     torch::NoGradGuard no_grad;
     auto params = online->net()->parameters();

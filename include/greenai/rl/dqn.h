@@ -1,12 +1,13 @@
 // Deep Q-learning on LibTorch: a replay buffer, a target network, Double DQN targets, a Huber
 // loss, epsilon-greedy with a linear decay; fp32 or bf16 autocast (the precision machinery of
-// greenai::nn), with the energy of training from the meter.
+// greenai::nn). The energy of training is the caller's to meter (greenai rl train meters the
+// whole call with a Tracker).
 //
 // The network is the mission's policy shape: 4 inputs, hidden layers of 256 (two by default),
 // one Q-value per action. Every `validate_every` steps the greedy policy runs on validation
 // episodes of their own seeds; the weights with the best validation return are kept.
 //
-//   DqnOptions o{.steps = 50000, .precision = nn::Precision::kBf16, .tracker = tracker.get()};
+//   DqnOptions o{.steps = 80000, .precision = nn::Precision::kBf16};
 //   DqnReport report;
 //   auto agent = train_dqn(CartPole::config_for("cartpole", 0), o, &report);
 //   agent->save("dqn.pt");
@@ -21,7 +22,6 @@
 #include "greenai/nn/precision.h"
 #include "greenai/rl/agent.h"
 #include "greenai/rl/q_learning.h"
-#include "greenai/track/tracker.h"
 
 namespace greenai::rl {
 
@@ -40,14 +40,11 @@ struct DqnOptions {
   int validate_episodes = 10;
   nn::Precision precision = nn::Precision::kFp32;
   uint64_t seed = 0;
-  /// Energy of training as phase "train" (and of validation as "validate"), if set.
-  track::Tracker* tracker = nullptr;
 };
 
 struct DqnReport : TrainReport {
   double seconds = 0;
   int64_t updates = 0;
-  track::Energy train_energy;  ///< Training steps only (validation excluded), if tracked.
 };
 
 class DqnAgent final : public Policy {
