@@ -77,6 +77,16 @@ ParsedArgs ArgParser::parse(int argc, char** argv, int first, bool stop_at_posit
   return args;
 }
 
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> items;
+  for (size_t at = 0;;) {
+    const size_t comma = text.find(',', at);
+    items.push_back(text.substr(at, comma == std::string::npos ? std::string::npos : comma - at));
+    if (comma == std::string::npos) return items;
+    at = comma + 1;
+  }
+}
+
 int64_t integer(const ParsedArgs& args, const std::string& name, int64_t fallback, int64_t minimum,
                 int64_t maximum) {
   const double value = args.number(name, static_cast<double>(fallback));

@@ -40,6 +40,10 @@ struct ParsedArgs {
   double number(const std::string& name, double fallback) const;
 };
 
+/// The items of a comma-separated list ("1h,2h" -> {"1h", "2h"}), empty ones kept for the caller
+/// to refuse.
+std::vector<std::string> split_list(const std::string& text);
+
 /// The whole-number option `name` (from `minimum` to `maximum`), or `fallback`; UsageError
 /// otherwise.
 int64_t integer(const ParsedArgs& args, const std::string& name, int64_t fallback, int64_t minimum,

@@ -2,6 +2,8 @@
 // Q-learning or DQN agent, evaluate it, and sweep the energy penalty for the trade-off curve.
 #include <torch/torch.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -63,8 +65,7 @@ std::vector<OptionSpec> rl_specs() {
 
 std::vector<double> number_list(const std::string& text, const std::string& flag) {
   std::vector<double> out;
-  std::stringstream in(text);
-  for (std::string item; std::getline(in, item, ',');) {
+  for (const std::string& item : split_list(text)) {
     char* end = nullptr;
     const double v = std::strtod(item.c_str(), &end);
     if (item.empty() || *end != '\0' || !std::isfinite(v) || v < 0)
@@ -129,7 +130,9 @@ Trained train_agent(const ParsedArgs& args, const rl::CartPoleConfig& config,
     o.seed = seed;
     if (auto bins = args.get("bins")) {
       const auto b = number_list(*bins, "bins");
-      if (b.size() != 4) throw UsageError("--bins takes four counts: x, x_dot, theta, theta_dot");
+      if (b.size() != 4 ||
+          std::any_of(b.begin(), b.end(), [](double v) { return v != std::floor(v); }))
+        throw UsageError("--bins takes four whole counts: x, x_dot, theta, theta_dot");
       for (size_t i = 0; i < 4; ++i) o.discretiser.bins[i] = static_cast<int>(b[i]);
     }
     rl::TrainReport report;

@@ -109,14 +109,9 @@ ReplayPlan plan_replay(const ParsedArgs& args) {
   const int window = steps_of(p.window_s, series, "--window");
   p.options.window_steps = window;
   const std::string durations = args.get("durations").value_or("1h,2h,3h,4h,5h,6h,7h,8h");
-  for (size_t at = 0; at <= durations.size();) {
-    size_t comma = durations.find(',', at);
-    if (comma == std::string::npos) comma = durations.size();
-    const std::string one = durations.substr(at, comma - at);
+  for (const std::string& one : split_list(durations))
     p.options.durations_steps.push_back(
         steps_of(grid::parse_duration(one, "--durations"), series, "--durations " + one));
-    at = comma + 1;
-  }
   const size_t warm_up = static_cast<size_t>(steps_of(
       grid::parse_duration(args.get("warm-up").value_or("56d"), "--warm-up"), series, "--warm-up"));
   p.refit_steps = static_cast<size_t>(
