@@ -82,13 +82,13 @@ int forecast_main(int argc, char** argv, const LstmFactory& lstm) {
   auto tracker = track::Tracker::for_this_process({.background_sampler = false});
   tracker->start();
   tracker->step();
+  // Each model's evaluation, the energy of fitting and forecasting, and its fit report.
   std::vector<grid::Evaluation> results;
-  std::vector<track::StepEnergy> energy;
-  std::vector<Json> fit_reports;
+  std::vector<std::pair<track::StepEnergy, Json>> costs;
   for (auto& m : models) {
     try {
       results.push_back(grid::evaluate(*m, series.values, train_end, horizon, stride));
-      energy.push_back(tracker->step());
+      const track::StepEnergy energy = tracker->step();
       Json fit = Json::object();
       if (const auto* r = grid::lstm_fit_report(*m))
         fit.set("epochs_run", r->epochs_run)
@@ -97,7 +97,7 @@ int forecast_main(int argc, char** argv, const LstmFactory& lstm) {
             .set("validation_loss", r->validation_loss)
             .set("windows", static_cast<double>(r->windows))
             .set("seconds", r->seconds);
-      fit_reports.push_back(fit);
+      costs.emplace_back(energy, fit);
     } catch (const Error& e) {
       if (models.size() == 1) throw;
       tracker->step();
@@ -156,10 +156,10 @@ int forecast_main(int argc, char** argv, const LstmFactory& lstm) {
                   .set("mae", r.mae_all)
                   .set("rmse", r.rmse_all)
                   .set("origins", static_cast<double>(r.origins))
-                  .set("energy_j", energy[i].tree.total_j())
+                  .set("energy_j", costs[i].first.tree.total_j())
                   .set("energy_provenance", provenance)
-                  .set("seconds", energy[i].duration_s)
-                  .set("fit", fit_reports[i])
+                  .set("seconds", costs[i].first.duration_s)
+                  .set("fit", costs[i].second)
                   .set("per_step", per_step));
   }
   Json filled = Json::array();
@@ -196,7 +196,7 @@ int forecast_main(int argc, char** argv, const LstmFactory& lstm) {
     const auto& r = results[i];
     std::printf("%-20s %8.2f %12.4g %12.4g %8.2f%% %8.2f%% %8.2f%% %10.2f\n", r.model.c_str(),
                 r.mape_all, r.mae_all, r.rmse_all, r.mape[0], r.mape[r.mape.size() / 2],
-                r.mape.back(), energy[i].tree.total_j());
+                r.mape.back(), costs[i].first.tree.total_j());
   }
   std::printf("\nenergy of fitting and forecasting each model: %s (%s)\n", provenance.c_str(),
               tracker->info().sources[0].detail.c_str());
