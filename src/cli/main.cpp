@@ -51,11 +51,27 @@ const char* kHelp =
     "126/127 if it cannot run).\n";
 
 #ifdef GREENAI_TORCH_SIBLING
-bool wants_forecaster(int argc, char** argv) {
-  for (int i = 2; i < argc; ++i)
-    if (!std::strncmp(argv[i], "--forecaster", 12) || !std::strcmp(argv[i], "--replay"))
-      return true;
-  return false;
+// The value of `--flag VALUE` or `--flag=VALUE` in argv, or nullptr.
+const char* flag_value(int argc, char** argv, const char* flag) {
+  const size_t length = std::strlen(flag);
+  for (int i = 2; i < argc; ++i) {
+    if (!std::strcmp(argv[i], flag)) return i + 1 < argc ? argv[i + 1] : "";
+    if (!std::strncmp(argv[i], flag, length) && argv[i][length] == '=') return argv[i] + length + 1;
+  }
+  return nullptr;
+}
+
+// Whether the command may fit the LSTM, which lives in greenai-torch with LibTorch (loading it
+// costs half a second): forecast and schedule --replay run every model unless told one, and
+// schedule --forecaster runs the one named. The baselines run here.
+bool may_need_lstm(const std::string& command, int argc, char** argv) {
+  const char* flag = command == "forecast" ? "--model" : "--forecaster";
+  bool models_by_default = command == "forecast";
+  if (command == "schedule")
+    for (int i = 2; i < argc; ++i) models_by_default |= !std::strcmp(argv[i], "--replay");
+  const char* model = flag_value(argc, argv, flag);
+  if (!model) return models_by_default;
+  return !std::strcmp(model, "all") || !std::strcmp(model, "lstm");
 }
 #endif
 
@@ -79,9 +95,7 @@ int main(int argc, char** argv) {
   if (command == "workload") return run_guarded(command, workload_command, argc, argv);
   if (command == "pipeline") return run_guarded(command, pipeline_command, argc, argv);
 #ifdef GREENAI_TORCH_SIBLING
-  // Forecasting may use the LSTM, which lives in greenai-torch with LibTorch; scheduling needs
-  // it only on a forecaster's forecast.
-  if (command == "forecast" || (command == "schedule" && wants_forecaster(argc, argv)))
+  if ((command == "forecast" || command == "schedule") && may_need_lstm(command, argc, argv))
     return exec_sibling("greenai-torch", command, argc, argv);
 #endif
   if (command == "schedule") return run_guarded(command, schedule_command, argc, argv);

@@ -75,7 +75,7 @@ class Lstm final : public Forecaster, public ReportsFit {
                   "the training part has " + std::to_string(train.size()) +
                       " values; one window needs " + std::to_string(first + h) +
                       " (window + anchor season + horizon)",
-                  "give more history or a shorter --window");
+                  "give more history or a shorter window (--lstm-window)");
     mean_ = mean_of(train);
     sd_ = sd_of(train);
     if (o_.anchor_period > 0) {
