@@ -37,8 +37,13 @@ struct Step {
   const int32_t* shift = nullptr;
   const float* weight_scale = nullptr;  // kDynamicLinear; int8 ops with kFlagScales
   Conv2dShape conv{};
-  int32_t* bias_unsigned = nullptr;  // QLinear, QConv2d: see Requant::bias_unsigned
-  bool conv_as_gemm = false;         // QConv2d through im2col and the kernel set's qlinear
+  // QLinear, QConv2d: see Requant::bias_unsigned and bias_signed (one allocation, 2 x out).
+  int32_t* bias_unsigned = nullptr;
+  const int32_t* bias_signed = nullptr;
+  // The kernels of this step: the model's set, or the reference where the set cannot take the
+  // layer (int8 weights of -128 on a set that needs them in [-127, 127]).
+  const KernelSet* kernels = nullptr;
+  bool conv_as_gemm = false;  // (Q)Conv2d through im2col and the kernel set's (q)linear
   // QConv2d -> Flatten -> QLinear on a fast set: the conv leaves its output as [pixels, channels]
   // (no transpose) and the QLinear's weight columns are permuted to that order at load.
   bool hwc_output = false;
@@ -47,6 +52,9 @@ struct Step {
   // 64-byte vector load that straddles two cache lines costs two (measured 2x on the teacher).
   int8_t* packed_storage = nullptr;
   const int8_t* packed = nullptr;
+  // Linear / Conv2d weights in the layout of the set's pack_linear_f32, 64-byte aligned.
+  float* packed_f32_storage = nullptr;
+  const float* packed_f32 = nullptr;
   int64_t* row_sums = nullptr;  // kDynamicLinear: sum of each channel's weights
 };
 
@@ -106,6 +114,7 @@ void free_model(greenai_edge_model* m) {
   for (size_t i = 0; i < m->step_count; ++i) {
     free(m->steps[i].bias_unsigned);
     free(m->steps[i].packed_storage);
+    free(m->steps[i].packed_f32_storage);
     free(m->steps[i].row_sums);
   }
   free(m->steps);
@@ -329,7 +338,14 @@ LoadError validate(greenai_edge_model& m) {
 LoadError prepare(greenai_edge_model* m, int max_batch) {
   // Two ping-pong buffers, each large enough for the largest activation of the batch, and a
   // scratch area for kernels that convert their int8 input to unsigned.
-  m->kernels = &select_kernels();
+  m->kernels = select_kernels();
+  if (!m->kernels) {
+    char names[128];
+    runnable_kernel_names(names, sizeof names);
+    return fail(GREENAI_EDGE_ERROR_ARGUMENT,
+                "GREENAI_EDGE_KERNELS=%s is not a kernel set this CPU runs (it runs: %s)",
+                getenv("GREENAI_EDGE_KERNELS"), names);
+  }
   size_t largest = 0, scratch = 0;
   for (size_t i = 0; m->kernels != &reference_kernels() && i + 2 < m->step_count; ++i)
     if (m->steps[i].op.kind == OpKind::kQConv2d && m->steps[i + 1].op.kind == OpKind::kFlatten &&
@@ -340,9 +356,36 @@ LoadError prepare(greenai_edge_model* m, int max_batch) {
   auto no_memory = [](const char* what) {
     return fail(GREENAI_EDGE_ERROR_MEMORY, "cannot allocate %s", what);
   };
+  // Packed copies start on a 64-byte boundary: a vector load that straddles two cache lines
+  // costs two (measured 2x on the teacher).
+  auto aligned = [](void* storage) {
+    auto* bytes = static_cast<uint8_t*>(storage);
+    return bytes + (kAlignment - reinterpret_cast<uintptr_t>(bytes) % kAlignment) % kAlignment;
+  };
   for (size_t step = 0; step < m->step_count; ++step) {
     Step& s = m->steps[step];
+    s.kernels = m->kernels;
     largest = max_of<size_t>(largest, s.out_elems * dtype_size(s.out_type));
+    if ((s.op.kind == OpKind::kLinear || s.op.kind == OpKind::kConv2d) &&
+        m->kernels->pack_linear_f32) {
+      // fp32 layers: the set's packed GEMM; a convolution through im2col rows.
+      const bool conv = s.op.kind == OpKind::kConv2d;
+      const uint64_t row = conv ? uint64_t{s.op.in} * s.op.kernel * s.op.kernel : s.op.in;
+      if (conv) {
+        s.conv_as_gemm = true;
+        const uint64_t pixels = uint64_t{static_cast<uint32_t>(s.conv.out_h)} * s.conv.out_w;
+        m->conv_bytes = max_of<size_t>(m->conv_bytes,
+                                       (pixels * row + pixels * s.op.out) * sizeof(float) + 64);
+      }
+      const int inputs = static_cast<int>(row), outputs = static_cast<int>(s.op.out);
+      const size_t bytes = m->kernels->pack_linear_f32(nullptr, inputs, outputs, nullptr);
+      s.packed_f32_storage = static_cast<float*>(malloc(bytes + kAlignment));
+      if (!s.packed_f32_storage) return no_memory("packed weights");
+      auto* packed = reinterpret_cast<float*>(aligned(s.packed_f32_storage));
+      m->kernels->pack_linear_f32(static_cast<const float*>(s.weight), inputs, outputs, packed);
+      s.packed_f32 = packed;
+      continue;
+    }
     if (s.op.kind == OpKind::kDynamicLinear) {
       // Unsigned rows padded to groups of 4, and a scale and zero point per example.
       scratch = max_of<size_t>(scratch, s.in_elems + 3 + 8);
@@ -352,13 +395,12 @@ LoadError prepare(greenai_edge_model* m, int max_batch) {
       for (uint32_t c = 0; c < s.op.out; ++c)
         for (uint32_t i = 0; i < s.op.in; ++i) s.row_sums[c] += w[uint64_t{c} * s.op.in + i];
       // The kernel set's GEMM on packed weights (its int32 sums are exact up to 65536 inputs).
-      if (m->kernels->pack_qlinear && s.op.in <= 65536) {
+      if (m->kernels->dynamic_linear && m->kernels->pack_qlinear && s.op.in <= 65536) {
         const int inputs = static_cast<int>(s.op.in), outputs = static_cast<int>(s.op.out);
         const size_t bytes = m->kernels->pack_qlinear(nullptr, inputs, outputs, nullptr);
         s.packed_storage = static_cast<int8_t*>(malloc(bytes + kAlignment));
         if (!s.packed_storage) return no_memory("packed weights");
-        const auto address = reinterpret_cast<uintptr_t>(s.packed_storage);
-        auto* packed = s.packed_storage + (kAlignment - address % kAlignment) % kAlignment;
+        auto* packed = reinterpret_cast<int8_t*>(aligned(s.packed_storage));
         m->kernels->pack_qlinear(w, inputs, outputs, packed);
         s.packed = packed;
       }
@@ -380,10 +422,17 @@ LoadError prepare(greenai_edge_model* m, int max_batch) {
       scratch = max_of<size_t>(scratch, s.in_elems + 3);  // rows padded to groups of 4 inputs
     }
     const int inputs = static_cast<int>(row), outputs = static_cast<int>(s.op.out);
+    const auto* w = static_cast<const int8_t*>(s.weight);
+    if (m->kernels->qlinear_needs_symmetric_weights)
+      for (uint64_t i = 0; i < row * s.op.out; ++i)
+        if (w[i] == -128) {
+          s.kernels = &reference_kernels();
+          break;
+        }
+    const KernelSet& k = *s.kernels;
     int8_t* permuted = nullptr;  // weight columns in [pixels, channels] order
     if (s.hwc_channels) {
       const uint64_t channels = s.hwc_channels, pixels = row / channels;
-      const auto* w = static_cast<const int8_t*>(s.weight);
       permuted = static_cast<int8_t*>(malloc(row * s.op.out));
       if (!permuted) return no_memory("permuted weights");
       for (uint64_t o = 0; o < s.op.out; ++o)
@@ -391,34 +440,34 @@ LoadError prepare(greenai_edge_model* m, int max_batch) {
           for (uint64_t p = 0; p < pixels; ++p)
             permuted[o * row + p * channels + c] = w[o * row + c * pixels + p];
     }
-    const int8_t* source = permuted ? permuted : static_cast<const int8_t*>(s.weight);
-    if (m->kernels->pack_qlinear || permuted) {
-      const size_t bytes = m->kernels->pack_qlinear
-                               ? m->kernels->pack_qlinear(nullptr, inputs, outputs, nullptr)
-                               : row * s.op.out;
+    const int8_t* source = permuted ? permuted : w;
+    if (k.pack_qlinear || permuted) {
+      const size_t bytes =
+          k.pack_qlinear ? k.pack_qlinear(nullptr, inputs, outputs, nullptr) : row * s.op.out;
       s.packed_storage = static_cast<int8_t*>(malloc(bytes + kAlignment));
       if (!s.packed_storage) {
         free(permuted);
         return no_memory("packed weights");
       }
-      const auto address = reinterpret_cast<uintptr_t>(s.packed_storage);
-      auto* packed = s.packed_storage + (kAlignment - address % kAlignment) % kAlignment;
-      if (m->kernels->pack_qlinear)
-        m->kernels->pack_qlinear(source, inputs, outputs, packed);
+      auto* packed = reinterpret_cast<int8_t*>(aligned(s.packed_storage));
+      if (k.pack_qlinear)
+        k.pack_qlinear(source, inputs, outputs, packed);
       else
         memcpy(packed, source, bytes);
       s.packed = packed;
     }
     free(permuted);
-    const auto* w = static_cast<const int8_t*>(s.weight);
     const auto* bias = static_cast<const int32_t*>(s.bias);
-    s.bias_unsigned = static_cast<int32_t*>(malloc(s.op.out * sizeof(int32_t)));
+    s.bias_unsigned = static_cast<int32_t*>(malloc(2 * s.op.out * sizeof(int32_t)));
     if (!s.bias_unsigned) return no_memory("biases");
+    int32_t* bias_signed = s.bias_unsigned + s.op.out;
+    s.bias_signed = bias_signed;
     for (uint32_t c = 0; c < s.op.out; ++c) {
       int64_t row_sum = 0;
       for (uint64_t i = 0; i < row; ++i) row_sum += w[c * row + i];
       s.bias_unsigned[c] =
           static_cast<int32_t>(bias[c] - (128 + int64_t{s.op.input_zero_point}) * row_sum);
+      bias_signed[c] = static_cast<int32_t>(bias[c] - int64_t{s.op.input_zero_point} * row_sum);
     }
   }
   auto round_up = [](size_t n) { return (n + kAlignment - 1) / kAlignment * kAlignment; };
@@ -499,8 +548,46 @@ void qconv2d_as_gemm(const Step& s, const KernelSet& k, const Requant& r, const 
   }
 }
 
-void run_step(const Step& s, const KernelSet& k, const void* in, void* out, uint8_t* scratch,
-              int batch) {
+// Conv2d on a set with an fp32 GEMM, one example at a time: im2col (zeros for padding), the
+// GEMM with packed weights into [pixels, channels], then (C, H, W). The same products as
+// ref::conv2d_f32, summed in another order: within kF32Tolerance.
+void conv2d_as_gemm(const Step& s, const float* x, int batch, uint8_t* scratch, bool relu,
+                    float* y) {
+  const Conv2dShape& c = s.conv;
+  const int kk = c.kernel * c.kernel, row = c.in_channels * kk, pixels = c.out_h * c.out_w;
+  auto* cols = reinterpret_cast<float*>(scratch);
+  float* result = cols + static_cast<size_t>(pixels) * row;
+  const long in_size = static_cast<long>(c.in_channels) * c.in_h * c.in_w;
+  const long out_size = static_cast<long>(c.out_channels) * pixels;
+  for (int n = 0; n < batch; ++n) {
+    const float* xn = x + n * in_size;
+    for (int oy = 0; oy < c.out_h; ++oy)
+      for (int ox = 0; ox < c.out_w; ++ox) {
+        float* dst = cols + static_cast<long>(oy * c.out_w + ox) * row;
+        const int ix0 = ox * c.stride - c.padding;
+        for (int ic = 0; ic < c.in_channels; ++ic)
+          for (int ky = 0; ky < c.kernel; ++ky, dst += c.kernel) {
+            const int iy = oy * c.stride - c.padding + ky;
+            if (iy < 0 || iy >= c.in_h) {
+              for (int kx = 0; kx < c.kernel; ++kx) dst[kx] = 0.0f;
+              continue;
+            }
+            const float* image_row = xn + (static_cast<long>(ic) * c.in_h + iy) * c.in_w;
+            for (int kx = 0; kx < c.kernel; ++kx)
+              dst[kx] = ix0 + kx >= 0 && ix0 + kx < c.in_w ? image_row[ix0 + kx] : 0.0f;
+          }
+      }
+    s.kernels->linear_f32(cols, pixels, row, c.out_channels, s.packed_f32,
+                          static_cast<const float*>(s.bias), relu, result);
+    float* yn = y + n * out_size;
+    for (int oc = 0; oc < c.out_channels; ++oc)
+      for (int p = 0; p < pixels; ++p)
+        yn[static_cast<long>(oc) * pixels + p] = result[static_cast<long>(p) * c.out_channels + oc];
+  }
+}
+
+void run_step(const Step& s, const void* in, void* out, uint8_t* scratch, int batch) {
+  const KernelSet& k = *s.kernels;
   const OpRecord& op = s.op;
   const bool relu = op.flags & kFlagFusedReLU;
   const long count = static_cast<long>(s.in_elems) * batch;
@@ -513,12 +600,14 @@ void run_step(const Step& s, const KernelSet& k, const void* in, void* out, uint
          op.output_zero_point,
          relu ? op.output_zero_point : -128,
          127,
-         s.bias_unsigned};
+         s.bias_unsigned,
+         s.bias_signed};
   }
   switch (op.kind) {
     case OpKind::kLinear:
       k.linear_f32(static_cast<const float*>(in), batch, static_cast<int>(op.in),
-                   static_cast<int>(op.out), static_cast<const float*>(s.weight),
+                   static_cast<int>(op.out),
+                   s.packed_f32 ? s.packed_f32 : static_cast<const float*>(s.weight),
                    static_cast<const float*>(s.bias), relu, static_cast<float*>(out));
       break;
     case OpKind::kQLinear:
@@ -534,9 +623,13 @@ void run_step(const Step& s, const KernelSet& k, const void* in, void* out, uint
           static_cast<const float*>(s.bias), relu, scratch, static_cast<float*>(out));
       break;
     case OpKind::kConv2d:
-      ref::conv2d_f32(static_cast<const float*>(in), batch, s.conv,
-                      static_cast<const float*>(s.weight), static_cast<const float*>(s.bias), relu,
-                      static_cast<float*>(out));
+      if (s.conv_as_gemm)
+        conv2d_as_gemm(s, static_cast<const float*>(in), batch, scratch, relu,
+                       static_cast<float*>(out));
+      else
+        ref::conv2d_f32(static_cast<const float*>(in), batch, s.conv,
+                        static_cast<const float*>(s.weight), static_cast<const float*>(s.bias),
+                        relu, static_cast<float*>(out));
       break;
     case OpKind::kQConv2d:
       if (s.conv_as_gemm)
@@ -698,7 +791,7 @@ greenai_edge_status greenai_edge_infer(greenai_edge_model* model, int batch, con
     // Flatten moves no data: the next step reads its input where it is.
     if (model->steps[i].op.kind == OpKind::kFlatten && !last) continue;
     void* out = last ? static_cast<void*>(output) : buffers[next];
-    run_step(model->steps[i], *model->kernels, in, out, scratch, batch);
+    run_step(model->steps[i], in, out, scratch, batch);
     in = out;
     next ^= 1;
   }

@@ -27,6 +27,9 @@ struct Requant {
   /// bias[c] - (128 + input_zero_point) x sum_i w[c][i], computed at load: the bias for
   /// kernels that multiply unsigned inputs u = q + 128 (x86 VNNI and madd take u8 x s8).
   const int32_t* bias_unsigned;
+  /// bias[c] - input_zero_point x sum_i w[c][i], computed at load: the bias for kernels that
+  /// multiply the signed inputs q (x86 AVX2 through vpmaddubsw, ARM64 through SDOT/SMLAL).
+  const int32_t* bias_signed;
 };
 
 /// Applies M and the output zero point to an accumulator of channel `c`, then clamps.
@@ -38,6 +41,9 @@ inline int8_t requantize(int32_t acc, int c, const Requant& r) {
 
 using LinearF32 = void (*)(const float* x, int batch, int in, int out, const float* w,
                            const float* b, bool relu, float* y);
+/// Rearranges fp32 weights [out, in] into the layout a LinearF32 kernel reads (at load time).
+/// Returns the bytes needed; writes them when `packed` is not null.
+using PackLinearF32 = size_t (*)(const float* w, int in, int out, float* packed);
 /// `scratch` holds at least batch x in bytes, for kernels that convert the input first.
 using QLinear = void (*)(const int8_t* x, int batch, int in, int out, const int8_t* w,
                          const Requant& r, uint8_t* scratch, int8_t* y);
@@ -55,13 +61,17 @@ using DynamicLinear = void (*)(const float* x, int batch, int in, int out, const
 
 struct KernelSet {
   const char* name;
-  LinearF32 linear_f32;
+  LinearF32 linear_f32;          ///< Takes the packed weights when pack_linear_f32 is set.
+  PackLinearF32 pack_linear_f32;  ///< Null: linear_f32 reads the weights as stored.
   QLinear qlinear;           ///< Takes the packed weights when pack_qlinear is set.
   PackQLinear pack_qlinear;  ///< Null: qlinear reads the weights as stored.
   Quantize quantize;         ///< fp32 -> int8 (OpKind::kQuantize)
   /// With pack_qlinear set, takes packed weights and needs in <= 65536 (the runtime falls back
   /// to ref::dynamic_linear on the stored weights otherwise).
   DynamicLinear dynamic_linear;
+  /// qlinear needs every weight in [-127, 127], the format's range (docs/edge-format.md); a
+  /// layer holding a -128 runs on the reference kernels instead.
+  bool qlinear_needs_symmetric_weights;
 };
 
 namespace ref {
@@ -90,14 +100,21 @@ void dequantize(const int8_t* x, long count, float scale, int32_t zero_point, fl
 }  // namespace ref
 
 namespace x86 {
-/// AVX2: 16 products per step through 16-bit madd (exact: |u w| <= 255 x 127).
-void qlinear_avx2(const int8_t* x, int batch, int in, int out, const int8_t* w, const Requant& r,
-                  uint8_t* scratch, int8_t* y);
-void linear_f32_avx2(const float* x, int batch, int in, int out, const float* w, const float* b,
-                     bool relu, float* y);
-/// AVX-512 VNNI: 64 u8 x s8 products per vpdpbusd, accumulated in int32 without saturation.
-void qlinear_avx512_vnni(const int8_t* x, int batch, int in, int out, const int8_t* w,
+/// Blocks of 8 output channels; within a block, for each group of 4 inputs, the 4 bytes of each
+/// of the 8 channels (one 32-byte operand); zero padded. The layout of the 256-bit int8 GEMMs.
+size_t pack_qlinear_blocks8(const int8_t* w, int in, int out, int8_t* packed);
+/// Register-tiled GEMM on pack_qlinear_blocks8 weights with signed inputs (vpmaddubsw on |q| and
+/// sign-adjusted weights, exact for |w| <= 127). `scratch` holds batch x round_up(in, 4) bytes.
+void qlinear_avx2_packed(const int8_t* x, int batch, int in, int out, const int8_t* packed,
                          const Requant& r, uint8_t* scratch, int8_t* y);
+/// The same GEMM through the 256-bit AVX-VNNI vpdpbusd on unsigned inputs.
+void qlinear_avx_vnni_packed(const int8_t* x, int batch, int in, int out, const int8_t* packed,
+                             const Requant& r, uint8_t* scratch, int8_t* y);
+/// For each input, the weights of 8 output channels (one 32-byte vector); zero padded.
+size_t pack_linear_f32_blocks8(const float* w, int in, int out, float* packed);
+/// fp32 GEMM on pack_linear_f32_blocks8 weights: 2 blocks x 6 examples of FMA accumulators.
+void linear_f32_avx2_packed(const float* x, int batch, int in, int out, const float* packed,
+                            const float* b, bool relu, float* y);
 /// Weights in blocks of 16 output channels; within a block, for each group of 4 inputs, the 4
 /// bytes of each of the 16 channels (64 bytes: one vpdpbusd operand). Inputs are padded to a
 /// multiple of 4 and channels to a multiple of 16 with zeros.
@@ -115,9 +132,15 @@ void qlinear_avx512_vnni_packed(const int8_t* x, int batch, int in, int out, con
                                 const Requant& r, uint8_t* scratch, int8_t* y);
 }  // namespace x86
 
-/// The best kernel set for the CPU running this process.
-const KernelSet& select_kernels();
+/// The best kernel set for the CPU running this process, or the one GREENAI_EDGE_KERNELS names;
+/// null when that names no set this CPU can run (the loader then fails with the list).
+const KernelSet* select_kernels();
 /// The portable set.
 const KernelSet& reference_kernels();
+/// Every set this CPU can run, best first, the reference last; returns how many (at most
+/// `capacity` are written).
+int runnable_kernel_sets(const KernelSet** sets, int capacity);
+/// Their names, best first, separated by ", " (truncated to `size`).
+void runnable_kernel_names(char* names, size_t size);
 
 }  // namespace greenai::edge::internal

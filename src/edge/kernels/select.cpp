@@ -1,5 +1,7 @@
-// Chooses the kernel set for the CPU at load time. GREENAI_EDGE_KERNELS=reference forces the
-// portable set (for comparisons and for checking the fast kernels against it).
+// Chooses the kernel set for the CPU at load time: the best set the CPU can run, or the one
+// GREENAI_EDGE_KERNELS names (for comparisons, and so that a machine with AVX-512 also tests its
+// AVX2 kernels against the reference).
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,28 +10,74 @@
 namespace greenai::edge::internal {
 
 const KernelSet& reference_kernels() {
-  static const KernelSet set{"reference", ref::linear_f32, ref::qlinear,
-                             nullptr,     ref::quantize,   ref::dynamic_linear};
+  static const KernelSet set{"reference",    ref::linear_f32,     nullptr, ref::qlinear, nullptr,
+                             ref::quantize, ref::dynamic_linear, false};
   return set;
 }
 
-const KernelSet& select_kernels() {
-  const char* forced = getenv("GREENAI_EDGE_KERNELS");
-  if (forced && strcmp(forced, "reference") == 0) return reference_kernels();
+int runnable_kernel_sets(const KernelSet** sets, int capacity) {
+  int count = 0;
+  auto add = [&](const KernelSet& set) {
+    if (count < capacity) sets[count] = &set;
+    ++count;
+  };
 #if defined(__x86_64__)
-  static const KernelSet vnni{
-      "avx512-vnni",          x86::linear_f32_avx2, x86::qlinear_avx512_vnni_packed,
-      x86::pack_qlinear_vnni, x86::quantize_avx512, x86::dynamic_linear_avx512_vnni};
-  static const KernelSet avx2{"avx2",  x86::linear_f32_avx2, x86::qlinear_avx2,
-                              nullptr, ref::quantize,        ref::dynamic_linear};
+  // The fp32 GEMM of every x86 set is the AVX2+FMA one (AVX-512 fp32 gains nothing measurable
+  // on the memory-bound layers of these models).
+  static const KernelSet avx512_vnni{"avx512-vnni",
+                                     x86::linear_f32_avx2_packed,
+                                     x86::pack_linear_f32_blocks8,
+                                     x86::qlinear_avx512_vnni_packed,
+                                     x86::pack_qlinear_vnni,
+                                     x86::quantize_avx512,
+                                     x86::dynamic_linear_avx512_vnni,
+                                     false};
+  static const KernelSet avx_vnni{"avx-vnni",
+                                  x86::linear_f32_avx2_packed,
+                                  x86::pack_linear_f32_blocks8,
+                                  x86::qlinear_avx_vnni_packed,
+                                  x86::pack_qlinear_blocks8,
+                                  ref::quantize,
+                                  nullptr,
+                                  false};
+  static const KernelSet avx2{"avx2",
+                              x86::linear_f32_avx2_packed,
+                              x86::pack_linear_f32_blocks8,
+                              x86::qlinear_avx2_packed,
+                              x86::pack_qlinear_blocks8,
+                              ref::quantize,
+                              nullptr,
+                              true};
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw") &&
-      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("fma") &&
-      (!forced || strcmp(forced, "avx2") != 0))
-    return vnni;
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return avx2;
+  const bool has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  if (has_avx2 && __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512vl"))
+    add(avx512_vnni);
+  if (has_avx2 && __builtin_cpu_supports("avxvnni")) add(avx_vnni);
+  if (has_avx2) add(avx2);
 #endif
-  return reference_kernels();
+  add(reference_kernels());
+  return count;
+}
+
+const KernelSet* select_kernels() {
+  const KernelSet* sets[8];
+  const int count = runnable_kernel_sets(sets, 8);
+  const char* forced = getenv("GREENAI_EDGE_KERNELS");
+  if (!forced || !*forced) return sets[0];
+  for (int i = 0; i < count; ++i)
+    if (strcmp(forced, sets[i]->name) == 0) return sets[i];
+  return nullptr;
+}
+
+void runnable_kernel_names(char* names, size_t size) {
+  const KernelSet* sets[8];
+  const int count = runnable_kernel_sets(sets, 8);
+  size_t used = 0;
+  if (size) names[0] = '\0';
+  for (int i = 0; i < count && used < size; ++i)
+    used += static_cast<size_t>(
+        snprintf(names + used, size - used, "%s%s", i ? ", " : "", sets[i]->name));
 }
 
 }  // namespace greenai::edge::internal

@@ -1,0 +1,46 @@
+// AVX-VNNI kernel (the 256-bit, VEX-encoded vpdpbusd of Alder Lake, Sapphire Rapids and Zen 5):
+// matches ref::qlinear bit for bit. vpdpbusd multiplies 32 unsigned bytes by 32 signed bytes and
+// adds each group of four products into an int32 lane without intermediate saturation, so the
+// inputs are made unsigned (u = q + 128) and Requant::bias_unsigned carries the correction, as in
+// the AVX-512 VNNI kernel. Same packed layout and tiling as qlinear_avx2_packed (gemm256.h).
+#include <immintrin.h>
+#include <string.h>
+
+#include "edge/internal/kernels.h"
+#include "edge/internal/scalar.h"
+
+namespace greenai::edge::internal::x86 {
+namespace {
+
+#define GREENAI_X86_TARGET __attribute__((target("avx2,fma,avxvnni")))
+#include "edge/kernels/x86/gemm256.h"
+
+struct UnsignedDot {
+  using Prepared = __m256i;
+  GREENAI_X86_TARGET static Prepared prepare(__m256i u) { return u; }
+  GREENAI_X86_TARGET static __m256i accumulate(__m256i acc, const Prepared& u, __m256i w) {
+    return _mm256_dpbusd_avx_epi32(acc, u, w);
+  }
+};
+
+}  // namespace
+
+GREENAI_X86_TARGET void qlinear_avx_vnni_packed(const int8_t* x, int batch, int in, int out,
+                                                const int8_t* packed, const Requant& r,
+                                                uint8_t* scratch, int8_t* y) {
+  const int stride = (in + 3) / 4 * 4;
+  const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
+  for (int n = 0; n < batch; ++n) {  // u = q + 128, rows padded with zeros to groups of 4
+    const int8_t* src = x + static_cast<long>(n) * in;
+    uint8_t* row = scratch + static_cast<long>(n) * stride;
+    int i = 0;
+    for (; i + 32 <= in; i += 32)
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(row + i),
+                          _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i)), flip));
+    for (; i < in; ++i) row[i] = static_cast<uint8_t>(src[i] ^ 0x80);
+    for (i = in; i < stride; ++i) row[i] = 0;
+  }
+  s8_packed_gemm<UnsignedDot>(packed, in, out, scratch, stride, batch, r.bias_unsigned, r, y);
+}
+
+}  // namespace greenai::edge::internal::x86

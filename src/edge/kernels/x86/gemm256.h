@@ -1,0 +1,160 @@
+// The register-tiled int8 GEMM shared by the 256-bit kernel sets (AVX2 and AVX-VNNI), over
+// weights packed by x86::pack_qlinear_blocks8 (blocks of 8 channels x 4 inputs, 32 bytes). It is
+// included by one .cpp per kernel set, which defines GREENAI_X86_TARGET (its target attribute)
+// first and includes it inside its own unnamed namespace, so that each set gets instantiations
+// compiled for its own ISA.
+//
+// A tile of NB blocks x NE examples keeps NB x NE accumulators in registers: each weight vector
+// is loaded once for NE examples and each broadcast input serves NB blocks. The integer sums are
+// exact and wrap modulo 2^32 as ref::qlinear's do; the requantization epilogue is
+// fixed_point.h's, lane by lane: bit-exact.
+#ifndef GREENAI_X86_TARGET
+#error "define GREENAI_X86_TARGET before including gemm256.h"
+#endif
+
+// (a b + nudge) / 2^31 truncated toward zero, for the signed low 32 bits of each 64-bit lane
+// (saturating_rounding_doubling_high_mul; b is a multiplier, never INT32_MIN). The quotient fits
+// in 32 bits, so a logical 64-bit shift gives its low half as the arithmetic one would.
+GREENAI_X86_TARGET inline __m256i high_mul_lanes(__m256i a, __m256i b) {
+  const __m256i zero = _mm256_setzero_si256();
+  __m256i ab = _mm256_mul_epi32(a, b);
+  const __m256i negative = _mm256_cmpgt_epi64(zero, ab);
+  ab = _mm256_add_epi64(ab, _mm256_blendv_epi8(_mm256_set1_epi64x(1LL << 30),
+                                               _mm256_set1_epi64x(1 - (1LL << 30)), negative));
+  const __m256i still_negative = _mm256_cmpgt_epi64(zero, ab);
+  ab = _mm256_add_epi64(ab, _mm256_and_si256(still_negative, _mm256_set1_epi64x((1LL << 31) - 1)));
+  return _mm256_srli_epi64(ab, 31);
+}
+
+// multiply_by_quantized_multiplier on 8 lanes, for right shifts only (shift <= 0).
+GREENAI_X86_TARGET inline __m256i requantize_lanes(__m256i acc, __m256i q, __m256i right) {
+  const __m256i even = high_mul_lanes(acc, q);
+  const __m256i odd = high_mul_lanes(_mm256_srli_epi64(acc, 32), _mm256_srli_epi64(q, 32));
+  const __m256i x = _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA);
+  // Rounding divide by 2^right, ties away from zero.
+  const __m256i one = _mm256_set1_epi32(1);
+  const __m256i mask = _mm256_sub_epi32(_mm256_sllv_epi32(one, right), one);
+  const __m256i remainder = _mm256_and_si256(x, mask);
+  const __m256i x_negative = _mm256_cmpgt_epi32(_mm256_setzero_si256(), x);
+  const __m256i threshold = _mm256_sub_epi32(_mm256_srli_epi32(mask, 1), x_negative);
+  const __m256i up = _mm256_cmpgt_epi32(remainder, threshold);  // -1 where rounding up
+  return _mm256_sub_epi32(_mm256_srav_epi32(x, right), up);
+}
+
+// Requantizes 8 channel sums (without bias) of one example and stores the channels that exist.
+GREENAI_X86_TARGET inline void store_q8(__m256i acc, int block, int out, const int32_t* bias,
+                                        const Requant& r, int8_t* y) {
+  const int first = block * 8, end = min_of(8, out - first);
+  alignas(32) int32_t lanes[8];
+  if (end < 8) {
+    for (int lane = 0; lane < 8; ++lane) lanes[lane] = lane < end ? r.shift[first + lane] : 0;
+  }
+  const __m256i shift = end < 8 ? _mm256_load_si256(reinterpret_cast<const __m256i*>(lanes))
+                                : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r.shift + first));
+  if (_mm256_movemask_epi8(_mm256_cmpgt_epi32(shift, _mm256_setzero_si256()))) {
+    // A multiplier of 1 or more (rare): the scalar path, with its saturating left shift.
+    _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), acc);
+    for (int lane = 0; lane < end; ++lane) {
+      const int c = first + lane;
+      y[c] = requantize(wrapping_add(bias[c], lanes[lane]), c, r);
+    }
+    return;
+  }
+  __m256i b, q;
+  if (end == 8) {
+    b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias + first));
+    q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r.multiplier + first));
+  } else {
+    alignas(32) int32_t bias_lanes[8], q_lanes[8];
+    for (int lane = 0; lane < 8; ++lane) {
+      bias_lanes[lane] = lane < end ? bias[first + lane] : 0;
+      q_lanes[lane] = lane < end ? r.multiplier[first + lane] : 0;
+    }
+    b = _mm256_load_si256(reinterpret_cast<const __m256i*>(bias_lanes));
+    q = _mm256_load_si256(reinterpret_cast<const __m256i*>(q_lanes));
+  }
+  __m256i v = requantize_lanes(_mm256_add_epi32(acc, b), q,
+                               _mm256_sub_epi32(_mm256_setzero_si256(), shift));
+  v = _mm256_add_epi32(v, _mm256_set1_epi32(r.output_zero_point));
+  v = _mm256_max_epi32(v, _mm256_set1_epi32(r.min));
+  v = _mm256_min_epi32(v, _mm256_set1_epi32(r.max));
+  const __m128i words = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  const __m128i bytes = _mm_packs_epi16(words, words);
+  if (end == 8) {
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(y + first), bytes);
+  } else {
+    alignas(16) int8_t out_bytes[16];
+    _mm_store_si128(reinterpret_cast<__m128i*>(out_bytes), bytes);
+    for (int lane = 0; lane < end; ++lane) y[first + lane] = out_bytes[lane];
+  }
+}
+
+// The int8 GEMM: rows of `stride` bytes (a multiple of 4, zero padded) against packed weights.
+// Dot supplies prepare(four input bytes broadcast) and accumulate(acc, prepared, weights): the
+// one place the two 256-bit sets differ.
+template <typename Dot, int NB, int NE>
+GREENAI_X86_TARGET inline void s8_tile(const int8_t* wb, size_t block_bytes, int groups,
+                                       const uint8_t* u, int stride, int block, int n0, int out,
+                                       const int32_t* bias, const Requant& r, int8_t* y) {
+  __m256i acc[NB][NE];
+  for (int j = 0; j < NB; ++j)
+    for (int e = 0; e < NE; ++e) acc[j][e] = _mm256_setzero_si256();
+  for (int g = 0; g < groups; ++g) {
+    __m256i w[NB];
+    for (int j = 0; j < NB; ++j)
+      w[j] = _mm256_load_si256(
+          reinterpret_cast<const __m256i*>(wb + j * block_bytes + static_cast<size_t>(g) * 32));
+    for (int e = 0; e < NE; ++e) {
+      int32_t v;
+      memcpy(&v, u + static_cast<long>(e) * stride + 4 * g, 4);
+      const typename Dot::Prepared x = Dot::prepare(_mm256_set1_epi32(v));
+      for (int j = 0; j < NB; ++j) acc[j][e] = Dot::accumulate(acc[j][e], x, w[j]);
+    }
+  }
+  for (int j = 0; j < NB; ++j)
+    for (int e = 0; e < NE; ++e)
+      store_q8(acc[j][e], block + j, out, bias, r, y + static_cast<long>(n0 + e) * out);
+}
+
+template <typename Dot, int NB>
+GREENAI_X86_TARGET void s8_blocks_pass(const int8_t* packed, int groups, const uint8_t* u,
+                                       int stride, int batch, int block, int out,
+                                       const int32_t* bias, const Requant& r, int8_t* y) {
+  const size_t block_bytes = static_cast<size_t>(groups) * 32;
+  const int8_t* wb = packed + block * block_bytes;
+  int n = 0;
+  for (; n + 4 <= batch; n += 4)
+    s8_tile<Dot, NB, 4>(wb, block_bytes, groups, u + static_cast<long>(n) * stride, stride, block,
+                        n, out, bias, r, y);
+  const uint8_t* un = u + static_cast<long>(n) * stride;
+  switch (batch - n) {
+    case 3:
+      s8_tile<Dot, NB, 3>(wb, block_bytes, groups, un, stride, block, n, out, bias, r, y);
+      break;
+    case 2:
+      s8_tile<Dot, NB, 2>(wb, block_bytes, groups, un, stride, block, n, out, bias, r, y);
+      break;
+    case 1:
+      s8_tile<Dot, NB, 1>(wb, block_bytes, groups, un, stride, block, n, out, bias, r, y);
+      break;
+    default:
+      break;
+  }
+}
+
+// 2 blocks x 4 examples: 8 accumulators, 2 weight vectors and the prepared input fit in the 16
+// ymm registers. Few examples: 4 blocks a pass keep enough independent chains in flight.
+template <typename Dot>
+GREENAI_X86_TARGET void s8_packed_gemm(const int8_t* packed, int in, int out, const uint8_t* u,
+                                       int stride, int batch, const int32_t* bias,
+                                       const Requant& r, int8_t* y) {
+  const int groups = (in + 3) / 4, blocks = (out + 7) / 8;
+  int b = 0;
+  if (batch < 3)
+    for (; b + 4 <= blocks; b += 4)
+      s8_blocks_pass<Dot, 4>(packed, groups, u, stride, batch, b, out, bias, r, y);
+  for (; b + 2 <= blocks; b += 2)
+    s8_blocks_pass<Dot, 2>(packed, groups, u, stride, batch, b, out, bias, r, y);
+  for (; b < blocks; ++b) s8_blocks_pass<Dot, 1>(packed, groups, u, stride, batch, b, out, bias, r, y);
+}
+

@@ -1,0 +1,476 @@
+// Every fast kernel set the CPU can run against the reference kernels: int8 bit for bit, fp32
+// within a bound on reordered float sums. A machine with AVX-512 runs the AVX-VNNI and AVX2 sets
+// here too, and an ARM64 build (run under qemu-user in CI) its NEON sets.
+#include <gtest/gtest.h>
+
+#include <cfloat>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "edge/internal/fixed_point.h"
+#include "edge/internal/kernels.h"
+#include "edge/test_util.h"
+#include "greenai/edge/format.h"
+#include "greenai/edge/greenai_edge.h"
+
+namespace greenai::edge {
+namespace {
+
+using internal::KernelSet;
+using internal::quantize_multiplier;
+using testing::Aligned;
+using testing::load;
+
+// Fast int8 kernels must match the reference bit for bit.
+constexpr int kInt8KernelTolerance = 0;
+
+// Every set this CPU runs but the reference.
+std::vector<const KernelSet*> fast_sets() {
+  const KernelSet* sets[8];
+  const int count = internal::runnable_kernel_sets(sets, 8);
+  return std::vector<const KernelSet*>(sets, sets + count - 1);
+}
+
+// GREENAI_EDGE_KERNELS set for the life of the object: models loaded meanwhile use that set.
+class ForcedKernels {
+ public:
+  explicit ForcedKernels(const char* name) { ::setenv("GREENAI_EDGE_KERNELS", name, 1); }
+  ~ForcedKernels() { ::unsetenv("GREENAI_EDGE_KERNELS"); }
+  ForcedKernels(const ForcedKernels&) = delete;
+  ForcedKernels& operator=(const ForcedKernels&) = delete;
+};
+
+// Runs `batch` examples of `x` through the model loaded with the named kernel set.
+std::vector<float> infer_with(const char* set, const Aligned& bytes, int batch,
+                              const std::vector<float>& x) {
+  ForcedKernels forced(set);
+  auto loaded = load(bytes, batch);
+  EXPECT_EQ(loaded->status, GREENAI_EDGE_OK) << set << ": " << loaded->error;
+  if (loaded->status != GREENAI_EDGE_OK) return {};
+  EXPECT_STREQ(greenai_edge_kernels(loaded->model), set);
+  std::vector<float> y(greenai_edge_output_size(loaded->model) * batch);
+  EXPECT_EQ(greenai_edge_infer(loaded->model, batch, x.data(), x.size(), y.data(), y.size()),
+            GREENAI_EDGE_OK);
+  return y;
+}
+
+// A one-layer float model 3 -> 2, to load.
+Aligned tiny_model() {
+  FileBuilder b({3});
+  const float w[] = {1, 2, 3, -1, -2, -3}, bias[] = {0.5f, 1};
+  OpRecord op{.kind = OpKind::kLinear, .in = 3, .out = 2};
+  op.weight = b.add_tensor(DType::kF32, w, 6);
+  op.bias = b.add_tensor(DType::kF32, bias, 2);
+  b.add_op(op);
+  return Aligned(b.finish());
+}
+
+TEST(KernelSelection, EveryRunnableSetCanBeForcedAndTheReferenceComesLast) {
+  const KernelSet* sets[8];
+  const int count = internal::runnable_kernel_sets(sets, 8);
+  ASSERT_GE(count, 1);
+  EXPECT_STREQ(sets[count - 1]->name, "reference");
+  Aligned bytes = tiny_model();
+  {
+    auto best = load(bytes);
+    ASSERT_EQ(best->status, GREENAI_EDGE_OK) << best->error;
+    EXPECT_STREQ(greenai_edge_kernels(best->model), sets[0]->name);
+  }
+  for (int i = 0; i < count; ++i) {
+    ForcedKernels forced(sets[i]->name);
+    auto loaded = load(bytes);
+    ASSERT_EQ(loaded->status, GREENAI_EDGE_OK) << loaded->error;
+    EXPECT_STREQ(greenai_edge_kernels(loaded->model), sets[i]->name);
+  }
+}
+
+TEST(KernelSelection, ANameThisCpuCannotRunIsRefusedWithTheList) {
+  ForcedKernels forced("avx1024");
+  auto loaded = load(tiny_model());
+  EXPECT_EQ(loaded->status, GREENAI_EDGE_ERROR_ARGUMENT);
+  EXPECT_NE(loaded->error.find("GREENAI_EDGE_KERNELS=avx1024 is not a kernel set this CPU runs"),
+            std::string::npos)
+      << loaded->error;
+  EXPECT_NE(loaded->error.find("reference"), std::string::npos) << loaded->error;
+}
+
+// Random int8 Linear problems, with tails that do not fill a vector.
+struct QProblem {
+  int batch, in, out;
+  std::vector<int8_t> x, w, y_ref, y_fast;
+  std::vector<int32_t> bias, multiplier, shift, bias_unsigned, bias_signed;
+  internal::Requant r{};
+
+  QProblem(int batch_, int in_, int out_, bool relu, std::mt19937& rng)
+      : batch(batch_),
+        in(in_),
+        out(out_),
+        x(batch_ * in_),
+        w(out_ * in_),
+        y_ref(batch_ * out_),
+        y_fast(batch_ * out_),
+        bias(out_),
+        multiplier(out_),
+        shift(out_),
+        bias_unsigned(out_),
+        bias_signed(out_) {
+    for (auto& v : x) v = static_cast<int8_t>(static_cast<int>(rng() % 256) - 128);
+    for (auto& v : w) v = static_cast<int8_t>(static_cast<int>(rng() % 255) - 127);
+    const int32_t zp_in = static_cast<int32_t>(rng() % 256) - 128;
+    for (int c = 0; c < out; ++c) {
+      bias[c] = static_cast<int32_t>(rng() % 20001) - 10000;
+      quantize_multiplier(
+          std::ldexp(0.5 + (rng() % 1000) / 2000.0, -static_cast<int>(6 + rng() % 8)),
+          &multiplier[c], &shift[c]);
+    }
+    const int32_t zp_out = static_cast<int32_t>(rng() % 256) - 128;
+    r = {bias.data(), multiplier.data(),    shift.data(), zp_in,
+         zp_out,      relu ? zp_out : -128, 127,          bias_unsigned.data(),
+         bias_signed.data()};
+    derive_biases();
+  }
+
+  // The load-time biases of the fast kernels, as the runtime derives them (wrapping in int32).
+  void derive_biases() {
+    for (int c = 0; c < out; ++c) {
+      int64_t row_sum = 0;
+      for (int i = 0; i < in; ++i) row_sum += w[c * in + i];
+      bias_unsigned[c] =
+          static_cast<int32_t>(bias[c] - (128 + int64_t{r.input_zero_point}) * row_sum);
+      bias_signed[c] = static_cast<int32_t>(bias[c] - int64_t{r.input_zero_point} * row_sum);
+    }
+  }
+};
+
+TEST(FastKernels, Int8LinearMatchesTheReferenceBitForBit) {
+  const auto sets = fast_sets();
+  if (sets.empty()) GTEST_SKIP() << "no fast kernel set for this CPU";
+  std::mt19937 rng(23);
+  std::vector<std::tuple<int, int, int>> shapes{{1, 784, 20}, {5, 20, 10},  {64, 200, 33},
+                                                {3, 1, 1},    {7, 63, 5},   {4, 65, 3},
+                                                {9, 1200, 12}, {65, 37, 19}, {2, 130, 40}};
+  for (int batch = 1; batch <= 13; ++batch) shapes.emplace_back(batch, 29, 17);
+  for (auto [batch, in, out] : shapes) {
+    for (int variant = 0; variant < 5; ++variant) {
+      const bool relu = variant == 1;
+      QProblem p(batch, in, out, relu, rng);
+      if (variant == 3)  // Multipliers of 1 or more (left shifts) and the smallest ones.
+        for (int c = 0; c < out; ++c)
+          quantize_multiplier(c % 3 == 0   ? 1.5 + c
+                              : c % 3 == 1 ? std::ldexp(0.75, -31)
+                                           : std::ldexp(0.6, -1),
+                              &p.multiplier[c], &p.shift[c]);
+      if (variant == 2)  // Biases at the edge of int32: accumulators wrap alike on every kernel.
+        for (int c = 0; c < out; ++c)
+          p.bias[c] = (c % 2 ? INT32_MAX : INT32_MIN) - (c % 2 ? c : -c);
+      if (variant == 4) {  // Extremes: every input -128 or 127, weights +-127 (saturated pairs).
+        for (size_t i = 0; i < p.x.size(); ++i) p.x[i] = i % 3 ? -128 : 127;
+        for (size_t i = 0; i < p.w.size(); ++i) p.w[i] = i % 5 ? -127 : 127;
+        p.r.input_zero_point = 127;
+      }
+      p.derive_biases();
+      internal::ref::qlinear(p.x.data(), batch, in, out, p.w.data(), p.r, nullptr, p.y_ref.data());
+      for (const KernelSet* k : sets) {
+        std::fill(p.y_fast.begin(), p.y_fast.end(), 0);
+        // Packed weights 64-byte aligned, as the runtime lays them out.
+        std::vector<int8_t> storage(k->pack_qlinear(nullptr, in, out, nullptr) + 64);
+        auto* packed = storage.data() + (64 - reinterpret_cast<uintptr_t>(storage.data()) % 64) % 64;
+        k->pack_qlinear(p.w.data(), in, out, packed);
+        std::vector<uint8_t> scratch(static_cast<size_t>(batch) * (in + 3));
+        k->qlinear(p.x.data(), batch, in, out, packed, p.r, scratch.data(), p.y_fast.data());
+        int worst = 0;
+        for (size_t i = 0; i < p.y_ref.size(); ++i)
+          worst = std::max(worst, std::abs(p.y_ref[i] - p.y_fast[i]));
+        EXPECT_EQ(worst, kInt8KernelTolerance) << k->name << " batch " << batch << " in " << in
+                                               << " out " << out << " variant " << variant;
+      }
+    }
+  }
+}
+
+// A weight of -128 is outside the format's range; a set whose GEMM needs [-127, 127] runs that
+// layer on the reference kernels, so the answer is still the reference's.
+TEST(FastKernels, AWeightOfMinus128StillGivesTheReferenceAnswer) {
+  std::mt19937 rng(7);
+  const uint32_t in = 40, out = 9;
+  FileBuilder b({in});
+  std::vector<int8_t> w(in * out);
+  for (auto& v : w) v = static_cast<int8_t>(static_cast<int>(rng() % 256) - 128);
+  w[3] = -128;
+  std::vector<int32_t> bias(out), mult(out), shift(out);
+  for (uint32_t o = 0; o < out; ++o) quantize_multiplier(0.0004 * (1 + o), &mult[o], &shift[o]);
+  OpRecord linear{.kind = OpKind::kQLinear, .in = in, .out = out};
+  linear.weight = b.add_tensor(DType::kI8, w.data(), w.size());
+  linear.bias = b.add_tensor(DType::kI32, bias.data(), bias.size());
+  linear.multiplier = b.add_tensor(DType::kI32, mult.data(), mult.size());
+  linear.shift = b.add_tensor(DType::kI32, shift.data(), shift.size());
+  linear.input_zero_point = 0;
+  b.add_op({.kind = OpKind::kQuantize, .output_zero_point = 0, .scale = 0.01f});
+  b.add_op(linear);
+  b.add_op({.kind = OpKind::kDequantize, .scale = 1.0f});
+  Aligned bytes(b.finish());
+  std::vector<float> x(in * 5);
+  std::uniform_real_distribution<float> u(-1.3f, 1.3f);
+  for (auto& v : x) v = u(rng);
+  const auto y_ref = infer_with("reference", bytes, 5, x);
+  for (const KernelSet* k : fast_sets()) EXPECT_EQ(infer_with(k->name, bytes, 5, x), y_ref) << k->name;
+}
+
+// QConv2d runs as im2col + the fast int8 GEMM on fast kernel sets: the same integers as the
+// reference's textbook loops, for strides, paddings, kernel sizes and zero points.
+TEST(FastKernels, Int8ConvMatchesTheReferenceBitForBit) {
+  struct Shape {
+    int in_c, h, w, out_c, kernel, stride, padding, zp_in;
+  };
+  std::mt19937 rng(31);
+  for (const Shape& c : std::vector<Shape>{{1, 28, 28, 16, 3, 1, 1, -128},
+                                           {3, 9, 7, 5, 3, 2, 1, 17},
+                                           {2, 8, 8, 20, 5, 1, 2, -3},
+                                           {4, 6, 6, 3, 1, 1, 0, 100},
+                                           {2, 5, 5, 33, 2, 2, 0, 0}}) {
+    FileBuilder b(
+        {static_cast<uint32_t>(c.in_c), static_cast<uint32_t>(c.h), static_cast<uint32_t>(c.w)});
+    const size_t count = size_t(c.out_c) * c.in_c * c.kernel * c.kernel;
+    std::vector<int8_t> w(count);
+    for (auto& v : w) v = static_cast<int8_t>(static_cast<int>(rng() % 255) - 127);
+    std::vector<int32_t> bias(c.out_c), mult(c.out_c), shift(c.out_c);
+    for (int o = 0; o < c.out_c; ++o) {
+      bias[o] = static_cast<int32_t>(rng() % 20001) - 10000;
+      quantize_multiplier(0.0005 * (1 + rng() % 20), &mult[o], &shift[o]);
+    }
+    OpRecord q{.kind = OpKind::kQuantize, .output_zero_point = c.zp_in, .scale = 0.01f};
+    OpRecord conv{.kind = OpKind::kQConv2d,
+                  .flags = static_cast<uint32_t>(c.out_c % 2 ? kFlagFusedReLU : 0),
+                  .in = static_cast<uint32_t>(c.in_c),
+                  .out = static_cast<uint32_t>(c.out_c),
+                  .kernel = static_cast<uint32_t>(c.kernel),
+                  .stride = static_cast<uint32_t>(c.stride),
+                  .padding = static_cast<uint32_t>(c.padding)};
+    conv.weight = b.add_tensor(DType::kI8, w.data(), w.size());
+    conv.bias = b.add_tensor(DType::kI32, bias.data(), bias.size());
+    conv.multiplier = b.add_tensor(DType::kI32, mult.data(), mult.size());
+    conv.shift = b.add_tensor(DType::kI32, shift.data(), shift.size());
+    conv.input_zero_point = c.zp_in;
+    conv.output_zero_point = -7;
+    b.add_op(q);
+    b.add_op(conv);
+    if (c.out_c % 2) {  // then Flatten and a QLinear: the conv's output stays [pixels, channels]
+      const int oh = (c.h + 2 * c.padding - c.kernel) / c.stride + 1;
+      const int ow = (c.w + 2 * c.padding - c.kernel) / c.stride + 1;
+      const uint32_t features = static_cast<uint32_t>(c.out_c * oh * ow), outputs = 7;
+      std::vector<int8_t> lw(features * outputs);
+      for (auto& v : lw) v = static_cast<int8_t>(static_cast<int>(rng() % 255) - 127);
+      std::vector<int32_t> lb(outputs), lm(outputs), ls(outputs);
+      for (uint32_t o = 0; o < outputs; ++o) {
+        lb[o] = static_cast<int32_t>(rng() % 2001) - 1000;
+        quantize_multiplier(0.0001 * (1 + rng() % 20), &lm[o], &ls[o]);
+      }
+      OpRecord linear{.kind = OpKind::kQLinear, .in = features, .out = outputs};
+      linear.weight = b.add_tensor(DType::kI8, lw.data(), lw.size());
+      linear.bias = b.add_tensor(DType::kI32, lb.data(), lb.size());
+      linear.multiplier = b.add_tensor(DType::kI32, lm.data(), lm.size());
+      linear.shift = b.add_tensor(DType::kI32, ls.data(), ls.size());
+      linear.input_zero_point = -7;
+      linear.output_zero_point = -7;
+      b.add_op({.kind = OpKind::kFlatten});
+      b.add_op(linear);
+    }
+    b.add_op({.kind = OpKind::kDequantize, .input_zero_point = -7, .scale = 1.0f});
+    Aligned bytes(b.finish());
+    std::vector<float> x(size_t(c.in_c) * c.h * c.w * 3);
+    std::uniform_real_distribution<float> u(-1.6f, 1.6f);
+    for (auto& v : x) v = u(rng);
+    const auto y_ref = infer_with("reference", bytes, 3, x);
+    for (const KernelSet* k : fast_sets())
+      EXPECT_EQ(infer_with(k->name, bytes, 3, x), y_ref)
+          << k->name << " kernel " << c.kernel << " stride " << c.stride << " padding "
+          << c.padding;
+  }
+}
+
+TEST(FastKernels, QuantizeMatchesTheReferenceBitForBit) {
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  if (!__builtin_cpu_supports("avx512bw") || !__builtin_cpu_supports("avx512vl"))
+    GTEST_SKIP() << "no AVX-512 here";
+  std::mt19937 rng(41);
+  std::vector<float> x;
+  // Ties, values a hair under a tie, huge values, infinities, NaN, signed zeros.
+  for (float v : {0.5f, -0.5f, 1.5f, -2.5f, 0.49999997f, -0.49999997f, 2.4999998f, 1e30f, -1e30f,
+                  std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(),
+                  std::numeric_limits<float>::quiet_NaN(), 0.0f, -0.0f, 8388609.0f, -8388607.5f})
+    x.push_back(v);
+  std::uniform_real_distribution<float> u(-300, 300);
+  for (int i = 0; i < 1000; ++i) x.push_back(u(rng));
+  for (int i = -600; i <= 600; ++i) x.push_back(static_cast<float>(i) * 0.25f);  // exact ties
+  // Values whose quotient lands on or a few ulps from a tie for each scale: where a kernel that
+  // multiplies by 1 / scale must fall back to dividing.
+  std::vector<float> scales{1.0f, 0.5f, 0.1f, 1.0f / 255, 3.7f, 1e-30f, 1e30f};
+  std::uniform_real_distribution<float> log_scale(-12, 4);
+  for (int i = 0; i < 20; ++i) scales.push_back(std::exp2(log_scale(rng)));
+  for (float scale : scales) {
+    std::vector<float> near = x;
+    for (int k = -300; k <= 300; ++k) {
+      float v = (static_cast<float>(k) + 0.5f) * scale;
+      for (int step = 0; step < 3; ++step) {
+        near.push_back(v);
+        near.push_back(std::nextafter(v, 0.0f));
+        v = std::nextafter(v, 1e38f);
+      }
+    }
+    for (int32_t zp : {-128, -3, 0, 50, 127})
+      for (long count : {static_cast<long>(near.size()), 15L, 17L, 1L}) {
+        std::vector<int8_t> ref(count), fast(count);
+        internal::ref::quantize(near.data(), count, scale, zp, ref.data());
+        internal::x86::quantize_avx512(near.data(), count, scale, zp, fast.data());
+        ASSERT_EQ(fast, ref) << "scale " << scale << " zero point " << zp << " count " << count;
+      }
+  }
+  // Infinities and NaN alone among ordinary values (no tie nearby to send the block down the
+  // careful path for another reason), at every position of a 64-value block.
+  for (int at = 0; at < 64; ++at)
+    for (float special :
+         {std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(),
+          std::numeric_limits<float>::quiet_NaN(), 1e38f, -1e38f}) {
+      std::vector<float> block(128, 0.3f);
+      block[at] = special;
+      block[64 + (at * 7) % 64] = special;
+      std::vector<int8_t> ref(block.size()), fast(block.size());
+      internal::ref::quantize(block.data(), static_cast<long>(block.size()), 0.1f, 5, ref.data());
+      internal::x86::quantize_avx512(block.data(), static_cast<long>(block.size()), 0.1f, 5,
+                                     fast.data());
+      ASSERT_EQ(fast, ref) << special << " at " << at;
+    }
+  for (float scale : {1.0f, 0.5f, 0.1f, 1.0f / 255, 3.7f})
+    for (int32_t zp : {-128, -3, 0, 50, 127})
+      for (long count : {static_cast<long>(x.size()), 15L, 17L, 1L}) {
+        std::vector<int8_t> ref(count), fast(count);
+        internal::ref::quantize(x.data(), count, scale, zp, ref.data());
+        internal::x86::quantize_avx512(x.data(), count, scale, zp, fast.data());
+        ASSERT_EQ(fast, ref) << "scale " << scale << " zero point " << zp << " count " << count;
+      }
+#else
+  GTEST_SKIP() << "x86 only";
+#endif
+}
+
+// DynamicLinear on every fast set (where a set has its own: packed weights, vectorized row
+// quantization and epilogue) gives the reference's floats bit for bit: rows of any range, all-zero rows, NaN, ReLU, with
+// and without bias.
+TEST(FastKernels, DynamicLinearMatchesTheReferenceBitForBit) {
+  std::mt19937 rng(53);
+  for (auto [in, out] : std::vector<std::pair<int, int>>{{784, 20}, {7, 3}, {64, 33}, {100, 16}})
+    for (int variant = 0; variant < 3; ++variant) {
+      FileBuilder b({static_cast<uint32_t>(in)});
+      std::vector<int8_t> w(static_cast<size_t>(in) * out);
+      for (auto& v : w) v = static_cast<int8_t>(static_cast<int>(rng() % 255) - 127);
+      std::vector<float> w_scale(out), bias(out);
+      std::uniform_real_distribution<float> u(-1, 1);
+      for (int c = 0; c < out; ++c) w_scale[c] = 0.001f + (u(rng) + 1) * 0.01f, bias[c] = u(rng);
+      OpRecord op{.kind = OpKind::kDynamicLinear,
+                  .flags = variant == 1 ? kFlagFusedReLU : 0u,
+                  .in = static_cast<uint32_t>(in),
+                  .out = static_cast<uint32_t>(out)};
+      op.weight = b.add_tensor(DType::kI8, w.data(), w.size());
+      op.bias = variant == 2 ? kNoTensor : b.add_tensor(DType::kF32, bias.data(), bias.size());
+      op.weight_scale = b.add_tensor(DType::kF32, w_scale.data(), w_scale.size());
+      op.multiplier = op.shift = kNoTensor;
+      b.add_op(op);
+      Aligned bytes(b.finish());
+      std::vector<float> x(static_cast<size_t>(in) * 9);
+      for (size_t i = 0; i < x.size(); ++i) {
+        const size_t example = i / in;
+        x[i] = example == 3 ? 0.0f : u(rng) * (example == 5 ? 1000.0f : 2.0f) + (example == 6);
+      }
+      x[static_cast<size_t>(in) * 7 + 1] = std::numeric_limits<float>::quiet_NaN();
+      x[static_cast<size_t>(in) * 8] = -0.0f;
+      const auto y_ref = infer_with("reference", bytes, 9, x);
+      for (const KernelSet* k : fast_sets()) {
+        const auto y_fast = infer_with(k->name, bytes, 9, x);
+        ASSERT_EQ(y_fast.size(), y_ref.size());
+        EXPECT_EQ(std::memcmp(y_ref.data(), y_fast.data(), y_ref.size() * sizeof(float)), 0)
+            << k->name << " in " << in << " out " << out << " variant " << variant;
+      }
+    }
+}
+
+// Reordering a float sum of n terms moves it by at most about n x FLT_EPSILON x the sum of the
+// terms' magnitudes; a wrong index or a lost term moves it by the size of a term.
+float reorder_bound(int terms, double magnitude) { return static_cast<float>(terms * FLT_EPSILON * magnitude); }
+
+TEST(FastKernels, Fp32LinearWithinTheReorderingBound) {
+  const auto sets = fast_sets();
+  if (sets.empty()) GTEST_SKIP() << "no fast kernel set for this CPU";
+  std::mt19937 rng(29);
+  std::uniform_real_distribution<float> u(-1, 1);
+  std::vector<std::tuple<int, int, int>> shapes{{6, 103, 17}, {1, 784, 1200}, {64, 120, 10},
+                                                {65, 9, 33},  {2, 1, 1}};
+  for (int batch = 1; batch <= 13; ++batch) shapes.emplace_back(batch, 31, 23);
+  for (auto [batch, in, out] : shapes)
+    for (bool relu : {false, true}) {
+      std::vector<float> x(batch * in), w(out * in), b(out), y_ref(batch * out), y_fast(batch * out);
+      for (auto* v : {&x, &w, &b})
+        for (float& f : *v) f = u(rng);
+      internal::ref::linear_f32(x.data(), batch, in, out, w.data(), b.data(), relu, y_ref.data());
+      for (const KernelSet* k : sets) {
+        std::vector<float> storage(k->pack_linear_f32(nullptr, in, out, nullptr) / sizeof(float) + 16);
+        float* packed = storage.data() + (64 - reinterpret_cast<uintptr_t>(storage.data()) % 64) % 64 / sizeof(float);
+        k->pack_linear_f32(w.data(), in, out, packed);
+        k->linear_f32(x.data(), batch, in, out, packed, b.data(), relu, y_fast.data());
+        for (int n = 0; n < batch; ++n)
+          for (int o = 0; o < out; ++o) {
+            double magnitude = std::fabs(b[o]);
+            for (int i = 0; i < in; ++i) magnitude += std::fabs(w[o * in + i] * x[n * in + i]);
+            ASSERT_NEAR(y_fast[n * out + o], y_ref[n * out + o], reorder_bound(in + 1, magnitude))
+                << k->name << " batch " << batch << " in " << in << " out " << out;
+          }
+      }
+    }
+}
+
+// Conv2d in fp32 runs as im2col and the set's GEMM: within the same bound of the textbook loops.
+TEST(FastKernels, Fp32ConvWithinTheReorderingBound) {
+  std::mt19937 rng(37);
+  std::uniform_real_distribution<float> u(-1, 1);
+  struct Shape {
+    uint32_t in_c, h, w, out_c, kernel, stride, padding;
+  };
+  for (const Shape& c : std::vector<Shape>{{1, 28, 28, 16, 3, 1, 1}, {3, 9, 7, 5, 3, 2, 1},
+                                           {2, 8, 8, 20, 5, 1, 2}, {4, 6, 6, 3, 1, 1, 0}}) {
+    FileBuilder b({c.in_c, c.h, c.w});
+    std::vector<float> w(size_t(c.out_c) * c.in_c * c.kernel * c.kernel), bias(c.out_c);
+    for (auto* v : {&w, &bias})
+      for (float& f : *v) f = u(rng);
+    OpRecord conv{.kind = OpKind::kConv2d,
+                  .flags = static_cast<uint32_t>(c.out_c % 2 ? kFlagFusedReLU : 0),
+                  .in = c.in_c,
+                  .out = c.out_c,
+                  .kernel = c.kernel,
+                  .stride = c.stride,
+                  .padding = c.padding};
+    conv.weight = b.add_tensor(DType::kF32, w.data(), w.size());
+    conv.bias = b.add_tensor(DType::kF32, bias.data(), bias.size());
+    b.add_op(conv);
+    Aligned bytes(b.finish());
+    std::vector<float> x(size_t(c.in_c) * c.h * c.w * 3);
+    for (auto& v : x) v = u(rng);
+    const auto y_ref = infer_with("reference", bytes, 3, x);
+    const int terms = static_cast<int>(c.in_c * c.kernel * c.kernel) + 1;
+    for (const KernelSet* k : fast_sets()) {
+      const auto y_fast = infer_with(k->name, bytes, 3, x);
+      ASSERT_EQ(y_fast.size(), y_ref.size());
+      // |w|, |x|, |b| <= 1: the terms' magnitudes sum to at most `terms`.
+      for (size_t i = 0; i < y_ref.size(); ++i)
+        ASSERT_NEAR(y_fast[i], y_ref[i], reorder_bound(terms, terms)) << k->name << " at " << i;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace greenai::edge
