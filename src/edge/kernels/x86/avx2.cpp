@@ -30,26 +30,41 @@ struct SignedDot {
   }
 };
 
-GREENAI_X86_TARGET inline void store_f32(__m256 acc, int block, int out, const float* bias,
-                                         bool relu, float* y) {
-  const int first = block * 8, end = min_of(8, out - first);
-  alignas(32) float lanes[8];
-  _mm256_store_ps(lanes, acc);
-  for (int lane = 0; lane < end; ++lane) {
-    const float v = lanes[lane] + (bias ? bias[first + lane] : 0.0f);
-    y[first + lane] = relu ? max_of(v, 0.0f) : v;
-  }
+// The inputs are taken in chunks of kInputChunk: a chunk of a 2-block panel (2 x 8 x 256 floats,
+// 16 KiB) stays in L1 while every example passes over it. Partial sums wait in y between chunks.
+constexpr int kInputChunk = 256;
+
+// The first `count` of 8 lanes, as a vmaskmovps mask.
+GREENAI_X86_TARGET inline __m256i first_lanes(int count) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(count), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-// fp32 tiles: NB blocks of 8 channels x NE examples, one FMA per weight vector and example.
+// Stores 8 channel sums of one example over a chunk of inputs: added to the partial sums of the
+// chunks before it (none for the first), then, after the last chunk, the bias and ReLU (as
+// max_of(v, 0): NaN and -0 stay). Not inlined: GCC 12 keeps a tile's accumulators in registers
+// through the loop only when its epilogue is a call (inlined, it spilled all 12 every step).
+GREENAI_X86_TARGET __attribute__((noinline)) void store_f32(__m256 acc, int block, int out, const float* bias,
+                                         bool relu, bool first_chunk, bool last_chunk, float* y) {
+  const int first = block * 8;
+  const __m256i mask = first_lanes(out - first);
+  if (!first_chunk) acc = _mm256_add_ps(_mm256_maskload_ps(y + first, mask), acc);
+  if (last_chunk) {
+    if (bias) acc = _mm256_add_ps(acc, _mm256_maskload_ps(bias + first, mask));
+    if (relu) acc = _mm256_max_ps(_mm256_setzero_ps(), acc);
+  }
+  _mm256_maskstore_ps(y + first, mask, acc);
+}
+
+// fp32 tiles: NB blocks of 8 channels x NE examples over inputs [k0, k1), one FMA per weight
+// vector and example.
 template <int NB, int NE>
-GREENAI_X86_TARGET inline void f32_tile(const float* wb, size_t block_floats, int in,
-                                        const float* x, int block, int n0, int out,
+GREENAI_X86_TARGET inline void f32_tile(const float* wb, size_t block_floats, int in, int k0,
+                                        int k1, const float* x, int block, int n0, int out,
                                         const float* bias, bool relu, float* y) {
   __m256 acc[NB][NE];
   for (int j = 0; j < NB; ++j)
     for (int e = 0; e < NE; ++e) acc[j][e] = _mm256_setzero_ps();
-  for (int i = 0; i < in; ++i) {
+  for (int i = k0; i < k1; ++i) {
     __m256 w[NB];
     for (int j = 0; j < NB; ++j)
       w[j] = _mm256_load_ps(wb + j * block_floats + static_cast<size_t>(i) * 8);
@@ -58,9 +73,12 @@ GREENAI_X86_TARGET inline void f32_tile(const float* wb, size_t block_floats, in
       for (int j = 0; j < NB; ++j) acc[j][e] = _mm256_fmadd_ps(w[j], v, acc[j][e]);
     }
   }
+#pragma GCC unroll 16
   for (int j = 0; j < NB; ++j)
+#pragma GCC unroll 16
     for (int e = 0; e < NE; ++e)
-      store_f32(acc[j][e], block + j, out, bias, relu, y + static_cast<long>(n0 + e) * out);
+      store_f32(acc[j][e], block + j, out, bias, relu, k0 == 0, k1 == in,
+                y + static_cast<long>(n0 + e) * out);
 }
 
 template <int NB>
@@ -69,29 +87,32 @@ GREENAI_X86_TARGET void f32_blocks_pass(const float* packed, int in, const float
                                         float* y) {
   const size_t block_floats = static_cast<size_t>(in) * 8;
   const float* wb = packed + block * block_floats;
-  int n = 0;
-  for (; n + 6 <= batch; n += 6)
-    f32_tile<NB, 6>(wb, block_floats, in, x + static_cast<long>(n) * in, block, n, out, bias, relu,
-                    y);
-  const float* xn = x + static_cast<long>(n) * in;
-  switch (batch - n) {
-    case 5:
-      f32_tile<NB, 5>(wb, block_floats, in, xn, block, n, out, bias, relu, y);
-      break;
-    case 4:
-      f32_tile<NB, 4>(wb, block_floats, in, xn, block, n, out, bias, relu, y);
-      break;
-    case 3:
-      f32_tile<NB, 3>(wb, block_floats, in, xn, block, n, out, bias, relu, y);
-      break;
-    case 2:
-      f32_tile<NB, 2>(wb, block_floats, in, xn, block, n, out, bias, relu, y);
-      break;
-    case 1:
-      f32_tile<NB, 1>(wb, block_floats, in, xn, block, n, out, bias, relu, y);
-      break;
-    default:
-      break;
+  for (int k0 = 0; k0 < in; k0 += kInputChunk) {
+    const int k1 = min_of(in, k0 + kInputChunk);
+    int n = 0;
+    for (; n + 6 <= batch; n += 6)
+      f32_tile<NB, 6>(wb, block_floats, in, k0, k1, x + static_cast<long>(n) * in, block, n, out,
+                      bias, relu, y);
+    const float* xn = x + static_cast<long>(n) * in;
+    switch (batch - n) {
+      case 5:
+        f32_tile<NB, 5>(wb, block_floats, in, k0, k1, xn, block, n, out, bias, relu, y);
+        break;
+      case 4:
+        f32_tile<NB, 4>(wb, block_floats, in, k0, k1, xn, block, n, out, bias, relu, y);
+        break;
+      case 3:
+        f32_tile<NB, 3>(wb, block_floats, in, k0, k1, xn, block, n, out, bias, relu, y);
+        break;
+      case 2:
+        f32_tile<NB, 2>(wb, block_floats, in, k0, k1, xn, block, n, out, bias, relu, y);
+        break;
+      case 1:
+        f32_tile<NB, 1>(wb, block_floats, in, k0, k1, xn, block, n, out, bias, relu, y);
+        break;
+      default:
+        break;
+    }
   }
 }
 

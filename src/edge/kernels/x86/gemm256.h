@@ -42,7 +42,9 @@ GREENAI_X86_TARGET inline __m256i requantize_lanes(__m256i acc, __m256i q, __m25
 }
 
 // Requantizes 8 channel sums (without bias) of one example and stores the channels that exist.
-GREENAI_X86_TARGET inline void store_q8(__m256i acc, int block, int out, const int32_t* bias,
+// Not inlined: GCC 12 keeps a tile's accumulators in registers through the loop only when its
+// epilogue is a call (inlined, it stored every accumulator to the stack at every step).
+GREENAI_X86_TARGET __attribute__((noinline)) void store_q8(__m256i acc, int block, int out, const int32_t* bias,
                                         const Requant& r, int8_t* y) {
   const int first = block * 8, end = min_of(8, out - first);
   alignas(32) int32_t lanes[8];
@@ -111,7 +113,9 @@ GREENAI_X86_TARGET inline void s8_tile(const int8_t* wb, size_t block_bytes, int
       for (int j = 0; j < NB; ++j) acc[j][e] = Dot::accumulate(acc[j][e], x, w[j]);
     }
   }
+#pragma GCC unroll 16
   for (int j = 0; j < NB; ++j)
+#pragma GCC unroll 16
     for (int e = 0; e < NE; ++e)
       store_q8(acc[j][e], block + j, out, bias, r, y + static_cast<long>(n0 + e) * out);
 }
