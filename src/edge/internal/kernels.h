@@ -126,6 +126,8 @@ void dynamic_linear_avx512_vnni(const float* x, int batch, int in, int out, cons
                                 bool relu, uint8_t* scratch, float* y);
 /// ref::quantize, 16 lanes at a time, bit for bit.
 void quantize_avx512(const float* x, long count, float scale, int32_t zero_point, int8_t* y);
+/// ref::quantize, 8 floats at a time, bit for bit (a group near a tie goes to the reference).
+void quantize_avx2(const float* x, long count, float scale, int32_t zero_point, int8_t* y);
 /// GEMM on packed weights: 16 channels per vector, four examples per weight load, no
 /// horizontal sums. `scratch` holds batch x round_up(in, 4) bytes.
 void qlinear_avx512_vnni_packed(const int8_t* x, int batch, int in, int out, const int8_t* packed,

@@ -37,7 +37,7 @@ int runnable_kernel_sets(const KernelSet** sets, int capacity) {
                                   x86::pack_linear_f32_blocks8,
                                   x86::qlinear_avx_vnni_packed,
                                   x86::pack_qlinear_blocks8,
-                                  ref::quantize,
+                                  x86::quantize_avx2,
                                   nullptr,
                                   false};
   static const KernelSet avx2{"avx2",
@@ -45,7 +45,7 @@ int runnable_kernel_sets(const KernelSet** sets, int capacity) {
                               x86::pack_linear_f32_blocks8,
                               x86::qlinear_avx2_packed,
                               x86::pack_qlinear_blocks8,
-                              ref::quantize,
+                              x86::quantize_avx2,
                               nullptr,
                               true};
   __builtin_cpu_init();
