@@ -753,6 +753,13 @@ size_t greenai_edge_arena_bytes(const greenai_edge_model* model) {
 const char* greenai_edge_kernels(const greenai_edge_model* model) {
   return model && model->kernels ? model->kernels->name : "";
 }
+const char* greenai_edge_selected_kernels(void) {
+  const KernelSet* set = select_kernels();
+  return set ? set->name : "";
+}
+void greenai_edge_runnable_kernels(char* names, size_t size) {
+  if (names) runnable_kernel_names(names, size);
+}
 const char* greenai_edge_last_error(const greenai_edge_model* model) {
   return model ? model->error : "";
 }

@@ -56,8 +56,16 @@ greenai_edge_status greenai_edge_infer(greenai_edge_model* model, int batch, con
 const char* greenai_edge_last_error(const greenai_edge_model* model);
 /* Bytes of the activation arena planned at load. */
 size_t greenai_edge_arena_bytes(const greenai_edge_model* model);
-/* Name of the kernel set chosen for this CPU ("reference", "avx2", "avx512-vnni"). */
+/* Name of the kernel set the model runs on: "avx512-vnni", "avx-vnni", "avx2" (x86),
+ * "neon-dotprod", "neon" (ARM64) or "reference". */
 const char* greenai_edge_kernels(const greenai_edge_model* model);
+/* The set a model loaded now would run on: the best this CPU runs, or the one the environment
+ * variable GREENAI_EDGE_KERNELS names; "" when that names no set this CPU runs (loading then fails
+ * with GREENAI_EDGE_ERROR_ARGUMENT). */
+const char* greenai_edge_selected_kernels(void);
+/* Writes the names of the sets this CPU runs, best first, separated by ", ", into names
+ * (truncated to size bytes, terminated). */
+void greenai_edge_runnable_kernels(char* names, size_t size);
 void greenai_edge_free(greenai_edge_model* model);
 
 #ifdef __cplusplus
