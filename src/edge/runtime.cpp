@@ -415,11 +415,12 @@ LoadError prepare(greenai_edge_model* m, int max_batch) {
       if (m->kernels == &reference_kernels()) continue;
       s.conv_as_gemm = true;
       const uint64_t pixels = uint64_t{static_cast<uint32_t>(s.conv.out_h)} * s.conv.out_w;
-      // im2col rows, the kernel's padded unsigned copy of them, the [pixels, channels] result.
-      m->conv_bytes =
-          max_of<size_t>(m->conv_bytes, pixels * row + pixels * (row + 3) + pixels * s.op.out + 64);
+      // im2col rows, the kernel's scratch for them, the [pixels, channels] result.
+      m->conv_bytes = max_of<size_t>(
+          m->conv_bytes, pixels * row + pixels * kQLinearScratchPerInput * (row + 4) +
+                             pixels * s.op.out + 64);
     } else {
-      scratch = max_of<size_t>(scratch, s.in_elems + 3);  // rows padded to groups of 4 inputs
+      scratch = max_of<size_t>(scratch, kQLinearScratchPerInput * (s.in_elems + 4));
     }
     const int inputs = static_cast<int>(row), outputs = static_cast<int>(s.op.out);
     const auto* w = static_cast<const int8_t*>(s.weight);
@@ -509,8 +510,8 @@ void qconv2d_as_gemm(const Step& s, const KernelSet& k, const Requant& r, const 
   const int kk = c.kernel * c.kernel, row = c.in_channels * kk, pixels = c.out_h * c.out_w;
   auto* cols = reinterpret_cast<int8_t*>(scratch);
   uint8_t* kernel_scratch = scratch + static_cast<size_t>(pixels) * row;
-  auto* result =
-      reinterpret_cast<int8_t*>(kernel_scratch + static_cast<size_t>(pixels) * (row + 3));
+  auto* result = reinterpret_cast<int8_t*>(
+      kernel_scratch + static_cast<size_t>(pixels) * kQLinearScratchPerInput * (row + 4));
   const auto pad = static_cast<int8_t>(s.op.input_zero_point);
   const long in_size = static_cast<long>(c.in_channels) * c.in_h * c.in_w;
   const long out_size = static_cast<long>(c.out_channels) * pixels;

@@ -182,7 +182,7 @@ TEST(FastKernels, Int8LinearMatchesTheReferenceBitForBit) {
         std::vector<int8_t> storage(k->pack_qlinear(nullptr, in, out, nullptr) + 64);
         auto* packed = storage.data() + (64 - reinterpret_cast<uintptr_t>(storage.data()) % 64) % 64;
         k->pack_qlinear(p.w.data(), in, out, packed);
-        std::vector<uint8_t> scratch(static_cast<size_t>(batch) * (in + 3));
+        std::vector<uint8_t> scratch(internal::kQLinearScratchPerInput * batch * (in + 4));
         k->qlinear(p.x.data(), batch, in, out, packed, p.r, scratch.data(), p.y_fast.data());
         int worst = 0;
         for (size_t i = 0; i < p.y_ref.size(); ++i)

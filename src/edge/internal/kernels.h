@@ -44,7 +44,9 @@ using LinearF32 = void (*)(const float* x, int batch, int in, int out, const flo
 /// Rearranges fp32 weights [out, in] into the layout a LinearF32 kernel reads (at load time).
 /// Returns the bytes needed; writes them when `packed` is not null.
 using PackLinearF32 = size_t (*)(const float* w, int in, int out, float* packed);
-/// `scratch` holds at least batch x in bytes, for kernels that convert the input first.
+/// `scratch` holds at least kQLinearScratchPerInput x batch x (in + 4) bytes, for kernels that
+/// convert the input first (rows padded to groups of 4, and a second copy such as |q|).
+constexpr size_t kQLinearScratchPerInput = 2;
 using QLinear = void (*)(const int8_t* x, int batch, int in, int out, const int8_t* w,
                          const Requant& r, uint8_t* scratch, int8_t* y);
 

@@ -19,12 +19,20 @@ namespace {
 #define GREENAI_X86_TARGET __attribute__((target("avx2,fma")))
 #include "edge/kernels/x86/gemm256.h"
 
-// Signed inputs times signed weights through vpmaddubsw (see the top of the file).
+// Signed inputs times signed weights through vpmaddubsw (see the top of the file). The rows'
+// magnitudes |q| lie `magnitudes` bytes after the rows, computed once per call rather than once
+// per weight block.
 struct SignedDot {
+  long magnitudes;
   struct Prepared {
     __m256i magnitude, value;
   };
-  GREENAI_X86_TARGET static Prepared prepare(__m256i x) { return {_mm256_abs_epi8(x), x}; }
+  GREENAI_X86_TARGET Prepared load(const uint8_t* q) const {
+    int32_t value, magnitude;
+    memcpy(&value, q, 4);
+    memcpy(&magnitude, q + magnitudes, 4);
+    return {_mm256_set1_epi32(magnitude), _mm256_set1_epi32(value)};
+  }
   GREENAI_X86_TARGET static __m256i accumulate(__m256i acc, const Prepared& x, __m256i w) {
     const __m256i pairs = _mm256_maddubs_epi16(x.magnitude, _mm256_sign_epi8(w, x.value));
     return _mm256_add_epi32(acc, _mm256_madd_epi16(pairs, _mm256_set1_epi16(1)));
@@ -151,17 +159,27 @@ size_t pack_linear_f32_blocks8(const float* w, int in, int out, float* packed) {
 GREENAI_X86_TARGET void qlinear_avx2_packed(const int8_t* x, int batch, int in, int out,
                                             const int8_t* packed, const Requant& r,
                                             uint8_t* scratch, int8_t* y) {
+  // Rows padded with zeros to whole groups of 4 (0 adds nothing), then their magnitudes.
   const int stride = (in + 3) / 4 * 4;
-  const uint8_t* rows = reinterpret_cast<const uint8_t*>(x);
-  if (stride != in) {  // rows padded with zeros to whole groups of 4 (0 adds nothing)
-    for (int n = 0; n < batch; ++n) {
-      uint8_t* row = scratch + static_cast<long>(n) * stride;
-      memcpy(row, x + static_cast<long>(n) * in, static_cast<size_t>(in));
-      memset(row + in, 0, static_cast<size_t>(stride - in));
+  const long rows_bytes = static_cast<long>(batch) * stride;
+  for (int n = 0; n < batch; ++n) {
+    const int8_t* src = x + static_cast<long>(n) * in;
+    uint8_t* row = scratch + static_cast<long>(n) * stride;
+    uint8_t* magnitude = row + rows_bytes;
+    int i = 0;
+    for (; i + 32 <= in; i += 32) {
+      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(row + i), v);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(magnitude + i), _mm256_abs_epi8(v));
     }
-    rows = scratch;
+    for (; i < in; ++i) {
+      row[i] = static_cast<uint8_t>(src[i]);
+      magnitude[i] = static_cast<uint8_t>(src[i] < 0 ? -src[i] : src[i]);  // |-128| = 128
+    }
+    for (; i < stride; ++i) row[i] = magnitude[i] = 0;
   }
-  s8_packed_gemm<SignedDot>(packed, in, out, rows, stride, batch, r.bias_signed, r, y);
+  s8_packed_gemm(SignedDot{rows_bytes}, packed, in, out, scratch, stride, batch, r.bias_signed, r,
+                 y);
 }
 
 // 2 blocks x 6 examples: 12 accumulators, 2 weight vectors and a broadcast in the 16 registers;

@@ -70,7 +70,7 @@ GREENAI_VNNI inline __m512i requantize_lanes(__m512i acc, __m512i q, __m512i rig
 }
 
 // Requantizes 16 channel sums of one example and stores the channels that exist.
-GREENAI_VNNI inline void store_block(__m512i acc, int block, int out, const Requant& r, int8_t* y) {
+GREENAI_VNNI __attribute__((noinline)) void store_block(__m512i acc, int block, int out, const Requant& r, int8_t* y) {
   const int first = block * 16, end = min_of(16, out - first);
   const __mmask16 lanes = end == 16 ? 0xFFFF : static_cast<__mmask16>((1u << end) - 1);
   const __m512i shift = _mm512_maskz_loadu_epi32(lanes, r.shift + first);
@@ -124,7 +124,11 @@ GREENAI_VNNI inline void tile(const int8_t* wb, size_t block_bytes, int groups, 
       for (int j = 0; j < NB; ++j) acc[j][e] = _mm512_dpbusd_epi32(acc[j][e], x, w[j]);
     }
   }
+  // Unrolled, with the stores not inlined: only so does GCC 12 keep the accumulators in
+  // registers through the loop (otherwise it copied all of them every step).
+#pragma GCC unroll 16
   for (int j = 0; j < NB; ++j)
+#pragma GCC unroll 16
     for (int e = 0; e < NE; ++e) store(acc[j][e], block + j, n0 + e);
 }
 
@@ -311,7 +315,7 @@ struct DynamicStore {
   const float* row_scale;
   const int32_t* row_zero_point;
   float* y;
-  GREENAI_VNNI void operator()(__m512i acc, int block, int n) const {
+  GREENAI_VNNI __attribute__((noinline)) void operator()(__m512i acc, int block, int n) const {
     const int first = block * 16, end = min_of(16, out - first);
     const __mmask16 lanes = end == 16 ? 0xFFFF : static_cast<__mmask16>((1u << end) - 1);
     const __m512 b = bias ? _mm512_maskz_loadu_ps(lanes, bias + first) : _mm512_setzero_ps();

@@ -17,7 +17,11 @@ namespace {
 
 struct UnsignedDot {
   using Prepared = __m256i;
-  GREENAI_X86_TARGET static Prepared prepare(__m256i u) { return u; }
+  GREENAI_X86_TARGET Prepared load(const uint8_t* u) const {
+    int32_t v;
+    memcpy(&v, u, 4);
+    return _mm256_set1_epi32(v);
+  }
   GREENAI_X86_TARGET static __m256i accumulate(__m256i acc, const Prepared& u, __m256i w) {
     return _mm256_dpbusd_avx_epi32(acc, u, w);
   }
@@ -40,7 +44,7 @@ GREENAI_X86_TARGET void qlinear_avx_vnni_packed(const int8_t* x, int batch, int 
     for (; i < in; ++i) row[i] = static_cast<uint8_t>(src[i] ^ 0x80);
     for (i = in; i < stride; ++i) row[i] = 0;
   }
-  s8_packed_gemm<UnsignedDot>(packed, in, out, scratch, stride, batch, r.bias_unsigned, r, y);
+  s8_packed_gemm(UnsignedDot{}, packed, in, out, scratch, stride, batch, r.bias_unsigned, r, y);
 }
 
 }  // namespace greenai::edge::internal::x86

@@ -92,10 +92,11 @@ GREENAI_X86_TARGET __attribute__((noinline)) void store_q8(__m256i acc, int bloc
 }
 
 // The int8 GEMM: rows of `stride` bytes (a multiple of 4, zero padded) against packed weights.
-// Dot supplies prepare(four input bytes broadcast) and accumulate(acc, prepared, weights): the
-// one place the two 256-bit sets differ.
+// Dot supplies load(the address of four input bytes), which broadcasts them (and whatever it
+// keeps beside them), and accumulate(acc, loaded, weights): the one place the 256-bit sets
+// differ.
 template <typename Dot, int NB, int NE>
-GREENAI_X86_TARGET inline void s8_tile(const int8_t* wb, size_t block_bytes, int groups,
+GREENAI_X86_TARGET inline void s8_tile(const Dot& dot, const int8_t* wb, size_t block_bytes, int groups,
                                        const uint8_t* u, int stride, int block, int n0, int out,
                                        const int32_t* bias, const Requant& r, int8_t* y) {
   __m256i acc[NB][NE];
@@ -107,9 +108,7 @@ GREENAI_X86_TARGET inline void s8_tile(const int8_t* wb, size_t block_bytes, int
       w[j] = _mm256_load_si256(
           reinterpret_cast<const __m256i*>(wb + j * block_bytes + static_cast<size_t>(g) * 32));
     for (int e = 0; e < NE; ++e) {
-      int32_t v;
-      memcpy(&v, u + static_cast<long>(e) * stride + 4 * g, 4);
-      const typename Dot::Prepared x = Dot::prepare(_mm256_set1_epi32(v));
+      const typename Dot::Prepared x = dot.load(u + static_cast<long>(e) * stride + 4 * g);
       for (int j = 0; j < NB; ++j) acc[j][e] = Dot::accumulate(acc[j][e], x, w[j]);
     }
   }
@@ -121,25 +120,25 @@ GREENAI_X86_TARGET inline void s8_tile(const int8_t* wb, size_t block_bytes, int
 }
 
 template <typename Dot, int NB>
-GREENAI_X86_TARGET void s8_blocks_pass(const int8_t* packed, int groups, const uint8_t* u,
+GREENAI_X86_TARGET void s8_blocks_pass(const Dot& dot, const int8_t* packed, int groups, const uint8_t* u,
                                        int stride, int batch, int block, int out,
                                        const int32_t* bias, const Requant& r, int8_t* y) {
   const size_t block_bytes = static_cast<size_t>(groups) * 32;
   const int8_t* wb = packed + block * block_bytes;
   int n = 0;
   for (; n + 4 <= batch; n += 4)
-    s8_tile<Dot, NB, 4>(wb, block_bytes, groups, u + static_cast<long>(n) * stride, stride, block,
+    s8_tile<Dot, NB, 4>(dot, wb, block_bytes, groups, u + static_cast<long>(n) * stride, stride, block,
                         n, out, bias, r, y);
   const uint8_t* un = u + static_cast<long>(n) * stride;
   switch (batch - n) {
     case 3:
-      s8_tile<Dot, NB, 3>(wb, block_bytes, groups, un, stride, block, n, out, bias, r, y);
+      s8_tile<Dot, NB, 3>(dot, wb, block_bytes, groups, un, stride, block, n, out, bias, r, y);
       break;
     case 2:
-      s8_tile<Dot, NB, 2>(wb, block_bytes, groups, un, stride, block, n, out, bias, r, y);
+      s8_tile<Dot, NB, 2>(dot, wb, block_bytes, groups, un, stride, block, n, out, bias, r, y);
       break;
     case 1:
-      s8_tile<Dot, NB, 1>(wb, block_bytes, groups, un, stride, block, n, out, bias, r, y);
+      s8_tile<Dot, NB, 1>(dot, wb, block_bytes, groups, un, stride, block, n, out, bias, r, y);
       break;
     default:
       break;
@@ -149,16 +148,16 @@ GREENAI_X86_TARGET void s8_blocks_pass(const int8_t* packed, int groups, const u
 // 2 blocks x 4 examples: 8 accumulators, 2 weight vectors and the prepared input fit in the 16
 // ymm registers. Few examples: 4 blocks a pass keep enough independent chains in flight.
 template <typename Dot>
-GREENAI_X86_TARGET void s8_packed_gemm(const int8_t* packed, int in, int out, const uint8_t* u,
+GREENAI_X86_TARGET void s8_packed_gemm(const Dot& dot, const int8_t* packed, int in, int out, const uint8_t* u,
                                        int stride, int batch, const int32_t* bias,
                                        const Requant& r, int8_t* y) {
   const int groups = (in + 3) / 4, blocks = (out + 7) / 8;
   int b = 0;
   if (batch < 3)
     for (; b + 4 <= blocks; b += 4)
-      s8_blocks_pass<Dot, 4>(packed, groups, u, stride, batch, b, out, bias, r, y);
+      s8_blocks_pass<Dot, 4>(dot, packed, groups, u, stride, batch, b, out, bias, r, y);
   for (; b + 2 <= blocks; b += 2)
-    s8_blocks_pass<Dot, 2>(packed, groups, u, stride, batch, b, out, bias, r, y);
-  for (; b < blocks; ++b) s8_blocks_pass<Dot, 1>(packed, groups, u, stride, batch, b, out, bias, r, y);
+    s8_blocks_pass<Dot, 2>(dot, packed, groups, u, stride, batch, b, out, bias, r, y);
+  for (; b < blocks; ++b) s8_blocks_pass<Dot, 1>(dot, packed, groups, u, stride, batch, b, out, bias, r, y);
 }
 
