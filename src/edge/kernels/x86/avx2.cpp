@@ -23,6 +23,7 @@ namespace {
 // magnitudes |q| lie `magnitudes` bytes after the rows, computed once per call rather than once
 // per weight block.
 struct SignedDot {
+  static constexpr int kExamples = 4;  // 2 x 4 accumulators, 2 weights, |q|, q and ones
   long magnitudes;
   struct Prepared {
     __m256i magnitude, value;

@@ -16,6 +16,7 @@ namespace {
 #include "edge/kernels/x86/gemm256.h"
 
 struct UnsignedDot {
+  static constexpr int kExamples = 6;  // 2 x 6 accumulators, 2 weights, the input
   using Prepared = __m256i;
   GREENAI_X86_TARGET Prepared load(const uint8_t* u) const {
     int32_t v;

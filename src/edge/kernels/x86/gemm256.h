@@ -119,34 +119,37 @@ GREENAI_X86_TARGET inline void s8_tile(const Dot& dot, const int8_t* wb, size_t 
       store_q8(acc[j][e], block + j, out, bias, r, y + static_cast<long>(n0 + e) * out);
 }
 
+// The examples of one pass, `Dot::kExamples` at a time, then the rest in one smaller tile.
+template <typename Dot, int NB, int NE = Dot::kExamples>
+GREENAI_X86_TARGET void s8_rest(const Dot& dot, const int8_t* wb, size_t block_bytes, int groups,
+                                const uint8_t* u, int stride, int count, int block, int n, int out,
+                                const int32_t* bias, const Requant& r, int8_t* y) {
+  if constexpr (NE > 1) {
+    if (count < NE)
+      return s8_rest<Dot, NB, NE - 1>(dot, wb, block_bytes, groups, u, stride, count, block, n, out,
+                                      bias, r, y);
+  }
+  s8_tile<Dot, NB, NE>(dot, wb, block_bytes, groups, u, stride, block, n, out, bias, r, y);
+}
+
 template <typename Dot, int NB>
-GREENAI_X86_TARGET void s8_blocks_pass(const Dot& dot, const int8_t* packed, int groups, const uint8_t* u,
-                                       int stride, int batch, int block, int out,
+GREENAI_X86_TARGET void s8_blocks_pass(const Dot& dot, const int8_t* packed, int groups,
+                                       const uint8_t* u, int stride, int batch, int block, int out,
                                        const int32_t* bias, const Requant& r, int8_t* y) {
+  constexpr int kTile = Dot::kExamples;
   const size_t block_bytes = static_cast<size_t>(groups) * 32;
   const int8_t* wb = packed + block * block_bytes;
   int n = 0;
-  for (; n + 4 <= batch; n += 4)
-    s8_tile<Dot, NB, 4>(dot, wb, block_bytes, groups, u + static_cast<long>(n) * stride, stride, block,
-                        n, out, bias, r, y);
-  const uint8_t* un = u + static_cast<long>(n) * stride;
-  switch (batch - n) {
-    case 3:
-      s8_tile<Dot, NB, 3>(dot, wb, block_bytes, groups, un, stride, block, n, out, bias, r, y);
-      break;
-    case 2:
-      s8_tile<Dot, NB, 2>(dot, wb, block_bytes, groups, un, stride, block, n, out, bias, r, y);
-      break;
-    case 1:
-      s8_tile<Dot, NB, 1>(dot, wb, block_bytes, groups, un, stride, block, n, out, bias, r, y);
-      break;
-    default:
-      break;
-  }
+  for (; n + kTile <= batch; n += kTile)
+    s8_tile<Dot, NB, kTile>(dot, wb, block_bytes, groups, u + static_cast<long>(n) * stride,
+                            stride, block, n, out, bias, r, y);
+  if (n < batch)
+    s8_rest<Dot, NB>(dot, wb, block_bytes, groups, u + static_cast<long>(n) * stride, stride,
+                     batch - n, block, n, out, bias, r, y);
 }
 
-// 2 blocks x 4 examples: 8 accumulators, 2 weight vectors and the prepared input fit in the 16
-// ymm registers. Few examples: 4 blocks a pass keep enough independent chains in flight.
+// 2 blocks x Dot::kExamples examples: the accumulators, 2 weight vectors and the loaded input
+// fit in the 16 ymm registers. Few examples: 4 blocks a pass keep enough independent chains in flight.
 template <typename Dot>
 GREENAI_X86_TARGET void s8_packed_gemm(const Dot& dot, const int8_t* packed, int in, int out, const uint8_t* u,
                                        int stride, int batch, const int32_t* bias,
