@@ -1,0 +1,65 @@
+// Does reduced precision pay here? A short measured probe of one representative training step
+// (a 784-512-10 MLP, batch 64, forward, loss and backward) in fp32 and under bf16 autocast,
+// cached per CPU (model and features), LibTorch version and thread count, and the decision drawn
+// from it. bf16 is a green technique only where the CPU has bf16 arithmetic (AVX-512 BF16, AMX,
+// ARMv8.6 BF16): on an AVX2-only CPU LibTorch 1.13 runs bf16 matrix products some 55x slower
+// than fp32, and the "green" run burns more energy.
+//
+//   greenai::nn::PrecisionProbe probe = greenai::nn::probe_precision(greenai::hardware::detect());
+//   greenai::nn::PrecisionAdvice advice = greenai::nn::advise_precision(probe);
+//   if (advice.fastest == Precision::kBf16) ...;   // advice.reason says why, with the ratio
+#pragma once
+
+#include <string>
+
+#include "greenai/hardware/cpu.h"
+#include "greenai/nn/precision.h"
+#include "greenai/util/json.h"
+
+namespace greenai::nn {
+
+/// The measured step times. A precision that could not run has its error and a time of 0.
+struct PrecisionProbe {
+  double fp32_step_s = 0;  ///< median seconds of one training step in fp32
+  double bf16_step_s = 0;  ///< the same step under bf16 autocast (fp32 master weights)
+  std::string bf16_error;  ///< why bf16 could not run, or ""
+  std::string fp16_error;  ///< why fp16 cannot run here (always set on CPU with LibTorch 1.13)
+  std::string torch_version;
+  int threads = 1;
+  int steps = 0;           ///< timed steps per precision
+  std::string source;      ///< "measured" or "cached (PATH)"
+
+  util::Json to_json() const;
+  /// Throws greenai::Error on a missing or mistyped field.
+  static PrecisionProbe from_json(const util::Json& json);
+};
+
+/// bf16 is chosen only when at least this much faster than fp32: step times move by a few per
+/// cent between runs, and a tie is no reason to give up fp32's exactness.
+constexpr double kBf16MinSpeedup = 1.10;
+
+/// What to train in, and why.
+struct PrecisionAdvice {
+  Precision fastest = Precision::kFp32;  ///< the faster of fp32 and bf16 at equal accuracy
+  bool bf16_accelerated = false;         ///< bf16 at least kBf16MinSpeedup x faster than fp32
+  double bf16_speedup = 0;               ///< fp32 step / bf16 step (below 1: bf16 is slower)
+  std::string reason;  ///< "bf16 autocast measured 55.1x slower than fp32 here (...)"
+
+  util::Json to_json() const;
+};
+
+/// Measures the probe now on `threads` threads (LibTorch's current count if 0): well under a
+/// second, even where bf16 is slow (each precision stops timing after 0.15 s).
+PrecisionProbe measure_precision(int threads = 0);
+
+/// The probe for this machine: read from the cache when it was measured on the same CPU,
+/// LibTorch version and thread count, else measured and cached. The cache folder is
+/// GREENAI_CACHE_DIR, else $XDG_CACHE_HOME/greenai, else ~/.cache/greenai; one that cannot be
+/// written only costs a new measurement next time. `refresh` measures anew.
+PrecisionProbe probe_precision(const hardware::Hardware& here, int threads = 0,
+                               bool refresh = false);
+
+/// The decision, from the probe alone (no measurement): bf16 when it is accelerated, else fp32.
+PrecisionAdvice advise_precision(const PrecisionProbe& probe);
+
+}  // namespace greenai::nn

@@ -1,0 +1,185 @@
+#include "greenai/nn/precision_probe.h"
+
+#include <torch/torch.h>
+#include <torch/version.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+#include "greenai/error.h"
+
+namespace greenai::nn {
+namespace {
+
+namespace fs = std::filesystem;
+using util::Json;
+
+// Median seconds of one step: a warm-up step, then steps until 5 are timed or 0.15 s has passed
+// (at least one), so that a precision 50x slower than fp32 still finishes in a fraction of a
+// second.
+double time_step(Precision precision, int* steps) {
+  torch::manual_seed(0);
+  torch::nn::Sequential net(torch::nn::Linear(784, 512), torch::nn::ReLU(),
+                            torch::nn::Linear(512, 10));
+  const torch::Tensor x = torch::rand({64, 784});
+  const torch::Tensor labels = torch::randint(0, 10, {64});
+  auto step = [&] {
+    net->zero_grad();
+    torch::Tensor loss;
+    {
+      AutocastScope autocast(precision, torch::kCPU);
+      loss = torch::nn::functional::cross_entropy(net->forward(x), labels);
+    }
+    loss.backward();
+  };
+  step();
+  std::vector<double> seconds;
+  const auto begin = std::chrono::steady_clock::now();
+  while (seconds.size() < 5 &&
+         (seconds.empty() ||
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count() < 0.15)) {
+    const auto t0 = std::chrono::steady_clock::now();
+    step();
+    seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(seconds.begin(), seconds.end());
+  *steps = static_cast<int>(seconds.size());
+  return seconds[seconds.size() / 2];
+}
+
+fs::path cache_dir() {
+  if (const char* dir = std::getenv("GREENAI_CACHE_DIR"); dir && *dir) return dir;
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) return fs::path(xdg) / "greenai";
+  if (const char* home = std::getenv("HOME"); home && *home)
+    return fs::path(home) / ".cache" / "greenai";
+  return {};
+}
+
+}  // namespace
+
+Json PrecisionProbe::to_json() const {
+  return Json::object()
+      .set("fp32_step_s", fp32_step_s)
+      .set("bf16_step_s", bf16_step_s)
+      .set("bf16_error", bf16_error)
+      .set("fp16_error", fp16_error)
+      .set("torch_version", torch_version)
+      .set("threads", threads)
+      .set("steps", steps)
+      .set("source", source);
+}
+
+PrecisionProbe PrecisionProbe::from_json(const Json& json) {
+  PrecisionProbe p;
+  p.fp32_step_s = json.at("fp32_step_s").number();
+  p.bf16_step_s = json.at("bf16_step_s").number();
+  p.bf16_error = json.at("bf16_error").string();
+  p.fp16_error = json.at("fp16_error").string();
+  p.torch_version = json.at("torch_version").string();
+  p.threads = static_cast<int>(json.at("threads").number());
+  p.steps = static_cast<int>(json.at("steps").number());
+  p.source = json.at("source").string();
+  return p;
+}
+
+Json PrecisionAdvice::to_json() const {
+  return Json::object()
+      .set("fastest", to_string(fastest))
+      .set("bf16_accelerated", bf16_accelerated)
+      .set("bf16_speedup", bf16_speedup)
+      .set("reason", reason);
+}
+
+PrecisionProbe measure_precision(int threads) {
+  PrecisionProbe p;
+  const int previous = torch::get_num_threads();
+  if (threads > 0) torch::set_num_threads(threads);
+  p.threads = torch::get_num_threads();
+  p.torch_version = TORCH_VERSION;
+  p.source = "measured";
+  int steps = 0;
+  p.fp32_step_s = time_step(Precision::kFp32, &steps);
+  p.steps = steps;
+  try {
+    p.bf16_step_s = time_step(Precision::kBf16, &steps);
+    p.steps = std::min(p.steps, steps);
+  } catch (const std::exception& e) {
+    p.bf16_error = e.what();
+    const size_t newline = p.bf16_error.find('\n');
+    if (newline != std::string::npos) p.bf16_error.resize(newline);
+  }
+  try {
+    check_precision_supported(Precision::kFp16, torch::kCPU);
+  } catch (const Error& e) {
+    p.fp16_error = e.what();
+  }
+  torch::set_num_threads(previous);
+  return p;
+}
+
+PrecisionProbe probe_precision(const hardware::Hardware& here, int threads, bool refresh) {
+  const int count = threads > 0 ? threads : torch::get_num_threads();
+  const fs::path dir = cache_dir();
+  const fs::path file = dir.empty() ? fs::path() : dir / ("precision-" + here.key() + "-torch" +
+                                                        TORCH_VERSION + "-threads" +
+                                                        std::to_string(count) + ".json");
+  if (!refresh && !file.empty()) {
+    std::ifstream in(file);
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (in) {
+      try {
+        PrecisionProbe cached = PrecisionProbe::from_json(Json::parse(text.str()));
+        cached.source = "cached (" + file.string() + ")";
+        return cached;
+      } catch (const Error&) {
+        // A damaged cache file: measure again and overwrite it.
+      }
+    }
+  }
+  PrecisionProbe probe = measure_precision(count);
+  if (!file.empty()) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    const fs::path partial = file.string() + ".partial";
+    std::ofstream out(partial);
+    out << probe.to_json().dump(2) << "\n";
+    if (out.flush()) fs::rename(partial, file, ec);
+  }
+  return probe;
+}
+
+PrecisionAdvice advise_precision(const PrecisionProbe& probe) {
+  PrecisionAdvice a;
+  char text[256];
+  if (!probe.bf16_error.empty() || !(probe.bf16_step_s > 0) || !(probe.fp32_step_s > 0)) {
+    a.reason = "bf16 autocast could not be measured here" +
+               (probe.bf16_error.empty() ? std::string() : ": " + probe.bf16_error);
+    return a;
+  }
+  a.bf16_speedup = probe.fp32_step_s / probe.bf16_step_s;
+  a.bf16_accelerated = a.bf16_speedup >= kBf16MinSpeedup;
+  a.fastest = a.bf16_accelerated ? Precision::kBf16 : Precision::kFp32;
+  const double ms32 = probe.fp32_step_s * 1e3, ms16 = probe.bf16_step_s * 1e3;
+  if (a.bf16_speedup >= 1)
+    std::snprintf(text, sizeof text,
+                  "bf16 autocast measured %.2fx faster than fp32 here (%.3g ms against %.3g ms a "
+                  "step)%s",
+                  a.bf16_speedup, ms16, ms32,
+                  a.bf16_accelerated ? "" : ", less than the 1.1x that is worth fp32's exactness");
+  else
+    std::snprintf(text, sizeof text,
+                  "bf16 autocast measured %.1fx slower than fp32 here (%.3g ms against %.3g ms a "
+                  "step): this CPU has no fast bf16 arithmetic",
+                  1 / a.bf16_speedup, ms16, ms32);
+  a.reason = text;
+  return a;
+}
+
+}  // namespace greenai::nn
