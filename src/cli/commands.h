@@ -19,5 +19,6 @@ int quantize_command(int argc, char** argv);  // greenai-torch only
 int export_command(int argc, char** argv);    // greenai-torch only
 int bench_command(int argc, char** argv);     // greenai-torch only
 int rl_command(int argc, char** argv);        // greenai-torch only
+int hardware_command(int argc, char** argv);  // greenai-torch only
 
 }  // namespace greenai::cli

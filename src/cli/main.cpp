@@ -24,6 +24,8 @@ const char* kHelp =
     "  sensors    list the energy sensors here, what they read, and how to fix those that fail\n"
     "  co2        kWh to kg CO2eq by intensity or country\n"
     "  workload   a small CPU-bound stand-in workload (what `greenai run` tracks by default)\n"
+    "  hardware   the CPU's model and features, the edge kernels it runs, and whether bf16\n"
+    "             training pays here (a measured probe)\n"
     "\n"
     "Shift:\n"
     "  forecast   forecast a series (demand, grid intensity) with an LSTM and the baselines;\n"
@@ -101,7 +103,7 @@ int main(int argc, char** argv) {
   if (command == "schedule") return run_guarded(command, schedule_command, argc, argv);
   if (command == "forecast") return run_guarded(command, forecast_command, argc, argv);
   for (const char* torch_command :
-       {"train", "distill", "prune", "quantize", "export", "eval", "bench", "rl"})
+       {"train", "distill", "prune", "quantize", "export", "eval", "bench", "rl", "hardware"})
     if (command == torch_command) return exec_sibling("greenai-torch", command, argc, argv);
   std::cerr << "greenai: unknown command '" << command << "'\nTry `greenai --help`.\n";
   return 2;

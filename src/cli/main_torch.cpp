@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   if (command == "export") return run_guarded(command, export_command, argc, argv);
   if (command == "bench") return run_guarded(command, bench_command, argc, argv);
   if (command == "rl") return run_guarded(command, rl_command, argc, argv);
+  if (command == "hardware") return run_guarded(command, hardware_command, argc, argv);
   // forecast and schedule with the LSTM, which needs LibTorch.
   if (command == "forecast")
     return run_guarded(
@@ -29,7 +30,7 @@ int main(int argc, char** argv) {
         command, [](int c, char** v) { return schedule_main(c, v, greenai::grid::lstm_model); },
         argc, argv);
   std::cerr << "greenai-torch: expected train, distill, prune, quantize, export, eval, bench, "
-               "forecast or schedule; "
+               "rl, hardware, forecast or schedule; "
                "see `greenai "
                "--help`\n";
   return 2;

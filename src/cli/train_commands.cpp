@@ -20,8 +20,10 @@
 #include "greenai/edge/format.h"
 #include "greenai/edge/greenai_edge.h"
 #include "greenai/error.h"
+#include "greenai/hardware/cpu.h"
 #include "greenai/nn/checkpoint.h"
 #include "greenai/nn/dataset.h"
+#include "greenai/nn/precision_probe.h"
 #include "greenai/nn/trainer.h"
 
 namespace greenai::cli {
@@ -89,15 +91,40 @@ Json train_json(const nn::TrainReport& r) {
       .set("skipped_fp16_steps", r.skipped_steps);
 }
 
+// --precision fp32, bf16, fp16 or auto. auto and bf16 consult the precision probe (cached per
+// CPU): auto takes the faster of fp32 and bf16; bf16 where the probe found it slower runs as
+// asked, with one warning and the measured ratio. What the probe said goes into `note`.
+nn::Precision choose_precision(const ParsedArgs& args, Json* note) {
+  const std::string asked = args.get("precision").value_or("fp32");
+  if (asked != "auto" && asked != "bf16") return nn::parse_precision(asked);
+  const nn::PrecisionProbe probe = nn::probe_precision(hardware::detect());
+  const nn::PrecisionAdvice advice = nn::advise_precision(probe);
+  *note = Json::object()
+              .set("requested", asked)
+              .set("advice", advice.to_json())
+              .set("probe", probe.to_json());
+  if (asked == "auto") {
+    std::fprintf(stderr, "greenai: --precision auto: training in %s (%s)\n",
+                 nn::to_string(advice.fastest), advice.reason.c_str());
+    return advice.fastest;
+  }
+  if (advice.bf16_speedup > 0 && advice.bf16_speedup < 1)
+    std::fprintf(stderr,
+                 "greenai: warning: %s; training in bf16 as asked (--precision auto takes the "
+                 "faster)\n",
+                 advice.reason.c_str());
+  return nn::Precision::kBf16;
+}
+
 nn::TrainOptions train_options(const ParsedArgs& args, int default_epochs, int64_t default_batch,
-                               track::Tracker* tracker, Progress& progress) {
+                               track::Tracker* tracker, Progress& progress, Json* precision_note) {
   nn::TrainOptions o;
   o.epochs = static_cast<int>(integer(args, "epochs", default_epochs, 1));
   o.batch_size = integer(args, "batch", default_batch, 1);
   o.learning_rate = args.number("lr", 1e-3);
   o.optimizer = args.get("optimizer").value_or("adam");
   o.schedule = args.get("schedule").value_or("cosine");
-  o.precision = nn::parse_precision(args.get("precision").value_or("fp32"));
+  o.precision = choose_precision(args, precision_note);
   o.seed = static_cast<uint64_t>(integer(args, "seed", 0, 0));
   o.tracker = tracker;
   o.on_progress = [&progress](const nn::TrainProgress& p) { progress(p); };
@@ -110,8 +137,8 @@ nn::TrainOptions train_options(const ParsedArgs& args, int default_epochs, int64
 // bf16 to pay (measured: docs/training.md).
 int64_t default_batch(const std::string& arch) { return arch.rfind("student", 0) == 0 ? 128 : 512; }
 
-Json hyperparameters(const nn::TrainOptions& o) {
-  return Json::object()
+Json hyperparameters(const nn::TrainOptions& o, const Json& precision_note) {
+  Json h = Json::object()
       .set("epochs", o.epochs)
       .set("batch", o.batch_size)
       .set("lr", o.learning_rate)
@@ -120,6 +147,8 @@ Json hyperparameters(const nn::TrainOptions& o) {
       .set("precision", nn::to_string(o.precision))
       .set("seed", static_cast<double>(o.seed))
       .set("threads", torch::get_num_threads());
+  if (!precision_note.is_null()) h.set("precision_choice", precision_note);
+  return h;
 }
 
 // Adds what every result carries: model size, provenance, BLAS, and writes the checkpoint.
@@ -147,15 +176,18 @@ void print_epochs(const nn::TrainReport& r, const std::string& provenance) {
 const char* kTrainHelp =
     "usage: greenai train [--model teacher|student|cnn] [--hidden N] [--epochs N] [--batch N] "
     "[--lr X]\n"
-    "                     [--optimizer adam|sgd] [--precision fp32|bf16|fp16] [--seed N] [--out "
-    "FILE]\n\n"
+    "                     [--optimizer adam|sgd] [--precision fp32|bf16|fp16|auto]\n"
+    "                     [--seed N] [--out FILE]\n\n"
     "Trains a model on Fashion-MNIST and writes FILE (LibTorch weights) and FILE.json "
     "(architecture,\n"
     "hyper-parameters, accuracy, energy). Defaults: teacher (MLP 784-1200-1200-10, dropout 0.5),\n"
     "20 epochs (cnn: 5), batch 512 (student: 128), Adam lr 0.001 with cosine decay, fp32, out "
     "model.pt. bf16 "
     "uses\n"
-    "CPU autocast with fp32 master weights; fp16 needs a CUDA build of LibTorch.\n\n";
+    "CPU autocast with fp32 master weights; fp16 needs a CUDA build of LibTorch. auto trains in\n"
+    "bf16 where the precision probe (`greenai hardware`) measured it at least 1.1x faster than\n"
+    "fp32 on this CPU, else in fp32; an explicit bf16 that the probe found slower runs, with a\n"
+    "warning that gives the measured ratio.\n\n";
 
 }  // namespace
 
@@ -172,8 +204,9 @@ int train_command(int argc, char** argv) {
   nn::ModelSpec spec = nn::spec_by_name(model, integer(args, "hidden", 20, 1));
   auto tracker = tracker_for_this_process(args);
   Progress progress(args.has("json"));
+  Json precision_note;  // what the precision probe said, for --precision auto or bf16
   nn::TrainOptions options =
-      train_options(args, model == "cnn" ? 5 : 20, default_batch(model), tracker.get(), progress);
+      train_options(args, model == "cnn" ? 5 : 20, default_batch(model), tracker.get(), progress, &precision_note);
   const std::string out = args.get("out").value_or("model.pt");
   Data data = load_data(args);
   torch::manual_seed(options.seed);
@@ -186,7 +219,7 @@ int train_command(int argc, char** argv) {
   Json info = Json::object()
                   .set("command", "train")
                   .set("model", model)
-                  .set("hyperparameters", hyperparameters(options));
+                  .set("hyperparameters", hyperparameters(options, precision_note));
   info.set("training", train_json(report)).set("accuracy", report.final_test.accuracy);
   info = finish_model(net, out, info, *tracker);
   char headline[512];
@@ -210,7 +243,7 @@ int distill_command(int argc, char** argv) {
     std::cout
         << "usage: greenai distill --teacher FILE [--hidden N] [--temperature T] [--alpha A] "
            "[--epochs N]\n"
-           "                       [--batch N] [--lr X] [--precision fp32|bf16] --out FILE\n\n"
+           "                       [--batch N] [--lr X] [--precision fp32|bf16|auto] --out FILE\n\n"
            "Trains a student MLP 784-N-10 (default N = 20) from a teacher checkpoint with\n"
            "loss = A x T^2 x KL(softmax(teacher/T) || softmax(student/T)) + (1 - A) x CE(labels),\n"
            "batch-mean KL; defaults T = 1, A = 0.9, 20 epochs, batch 128. The teacher's logits are "
@@ -229,8 +262,9 @@ int distill_command(int argc, char** argv) {
   nn::Checkpoint teacher = nn::load_checkpoint(*teacher_path);
   auto tracker = tracker_for_this_process(args);
   Progress progress(args.has("json"));
+  Json precision_note;  // what the precision probe said, for --precision auto or bf16
   nn::TrainOptions options =
-      train_options(args, 20, default_batch("student"), tracker.get(), progress);
+      train_options(args, 20, default_batch("student"), tracker.get(), progress, &precision_note);
   Data data = load_data(args);
   tracker->start();
   tracker->begin_phase("teacher logits");
@@ -255,7 +289,7 @@ int distill_command(int argc, char** argv) {
                   .set("teacher", *teacher_path)
                   .set("temperature", distill.temperature)
                   .set("alpha", distill.alpha)
-                  .set("hyperparameters", hyperparameters(options))
+                  .set("hyperparameters", hyperparameters(options, precision_note))
                   .set("training", train_json(report))
                   .set("teacher_logits_energy", energy_json(teacher_energy, teacher_kg))
                   .set("accuracy", report.final_test.accuracy);
@@ -301,8 +335,9 @@ int prune_command(int argc, char** argv) {
   const bool structured = args.has("structured");
   auto tracker = tracker_for_this_process(args);
   Progress progress(args.has("json"));
+  Json precision_note;  // what the precision probe said, for --precision auto or bf16
   nn::TrainOptions options =
-      train_options(args, 3, default_batch(source.net->spec().arch), tracker.get(), progress);
+      train_options(args, 3, default_batch(source.net->spec().arch), tracker.get(), progress, &precision_note);
   options.epochs = static_cast<int>(integer(args, "finetune-epochs", 3, 0));
   Data data = load_data(args);
   tracker->start();
@@ -341,7 +376,7 @@ int prune_command(int argc, char** argv) {
                   .set("accuracy_before", before.accuracy)
                   .set("accuracy_after_pruning", pruned.accuracy)
                   .set("accuracy", after.accuracy)
-                  .set("hyperparameters", hyperparameters(options));
+                  .set("hyperparameters", hyperparameters(options, precision_note));
   if (options.epochs > 0) info.set("finetuning", train_json(report));
   info = finish_model(net, *out, info, *tracker);
   char headline[640];

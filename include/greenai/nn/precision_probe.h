@@ -20,13 +20,13 @@ namespace greenai::nn {
 
 /// The measured step times. A precision that could not run has its error and a time of 0.
 struct PrecisionProbe {
-  double fp32_step_s = 0;  ///< median seconds of one training step in fp32
+  double fp32_step_s = 0;  ///< seconds of one training step in fp32 (the fastest timed)
   double bf16_step_s = 0;  ///< the same step under bf16 autocast (fp32 master weights)
   std::string bf16_error;  ///< why bf16 could not run, or ""
   std::string fp16_error;  ///< why fp16 cannot run here (always set on CPU with LibTorch 1.13)
   std::string torch_version;
   int threads = 1;
-  int steps = 0;           ///< timed steps per precision
+  int steps = 0;           ///< timed steps of the precision timed least (0: its second warm-up step alone)
   std::string source;      ///< "measured" or "cached (PATH)"
 
   util::Json to_json() const;
@@ -49,7 +49,8 @@ struct PrecisionAdvice {
 };
 
 /// Measures the probe now on `threads` threads (LibTorch's current count if 0): well under a
-/// second, even where bf16 is slow (each precision stops timing after 0.15 s).
+/// second, even where bf16 is slow (timing stops after 0.2 s, or after the warm-up steps of a
+/// precision 10x slower than fp32).
 PrecisionProbe measure_precision(int threads = 0);
 
 /// The probe for this machine: read from the cache when it was measured on the same CPU,
