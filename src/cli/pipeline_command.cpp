@@ -27,6 +27,7 @@
 #include "cli/tracking_flags.h"
 #include "greenai/carbon/intensity.h"
 #include "greenai/error.h"
+#include "greenai/hardware/cpu.h"
 #include "greenai/meter/system.h"
 #include "greenai/report/report.h"
 #include "greenai/util/json.h"
@@ -88,6 +89,7 @@ struct Stage {
   std::string name, label;
   std::vector<std::string> args;    // greenai-torch arguments; "{dir}" is the stage's folder
   std::vector<std::string> inputs;  // files whose content the result depends on
+  bool takes_tracking = true;       // whether the command takes the carbon-intensity flags
 };
 
 struct StageResult {
@@ -163,24 +165,31 @@ class Ticker {
 class Runner {
  public:
   Runner(fs::path out, bool fresh, track::Tracker& tracker, meter::DescendantsUsage& tree,
-         std::vector<std::string> tracking)
+         std::vector<std::string> tracking, std::string hardware_key)
       : out_(std::move(out)),
         fresh_(fresh),
         tracker_(tracker),
         tree_(tree),
         tracking_(std::move(tracking)),
-        torch_(sibling_torch()) {}
+        torch_(sibling_torch()),
+        hardware_key_(std::move(hardware_key)) {}
 
   StageResult run(const Stage& stage, size_t index, size_t total) {
     Hasher key;
     key.add(GREENAI_VERSION);
+    // Timings, energy and the precision decision depend on the CPU: a folder carried to another
+    // machine is not reused there.
+    key.add(hardware_key_);
     key.add(stage.name);
     for (const auto& a : stage.args) key.add(a);
     for (const auto& in : stage.inputs) key.add_file(in);
     const fs::path dir = out_ / "stages" / (stage.name + "-" + key.hex());
     const fs::path marker = dir / "stage.json";
     char prefix[160];
-    std::snprintf(prefix, sizeof prefix, "[%2zu/%zu] %-44s", index, total, stage.label.c_str());
+    if (total)
+      std::snprintf(prefix, sizeof prefix, "[%2zu/%zu] %-44s", index, total, stage.label.c_str());
+    else  // the count is not known yet
+      std::snprintf(prefix, sizeof prefix, "[%2zu/..] %-44s", index, stage.label.c_str());
     StageResult r;
     r.dir = dir.string();
     if (!fresh_ && fs::exists(marker)) {
@@ -197,7 +206,8 @@ class Runner {
     fs::create_directories(dir);
     std::vector<std::string> argv{torch_};
     for (const auto& a : stage.args) argv.push_back(replace_dir(a, dir.string()));
-    for (const auto& a : tracking_) argv.push_back(a);
+    if (stage.takes_tracking)
+      for (const auto& a : tracking_) argv.push_back(a);
     Ticker ticker(prefix, ::isatty(2));
     tracker_.begin_phase(stage.label);
     const auto begin = std::chrono::steady_clock::now();
@@ -269,9 +279,8 @@ class Runner {
   meter::DescendantsUsage& tree_;
   std::vector<std::string> tracking_;
   std::string torch_;
+  std::string hardware_key_;
 };
-
-constexpr size_t kNone = static_cast<size_t>(-1);
 
 }  // namespace
 
@@ -324,10 +333,18 @@ int pipeline_command(int argc, char** argv) {
     return a;
   };
   const std::string teacher_epochs = quick ? "3" : "20", student_epochs = quick ? "5" : "20";
-  Runner runner(out, args.has("fresh"), tracker, *tree, tracking);
+  const hardware::Hardware here = hardware::detect();
+  Runner runner(out, args.has("fresh"), tracker, *tree, tracking, here.key());
   tracker.start();
-  const size_t total = 4 + 3 + 7 + 1;  // train x4, quantize x3, evaluate the 7 variants, bench
+  // What this CPU runs fast: the precision probe decides whether the bf16 teacher is made.
   size_t index = 0;
+  const StageResult probe = runner.run(
+      {"hardware", "probe the hardware (bf16 against fp32)", {"hardware", "--json"}, {}, false},
+      ++index, 0);
+  const Json& advice = probe.result.at("precision_advice");
+  const bool bf16 = advice.at("bf16_accelerated").boolean();
+  // hardware, train x4 (x3 without bf16), quantize x3, evaluate every variant, bench
+  const size_t total = 1 + (bf16 ? 4 : 3) + 3 + (bf16 ? 7 : 6) + 1;
   auto train = [&](const std::string& name, const std::string& label, std::vector<std::string> a,
                    std::vector<std::string> inputs = {}) {
     return runner.run({name, label, with(with(a, slice), {"--seed", "1", "--json"}), inputs},
@@ -337,9 +354,20 @@ int pipeline_command(int argc, char** argv) {
       train("teacher", "train the teacher (fp32)",
             {"train", "--model", "teacher", "--epochs", teacher_epochs, "--out", "{dir}/model.pt"});
   const std::string teacher_pt = teacher.dir + "/model.pt";
-  StageResult teacher_bf16 = train("teacher-bf16", "train the teacher (bf16 mixed precision)",
-                                   {"train", "--model", "teacher", "--precision", "bf16",
-                                    "--epochs", teacher_epochs, "--out", "{dir}/model.pt"});
+  StageResult teacher_bf16;
+  Json skipped = Json::array();
+  if (bf16) {
+    teacher_bf16 = train("teacher-bf16", "train the teacher (bf16 mixed precision)",
+                         {"train", "--model", "teacher", "--precision", "bf16", "--epochs",
+                          teacher_epochs, "--out", "{dir}/model.pt"});
+  } else {
+    std::cerr << "         teacher-bf16 skipped: " << advice.at("reason").string() << "\n";
+    skipped.push(Json::object()
+                     .set("name", "teacher-bf16")
+                     .set("technique", "bf16 mixed-precision training")
+                     .set("reason", advice.at("reason").string())
+                     .set("bf16_speedup", advice.at("bf16_speedup").number()));
+  }
   StageResult student = train("student", "distill the student (784-20-10)",
                               {"distill", "--teacher", teacher_pt, "--hidden", "20", "--epochs",
                                student_epochs, "--out", "{dir}/model.pt"},
@@ -353,20 +381,28 @@ int pipeline_command(int argc, char** argv) {
   struct Variant {
     std::string name, technique, runtime, file;
     double produce_j, produce_kg;
-    size_t parent = kNone;
+    std::string parent;
     Json eval, bench64, bench1;
   };
   std::vector<Variant> variants{
-      {"teacher", "fp32 training", "LibTorch fp32", teacher_pt, teacher.energy_j, teacher.kg},
-      {"teacher-bf16", "bf16 mixed-precision training", "LibTorch fp32",
-       teacher_bf16.dir + "/model.pt", teacher_bf16.energy_j, teacher_bf16.kg},
-      {"student", "knowledge distillation", "LibTorch fp32", student.dir + "/model.pt",
-       teacher.energy_j + student.energy_j, teacher.kg + student.kg},
-      {"pruned", "structured pruning + fine-tuning", "LibTorch fp32", pruned.dir + "/model.pt",
-       teacher.energy_j + pruned.energy_j, teacher.kg + pruned.kg}};
-  std::vector<StageResult> quantized;                        // for the per-stage chart
-  for (size_t parent : {size_t{0}, size_t{3}, size_t{2}}) {  // teacher, pruned, student
-    const Variant from = variants[parent];
+      {"teacher", "fp32 training", "LibTorch fp32", teacher_pt, teacher.energy_j, teacher.kg}};
+  if (bf16)
+    variants.push_back({"teacher-bf16", "bf16 mixed-precision training", "LibTorch fp32",
+                        teacher_bf16.dir + "/model.pt", teacher_bf16.energy_j, teacher_bf16.kg});
+  variants.push_back({"student", "knowledge distillation", "LibTorch fp32",
+                      student.dir + "/model.pt", teacher.energy_j + student.energy_j,
+                      teacher.kg + student.kg});
+  variants.push_back({"pruned", "structured pruning + fine-tuning", "LibTorch fp32",
+                      pruned.dir + "/model.pt", teacher.energy_j + pruned.energy_j,
+                      teacher.kg + pruned.kg});
+  auto variant = [&](const std::string& name) -> Variant& {
+    for (Variant& v : variants)
+      if (v.name == name) return v;
+    throw std::logic_error("pipeline: no variant " + name);
+  };
+  std::vector<std::pair<std::string, StageResult>> quantized;  // for the per-stage chart
+  for (const char* parent : {"teacher", "pruned", "student"}) {
+    const Variant from = variant(parent);
     StageResult q = runner.run({from.name + "-int8",
                                 "quantize " + from.name + " to int8",
                                 {"quantize", from.file, "--calibration", quick ? "500" : "1000",
@@ -375,8 +411,8 @@ int pipeline_command(int argc, char** argv) {
                                ++index, total);
     variants.push_back({from.name + "-int8", "int8 post-training quantization",
                         "greenai edge runtime int8", q.dir + "/model.edge",
-                        from.produce_j + q.energy_j, from.produce_kg + q.kg, parent});
-    quantized.push_back(q);
+                        from.produce_j + q.energy_j, from.produce_kg + q.kg, from.name});
+    quantized.emplace_back(from.name + "-int8", q);
   }
   StageResult evaluation;  // the evaluations together, for the per-stage chart
   evaluation.cached = true;
@@ -421,7 +457,7 @@ int pipeline_command(int argc, char** argv) {
     const double accuracy = v.eval.at("accuracy").number();
     const double size = v.eval.at("size_bytes").number();
     // An edge file has the parameters of the checkpoint it was quantized from.
-    const Json& counted = v.parent == kNone ? v.eval : variants[v.parent].eval;
+    const Json& counted = v.parent.empty() ? v.eval : variant(v.parent).eval;
     const double params = counted.at("parameters").number();
     const double drop = 100 * (teacher_accuracy - accuracy);
     if (drop <= budget + 1e-9 && (best.empty() || energy < best_energy)) {
@@ -454,14 +490,13 @@ int pipeline_command(int argc, char** argv) {
   Json stage_rows = Json::array();
   {
     // Every stage in order, with its energy (from this run, or from the run that made it).
-    std::vector<std::pair<std::string, StageResult*>> all{
-        {"train the teacher (fp32)", &teacher},
-        {"train the teacher (bf16)", &teacher_bf16},
-        {"distill the student", &student},
-        {"prune the teacher", &pruned}};
-    for (size_t k = 0; k < quantized.size(); ++k)
-      all.push_back({"quantize " + variants[4 + k].name, &quantized[k]});
-    all.push_back({"evaluate the 7 variants", &evaluation});
+    std::vector<std::pair<std::string, const StageResult*>> all{
+        {"probe the hardware", &probe}, {"train the teacher (fp32)", &teacher}};
+    if (bf16) all.push_back({"train the teacher (bf16)", &teacher_bf16});
+    all.push_back({"distill the student", &student});
+    all.push_back({"prune the teacher", &pruned});
+    for (const auto& [name, q] : quantized) all.push_back({"quantize " + name, &q});
+    all.push_back({"evaluate the " + std::to_string(variants.size()) + " variants", &evaluation});
     all.push_back({"benchmark", &bench});
     for (const auto& [label, s] : all)
       stage_rows.push(Json::object()
@@ -484,7 +519,10 @@ int pipeline_command(int argc, char** argv) {
           .set("quick", quick)
           .set("test_examples", t.eval.at("test_examples").number())
           .set("teacher", "teacher")
+          .set("hardware", probe.result.at("hardware"))
+          .set("precision_advice", advice)
           .set("variants", rows)
+          .set("skipped", skipped)
           .set("stages", stage_rows)
           .set("recommendation",
                best.empty() ? Json()
@@ -514,8 +552,11 @@ int pipeline_command(int argc, char** argv) {
                 r.at("produce_energy_j").number(),
                 r.at("name").string() == best ? "  <- best" : "");
   }
-  std::printf("\nenergy: %s; intensity: %s\n", info.provenance().c_str(),
-              info.intensity_source.c_str());
+  for (const Json& k : skipped.items())
+    std::printf("%-14s skipped: %s\n", k.at("name").string().c_str(),
+                k.at("reason").string().c_str());
+  std::printf("\nhardware: %s\nenergy: %s; intensity: %s\n", here.summary().c_str(),
+              info.provenance().c_str(), info.intensity_source.c_str());
   if (!best.empty())
     std::printf(
         "within %.2g point(s) of the teacher's accuracy, the least energy per inference: %s\n",

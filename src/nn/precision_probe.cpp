@@ -128,6 +128,25 @@ PrecisionProbe measure_precision(int threads) {
 }
 
 PrecisionProbe probe_precision(const hardware::Hardware& here, int threads, bool refresh) {
+  if (const char* given = std::getenv("GREENAI_PRECISION_PROBE"); given && *given) {
+    std::ifstream in(given);
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (!in)
+      throw Error("cannot read precision probe (GREENAI_PRECISION_PROBE=" + std::string(given) +
+                      ")",
+                  "no such file", "unset it to measure the probe here");
+    PrecisionProbe probe;
+    try {
+      probe = PrecisionProbe::from_json(Json::parse(text.str()));
+    } catch (const Error& e) {
+      throw Error("cannot read precision probe (GREENAI_PRECISION_PROBE=" + std::string(given) +
+                      ")",
+                  e.what(), "write it as `greenai hardware --json` writes precision_probe");
+    }
+    probe.source = "given (" + std::string(given) + ")";
+    return probe;
+  }
   const int count = threads > 0 ? threads : torch::get_num_threads();
   const fs::path dir = cache_dir();
   // oneDNN's ISA cap changes what bf16 runs on (ONEDNN_MAX_CPU_ISA=AVX2 takes its bf16 kernels

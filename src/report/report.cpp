@@ -46,7 +46,7 @@ padding:.7rem 1rem;margin:1rem 0}
 table{border-collapse:collapse;width:100%;font-size:.86rem}th,td{padding:.35rem .5rem;text-align:right;
 border-bottom:1px solid #e3e8e4}th{background:#f4f7f4;font-weight:600}td:first-child,th:first-child,
 td:nth-child(2),th:nth-child(2){text-align:left}tr.best td{background:#f1f8e9;font-weight:600}
-.chart{display:block;margin:1rem 0;max-width:100%;height:auto}.note{color:#55645a;font-size:.85rem}
+.chart{display:block;margin:1rem 0;max-width:100%;height:auto}.note{color:#55645a;font-size:.85rem}.skipped{background:#fff6e5;border-left:4px solid #c98a1b;padding:.4rem .8rem}
 code{background:#f4f7f4;padding:0 .2rem}
 )";
 // The charts' own rules: in the page, and embedded in a chart written as a file of its own.
@@ -306,6 +306,16 @@ std::string render_html(const Json& results) {
                  "figures to quote)"
                : "") +
           " &middot; greenai " + escape(string_or(results, "version", "")) + "</p>\n";
+  // Every figure below was measured on this CPU; another CPU class gives other figures.
+  if (const Json* hw = results.find("hardware"); hw && hw->is_object()) {
+    std::string features;
+    if (const Json* f = hw->find("features"); f && f->is_array())
+      for (const Json& name : f->items()) features += (features.empty() ? "" : " ") + name.string();
+    html += "<p class=\"meta\">Measured on <b>" + escape(string_or(*hw, "cpu_model", "")) +
+            "</b> (" + escape(string_or(*hw, "architecture", "")) + "; " +
+            escape(features.empty() ? std::string("no AVX2 or NEON features") : features) +
+            "; edge kernels <b>" + escape(string_or(*hw, "edge_kernels", "")) + "</b>)</p>\n";
+  }
 
   // The finding in one paragraph.
   const Json* teacher_row = nullptr;
@@ -362,8 +372,14 @@ std::string render_html(const Json& results) {
     points.push_back({name, number_or(v, "energy_per_1000_j", 0) / 1000, v.at("accuracy").number(),
                       name == best});
   }
+  html += "</tbody></table>\n";
+  if (const Json* skipped = results.find("skipped"); skipped && skipped->is_array())
+    for (const Json& k : skipped->items())
+      html += "<p class=\"skipped\"><b>" + escape(string_or(k, "name", "")) + "</b> (" +
+              escape(string_or(k, "technique", "")) + ") was not made: " +
+              escape(string_or(k, "reason", "")) + ".</p>\n";
   html +=
-      "</tbody></table>\n<p class=\"note\">Latency: median of timed calls on one thread "
+      "<p class=\"note\">Latency: median of timed calls on one thread "
       "(`greenai bench`); energy per inference from the meter over those calls at batch 64, "
       "divided by the inferences made; energy ratio = the fp32 teacher's energy per inference "
       "over the variant's; J to produce: the metered energy of the stages that made the variant "

@@ -16,6 +16,7 @@
 #include <sstream>
 #include <thread>
 
+#include "greenai/util/json.h"
 #include "support/temp_dir.h"
 
 extern char** environ;
@@ -617,10 +618,30 @@ TEST(CliTraining, ExportEvalAndBenchEdgeAndOnnx) {
   EXPECT_NE(bad_onnx.err.find("cannot import ONNX model"), std::string::npos) << bad_onnx.err;
 }
 
-// The pipeline end to end on a few hundred examples: every stage, the results and the report;
-// a second run is all cache; --fresh redoes it.
+// A precision probe as `greenai hardware --json` writes it, for GREENAI_PRECISION_PROBE: the
+// decision of a CPU with fast bf16 (2x) or of an AVX2-only one (55x slower), on any machine.
+std::string probe_file(const TempDir& dir, double bf16_step_s) {
+  return dir.write("probe-" + std::to_string(bf16_step_s) + ".json",
+                   "{\"fp32_step_s\": 0.002, \"bf16_step_s\": " + std::to_string(bf16_step_s) +
+                       ", \"bf16_error\": \"\", \"fp16_error\": \"no fp16 on CPU\", "
+                       "\"torch_version\": \"1.13.0\", \"threads\": 2, \"steps\": 7, "
+                       "\"source\": \"measured\"}\n");
+}
+
+// GREENAI_PRECISION_PROBE for the life of the object.
+class GivenProbe {
+ public:
+  explicit GivenProbe(const std::string& file) {
+    ::setenv("GREENAI_PRECISION_PROBE", file.c_str(), 1);
+  }
+  ~GivenProbe() { ::unsetenv("GREENAI_PRECISION_PROBE"); }
+};
+
+// The pipeline end to end on a few hundred examples, on a CPU whose bf16 is fast: every stage,
+// the results and the report; a second run is all cache; --fresh redoes it.
 TEST(CliPipeline, RunsEveryStageThenReusesThem) {
   TempDir dir;
+  GivenProbe fast_bf16(probe_file(dir, 0.001));
   const std::string out = dir.file("p");
   const std::vector<std::string> args = {"pipeline",     "--quick", "--limit-train", "400",
                                          "--limit-test", "200",     "--out",         out};
@@ -629,15 +650,21 @@ TEST(CliPipeline, RunsEveryStageThenReusesThem) {
   EXPECT_NE(first.out.find("teacher-int8"), std::string::npos) << first.out;
   EXPECT_NE(first.out.find("energy: estimated"), std::string::npos) << first.out;
   EXPECT_NE(first.out.find("the least energy per inference: "), std::string::npos) << first.out;
-  EXPECT_NE(first.err.find("[15/15] benchmark every variant"), std::string::npos) << first.err;
+  EXPECT_NE(first.out.find("hardware: "), std::string::npos) << first.out;
+  EXPECT_NE(first.err.find("[ 1/..] probe the hardware"), std::string::npos) << first.err;
+  EXPECT_NE(first.err.find("[16/16] benchmark every variant"), std::string::npos) << first.err;
   const std::string results = read_file(out + "/results.json");
   EXPECT_NE(results.find("\"schema\": \"greenai.pipeline/1\""), std::string::npos);
   for (const char* name : {"teacher", "teacher-bf16", "student", "pruned", "teacher-int8",
                            "pruned-int8", "student-int8"})
     EXPECT_NE(results.find("\"name\": \"" + std::string(name) + "\""), std::string::npos) << name;
+  EXPECT_NE(results.find("\"cpu_model\": "), std::string::npos);
+  EXPECT_NE(results.find("\"edge_kernels\": "), std::string::npos);
+  EXPECT_NE(results.find("\"skipped\": []"), std::string::npos);
   const std::string page = read_file(out + "/report.html");
   EXPECT_EQ(page.rfind("<!DOCTYPE html>", 0), 0u);
   EXPECT_NE(page.find("<svg class=\"chart pareto\""), std::string::npos);
+  EXPECT_NE(page.find("Measured on <b>"), std::string::npos);
 
   Result second = run(args);
   ASSERT_EQ(second.code, 0) << second.err;
@@ -645,7 +672,7 @@ TEST(CliPipeline, RunsEveryStageThenReusesThem) {
   for (size_t at = second.err.find(" cached ("); at != std::string::npos;
        at = second.err.find(" cached (", at + 1))
     ++cached;
-  EXPECT_EQ(cached, 15u) << second.err;
+  EXPECT_EQ(cached, 16u) << second.err;
 
   // A stricter budget can only name a variant at least as accurate.
   Result strict = run({"pipeline", "--quick", "--limit-train", "400", "--limit-test", "200",
@@ -656,6 +683,105 @@ TEST(CliPipeline, RunsEveryStageThenReusesThem) {
   Result bad = run({"pipeline", "--budget-accuracy-drop", "-1", "--out", out});
   EXPECT_EQ(bad.code, 2);
   EXPECT_NE(bad.err.find("--budget-accuracy-drop must be in [0, 100]"), std::string::npos);
+}
+
+// On a CPU whose bf16 is slower than fp32 the bf16 teacher is not made: the table, results.json
+// and the report say so, with the measured ratio, and every other variant is there.
+TEST(CliPipeline, SkipsTheBf16TeacherWhereBf16IsSlower) {
+  TempDir dir;
+  GivenProbe slow_bf16(probe_file(dir, 0.110));
+  const std::string out = dir.file("p");
+  Result r = run({"pipeline", "--quick", "--limit-train", "300", "--limit-test", "100", "--out",
+                  out});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("[14/14] benchmark every variant"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("train the teacher (bf16"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("teacher-bf16   skipped: bf16 autocast measured 55.0x slower than fp32"),
+            std::string::npos)
+      << r.out;
+  const std::string results = read_file(out + "/results.json");
+  EXPECT_EQ(results.find("\"name\": \"teacher-bf16\",\n      \"technique\": \"bf16 mixed-precision "
+                         "training\",\n      \"runtime\""),
+            std::string::npos);
+  EXPECT_NE(results.find("\"reason\": \"bf16 autocast measured 55.0x slower than fp32"),
+            std::string::npos)
+      << results;
+  for (const char* name : {"teacher", "student", "pruned", "teacher-int8", "pruned-int8",
+                           "student-int8"})
+    EXPECT_NE(results.find("\"name\": \"" + std::string(name) + "\""), std::string::npos) << name;
+  const std::string page = read_file(out + "/report.html");
+  EXPECT_NE(page.find("<b>teacher-bf16</b> (bf16 mixed-precision training) was not made: bf16 "
+                      "autocast measured 55.0x slower"),
+            std::string::npos);
+}
+
+// --precision auto takes what the probe found faster; an explicit bf16 where it is slower runs
+// with one warning that gives the ratio; a probe file that cannot be read is one line, exit 2.
+TEST(CliTraining, PrecisionAutoFollowsTheProbe) {
+  TempDir dir;
+  const std::vector<std::string> train = {"train", "--model", "student", "--epochs", "1",
+                                          "--limit-train", "256", "--limit-test", "64", "--json"};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> a = train;
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  };
+  {
+    GivenProbe slow(probe_file(dir, 0.110));
+    Result r = run(with({"--precision", "auto", "--out", dir.file("a.pt")}));
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.err.find("--precision auto: training in fp32 (bf16 autocast measured 55.0x slower"),
+              std::string::npos)
+        << r.err;
+    EXPECT_NE(r.out.find("\"precision\": \"fp32\""), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("\"requested\": \"auto\""), std::string::npos) << r.out;
+    Result forced = run(with({"--precision", "bf16", "--out", dir.file("b.pt")}));
+    ASSERT_EQ(forced.code, 0) << forced.err;
+    EXPECT_NE(forced.err.find("greenai: warning: bf16 autocast measured 55.0x slower than fp32"),
+              std::string::npos)
+        << forced.err;
+    EXPECT_NE(forced.out.find("\"precision\": \"bf16\""), std::string::npos);
+  }
+  {
+    GivenProbe fast(probe_file(dir, 0.001));
+    Result r = run(with({"--precision", "auto", "--out", dir.file("c.pt")}));
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.err.find("--precision auto: training in bf16 (bf16 autocast measured 2.00x faster"),
+              std::string::npos)
+        << r.err;
+    EXPECT_NE(r.out.find("\"precision\": \"bf16\""), std::string::npos) << r.out;
+    Result forced = run(with({"--precision", "bf16", "--out", dir.file("d.pt")}));
+    EXPECT_EQ(forced.err.find("warning"), std::string::npos) << forced.err;
+  }
+  {
+    GivenProbe missing(dir.file("no-such-probe.json"));
+    Result r = run(with({"--precision", "auto", "--out", dir.file("e.pt")}));
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.err.find("greenai: cannot read precision probe (GREENAI_PRECISION_PROBE="),
+              std::string::npos)
+        << r.err;
+  }
+}
+
+TEST(CliHardware, SaysTheCpuTheKernelsAndThePrecisionDecision) {
+  TempDir dir;
+  GivenProbe slow(probe_file(dir, 0.110));
+  Result text = run({"hardware"});
+  ASSERT_EQ(text.code, 0) << text.err;
+  for (const char* line : {"cpu:", "features:", "edge kernels:", "training:", "precision:"})
+    EXPECT_NE(text.out.find(line), std::string::npos) << line << "\n" << text.out;
+  EXPECT_NE(text.out.find("--precision auto trains in fp32"), std::string::npos) << text.out;
+  Result json = run({"hardware", "--json"});
+  ASSERT_EQ(json.code, 0) << json.err;
+  const greenai::util::Json parsed = greenai::util::Json::parse(json.out);
+  EXPECT_FALSE(parsed.at("hardware").at("edge_kernels").string().empty());
+  EXPECT_FALSE(parsed.at("precision_advice").at("bf16_accelerated").boolean());
+  ::setenv("GREENAI_EDGE_KERNELS", "reference", 1);
+  Result forced = run({"hardware", "--json"});
+  ::unsetenv("GREENAI_EDGE_KERNELS");
+  EXPECT_EQ(greenai::util::Json::parse(forced.out).at("hardware").at("edge_kernels").string(), "reference");
+  Result bad = run({"hardware", "--frobnicate"});
+  EXPECT_EQ(bad.code, 2);
 }
 
 TEST(CliTraining, BadInputIsOneLineAndExitTwo) {

@@ -56,7 +56,9 @@ PrecisionProbe measure_precision(int threads = 0);
 /// The probe for this machine: read from the cache when it was measured on the same CPU,
 /// LibTorch version and thread count, else measured and cached. The cache folder is
 /// GREENAI_CACHE_DIR, else $XDG_CACHE_HOME/greenai, else ~/.cache/greenai; one that cannot be
-/// written only costs a new measurement next time. `refresh` measures anew.
+/// written only costs a new measurement next time. `refresh` measures anew. GREENAI_PRECISION_PROBE
+/// names a probe file (precision_probe of `greenai hardware --json`) to use instead, to reproduce
+/// another machine's decision; throws greenai::Error if it cannot be read.
 PrecisionProbe probe_precision(const hardware::Hardware& here, int threads = 0,
                                bool refresh = false);
 
