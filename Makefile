@@ -6,7 +6,7 @@ BUILD := build/$(PRESET)
 GREENAI := $(BUILD)/src/cli/greenai
 WERROR ?= OFF
 
-.PHONY: run test setup build test-asan install-check fuzz-check edge-portable bench forecast clean
+.PHONY: run test setup build test-asan install-check fuzz-check edge-portable test-aarch64 bench forecast clean
 
 # The main job: every green technique end to end; results.json and report.html in build/pipeline.
 run: build
@@ -69,6 +69,11 @@ edge-portable: build
 	    || { echo "edge-portable: $$model differs"; exit 1; }; \
 	done
 	@echo "edge-portable: same outputs as the main build on every seed model"
+
+# The edge runtime cross-built for 64-bit ARM and tested under qemu-user on a CPU without the dot
+# product (Cortex-A53) and one with it (Cortex-A76); a static aarch64 greenai-edge.
+test-aarch64: setup
+	WERROR=$(WERROR) scripts/test-aarch64 build/aarch64
 
 bench: build
 	$(BUILD)/bench/greenai_sampling_bench

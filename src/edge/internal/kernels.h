@@ -101,10 +101,13 @@ void quantize(const float* x, long count, float scale, int32_t zero_point, int8_
 void dequantize(const int8_t* x, long count, float scale, int32_t zero_point, float* y);
 }  // namespace ref
 
-namespace x86 {
 /// Blocks of 8 output channels; within a block, for each group of 4 inputs, the 4 bytes of each
-/// of the 8 channels (one 32-byte operand); zero padded. The layout of the 256-bit int8 GEMMs.
+/// of the 8 channels (32 bytes); zero padded. The layout of the 8-channel int8 GEMMs.
 size_t pack_qlinear_blocks8(const int8_t* w, int in, int out, int8_t* packed);
+/// For each input, the weights of 8 output channels (32 bytes); zero padded.
+size_t pack_linear_f32_blocks8(const float* w, int in, int out, float* packed);
+
+namespace x86 {
 /// Register-tiled GEMM on pack_qlinear_blocks8 weights with signed inputs (vpmaddubsw on |q| and
 /// sign-adjusted weights, exact for |w| <= 127). `scratch` holds batch x round_up(in, 4) bytes.
 void qlinear_avx2_packed(const int8_t* x, int batch, int in, int out, const int8_t* packed,
@@ -112,8 +115,6 @@ void qlinear_avx2_packed(const int8_t* x, int batch, int in, int out, const int8
 /// The same GEMM through the 256-bit AVX-VNNI vpdpbusd on unsigned inputs.
 void qlinear_avx_vnni_packed(const int8_t* x, int batch, int in, int out, const int8_t* packed,
                              const Requant& r, uint8_t* scratch, int8_t* y);
-/// For each input, the weights of 8 output channels (one 32-byte vector); zero padded.
-size_t pack_linear_f32_blocks8(const float* w, int in, int out, float* packed);
 /// fp32 GEMM on pack_linear_f32_blocks8 weights: 2 blocks x 6 examples of FMA accumulators.
 void linear_f32_avx2_packed(const float* x, int batch, int in, int out, const float* packed,
                             const float* b, bool relu, float* y);
@@ -135,6 +136,19 @@ void quantize_avx2(const float* x, long count, float scale, int32_t zero_point, 
 void qlinear_avx512_vnni_packed(const int8_t* x, int batch, int in, int out, const int8_t* packed,
                                 const Requant& r, uint8_t* scratch, int8_t* y);
 }  // namespace x86
+
+namespace arm64 {
+/// GEMM on pack_qlinear_blocks8 weights through SDOT (ARMv8.2 dot product) on signed inputs.
+/// `scratch` holds batch x round_up(in, 4) bytes.
+void qlinear_neon_dotprod(const int8_t* x, int batch, int in, int out, const int8_t* packed,
+                          const Requant& r, uint8_t* scratch, int8_t* y);
+/// The same GEMM with SMULL and SADALP, for AArch64 CPUs without the dot product.
+void qlinear_neon(const int8_t* x, int batch, int in, int out, const int8_t* packed,
+                  const Requant& r, uint8_t* scratch, int8_t* y);
+/// fp32 GEMM on pack_linear_f32_blocks8 weights with FMLA: 2 blocks x 6 examples.
+void linear_f32_neon(const float* x, int batch, int in, int out, const float* packed,
+                     const float* b, bool relu, float* y);
+}  // namespace arm64
 
 /// The best kernel set for the CPU running this process, or the one GREENAI_EDGE_KERNELS names;
 /// null when that names no set this CPU can run (the loader then fails with the list).

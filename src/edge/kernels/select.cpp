@@ -4,6 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__aarch64__)
+#include <sys/auxv.h>
+#ifndef HWCAP_ASIMDDP
+#define HWCAP_ASIMDDP (1 << 20)  // Linux's arch/arm64/include/uapi/asm/hwcap.h
+#endif
+#endif
 
 #include "edge/internal/kernels.h"
 
@@ -26,7 +32,7 @@ int runnable_kernel_sets(const KernelSet** sets, int capacity) {
   // on the memory-bound layers of these models).
   static const KernelSet avx512_vnni{"avx512-vnni",
                                      x86::linear_f32_avx2_packed,
-                                     x86::pack_linear_f32_blocks8,
+                                     pack_linear_f32_blocks8,
                                      x86::qlinear_avx512_vnni_packed,
                                      x86::pack_qlinear_vnni,
                                      x86::quantize_avx512,
@@ -34,17 +40,17 @@ int runnable_kernel_sets(const KernelSet** sets, int capacity) {
                                      false};
   static const KernelSet avx_vnni{"avx-vnni",
                                   x86::linear_f32_avx2_packed,
-                                  x86::pack_linear_f32_blocks8,
+                                  pack_linear_f32_blocks8,
                                   x86::qlinear_avx_vnni_packed,
-                                  x86::pack_qlinear_blocks8,
+                                  pack_qlinear_blocks8,
                                   x86::quantize_avx2,
                                   nullptr,
                                   false};
   static const KernelSet avx2{"avx2",
                               x86::linear_f32_avx2_packed,
-                              x86::pack_linear_f32_blocks8,
+                              pack_linear_f32_blocks8,
                               x86::qlinear_avx2_packed,
-                              x86::pack_qlinear_blocks8,
+                              pack_qlinear_blocks8,
                               x86::quantize_avx2,
                               nullptr,
                               true};
@@ -55,6 +61,20 @@ int runnable_kernel_sets(const KernelSet** sets, int capacity) {
     add(avx512_vnni);
   if (has_avx2 && __builtin_cpu_supports("avxvnni")) add(avx_vnni);
   if (has_avx2) add(avx2);
+#elif defined(__aarch64__)
+  static const KernelSet neon_dotprod{"neon-dotprod",
+                                      arm64::linear_f32_neon,
+                                      pack_linear_f32_blocks8,
+                                      arm64::qlinear_neon_dotprod,
+                                      pack_qlinear_blocks8,
+                                      ref::quantize,
+                                      nullptr,
+                                      false};
+  static const KernelSet neon{"neon",       arm64::linear_f32_neon, pack_linear_f32_blocks8,
+                              arm64::qlinear_neon, pack_qlinear_blocks8, ref::quantize,
+                              nullptr,      false};
+  if (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) add(neon_dotprod);
+  add(neon);  // Advanced SIMD is part of every AArch64 CPU
 #endif
   add(reference_kernels());
   return count;

@@ -6,6 +6,8 @@
 //                                                little-endian), one line of outputs each
 //   greenai-edge MODEL.edge --bench [--batch N] [--seconds S] [--input x.f32]
 //                                                latency p50/p99 and throughput
+//   greenai-edge --kernels                       the kernel sets this CPU runs, and the one
+//                                                chosen (GREENAI_EDGE_KERNELS forces another)
 //
 // Like the runtime, it uses the C library only, so the portable build links it statically with
 // a small C library and no C++ standard library (scripts/build-edge-portable).
@@ -21,7 +23,8 @@ namespace {
 int usage() {
   fprintf(
       stderr,
-      "usage: greenai-edge MODEL.edge [--input FILE.f32] [--bench] [--batch N] [--seconds S]\n");
+      "usage: greenai-edge MODEL.edge [--input FILE.f32] [--bench] [--batch N] [--seconds S]\n"
+      "       greenai-edge --kernels\n");
   return 2;
 }
 
@@ -70,6 +73,15 @@ float* read_floats(const char* path, size_t* count) {
 
 int main(int argc, char** argv) {
   if (argc < 2 || !strcmp(argv[1], "--help")) return usage();
+  if (!strcmp(argv[1], "--kernels")) {
+    char names[256];
+    greenai_edge_runnable_kernels(names, sizeof names);
+    const char* selected = greenai_edge_selected_kernels();
+    printf("kernels: %s (this CPU runs: %s)\n",
+           *selected ? selected : "none: GREENAI_EDGE_KERNELS names a set this CPU cannot run",
+           names);
+    return *selected ? 0 : 2;
+  }
   const char* path = argv[1];
   const char* input_path = nullptr;
   bool bench = false;

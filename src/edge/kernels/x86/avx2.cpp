@@ -128,35 +128,6 @@ GREENAI_X86_TARGET void f32_blocks_pass(const float* packed, int in, const float
 
 }  // namespace
 
-size_t pack_qlinear_blocks8(const int8_t* w, int in, int out, int8_t* packed) {
-  const int groups = (in + 3) / 4, blocks = (out + 7) / 8;
-  const size_t bytes = static_cast<size_t>(blocks) * groups * 32;
-  if (!packed) return bytes;
-  for (int b = 0; b < blocks; ++b)
-    for (int g = 0; g < groups; ++g)
-      for (int lane = 0; lane < 8; ++lane)
-        for (int k = 0; k < 4; ++k) {
-          const int o = b * 8 + lane, i = g * 4 + k;
-          packed[(static_cast<size_t>(b) * groups + g) * 32 + lane * 4 + k] =
-              o < out && i < in ? w[static_cast<long>(o) * in + i] : 0;
-        }
-  return bytes;
-}
-
-size_t pack_linear_f32_blocks8(const float* w, int in, int out, float* packed) {
-  const int blocks = (out + 7) / 8;
-  const size_t bytes = static_cast<size_t>(blocks) * in * 8 * sizeof(float);
-  if (!packed) return bytes;
-  for (int b = 0; b < blocks; ++b)
-    for (int i = 0; i < in; ++i)
-      for (int lane = 0; lane < 8; ++lane) {
-        const int o = b * 8 + lane;
-        packed[(static_cast<size_t>(b) * in + i) * 8 + lane] =
-            o < out ? w[static_cast<long>(o) * in + i] : 0.0f;
-      }
-  return bytes;
-}
-
 GREENAI_X86_TARGET void qlinear_avx2_packed(const int8_t* x, int batch, int in, int out,
                                             const int8_t* packed, const Requant& r,
                                             uint8_t* scratch, int8_t* y) {

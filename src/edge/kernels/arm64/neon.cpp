@@ -1,0 +1,242 @@
+// ARM64 NEON kernels, on the 8-channel packed layouts of kernels/pack.cpp. The int8 GEMMs match
+// ref::qlinear bit for bit; the fp32 GEMM matches ref::linear_f32 within the bound of a
+// reordered float sum.
+//
+// The int8 GEMMs multiply the signed inputs q directly (Requant::bias_signed carries the input
+// zero point), so no unsigned trick is needed:
+//   - neon-dotprod (ARMv8.2 dot product, Cortex-A55/A76 and later, the Raspberry Pi 5): SDOT adds
+//     four int8 x int8 products into each int32 lane, exact;
+//   - neon (every AArch64 CPU, the Raspberry Pi 3 and 4): SMULL widens 8 products to int16 (at
+//     most 128 x 128 = 2^14 in magnitude: exact), SADALP adds pairs of them into int32 lanes, and
+//     one pairwise add at the end gives each channel its sum.
+// A tile of 8 channels (one packed block) x NE examples keeps its accumulators in registers: each
+// weight vector loaded once for NE examples.
+#include <arm_neon.h>
+#include <string.h>
+
+#include "edge/internal/kernels.h"
+#include "edge/internal/scalar.h"
+
+#define GREENAI_DOTPROD __attribute__((target("arch=armv8.2-a+dotprod")))
+
+namespace greenai::edge::internal::arm64 {
+namespace {
+
+// Rows padded with zeros to whole groups of 4 inputs (0 adds nothing); the rows themselves when
+// no padding is needed.
+const int8_t* padded_rows(const int8_t* x, int batch, int in, int stride, uint8_t* scratch) {
+  if (stride == in) return x;
+  auto* rows = reinterpret_cast<int8_t*>(scratch);
+  for (int n = 0; n < batch; ++n) {
+    memcpy(rows + static_cast<long>(n) * stride, x + static_cast<long>(n) * in,
+           static_cast<size_t>(in));
+    memset(rows + static_cast<long>(n) * stride + in, 0, static_cast<size_t>(stride - in));
+  }
+  return rows;
+}
+
+// Requantizes the 8 channel sums of one example of a block and stores those that exist. Not
+// inlined: GCC keeps a tile's accumulators in registers only when its epilogue is a call.
+__attribute__((noinline)) void store_q8(int32x4_t low, int32x4_t high, int block, int out,
+                                        const Requant& r, int8_t* y) {
+  int32_t sums[8];
+  vst1q_s32(sums, low);
+  vst1q_s32(sums + 4, high);
+  const int first = block * 8, end = min_of(8, out - first);
+  for (int lane = 0; lane < end; ++lane) {
+    const int c = first + lane;
+    y[c] = requantize(wrapping_add(r.bias_signed[c], sums[lane]), c, r);
+  }
+}
+
+// The four input bytes of group g of an example, in every 32-bit lane.
+inline int8x16_t broadcast_group(const int8_t* row, int g) {
+  int32_t v;
+  memcpy(&v, row + 4 * g, 4);
+  return vreinterpretq_s8_s32(vdupq_n_s32(v));
+}
+
+template <int NE>
+GREENAI_DOTPROD void dot_tile(const int8_t* wb, int groups, const int8_t* rows, int stride,
+                              int block, int n0, int out, const Requant& r, int8_t* y) {
+  int32x4_t acc[NE][2];
+  for (int e = 0; e < NE; ++e) acc[e][0] = acc[e][1] = vdupq_n_s32(0);
+  for (int g = 0; g < groups; ++g) {
+    const int8x16_t w0 = vld1q_s8(wb + g * 32), w1 = vld1q_s8(wb + g * 32 + 16);
+    for (int e = 0; e < NE; ++e) {
+      const int8x16_t x = broadcast_group(rows + static_cast<long>(e) * stride, g);
+      acc[e][0] = vdotq_s32(acc[e][0], w0, x);
+      acc[e][1] = vdotq_s32(acc[e][1], w1, x);
+    }
+  }
+#pragma GCC unroll 8
+  for (int e = 0; e < NE; ++e)
+    store_q8(acc[e][0], acc[e][1], block, out, r, y + static_cast<long>(n0 + e) * out);
+}
+
+template <int NE>
+void widening_tile(const int8_t* wb, int groups, const int8_t* rows, int stride, int block,
+                   int n0, int out, const Requant& r, int8_t* y) {
+  // Per example, 4 accumulators of channel pairs: lanes (c, inputs 0+1), (c, inputs 2+3), ...
+  int32x4_t acc[NE][4];
+  for (int e = 0; e < NE; ++e)
+    for (int k = 0; k < 4; ++k) acc[e][k] = vdupq_n_s32(0);
+  for (int g = 0; g < groups; ++g) {
+    const int8x16_t w0 = vld1q_s8(wb + g * 32), w1 = vld1q_s8(wb + g * 32 + 16);
+    for (int e = 0; e < NE; ++e) {
+      const int8x16_t x = broadcast_group(rows + static_cast<long>(e) * stride, g);
+      acc[e][0] = vpadalq_s16(acc[e][0], vmull_s8(vget_low_s8(w0), vget_low_s8(x)));
+      acc[e][1] = vpadalq_s16(acc[e][1], vmull_high_s8(w0, x));
+      acc[e][2] = vpadalq_s16(acc[e][2], vmull_s8(vget_low_s8(w1), vget_low_s8(x)));
+      acc[e][3] = vpadalq_s16(acc[e][3], vmull_high_s8(w1, x));
+    }
+  }
+#pragma GCC unroll 8
+  for (int e = 0; e < NE; ++e)
+    store_q8(vpaddq_s32(acc[e][0], acc[e][1]), vpaddq_s32(acc[e][2], acc[e][3]), block, out, r,
+             y + static_cast<long>(n0 + e) * out);
+}
+
+// Every block over every example, 4 examples a tile, then the rest.
+template <template <int> class Tile>
+void gemm(const int8_t* packed, int in, int out, const int8_t* rows, int stride, int batch,
+          const Requant& r, int8_t* y) {
+  const int groups = (in + 3) / 4, blocks = (out + 7) / 8;
+  const size_t block_bytes = static_cast<size_t>(groups) * 32;
+  for (int b = 0; b < blocks; ++b) {
+    const int8_t* wb = packed + b * block_bytes;
+    int n = 0;
+    for (; n + 4 <= batch; n += 4)
+      Tile<4>::run(wb, groups, rows + static_cast<long>(n) * stride, stride, b, n, out, r, y);
+    const int8_t* rest = rows + static_cast<long>(n) * stride;
+    switch (batch - n) {
+      case 3:
+        Tile<3>::run(wb, groups, rest, stride, b, n, out, r, y);
+        break;
+      case 2:
+        Tile<2>::run(wb, groups, rest, stride, b, n, out, r, y);
+        break;
+      case 1:
+        Tile<1>::run(wb, groups, rest, stride, b, n, out, r, y);
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+template <int NE>
+struct DotTile {
+  static void run(const int8_t* wb, int groups, const int8_t* rows, int stride, int block, int n0,
+                  int out, const Requant& r, int8_t* y) {
+    dot_tile<NE>(wb, groups, rows, stride, block, n0, out, r, y);
+  }
+};
+
+template <int NE>
+struct WideningTile {
+  static void run(const int8_t* wb, int groups, const int8_t* rows, int stride, int block, int n0,
+                  int out, const Requant& r, int8_t* y) {
+    widening_tile<NE>(wb, groups, rows, stride, block, n0, out, r, y);
+  }
+};
+
+// Adds the bias, applies ReLU (as max_of(v, 0): NaN and -0 stay) and stores the channels of one
+// example's block that exist. Not inlined, as store_q8.
+__attribute__((noinline)) void store_f32(float32x4_t low, float32x4_t high, int block, int out,
+                                         const float* bias, bool relu, float* y) {
+  float sums[8];
+  vst1q_f32(sums, low);
+  vst1q_f32(sums + 4, high);
+  const int first = block * 8, end = min_of(8, out - first);
+  for (int lane = 0; lane < end; ++lane) {
+    const float v = sums[lane] + (bias ? bias[first + lane] : 0.0f);
+    y[first + lane] = relu ? max_of(v, 0.0f) : v;
+  }
+}
+
+// 2 blocks (4 vectors of weights) x NE examples: 4 x NE accumulators, FMLA by a broadcast input.
+template <int NB, int NE>
+void f32_tile(const float* wb, size_t block_floats, int in, const float* x, int block, int n0,
+              int out, const float* bias, bool relu, float* y) {
+  float32x4_t acc[NB][NE][2];
+  for (int j = 0; j < NB; ++j)
+    for (int e = 0; e < NE; ++e) acc[j][e][0] = acc[j][e][1] = vdupq_n_f32(0);
+  for (int i = 0; i < in; ++i) {
+    float32x4_t w[NB][2];
+    for (int j = 0; j < NB; ++j) {
+      w[j][0] = vld1q_f32(wb + j * block_floats + static_cast<size_t>(i) * 8);
+      w[j][1] = vld1q_f32(wb + j * block_floats + static_cast<size_t>(i) * 8 + 4);
+    }
+    for (int e = 0; e < NE; ++e) {
+      const float v = x[static_cast<long>(e) * in + i];
+      for (int j = 0; j < NB; ++j) {
+        acc[j][e][0] = vfmaq_n_f32(acc[j][e][0], w[j][0], v);
+        acc[j][e][1] = vfmaq_n_f32(acc[j][e][1], w[j][1], v);
+      }
+    }
+  }
+#pragma GCC unroll 16
+  for (int j = 0; j < NB; ++j)
+#pragma GCC unroll 16
+    for (int e = 0; e < NE; ++e)
+      store_f32(acc[j][e][0], acc[j][e][1], block + j, out, bias, relu,
+                y + static_cast<long>(n0 + e) * out);
+}
+
+template <int NB>
+void f32_blocks_pass(const float* packed, int in, const float* x, int batch, int block, int out,
+                     const float* bias, bool relu, float* y) {
+  const size_t block_floats = static_cast<size_t>(in) * 8;
+  const float* wb = packed + block * block_floats;
+  int n = 0;
+  for (; n + 6 <= batch; n += 6)
+    f32_tile<NB, 6>(wb, block_floats, in, x + static_cast<long>(n) * in, block, n, out, bias, relu,
+                    y);
+  const float* xn = x + static_cast<long>(n) * in;
+  switch (batch - n) {
+    case 5:
+      f32_tile<NB, 5>(wb, block_floats, in, xn, block, n, out, bias, relu, y);
+      break;
+    case 4:
+      f32_tile<NB, 4>(wb, block_floats, in, xn, block, n, out, bias, relu, y);
+      break;
+    case 3:
+      f32_tile<NB, 3>(wb, block_floats, in, xn, block, n, out, bias, relu, y);
+      break;
+    case 2:
+      f32_tile<NB, 2>(wb, block_floats, in, xn, block, n, out, bias, relu, y);
+      break;
+    case 1:
+      f32_tile<NB, 1>(wb, block_floats, in, xn, block, n, out, bias, relu, y);
+      break;
+    default:
+      break;
+  }
+}
+
+}  // namespace
+
+void qlinear_neon_dotprod(const int8_t* x, int batch, int in, int out, const int8_t* packed,
+                          const Requant& r, uint8_t* scratch, int8_t* y) {
+  const int stride = (in + 3) / 4 * 4;
+  gemm<DotTile>(packed, in, out, padded_rows(x, batch, in, stride, scratch), stride, batch, r, y);
+}
+
+void qlinear_neon(const int8_t* x, int batch, int in, int out, const int8_t* packed,
+                  const Requant& r, uint8_t* scratch, int8_t* y) {
+  const int stride = (in + 3) / 4 * 4;
+  gemm<WideningTile>(packed, in, out, padded_rows(x, batch, in, stride, scratch), stride, batch, r,
+                     y);
+}
+
+void linear_f32_neon(const float* x, int batch, int in, int out, const float* packed,
+                     const float* b, bool relu, float* y) {
+  const int blocks = (out + 7) / 8;
+  int block = 0;
+  for (; block + 2 <= blocks; block += 2)
+    f32_blocks_pass<2>(packed, in, x, batch, block, out, b, relu, y);
+  for (; block < blocks; ++block) f32_blocks_pass<1>(packed, in, x, batch, block, out, b, relu, y);
+}
+
+}  // namespace greenai::edge::internal::arm64
