@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -27,6 +28,7 @@
 #include "greenai/compress/quantize.h"
 #include "greenai/edge/format.h"
 #include "greenai/edge/greenai_edge.h"
+#include "greenai/hardware/cpu.h"
 #include "greenai/interop/onnx.h"
 #include "greenai/nn/model.h"
 
@@ -213,6 +215,10 @@ int main(int argc, char** argv) {
     std::printf("%s; LibTorch int8 engine: %s; CPU %.2f GHz\n", greenai_edge_kernels(probe.model),
                 c10::toString(at::globalContext().qEngine()).c_str(), ghz);
   }
+  // The figures are this CPU's; the caps below make an AVX-512 machine stand in for AVX2 only.
+  std::printf("hardware: %s\n", greenai::hardware::detect().summary().c_str());
+  for (const char* cap : {"GREENAI_EDGE_KERNELS", "ONEDNN_MAX_CPU_ISA", "OPENBLAS_CORETYPE"})
+    if (const char* value = std::getenv(cap)) std::printf("%s=%s\n", cap, value);
 
   // The Node binding's floor: a one-operator graph (Softmax over 10 values).
   std::map<int, double> floor;

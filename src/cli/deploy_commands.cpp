@@ -27,6 +27,7 @@
 #include "greenai/edge/format.h"
 #include "greenai/edge/greenai_edge.h"
 #include "greenai/error.h"
+#include "greenai/hardware/cpu.h"
 #include "greenai/interop/onnx.h"
 #include "greenai/nn/checkpoint.h"
 #include "greenai/nn/dataset.h"
@@ -144,6 +145,7 @@ int eval_edge(const ParsedArgs& args, const std::string& path) {
           .set("batch", batch)
           .set("inferences_per_s", inferences / seconds)
           .set("energy_per_1000_inferences", energy_json(per_1000, kg))
+          .set("hardware", hardware::detect().to_json())
           .set("provenance", provenance_json(*tracker));
   char headline[512];
   std::snprintf(headline, sizeof headline,
@@ -397,6 +399,7 @@ int eval_command(int argc, char** argv) {
           .set("threads", torch::get_num_threads())
           .set("inferences_per_s", inferences / seconds)
           .set("energy_per_1000_inferences", energy_json(per_1000, kg / inferences * 1000))
+          .set("hardware", hardware::detect().to_json())
           .set("provenance", provenance_json(*tracker));
   char headline[640];
   std::snprintf(headline, sizeof headline,
@@ -559,8 +562,14 @@ int bench_command(int argc, char** argv) {
   }
   tracker->stop();
   const std::string provenance = tracker->info().provenance();
+  const hardware::Hardware here = hardware::detect();
+  table << "hardware: " << here.summary() << "\n";
   table << "energy: " << provenance << "\n";
-  Json result = Json::object().set("results", rows).set("provenance", provenance_json(*tracker));
+  // Every figure above is this CPU's: its model, features and the edge kernels that ran.
+  Json result = Json::object()
+                    .set("results", rows)
+                    .set("hardware", here.to_json())
+                    .set("provenance", provenance_json(*tracker));
   return print_result(args, result, table.str());
 }
 

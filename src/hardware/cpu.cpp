@@ -54,6 +54,8 @@ uint64_t fnv1a(std::string_view text) {
 
 }  // namespace
 
+const char* const kIsaCaps[3] = {"ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA", "OPENBLAS_CORETYPE"};
+
 bool CpuInfo::has(std::string_view feature) const {
   return std::find(features.begin(), features.end(), feature) != features.end();
 }
@@ -132,6 +134,9 @@ std::string Hardware::summary() const {
 std::string Hardware::key() const {
   std::string identity = cpu.architecture + "|" + cpu.model;
   for (const auto& f : cpu.features) identity += "|" + f;
+  identity += "|edge:" + edge.selected;
+  for (const char* cap : kIsaCaps)
+    if (const char* value = std::getenv(cap); value && *value) identity += std::string("|") + cap + "=" + value;
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(fnv1a(identity)));
   return hex;

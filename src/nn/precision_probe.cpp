@@ -149,15 +149,12 @@ PrecisionProbe probe_precision(const hardware::Hardware& here, int threads, bool
   }
   const int count = threads > 0 ? threads : torch::get_num_threads();
   const fs::path dir = cache_dir();
-  // oneDNN's ISA cap changes what bf16 runs on (ONEDNN_MAX_CPU_ISA=AVX2 takes its bf16 kernels
-  // away): part of the key.
-  std::string isa_cap;
-  for (const char* name : {"ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA"})
-    if (const char* value = std::getenv(name); value && *value) isa_cap += std::string("-") + value;
+  // The hardware key covers oneDNN's ISA cap too (ONEDNN_MAX_CPU_ISA=AVX2 takes its bf16 kernels
+  // away).
   const fs::path file =
       dir.empty() ? fs::path()
                   : dir / ("precision-" + here.key() + "-torch" + TORCH_VERSION + "-threads" +
-                           std::to_string(count) + isa_cap + ".json");
+                           std::to_string(count) + ".json");
   if (!refresh && !file.empty()) {
     std::ifstream in(file);
     std::ostringstream text;

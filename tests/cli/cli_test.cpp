@@ -602,7 +602,8 @@ TEST(CliTraining, ExportEvalAndBenchEdgeAndOnnx) {
   EXPECT_NE(bench.out.find(" (onnx)"), std::string::npos) << bench.out;
   EXPECT_NE(bench.out.find("libtorch fp32 x1"), std::string::npos) << bench.out;
   EXPECT_NE(bench.out.find("energy: estimated"), std::string::npos) << bench.out;
-  EXPECT_EQ(std::count(bench.out.begin(), bench.out.end(), '\n'), 1 + 6 + 1) << bench.out;
+  EXPECT_NE(bench.out.find("hardware: "), std::string::npos) << bench.out;
+  EXPECT_EQ(std::count(bench.out.begin(), bench.out.end(), '\n'), 1 + 6 + 2) << bench.out;
 
   Result bad_batch = run({"bench", onnx, "--batch", "0"});
   EXPECT_EQ(bad_batch.code, 2);

@@ -110,6 +110,14 @@ TEST(Hardware, TheKeyChangesWithTheFeaturesAndTheModel) {
   b = a;
   b.cpu.model = "AMD EPYC 9R14";
   EXPECT_NE(a.key(), b.key());
+  b = a;
+  b.edge.selected = "reference";
+  EXPECT_NE(a.key(), b.key());
+  const std::string before = a.key();
+  ::setenv("ONEDNN_MAX_CPU_ISA", "AVX2", 1);
+  EXPECT_NE(a.key(), before);
+  ::unsetenv("ONEDNN_MAX_CPU_ISA");
+  EXPECT_EQ(a.key(), before);
 }
 
 TEST(Hardware, ForcingAKernelSetShowsInTheSelection) {

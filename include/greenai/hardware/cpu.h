@@ -54,10 +54,15 @@ struct Hardware {
   util::Json to_json() const;
   /// "AMD EPYC 9R14 (x86_64; avx2 fma avx512f ...; edge kernels avx512-vnni)".
   std::string summary() const;
-  /// A short, stable key of what decides measured speed here (model, architecture, features):
-  /// the name under which per-CPU measurements are cached. 16 hex digits.
+  /// A short, stable key of what decides measured speed here (model, architecture, features,
+  /// the edge kernel set, and the environment's ISA caps, kIsaCaps): the name under which
+  /// per-CPU measurements are cached. 16 hex digits.
   std::string key() const;
 };
+
+/// Environment variables that cap the ISA LibTorch's libraries use (oneDNN, OpenBLAS): part of
+/// Hardware::key(), since they change what is measured.
+extern const char* const kIsaCaps[3];
 
 /// Reads /proc/cpuinfo (or GREENAI_PROC_ROOT/cpuinfo) and asks the edge runtime.
 Hardware detect();
