@@ -90,6 +90,49 @@ TEST(KernelSelection, EveryRunnableSetCanBeForcedAndTheReferenceComesLast) {
   }
 }
 
+std::vector<std::string> names_for(const internal::IsaFeatures& isa) {
+  const KernelSet* sets[8];
+  const int count = internal::kernel_sets_for(isa, sets, 8);
+  std::vector<std::string> names;
+  for (int i = 0; i < count; ++i) names.push_back(sets[i]->name);
+  return names;
+}
+
+// The choice from masked features: what each CPU class gets, best first.
+TEST(KernelSelection, EachCpuClassGetsItsSets) {
+  using V = std::vector<std::string>;
+  internal::IsaFeatures none;
+#if defined(__x86_64__)
+  EXPECT_EQ(names_for(none), V({"reference"}));
+  internal::IsaFeatures avx2_only{.avx2 = true, .fma = true};
+  EXPECT_EQ(names_for(avx2_only), V({"avx2", "reference"}));
+  internal::IsaFeatures no_fma{.avx2 = true};  // AVX2 without FMA (VIA, some VMs): reference
+  EXPECT_EQ(names_for(no_fma), V({"reference"}));
+  internal::IsaFeatures alder_lake = avx2_only;
+  alder_lake.avxvnni = true;
+  EXPECT_EQ(names_for(alder_lake), V({"avx-vnni", "avx2", "reference"}));
+  internal::IsaFeatures ice_lake = avx2_only;
+  ice_lake.avx512bw = ice_lake.avx512vl = ice_lake.avx512vnni = true;
+  EXPECT_EQ(names_for(ice_lake), V({"avx512-vnni", "avx2", "reference"}));
+  internal::IsaFeatures no_vl = ice_lake;
+  no_vl.avx512vl = false;
+  EXPECT_EQ(names_for(no_vl), V({"avx2", "reference"}));
+  internal::IsaFeatures zen5 = ice_lake;
+  zen5.avxvnni = true;
+  EXPECT_EQ(names_for(zen5), V({"avx512-vnni", "avx-vnni", "avx2", "reference"}));
+  // An ARM feature means nothing on x86.
+  internal::IsaFeatures arm_bit = avx2_only;
+  arm_bit.asimddp = true;
+  EXPECT_EQ(names_for(arm_bit), V({"avx2", "reference"}));
+#elif defined(__aarch64__)
+  EXPECT_EQ(names_for(none), V({"neon", "reference"}));
+  internal::IsaFeatures dotprod{.asimddp = true};
+  EXPECT_EQ(names_for(dotprod), V({"neon-dotprod", "neon", "reference"}));
+  internal::IsaFeatures x86_bits{.avx2 = true, .fma = true, .avxvnni = true};
+  EXPECT_EQ(names_for(x86_bits), V({"neon", "reference"}));
+#endif
+}
+
 TEST(KernelSelection, ANameThisCpuCannotRunIsRefusedWithTheList) {
   ForcedKernels forced("avx1024");
   auto loaded = load(tiny_model());

@@ -155,8 +155,19 @@ void linear_f32_neon(const float* x, int batch, int in, int out, const float* pa
 const KernelSet* select_kernels();
 /// The portable set.
 const KernelSet& reference_kernels();
-/// Every set this CPU can run, best first, the reference last; returns how many (at most
-/// `capacity` are written).
+/// The ISA features the kernel sets need (those of the architecture built for; the others stay
+/// false).
+struct IsaFeatures {
+  bool avx2 = false, fma = false, avx512bw = false, avx512vl = false, avx512vnni = false,
+       avxvnni = false;  // x86-64
+  bool asimddp = false;  // AArch64 (Advanced SIMD itself is always there)
+};
+/// This CPU's.
+IsaFeatures detect_isa();
+/// The sets a CPU with `isa` runs, best first, the reference last; returns how many (at most
+/// `capacity` are written). Pure: the selection logic, testable with any features.
+int kernel_sets_for(const IsaFeatures& isa, const KernelSet** sets, int capacity);
+/// kernel_sets_for(detect_isa(), ...).
 int runnable_kernel_sets(const KernelSet** sets, int capacity);
 /// Their names, best first, separated by ", " (truncated to `size`).
 void runnable_kernel_names(char* names, size_t size);

@@ -21,7 +21,7 @@ const KernelSet& reference_kernels() {
   return set;
 }
 
-int runnable_kernel_sets(const KernelSet** sets, int capacity) {
+int kernel_sets_for(const IsaFeatures& isa, const KernelSet** sets, int capacity) {
   int count = 0;
   auto add = [&](const KernelSet& set) {
     if (count < capacity) sets[count] = &set;
@@ -54,12 +54,9 @@ int runnable_kernel_sets(const KernelSet** sets, int capacity) {
                               x86::quantize_avx2,
                               nullptr,
                               true};
-  __builtin_cpu_init();
-  const bool has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  if (has_avx2 && __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw") &&
-      __builtin_cpu_supports("avx512vl"))
-    add(avx512_vnni);
-  if (has_avx2 && __builtin_cpu_supports("avxvnni")) add(avx_vnni);
+  const bool has_avx2 = isa.avx2 && isa.fma;
+  if (has_avx2 && isa.avx512vnni && isa.avx512bw && isa.avx512vl) add(avx512_vnni);
+  if (has_avx2 && isa.avxvnni) add(avx_vnni);
   if (has_avx2) add(avx2);
 #elif defined(__aarch64__)
   static const KernelSet neon_dotprod{"neon-dotprod",
@@ -73,11 +70,34 @@ int runnable_kernel_sets(const KernelSet** sets, int capacity) {
   static const KernelSet neon{"neon",       arm64::linear_f32_neon, pack_linear_f32_blocks8,
                               arm64::qlinear_neon, pack_qlinear_blocks8, ref::quantize,
                               nullptr,      false};
-  if (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) add(neon_dotprod);
+  if (isa.asimddp) add(neon_dotprod);
   add(neon);  // Advanced SIMD is part of every AArch64 CPU
 #endif
   add(reference_kernels());
   return count;
+#if !defined(__x86_64__) && !defined(__aarch64__)
+  (void)isa;
+#endif
+}
+
+IsaFeatures detect_isa() {
+  IsaFeatures isa;
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  isa.avx2 = __builtin_cpu_supports("avx2");
+  isa.fma = __builtin_cpu_supports("fma");
+  isa.avx512bw = __builtin_cpu_supports("avx512bw");
+  isa.avx512vl = __builtin_cpu_supports("avx512vl");
+  isa.avx512vnni = __builtin_cpu_supports("avx512vnni");
+  isa.avxvnni = __builtin_cpu_supports("avxvnni");
+#elif defined(__aarch64__)
+  isa.asimddp = (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0;
+#endif
+  return isa;
+}
+
+int runnable_kernel_sets(const KernelSet** sets, int capacity) {
+  return kernel_sets_for(detect_isa(), sets, capacity);
 }
 
 const KernelSet* select_kernels() {
