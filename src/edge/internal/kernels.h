@@ -101,8 +101,11 @@ void quantize(const float* x, long count, float scale, int32_t zero_point, int8_
 void dequantize(const int8_t* x, long count, float scale, int32_t zero_point, float* y);
 }  // namespace ref
 
-/// Blocks of 8 output channels; within a block, for each group of 4 inputs, the 4 bytes of each
-/// of the 8 channels (32 bytes); zero padded. The layout of the 8-channel int8 GEMMs.
+/// Blocks of `channels` output channels; within a block, for each group of 4 inputs, the 4 bytes
+/// of each channel (4 x channels bytes: one vector operand); zero padded. Returns the bytes
+/// needed; writes them when `packed` is not null.
+size_t pack_qlinear_blocks(const int8_t* w, int in, int out, int channels, int8_t* packed);
+/// pack_qlinear_blocks with 8 channels: the layout of the 256-bit and NEON int8 GEMMs.
 size_t pack_qlinear_blocks8(const int8_t* w, int in, int out, int8_t* packed);
 /// For each input, the weights of 8 output channels (32 bytes); zero padded.
 size_t pack_linear_f32_blocks8(const float* w, int in, int out, float* packed);

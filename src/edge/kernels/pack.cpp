@@ -4,19 +4,24 @@
 
 namespace greenai::edge::internal {
 
-size_t pack_qlinear_blocks8(const int8_t* w, int in, int out, int8_t* packed) {
-  const int groups = (in + 3) / 4, blocks = (out + 7) / 8;
-  const size_t bytes = static_cast<size_t>(blocks) * groups * 32;
+size_t pack_qlinear_blocks(const int8_t* w, int in, int out, int channels, int8_t* packed) {
+  const int groups = (in + 3) / 4, blocks = (out + channels - 1) / channels;
+  const size_t group_bytes = static_cast<size_t>(channels) * 4;
+  const size_t bytes = static_cast<size_t>(blocks) * groups * group_bytes;
   if (!packed) return bytes;
   for (int b = 0; b < blocks; ++b)
     for (int g = 0; g < groups; ++g)
-      for (int lane = 0; lane < 8; ++lane)
+      for (int lane = 0; lane < channels; ++lane)
         for (int k = 0; k < 4; ++k) {
-          const int o = b * 8 + lane, i = g * 4 + k;
-          packed[(static_cast<size_t>(b) * groups + g) * 32 + lane * 4 + k] =
+          const int o = b * channels + lane, i = g * 4 + k;
+          packed[(static_cast<size_t>(b) * groups + g) * group_bytes + lane * 4 + k] =
               o < out && i < in ? w[static_cast<long>(o) * in + i] : 0;
         }
   return bytes;
+}
+
+size_t pack_qlinear_blocks8(const int8_t* w, int in, int out, int8_t* packed) {
+  return pack_qlinear_blocks(w, in, out, 8, packed);
 }
 
 size_t pack_linear_f32_blocks8(const float* w, int in, int out, float* packed) {

@@ -97,6 +97,17 @@ void widening_tile(const int8_t* wb, int groups, const int8_t* rows, int stride,
              y + static_cast<long>(n0 + e) * out);
 }
 
+// The last `count` (< 4) examples of a block in one tile of that height.
+template <template <int> class Tile, int NE = 3>
+void tile_rest(const int8_t* wb, int groups, const int8_t* rows, int stride, int count, int block,
+               int n, int out, const Requant& r, int8_t* y) {
+  if constexpr (NE > 1) {
+    if (count < NE)
+      return tile_rest<Tile, NE - 1>(wb, groups, rows, stride, count, block, n, out, r, y);
+  }
+  Tile<NE>::run(wb, groups, rows, stride, block, n, out, r, y);
+}
+
 // Every block over every example, 4 examples a tile, then the rest.
 template <template <int> class Tile>
 void gemm(const int8_t* packed, int in, int out, const int8_t* rows, int stride, int batch,
@@ -108,20 +119,9 @@ void gemm(const int8_t* packed, int in, int out, const int8_t* rows, int stride,
     int n = 0;
     for (; n + 4 <= batch; n += 4)
       Tile<4>::run(wb, groups, rows + static_cast<long>(n) * stride, stride, b, n, out, r, y);
-    const int8_t* rest = rows + static_cast<long>(n) * stride;
-    switch (batch - n) {
-      case 3:
-        Tile<3>::run(wb, groups, rest, stride, b, n, out, r, y);
-        break;
-      case 2:
-        Tile<2>::run(wb, groups, rest, stride, b, n, out, r, y);
-        break;
-      case 1:
-        Tile<1>::run(wb, groups, rest, stride, b, n, out, r, y);
-        break;
-      default:
-        break;
-    }
+    if (n < batch)
+      tile_rest<Tile>(wb, groups, rows + static_cast<long>(n) * stride, stride, batch - n, b, n,
+                      out, r, y);
   }
 }
 
@@ -184,6 +184,17 @@ void f32_tile(const float* wb, size_t block_floats, int in, const float* x, int 
                 y + static_cast<long>(n0 + e) * out);
 }
 
+// The last `count` (< 6) examples of a pass in one tile of that height.
+template <int NB, int NE = 5>
+void f32_rest(const float* wb, size_t block_floats, int in, const float* x, int count, int block,
+              int n, int out, const float* bias, bool relu, float* y) {
+  if constexpr (NE > 1) {
+    if (count < NE)
+      return f32_rest<NB, NE - 1>(wb, block_floats, in, x, count, block, n, out, bias, relu, y);
+  }
+  f32_tile<NB, NE>(wb, block_floats, in, x, block, n, out, bias, relu, y);
+}
+
 template <int NB>
 void f32_blocks_pass(const float* packed, int in, const float* x, int batch, int block, int out,
                      const float* bias, bool relu, float* y) {
@@ -193,26 +204,9 @@ void f32_blocks_pass(const float* packed, int in, const float* x, int batch, int
   for (; n + 6 <= batch; n += 6)
     f32_tile<NB, 6>(wb, block_floats, in, x + static_cast<long>(n) * in, block, n, out, bias, relu,
                     y);
-  const float* xn = x + static_cast<long>(n) * in;
-  switch (batch - n) {
-    case 5:
-      f32_tile<NB, 5>(wb, block_floats, in, xn, block, n, out, bias, relu, y);
-      break;
-    case 4:
-      f32_tile<NB, 4>(wb, block_floats, in, xn, block, n, out, bias, relu, y);
-      break;
-    case 3:
-      f32_tile<NB, 3>(wb, block_floats, in, xn, block, n, out, bias, relu, y);
-      break;
-    case 2:
-      f32_tile<NB, 2>(wb, block_floats, in, xn, block, n, out, bias, relu, y);
-      break;
-    case 1:
-      f32_tile<NB, 1>(wb, block_floats, in, xn, block, n, out, bias, relu, y);
-      break;
-    default:
-      break;
-  }
+  if (n < batch)
+    f32_rest<NB>(wb, block_floats, in, x + static_cast<long>(n) * in, batch - n, block, n, out,
+                 bias, relu, y);
 }
 
 }  // namespace

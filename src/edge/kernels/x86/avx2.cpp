@@ -91,6 +91,19 @@ GREENAI_X86_TARGET inline void f32_tile(const float* wb, size_t block_floats, in
                 y + static_cast<long>(n0 + e) * out);
 }
 
+// The last `count` (< 6) examples of a pass in one tile of that height.
+template <int NB, int NE = 5>
+GREENAI_X86_TARGET void f32_rest(const float* wb, size_t block_floats, int in, int k0, int k1,
+                                 const float* x, int count, int block, int n, int out,
+                                 const float* bias, bool relu, float* y) {
+  if constexpr (NE > 1) {
+    if (count < NE)
+      return f32_rest<NB, NE - 1>(wb, block_floats, in, k0, k1, x, count, block, n, out, bias,
+                                  relu, y);
+  }
+  f32_tile<NB, NE>(wb, block_floats, in, k0, k1, x, block, n, out, bias, relu, y);
+}
+
 template <int NB>
 GREENAI_X86_TARGET void f32_blocks_pass(const float* packed, int in, const float* x, int batch,
                                         int block, int out, const float* bias, bool relu,
@@ -103,26 +116,9 @@ GREENAI_X86_TARGET void f32_blocks_pass(const float* packed, int in, const float
     for (; n + 6 <= batch; n += 6)
       f32_tile<NB, 6>(wb, block_floats, in, k0, k1, x + static_cast<long>(n) * in, block, n, out,
                       bias, relu, y);
-    const float* xn = x + static_cast<long>(n) * in;
-    switch (batch - n) {
-      case 5:
-        f32_tile<NB, 5>(wb, block_floats, in, k0, k1, xn, block, n, out, bias, relu, y);
-        break;
-      case 4:
-        f32_tile<NB, 4>(wb, block_floats, in, k0, k1, xn, block, n, out, bias, relu, y);
-        break;
-      case 3:
-        f32_tile<NB, 3>(wb, block_floats, in, k0, k1, xn, block, n, out, bias, relu, y);
-        break;
-      case 2:
-        f32_tile<NB, 2>(wb, block_floats, in, k0, k1, xn, block, n, out, bias, relu, y);
-        break;
-      case 1:
-        f32_tile<NB, 1>(wb, block_floats, in, k0, k1, xn, block, n, out, bias, relu, y);
-        break;
-      default:
-        break;
-    }
+    if (n < batch)
+      f32_rest<NB>(wb, block_floats, in, k0, k1, x + static_cast<long>(n) * in, batch - n, block, n,
+                   out, bias, relu, y);
   }
 }
 

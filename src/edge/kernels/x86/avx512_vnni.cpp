@@ -19,18 +19,7 @@
 namespace greenai::edge::internal::x86 {
 
 size_t pack_qlinear_vnni(const int8_t* w, int in, int out, int8_t* packed) {
-  const int groups = (in + 3) / 4, blocks = (out + 15) / 16;
-  const size_t bytes = static_cast<size_t>(blocks) * groups * 64;
-  if (!packed) return bytes;
-  for (int b = 0; b < blocks; ++b)
-    for (int g = 0; g < groups; ++g)
-      for (int lane = 0; lane < 16; ++lane)
-        for (int k = 0; k < 4; ++k) {
-          const int o = b * 16 + lane, i = g * 4 + k;
-          packed[(static_cast<size_t>(b) * groups + g) * 64 + lane * 4 + k] =
-              o < out && i < in ? w[static_cast<long>(o) * in + i] : 0;
-        }
-  return bytes;
+  return pack_qlinear_blocks(w, in, out, 16, packed);
 }
 
 namespace {
