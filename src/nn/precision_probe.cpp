@@ -75,7 +75,8 @@ Json PrecisionProbe::to_json() const {
       .set("fp16_error", fp16_error)
       .set("torch_version", torch_version)
       .set("threads", threads)
-      .set("steps", steps)
+      .set("fp32_steps", fp32_steps)
+      .set("bf16_steps", bf16_steps)
       .set("source", source);
 }
 
@@ -87,7 +88,8 @@ PrecisionProbe PrecisionProbe::from_json(const Json& json) {
   p.fp16_error = json.at("fp16_error").string();
   p.torch_version = json.at("torch_version").string();
   p.threads = static_cast<int>(json.at("threads").number());
-  p.steps = static_cast<int>(json.at("steps").number());
+  p.fp32_steps = static_cast<int>(json.at("fp32_steps").number());
+  p.bf16_steps = static_cast<int>(json.at("bf16_steps").number());
   p.source = json.at("source").string();
   return p;
 }
@@ -107,12 +109,9 @@ PrecisionProbe measure_precision(int threads) {
   p.threads = torch::get_num_threads();
   p.torch_version = TORCH_VERSION;
   p.source = "measured";
-  int steps = 0;
-  p.fp32_step_s = time_step(Precision::kFp32, 1.0, &steps);
-  p.steps = steps;
+  p.fp32_step_s = time_step(Precision::kFp32, 1.0, &p.fp32_steps);
   try {
-    p.bf16_step_s = time_step(Precision::kBf16, 10 * p.fp32_step_s, &steps);
-    p.steps = std::min(p.steps, steps);
+    p.bf16_step_s = time_step(Precision::kBf16, 10 * p.fp32_step_s, &p.bf16_steps);
   } catch (const std::exception& e) {
     p.bf16_error = e.what();
     const size_t newline = p.bf16_error.find('\n');

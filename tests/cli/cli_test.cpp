@@ -625,7 +625,8 @@ std::string probe_file(const TempDir& dir, double bf16_step_s) {
   return dir.write("probe-" + std::to_string(bf16_step_s) + ".json",
                    "{\"fp32_step_s\": 0.002, \"bf16_step_s\": " + std::to_string(bf16_step_s) +
                        ", \"bf16_error\": \"\", \"fp16_error\": \"no fp16 on CPU\", "
-                       "\"torch_version\": \"1.13.0\", \"threads\": 2, \"steps\": 7, "
+                       "\"torch_version\": \"1.13.0\", \"threads\": 2, \"fp32_steps\": 7, "
+                       "\"bf16_steps\": 7, "
                        "\"source\": \"measured\"}\n");
 }
 
