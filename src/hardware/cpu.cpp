@@ -113,6 +113,8 @@ util::Json Hardware::to_json() const {
   for (const auto& f : cpu.features) features.push(f);
   for (const auto& f : cpu.missing) missing_features.push(f);
   for (const auto& k : edge.runnable) runnable.push(k);
+  util::Json capped = util::Json::object();
+  for (const auto& [name, value] : caps) capped.set(name, value);
   return util::Json::object()
       .set("architecture", cpu.architecture)
       .set("cpu_model", cpu.model)
@@ -120,7 +122,8 @@ util::Json Hardware::to_json() const {
       .set("features", features)
       .set("missing_features", missing_features)
       .set("edge_kernels", edge.selected)
-      .set("edge_kernels_runnable", runnable);
+      .set("edge_kernels_runnable", runnable)
+      .set("caps", capped);
 }
 
 std::string Hardware::summary() const {
@@ -128,15 +131,19 @@ std::string Hardware::summary() const {
                      cpu.architecture + ";";
   for (const auto& f : cpu.features) text += " " + f;
   if (cpu.features.empty()) text += " none of the features GreenAI's kernels use";
-  return text + "; edge kernels " + (edge.selected.empty() ? "?" : edge.selected) + ")";
+  text += "; edge kernels " + (edge.selected.empty() ? "?" : edge.selected);
+  if (!caps.empty()) {
+    text += "; capped:";
+    for (const auto& [name, value] : caps) text += " " + name + "=" + value;
+  }
+  return text + ")";
 }
 
 std::string Hardware::key() const {
   std::string identity = cpu.architecture + "|" + cpu.model;
   for (const auto& f : cpu.features) identity += "|" + f;
   identity += "|edge:" + edge.selected;
-  for (const char* cap : kIsaCaps)
-    if (const char* value = std::getenv(cap); value && *value) identity += std::string("|") + cap + "=" + value;
+  for (const auto& [name, value] : caps) identity += "|" + name + "=" + value;
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(fnv1a(identity)));
   return hex;
@@ -152,6 +159,8 @@ Hardware detect() {
   Hardware here;
   here.cpu = parse_cpuinfo(text.str(), machine);
   here.edge.selected = greenai_edge_selected_kernels();
+  for (const char* cap : {"GREENAI_EDGE_KERNELS", kIsaCaps[0], kIsaCaps[1], kIsaCaps[2]})
+    if (const char* value = std::getenv(cap); value && *value) here.caps.emplace_back(cap, value);
   char names[256];
   greenai_edge_runnable_kernels(names, sizeof names);
   std::string_view rest = names;

@@ -314,7 +314,13 @@ std::string render_html(const Json& results) {
     html += "<p class=\"meta\">Measured on <b>" + escape(string_or(*hw, "cpu_model", "")) +
             "</b> (" + escape(string_or(*hw, "architecture", "")) + "; " +
             escape(features.empty() ? std::string("no AVX2 or NEON features") : features) +
-            "; edge kernels <b>" + escape(string_or(*hw, "edge_kernels", "")) + "</b>)</p>\n";
+            "; edge kernels <b>" + escape(string_or(*hw, "edge_kernels", "")) + "</b>";
+    if (const Json* caps = hw->find("caps"); caps && caps->is_object() && !caps->members().empty()) {
+      html += "; capped by";
+      for (const auto& [name, value] : caps->members())
+        html += " <code>" + escape(name) + "=" + escape(value.string()) + "</code>";
+    }
+    html += ")</p>\n";
   }
 
   // The finding in one paragraph.

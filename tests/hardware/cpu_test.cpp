@@ -113,11 +113,22 @@ TEST(Hardware, TheKeyChangesWithTheFeaturesAndTheModel) {
   b = a;
   b.edge.selected = "reference";
   EXPECT_NE(a.key(), b.key());
-  const std::string before = a.key();
+  b = a;
+  b.caps.emplace_back("ONEDNN_MAX_CPU_ISA", "AVX2");
+  EXPECT_NE(a.key(), b.key());
+}
+
+// With AVX-512 capped away, what was measured must say so.
+TEST(Hardware, CapsFromTheEnvironmentAreRecordedAndShown) {
   ::setenv("ONEDNN_MAX_CPU_ISA", "AVX2", 1);
-  EXPECT_NE(a.key(), before);
+  const Hardware capped = detect();
   ::unsetenv("ONEDNN_MAX_CPU_ISA");
-  EXPECT_EQ(a.key(), before);
+  const Hardware free = detect();
+  ASSERT_FALSE(capped.caps.empty());
+  EXPECT_NE(capped.key(), free.key());
+  EXPECT_NE(capped.summary().find("; capped: ONEDNN_MAX_CPU_ISA=AVX2"), std::string::npos)
+      << capped.summary();
+  EXPECT_EQ(capped.to_json().at("caps").at("ONEDNN_MAX_CPU_ISA").string(), "AVX2");
 }
 
 TEST(Hardware, ForcingAKernelSetShowsInTheSelection) {

@@ -11,6 +11,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "greenai/util/json.h"
@@ -48,15 +49,20 @@ struct EdgeKernels {
 struct Hardware {
   CpuInfo cpu;
   EdgeKernels edge;
+  /// The environment's caps on what runs (GREENAI_EDGE_KERNELS and kIsaCaps), name and value,
+  /// for those set: with them an AVX-512 machine stands in for an AVX2-only one, and every
+  /// figure measured so must say it.
+  std::vector<std::pair<std::string, std::string>> caps;
 
   /// {"architecture", "cpu_model", "logical_cpus", "features", "missing_features",
-  ///  "edge_kernels", "edge_kernels_runnable"}: what results files record.
+  ///  "edge_kernels", "edge_kernels_runnable", "caps"}: what results files record.
   util::Json to_json() const;
-  /// "AMD EPYC 9R14 (x86_64; avx2 fma avx512f ...; edge kernels avx512-vnni)".
+  /// "AMD EPYC 9R14 (x86_64; avx2 fma avx512f ...; edge kernels avx512-vnni)", and
+  /// "; capped: ONEDNN_MAX_CPU_ISA=AVX2 ..." when caps are set.
   std::string summary() const;
   /// A short, stable key of what decides measured speed here (model, architecture, features,
-  /// the edge kernel set, and the environment's ISA caps, kIsaCaps): the name under which
-  /// per-CPU measurements are cached. 16 hex digits.
+  /// the edge kernel set, and the caps): the name under which per-CPU measurements are cached.
+  /// 16 hex digits.
   std::string key() const;
 };
 
