@@ -4,6 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
 #if defined(__aarch64__)
 #include <sys/auxv.h>
 #ifndef HWCAP_ASIMDDP
@@ -89,7 +92,10 @@ IsaFeatures detect_isa() {
   isa.avx512bw = __builtin_cpu_supports("avx512bw");
   isa.avx512vl = __builtin_cpu_supports("avx512vl");
   isa.avx512vnni = __builtin_cpu_supports("avx512vnni");
-  isa.avxvnni = __builtin_cpu_supports("avxvnni");
+  // AVX-VNNI is CPUID leaf 7, sub-leaf 1, EAX bit 4 (Intel SDM); clang 14's
+  // __builtin_cpu_supports does not know it. Its ymm state is the one AVX2 needs.
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  isa.avxvnni = __get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx) && (eax >> 4 & 1);
 #elif defined(__aarch64__)
   isa.asimddp = (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0;
 #endif
