@@ -3,6 +3,7 @@
 // the meter (a phase per stage), caches every stage by content, and writes results.json, a table
 // and report.html.
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -40,6 +41,25 @@ namespace {
 
 using util::Json;
 namespace fs = std::filesystem;
+
+// SIGINT, SIGTERM and SIGHUP stop the pipeline: the running stage gets the signal, the pipeline
+// waits for it (and reaps it), writes nothing more and exits 128+N; the stage, unfinished, has no
+// stage.json, so a rerun redoes it and reuses the stages before it. A terminal's Ctrl-C reaches
+// the stage itself (same process group); a signal sent to the pipeline alone is passed on.
+constexpr int kStopSignals[] = {SIGINT, SIGTERM, SIGHUP};
+volatile sig_atomic_t g_stop_signal = 0;
+volatile sig_atomic_t g_stage_pid = 0;
+
+void on_stop_signal(int signal, siginfo_t* info, void*) {
+  g_stop_signal = signal;
+  if (info->si_code != SI_KERNEL && g_stage_pid > 0) ::kill(g_stage_pid, signal);
+}
+
+// Thrown when a stop signal ended the run; pipeline_command turns it into the exit status.
+struct Stopped {
+  int signal;
+  std::string stage;
+};
 
 const char* kHelp =
     "usage: greenai pipeline [--quick] [--fresh] [--out DIR] [--country CODE]\n"
@@ -202,6 +222,7 @@ class Runner {
       std::cerr << prefix << " cached (" << dir.filename().string() << ")\n";
       return r;
     }
+    if (g_stop_signal) throw Stopped{g_stop_signal, stage.name};
     fs::remove_all(dir);
     fs::create_directories(dir);
     std::vector<std::string> argv{torch_};
@@ -218,6 +239,10 @@ class Runner {
     ticker.stop();
     for (const auto& p : tracker_.phases())
       if (p.phase == stage.label) r.energy_j = p.tree.total_j(), r.kg = p.emissions_kg;
+    if (g_stop_signal) {
+      std::cerr << " stopped\n";
+      throw Stopped{g_stop_signal, stage.name};
+    }
     if (status != 0) {
       std::cerr << " failed\n";
       std::string log = read_text((dir / "log.txt").string());
@@ -259,6 +284,10 @@ class Runner {
     pid_t child = 0;
     const int rc = ::posix_spawn(&child, argv[0].c_str(), &actions, nullptr, args.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
+    if (rc == 0) {
+      g_stage_pid = child;
+      if (g_stop_signal) ::kill(child, g_stop_signal);  // a signal that came during the spawn
+    }
     if (rc != 0)
       throw Error("cannot run pipeline stage (program=" + argv[0] + ")", std::strerror(rc),
                   "greenai-torch is built beside greenai when LibTorch is present");
@@ -269,7 +298,10 @@ class Runner {
       if (pid < 0 && errno == EINTR) continue;
       if (pid < 0) return 1;
       tree_.add_reaped(usage);
-      if (pid == child) return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+      if (pid == child) {
+        g_stage_pid = 0;
+        return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+      }
     }
   }
 
@@ -283,6 +315,9 @@ class Runner {
 };
 
 }  // namespace
+
+static int run_pipeline(const ParsedArgs& args, const fs::path& out, bool quick, double budget,
+                        track::Tracker& tracker, meter::DescendantsUsage& tree);
 
 int pipeline_command(int argc, char** argv) {
   auto specs = tracking_option_specs(/*json_is_log=*/false);
@@ -315,6 +350,23 @@ int pipeline_command(int argc, char** argv) {
   track::Tracker tracker(meter::open_sensors(sensor_options(args)), std::move(usage), options);
   for (auto& sink : open_sinks(args)) tracker.add_sink(sink);
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+  struct sigaction stop_action {};
+  stop_action.sa_sigaction = on_stop_signal;
+  stop_action.sa_flags = SA_SIGINFO;  // no SA_RESTART: the stage's wait4 returns, and waits again
+  for (int s : kStopSignals) ::sigaction(s, &stop_action, nullptr);
+  try {
+    return run_pipeline(args, out, quick, budget, tracker, *tree);
+  } catch (const Stopped& stopped) {
+    tracker.stop();
+    std::cerr << "greenai: pipeline stopped by signal " << stopped.signal << " ("
+              << strsignal(stopped.signal) << ") in stage " << stopped.stage
+              << "; the stages before it are cached: a rerun resumes there\n";
+    return 128 + stopped.signal;
+  }
+}
+
+static int run_pipeline(const ParsedArgs& args, const fs::path& out, bool quick, double budget,
+                        track::Tracker& tracker, meter::DescendantsUsage& tree) {
   // The carbon intensity the stages use: the pipeline's own tracking flags, passed on.
   std::vector<std::string> tracking;
   for (const char* flag :
@@ -334,7 +386,7 @@ int pipeline_command(int argc, char** argv) {
   };
   const std::string teacher_epochs = quick ? "3" : "20", student_epochs = quick ? "5" : "20";
   const hardware::Hardware here = hardware::detect();
-  Runner runner(out, args.has("fresh"), tracker, *tree, tracking, here.key());
+  Runner runner(out, args.has("fresh"), tracker, tree, tracking, here.key());
   tracker.start();
   // What this CPU runs fast: the precision probe decides whether the bf16 teacher is made.
   size_t index = 0;

@@ -717,6 +717,65 @@ TEST(CliPipeline, SkipsTheBf16TeacherWhereBf16IsSlower) {
             std::string::npos);
 }
 
+// The processes whose command line mentions `text` (a folder only this test uses).
+std::vector<std::string> processes_mentioning(const std::string& text) {
+  std::vector<std::string> found;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream f(entry.path() / "cmdline");
+    std::string cmdline((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+    if (cmdline.find(text) != std::string::npos) found.push_back(name + ": " + cmdline);
+  }
+  return found;
+}
+
+// SIGTERM or SIGINT to the pipeline alone, while a stage trains: the stage gets it too, the
+// pipeline waits for it and exits 128+N, no process of its tree is left, and a rerun reuses the
+// stage before.
+TEST(CliPipeline, ASignalStopsTheRunningStageAndLeavesNoProcess) {
+  TempDir dir;
+  GivenProbe slow_bf16(probe_file(dir, 0.110));
+  const std::string out = dir.file("p");
+  // Enough training data that the teacher's stage runs for many seconds if nothing stops it.
+  const std::vector<std::string> args = {"pipeline", "--quick", "--limit-train", "30000",
+                                         "--limit-test", "100", "--out", out};
+  for (int signal : {SIGTERM, SIGINT}) {
+    TempDir logs;
+    const pid_t pid = start(args, logs);
+    // Wait until the teacher's training has started (its folder has a log).
+    bool training = false;
+    for (int i = 0; i < 600 && !training; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      std::error_code ec;  // the folder appears with the first stage
+      for (std::filesystem::directory_iterator it(out + "/stages", ec), end; !ec && it != end;
+           it.increment(ec))
+        training |= it->path().filename().string().rfind("teacher-", 0) == 0 &&
+                    std::filesystem::exists(it->path() / "log.txt");
+    }
+    ASSERT_TRUE(training);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    EXPECT_FALSE(processes_mentioning(out + "/stages/teacher-").empty());
+    ::kill(pid, signal);
+    const auto begin = std::chrono::steady_clock::now();
+    Result r = finish(pid, logs);
+    EXPECT_LT(std::chrono::steady_clock::now() - begin, std::chrono::seconds(3));
+    EXPECT_EQ(r.code, 128 + signal) << r.err;
+    EXPECT_NE(r.err.find("pipeline stopped by signal " + std::to_string(signal)),
+              std::string::npos)
+        << r.err;
+    EXPECT_NE(r.err.find("in stage teacher"), std::string::npos) << r.err;
+    EXPECT_EQ(processes_mentioning(out + "/"), std::vector<std::string>{});
+    // The probe stage finished before the signal: the second run took it from the cache.
+    if (signal == SIGINT) {
+      const std::string first_line = r.err.substr(0, r.err.find('\n'));
+      EXPECT_NE(first_line.find("probe the hardware"), std::string::npos) << r.err;
+      EXPECT_NE(first_line.find(" cached ("), std::string::npos) << r.err;
+    }
+  }
+}
+
 // --precision auto takes what the probe found faster; an explicit bf16 where it is slower runs
 // with one warning that gives the ratio; a probe file that cannot be read is one line, exit 2.
 TEST(CliTraining, PrecisionAutoFollowsTheProbe) {
