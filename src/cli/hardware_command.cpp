@@ -36,11 +36,10 @@ std::string joined(const std::vector<std::string>& words, const char* separator)
 }  // namespace
 
 int hardware_command(int argc, char** argv) {
-  ParsedArgs args = ArgParser("hardware", {{"json", false},
-                                           {"refresh", false},
-                                           {"threads", true},
-                                           {"help", false}})
-                        .parse(argc, argv, 2);
+  ParsedArgs args =
+      ArgParser("hardware",
+                {{"json", false}, {"refresh", false}, {"threads", true}, {"help", false}})
+          .parse(argc, argv, 2);
   if (args.has("help")) {
     std::cout << kHelp;
     return 0;
@@ -69,7 +68,8 @@ int hardware_command(int argc, char** argv) {
               joined(here.edge.runnable, ", ").c_str());
   if (!here.caps.empty()) {
     std::string caps;
-    for (const auto& [name, value] : here.caps) caps += (caps.empty() ? "" : " ") + name + "=" + value;
+    for (const auto& [name, value] : here.caps)
+      caps += (caps.empty() ? "" : " ") + name + "=" + value;
     std::printf("capped by:     %s\n", caps.c_str());
   }
   char bf16[64] = "did not run";
@@ -78,7 +78,8 @@ int hardware_command(int argc, char** argv) {
               probe.torch_version.c_str(), probe.threads, probe.fp32_step_s * 1e3, bf16,
               probe.source.c_str());
   std::printf("               %s\n", advice.reason.c_str());
-  std::printf("               fp16: %s\n", probe.fp16_error.empty() ? "runs" : probe.fp16_error.c_str());
+  std::printf("               fp16: %s\n",
+              probe.fp16_error.empty() ? "runs" : probe.fp16_error.c_str());
   std::printf("precision:     --precision auto trains in %s\n", nn::to_string(advice.fastest));
   return 0;
 }

@@ -139,14 +139,14 @@ int64_t default_batch(const std::string& arch) { return arch.rfind("student", 0)
 
 Json hyperparameters(const nn::TrainOptions& o, const Json& precision_note) {
   Json h = Json::object()
-      .set("epochs", o.epochs)
-      .set("batch", o.batch_size)
-      .set("lr", o.learning_rate)
-      .set("optimizer", o.optimizer)
-      .set("schedule", o.schedule)
-      .set("precision", nn::to_string(o.precision))
-      .set("seed", static_cast<double>(o.seed))
-      .set("threads", torch::get_num_threads());
+               .set("epochs", o.epochs)
+               .set("batch", o.batch_size)
+               .set("lr", o.learning_rate)
+               .set("optimizer", o.optimizer)
+               .set("schedule", o.schedule)
+               .set("precision", nn::to_string(o.precision))
+               .set("seed", static_cast<double>(o.seed))
+               .set("threads", torch::get_num_threads());
   if (!precision_note.is_null()) h.set("precision_choice", precision_note);
   return h;
 }
@@ -205,8 +205,8 @@ int train_command(int argc, char** argv) {
   auto tracker = tracker_for_this_process(args);
   Progress progress(args.has("json"));
   Json precision_note;  // what the precision probe said, for --precision auto or bf16
-  nn::TrainOptions options =
-      train_options(args, model == "cnn" ? 5 : 20, default_batch(model), tracker.get(), progress, &precision_note);
+  nn::TrainOptions options = train_options(args, model == "cnn" ? 5 : 20, default_batch(model),
+                                           tracker.get(), progress, &precision_note);
   const std::string out = args.get("out").value_or("model.pt");
   Data data = load_data(args);
   torch::manual_seed(options.seed);
@@ -336,8 +336,8 @@ int prune_command(int argc, char** argv) {
   auto tracker = tracker_for_this_process(args);
   Progress progress(args.has("json"));
   Json precision_note;  // what the precision probe said, for --precision auto or bf16
-  nn::TrainOptions options =
-      train_options(args, 3, default_batch(source.net->spec().arch), tracker.get(), progress, &precision_note);
+  nn::TrainOptions options = train_options(args, 3, default_batch(source.net->spec().arch),
+                                           tracker.get(), progress, &precision_note);
   options.epochs = static_cast<int>(integer(args, "finetune-epochs", 3, 0));
   Data data = load_data(args);
   tracker->start();

@@ -374,8 +374,8 @@ LoadError prepare(greenai_edge_model* m, int max_batch) {
       if (conv) {
         s.conv_as_gemm = true;
         const uint64_t pixels = uint64_t{static_cast<uint32_t>(s.conv.out_h)} * s.conv.out_w;
-        m->conv_bytes = max_of<size_t>(m->conv_bytes,
-                                       (pixels * row + pixels * s.op.out) * sizeof(float) + 64);
+        m->conv_bytes =
+            max_of<size_t>(m->conv_bytes, (pixels * row + pixels * s.op.out) * sizeof(float) + 64);
       }
       const int inputs = static_cast<int>(row), outputs = static_cast<int>(s.op.out);
       const size_t bytes = m->kernels->pack_linear_f32(nullptr, inputs, outputs, nullptr);
@@ -417,8 +417,8 @@ LoadError prepare(greenai_edge_model* m, int max_batch) {
       const uint64_t pixels = uint64_t{static_cast<uint32_t>(s.conv.out_h)} * s.conv.out_w;
       // im2col rows, the kernel's scratch for them, the [pixels, channels] result.
       m->conv_bytes = max_of<size_t>(
-          m->conv_bytes, pixels * row + pixels * kQLinearScratchPerInput * (row + 4) +
-                             pixels * s.op.out + 64);
+          m->conv_bytes,
+          pixels * row + pixels * kQLinearScratchPerInput * (row + 4) + pixels * s.op.out + 64);
     } else {
       scratch = max_of<size_t>(scratch, kQLinearScratchPerInput * (s.in_elems + 4));
     }

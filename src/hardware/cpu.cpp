@@ -17,7 +17,8 @@ namespace {
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -25,23 +26,40 @@ std::string_view trim(std::string_view s) {
 // Linux's arch/arm64/include/asm/cputype.h lists them.
 const char* arm_core_name(unsigned part) {
   switch (part) {
-    case 0xd03: return "Cortex-A53";
-    case 0xd04: return "Cortex-A35";
-    case 0xd05: return "Cortex-A55";
-    case 0xd07: return "Cortex-A57";
-    case 0xd08: return "Cortex-A72";
-    case 0xd09: return "Cortex-A73";
-    case 0xd0a: return "Cortex-A75";
-    case 0xd0b: return "Cortex-A76";
-    case 0xd0c: return "Neoverse-N1";
-    case 0xd0d: return "Cortex-A77";
-    case 0xd40: return "Neoverse-V1";
-    case 0xd41: return "Cortex-A78";
-    case 0xd46: return "Cortex-A510";
-    case 0xd47: return "Cortex-A710";
-    case 0xd49: return "Neoverse-N2";
-    case 0xd4f: return "Neoverse-V2";
-    default: return nullptr;
+    case 0xd03:
+      return "Cortex-A53";
+    case 0xd04:
+      return "Cortex-A35";
+    case 0xd05:
+      return "Cortex-A55";
+    case 0xd07:
+      return "Cortex-A57";
+    case 0xd08:
+      return "Cortex-A72";
+    case 0xd09:
+      return "Cortex-A73";
+    case 0xd0a:
+      return "Cortex-A75";
+    case 0xd0b:
+      return "Cortex-A76";
+    case 0xd0c:
+      return "Neoverse-N1";
+    case 0xd0d:
+      return "Cortex-A77";
+    case 0xd40:
+      return "Neoverse-V1";
+    case 0xd41:
+      return "Cortex-A78";
+    case 0xd46:
+      return "Cortex-A510";
+    case 0xd47:
+      return "Cortex-A710";
+    case 0xd49:
+      return "Neoverse-N2";
+    case 0xd4f:
+      return "Neoverse-V2";
+    default:
+      return nullptr;
   }
 }
 
@@ -64,8 +82,8 @@ const std::vector<std::string>& relevant_features(std::string_view architecture)
   static const std::vector<std::string> x86{"avx2",        "fma",         "avx512f",  "avx512bw",
                                             "avx512vl",    "avx512_vnni", "avx_vnni", "avx512_bf16",
                                             "avx512_fp16", "amx_tile",    "amx_bf16", "amx_int8"};
-  static const std::vector<std::string> arm64{"asimd", "asimddp", "i8mm", "bf16",
-                                              "asimdhp", "sve", "sve2"};
+  static const std::vector<std::string> arm64{"asimd",   "asimddp", "i8mm", "bf16",
+                                              "asimdhp", "sve",     "sve2"};
   static const std::vector<std::string> none;
   if (architecture == "x86_64") return x86;
   if (architecture == "aarch64") return arm64;
@@ -127,8 +145,8 @@ util::Json Hardware::to_json() const {
 }
 
 std::string Hardware::summary() const {
-  std::string text = (cpu.model.empty() ? std::string("unknown CPU") : cpu.model) + " (" +
-                     cpu.architecture + ";";
+  std::string text =
+      (cpu.model.empty() ? std::string("unknown CPU") : cpu.model) + " (" + cpu.architecture + ";";
   for (const auto& f : cpu.features) text += " " + f;
   if (cpu.features.empty()) text += " none of the features GreenAI's kernels use";
   text += "; edge kernels " + (edge.selected.empty() ? "?" : edge.selected);

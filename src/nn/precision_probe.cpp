@@ -59,7 +59,8 @@ double time_step(Precision precision, double give_up_s, int* steps) {
 
 fs::path cache_dir() {
   if (const char* dir = std::getenv("GREENAI_CACHE_DIR"); dir && *dir) return dir;
-  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) return fs::path(xdg) / "greenai";
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
+    return fs::path(xdg) / "greenai";
   if (const char* home = std::getenv("HOME"); home && *home)
     return fs::path(home) / ".cache" / "greenai";
   return {};
@@ -132,16 +133,16 @@ PrecisionProbe probe_precision(const hardware::Hardware& here, int threads, bool
     std::ostringstream text;
     text << in.rdbuf();
     if (!in)
-      throw Error("cannot read precision probe (GREENAI_PRECISION_PROBE=" + std::string(given) +
-                      ")",
-                  "no such file", "unset it to measure the probe here");
+      throw Error(
+          "cannot read precision probe (GREENAI_PRECISION_PROBE=" + std::string(given) + ")",
+          "no such file", "unset it to measure the probe here");
     PrecisionProbe probe;
     try {
       probe = PrecisionProbe::from_json(Json::parse(text.str()));
     } catch (const Error& e) {
-      throw Error("cannot read precision probe (GREENAI_PRECISION_PROBE=" + std::string(given) +
-                      ")",
-                  e.what(), "write it as `greenai hardware --json` writes precision_probe");
+      throw Error(
+          "cannot read precision probe (GREENAI_PRECISION_PROBE=" + std::string(given) + ")",
+          e.what(), "write it as `greenai hardware --json` writes precision_probe");
     }
     probe.source = "given (" + std::string(given) + ")";
     return probe;
@@ -150,10 +151,9 @@ PrecisionProbe probe_precision(const hardware::Hardware& here, int threads, bool
   const fs::path dir = cache_dir();
   // The hardware key covers oneDNN's ISA cap too (ONEDNN_MAX_CPU_ISA=AVX2 takes its bf16 kernels
   // away).
-  const fs::path file =
-      dir.empty() ? fs::path()
-                  : dir / ("precision-" + here.key() + "-torch" + TORCH_VERSION + "-threads" +
-                           std::to_string(count) + ".json");
+  const fs::path file = dir.empty() ? fs::path()
+                                    : dir / ("precision-" + here.key() + "-torch" + TORCH_VERSION +
+                                             "-threads" + std::to_string(count) + ".json");
   if (!refresh && !file.empty()) {
     std::ifstream in(file);
     std::ostringstream text;

@@ -315,7 +315,8 @@ std::string render_html(const Json& results) {
             "</b> (" + escape(string_or(*hw, "architecture", "")) + "; " +
             escape(features.empty() ? std::string("no AVX2 or NEON features") : features) +
             "; edge kernels <b>" + escape(string_or(*hw, "edge_kernels", "")) + "</b>";
-    if (const Json* caps = hw->find("caps"); caps && caps->is_object() && !caps->members().empty()) {
+    if (const Json* caps = hw->find("caps");
+        caps && caps->is_object() && !caps->members().empty()) {
       html += "; capped by";
       for (const auto& [name, value] : caps->members())
         html += " <code>" + escape(name) + "=" + escape(value.string()) + "</code>";
@@ -382,8 +383,8 @@ std::string render_html(const Json& results) {
   if (const Json* skipped = results.find("skipped"); skipped && skipped->is_array())
     for (const Json& k : skipped->items())
       html += "<p class=\"skipped\"><b>" + escape(string_or(k, "name", "")) + "</b> (" +
-              escape(string_or(k, "technique", "")) + ") was not made: " +
-              escape(string_or(k, "reason", "")) + ".</p>\n";
+              escape(string_or(k, "technique", "")) +
+              ") was not made: " + escape(string_or(k, "reason", "")) + ".</p>\n";
   html +=
       "<p class=\"note\">Latency: median of timed calls on one thread "
       "(`greenai bench`); energy per inference from the meter over those calls at batch 64, "

@@ -693,8 +693,8 @@ TEST(CliPipeline, SkipsTheBf16TeacherWhereBf16IsSlower) {
   TempDir dir;
   GivenProbe slow_bf16(probe_file(dir, 0.110));
   const std::string out = dir.file("p");
-  Result r = run({"pipeline", "--quick", "--limit-train", "300", "--limit-test", "100", "--out",
-                  out});
+  Result r =
+      run({"pipeline", "--quick", "--limit-train", "300", "--limit-test", "100", "--out", out});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.err.find("[14/14] benchmark every variant"), std::string::npos) << r.err;
   EXPECT_EQ(r.err.find("train the teacher (bf16"), std::string::npos) << r.err;
@@ -708,8 +708,8 @@ TEST(CliPipeline, SkipsTheBf16TeacherWhereBf16IsSlower) {
   EXPECT_NE(results.find("\"reason\": \"bf16 autocast measured 55.0x slower than fp32"),
             std::string::npos)
       << results;
-  for (const char* name : {"teacher", "student", "pruned", "teacher-int8", "pruned-int8",
-                           "student-int8"})
+  for (const char* name :
+       {"teacher", "student", "pruned", "teacher-int8", "pruned-int8", "student-int8"})
     EXPECT_NE(results.find("\"name\": \"" + std::string(name) + "\""), std::string::npos) << name;
   const std::string page = read_file(out + "/report.html");
   EXPECT_NE(page.find("<b>teacher-bf16</b> (bf16 mixed-precision training) was not made: bf16 "
@@ -739,8 +739,8 @@ TEST(CliPipeline, ASignalStopsTheRunningStageAndLeavesNoProcess) {
   GivenProbe slow_bf16(probe_file(dir, 0.110));
   const std::string out = dir.file("p");
   // Enough training data that the teacher's stage runs for many seconds if nothing stops it.
-  const std::vector<std::string> args = {"pipeline", "--quick", "--limit-train", "30000",
-                                         "--limit-test", "100", "--out", out};
+  const std::vector<std::string> args = {"pipeline",     "--quick", "--limit-train", "30000",
+                                         "--limit-test", "100",     "--out",         out};
   for (int signal : {SIGTERM, SIGINT}) {
     TempDir logs;
     const pid_t pid = start(args, logs);
@@ -762,8 +762,7 @@ TEST(CliPipeline, ASignalStopsTheRunningStageAndLeavesNoProcess) {
     Result r = finish(pid, logs);
     EXPECT_LT(std::chrono::steady_clock::now() - begin, std::chrono::seconds(3));
     EXPECT_EQ(r.code, 128 + signal) << r.err;
-    EXPECT_NE(r.err.find("pipeline stopped by signal " + std::to_string(signal)),
-              std::string::npos)
+    EXPECT_NE(r.err.find("pipeline stopped by signal " + std::to_string(signal)), std::string::npos)
         << r.err;
     EXPECT_NE(r.err.find("in stage teacher"), std::string::npos) << r.err;
     EXPECT_EQ(processes_mentioning(out + "/"), std::vector<std::string>{});
@@ -780,8 +779,9 @@ TEST(CliPipeline, ASignalStopsTheRunningStageAndLeavesNoProcess) {
 // with one warning that gives the ratio; a probe file that cannot be read is one line, exit 2.
 TEST(CliTraining, PrecisionAutoFollowsTheProbe) {
   TempDir dir;
-  const std::vector<std::string> train = {"train", "--model", "student", "--epochs", "1",
-                                          "--limit-train", "256", "--limit-test", "64", "--json"};
+  const std::vector<std::string> train = {"train", "--model",       "student", "--epochs",
+                                          "1",     "--limit-train", "256",     "--limit-test",
+                                          "64",    "--json"};
   auto with = [&](std::vector<std::string> extra) {
     std::vector<std::string> a = train;
     a.insert(a.end(), extra.begin(), extra.end());
@@ -840,7 +840,8 @@ TEST(CliHardware, SaysTheCpuTheKernelsAndThePrecisionDecision) {
   ::setenv("GREENAI_EDGE_KERNELS", "reference", 1);
   Result forced = run({"hardware", "--json"});
   ::unsetenv("GREENAI_EDGE_KERNELS");
-  EXPECT_EQ(greenai::util::Json::parse(forced.out).at("hardware").at("edge_kernels").string(), "reference");
+  EXPECT_EQ(greenai::util::Json::parse(forced.out).at("hardware").at("edge_kernels").string(),
+            "reference");
   Result bad = run({"hardware", "--frobnicate"});
   EXPECT_EQ(bad.code, 2);
 }

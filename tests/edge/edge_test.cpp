@@ -8,19 +8,19 @@
 
 #include "edge/internal/fixed_point.h"
 #include "edge/internal/kernels.h"
+#include "edge/test_util.h"
 #include "greenai/edge/format.h"
 #include "greenai/edge/greenai_edge.h"
-#include "edge/test_util.h"
 
 namespace greenai::edge {
 namespace {
 
-using testing::Aligned;
-using testing::load;
 using internal::multiply_by_quantized_multiplier;
 using internal::quantize_multiplier;
 using internal::rounding_divide_by_pot;
 using internal::saturating_rounding_doubling_high_mul;
+using testing::Aligned;
+using testing::load;
 
 // fp32 kernels add in a fixed order; the reference matches a plain double sum to this.
 constexpr float kF32Tolerance = 1e-5f;

@@ -1,6 +1,8 @@
 // Every fast kernel set the CPU can run against the reference kernels: int8 bit for bit, fp32
 // within a bound on reordered float sums. A machine with AVX-512 runs the AVX-VNNI and AVX2 sets
 // here too, and an ARM64 build (run under qemu-user in CI) its NEON sets.
+#include "edge/internal/kernels.h"
+
 #include <gtest/gtest.h>
 
 #include <cfloat>
@@ -14,7 +16,6 @@
 #include <vector>
 
 #include "edge/internal/fixed_point.h"
-#include "edge/internal/kernels.h"
 #include "edge/test_util.h"
 #include "greenai/edge/format.h"
 #include "greenai/edge/greenai_edge.h"
@@ -173,9 +174,8 @@ struct QProblem {
           &multiplier[c], &shift[c]);
     }
     const int32_t zp_out = static_cast<int32_t>(rng() % 256) - 128;
-    r = {bias.data(), multiplier.data(),    shift.data(), zp_in,
-         zp_out,      relu ? zp_out : -128, 127,          bias_unsigned.data(),
-         bias_signed.data()};
+    r = {bias.data(), multiplier.data(),    shift.data(),      zp_in, zp_out, relu ? zp_out : -128,
+         127,         bias_unsigned.data(), bias_signed.data()};
     derive_biases();
   }
 
@@ -195,8 +195,8 @@ TEST(FastKernels, Int8LinearMatchesTheReferenceBitForBit) {
   const auto sets = fast_sets();
   if (sets.empty()) GTEST_SKIP() << "no fast kernel set for this CPU";
   std::mt19937 rng(23);
-  std::vector<std::tuple<int, int, int>> shapes{{1, 784, 20}, {5, 20, 10},  {64, 200, 33},
-                                                {3, 1, 1},    {7, 63, 5},   {4, 65, 3},
+  std::vector<std::tuple<int, int, int>> shapes{{1, 784, 20},  {5, 20, 10},  {64, 200, 33},
+                                                {3, 1, 1},     {7, 63, 5},   {4, 65, 3},
                                                 {9, 1200, 12}, {65, 37, 19}, {2, 130, 40}};
   for (int batch = 1; batch <= 13; ++batch) shapes.emplace_back(batch, 29, 17);
   for (auto [batch, in, out] : shapes) {
@@ -223,7 +223,8 @@ TEST(FastKernels, Int8LinearMatchesTheReferenceBitForBit) {
         std::fill(p.y_fast.begin(), p.y_fast.end(), 0);
         // Packed weights 64-byte aligned, as the runtime lays them out.
         std::vector<int8_t> storage(k->pack_qlinear(nullptr, in, out, nullptr) + 64);
-        auto* packed = storage.data() + (64 - reinterpret_cast<uintptr_t>(storage.data()) % 64) % 64;
+        auto* packed =
+            storage.data() + (64 - reinterpret_cast<uintptr_t>(storage.data()) % 64) % 64;
         k->pack_qlinear(p.w.data(), in, out, packed);
         std::vector<uint8_t> scratch(internal::kQLinearScratchPerInput * batch * (in + 4));
         k->qlinear(p.x.data(), batch, in, out, packed, p.r, scratch.data(), p.y_fast.data());
@@ -262,7 +263,8 @@ TEST(FastKernels, AWeightOfMinus128StillGivesTheReferenceAnswer) {
   std::uniform_real_distribution<float> u(-1.3f, 1.3f);
   for (auto& v : x) v = u(rng);
   const auto y_ref = infer_with("reference", bytes, 5, x);
-  for (const KernelSet* k : fast_sets()) EXPECT_EQ(infer_with(k->name, bytes, 5, x), y_ref) << k->name;
+  for (const KernelSet* k : fast_sets())
+    EXPECT_EQ(infer_with(k->name, bytes, 5, x), y_ref) << k->name;
 }
 
 // QConv2d runs as im2col + the fast int8 GEMM on fast kernel sets: the same integers as the
@@ -393,8 +395,8 @@ TEST(FastKernels, QuantizeMatchesTheReferenceBitForBit) {
 }
 
 // DynamicLinear on every fast set (where a set has its own: packed weights, vectorized row
-// quantization and epilogue) gives the reference's floats bit for bit: rows of any range, all-zero rows, NaN, ReLU, with
-// and without bias.
+// quantization and epilogue) gives the reference's floats bit for bit: rows of any range, all-zero
+// rows, NaN, ReLU, with and without bias.
 TEST(FastKernels, DynamicLinearMatchesTheReferenceBitForBit) {
   std::mt19937 rng(53);
   for (auto [in, out] : std::vector<std::pair<int, int>>{{784, 20}, {7, 3}, {64, 33}, {100, 16}})
@@ -434,25 +436,30 @@ TEST(FastKernels, DynamicLinearMatchesTheReferenceBitForBit) {
 
 // Reordering a float sum of n terms moves it by at most about n x FLT_EPSILON x the sum of the
 // terms' magnitudes; a wrong index or a lost term moves it by the size of a term.
-float reorder_bound(int terms, double magnitude) { return static_cast<float>(terms * FLT_EPSILON * magnitude); }
+float reorder_bound(int terms, double magnitude) {
+  return static_cast<float>(terms * FLT_EPSILON * magnitude);
+}
 
 TEST(FastKernels, Fp32LinearWithinTheReorderingBound) {
   const auto sets = fast_sets();
   if (sets.empty()) GTEST_SKIP() << "no fast kernel set for this CPU";
   std::mt19937 rng(29);
   std::uniform_real_distribution<float> u(-1, 1);
-  std::vector<std::tuple<int, int, int>> shapes{{6, 103, 17}, {1, 784, 1200}, {64, 120, 10},
-                                                {65, 9, 33},  {2, 1, 1}};
+  std::vector<std::tuple<int, int, int>> shapes{
+      {6, 103, 17}, {1, 784, 1200}, {64, 120, 10}, {65, 9, 33}, {2, 1, 1}};
   for (int batch = 1; batch <= 13; ++batch) shapes.emplace_back(batch, 31, 23);
   for (auto [batch, in, out] : shapes)
     for (bool relu : {false, true}) {
-      std::vector<float> x(batch * in), w(out * in), b(out), y_ref(batch * out), y_fast(batch * out);
+      std::vector<float> x(batch * in), w(out * in), b(out), y_ref(batch * out),
+          y_fast(batch * out);
       for (auto* v : {&x, &w, &b})
         for (float& f : *v) f = u(rng);
       internal::ref::linear_f32(x.data(), batch, in, out, w.data(), b.data(), relu, y_ref.data());
       for (const KernelSet* k : sets) {
-        std::vector<float> storage(k->pack_linear_f32(nullptr, in, out, nullptr) / sizeof(float) + 16);
-        float* packed = storage.data() + (64 - reinterpret_cast<uintptr_t>(storage.data()) % 64) % 64 / sizeof(float);
+        std::vector<float> storage(k->pack_linear_f32(nullptr, in, out, nullptr) / sizeof(float) +
+                                   16);
+        float* packed = storage.data() + (64 - reinterpret_cast<uintptr_t>(storage.data()) % 64) %
+                                             64 / sizeof(float);
         k->pack_linear_f32(w.data(), in, out, packed);
         k->linear_f32(x.data(), batch, in, out, packed, b.data(), relu, y_fast.data());
         for (int n = 0; n < batch; ++n)
@@ -473,8 +480,10 @@ TEST(FastKernels, Fp32ConvWithinTheReorderingBound) {
   struct Shape {
     uint32_t in_c, h, w, out_c, kernel, stride, padding;
   };
-  for (const Shape& c : std::vector<Shape>{{1, 28, 28, 16, 3, 1, 1}, {3, 9, 7, 5, 3, 2, 1},
-                                           {2, 8, 8, 20, 5, 1, 2}, {4, 6, 6, 3, 1, 1, 0}}) {
+  for (const Shape& c : std::vector<Shape>{{1, 28, 28, 16, 3, 1, 1},
+                                           {3, 9, 7, 5, 3, 2, 1},
+                                           {2, 8, 8, 20, 5, 1, 2},
+                                           {4, 6, 6, 3, 1, 1, 0}}) {
     FileBuilder b({c.in_c, c.h, c.w});
     std::vector<float> w(size_t(c.out_c) * c.in_c * c.kernel * c.kernel), bias(c.out_c);
     for (auto* v : {&w, &bias})

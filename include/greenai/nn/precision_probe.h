@@ -26,10 +26,10 @@ struct PrecisionProbe {
   std::string fp16_error;  ///< why fp16 cannot run here (always set on CPU with LibTorch 1.13)
   std::string torch_version;
   int threads = 1;
-  int fp32_steps = 0;      ///< steps timed in fp32 (0: its second warm-up step stands for it)
-  int bf16_steps = 0;      ///< steps timed in bf16 (0: its second warm-up step stands for it,
-                           ///< as for a bf16 10x slower than fp32)
-  std::string source;      ///< "measured" or "cached (PATH)"
+  int fp32_steps = 0;  ///< steps timed in fp32 (0: its second warm-up step stands for it)
+  int bf16_steps = 0;  ///< steps timed in bf16 (0: its second warm-up step stands for it,
+                       ///< as for a bf16 10x slower than fp32)
+  std::string source;  ///< "measured" or "cached (PATH)"
 
   util::Json to_json() const;
   /// Throws greenai::Error on a missing or mistyped field.

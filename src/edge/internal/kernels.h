@@ -63,11 +63,11 @@ using DynamicLinear = void (*)(const float* x, int batch, int in, int out, const
 
 struct KernelSet {
   const char* name;
-  LinearF32 linear_f32;          ///< Takes the packed weights when pack_linear_f32 is set.
+  LinearF32 linear_f32;           ///< Takes the packed weights when pack_linear_f32 is set.
   PackLinearF32 pack_linear_f32;  ///< Null: linear_f32 reads the weights as stored.
-  QLinear qlinear;           ///< Takes the packed weights when pack_qlinear is set.
-  PackQLinear pack_qlinear;  ///< Null: qlinear reads the weights as stored.
-  Quantize quantize;         ///< fp32 -> int8 (OpKind::kQuantize)
+  QLinear qlinear;                ///< Takes the packed weights when pack_qlinear is set.
+  PackQLinear pack_qlinear;       ///< Null: qlinear reads the weights as stored.
+  Quantize quantize;              ///< fp32 -> int8 (OpKind::kQuantize)
   /// With pack_qlinear set, takes packed weights and needs in <= 65536 (the runtime falls back
   /// to ref::dynamic_linear on the stored weights otherwise).
   DynamicLinear dynamic_linear;

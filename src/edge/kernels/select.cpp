@@ -19,7 +19,7 @@
 namespace greenai::edge::internal {
 
 const KernelSet& reference_kernels() {
-  static const KernelSet set{"reference",    ref::linear_f32,     nullptr, ref::qlinear, nullptr,
+  static const KernelSet set{"reference",   ref::linear_f32,     nullptr, ref::qlinear, nullptr,
                              ref::quantize, ref::dynamic_linear, false};
   return set;
 }
@@ -70,9 +70,14 @@ int kernel_sets_for(const IsaFeatures& isa, const KernelSet** sets, int capacity
                                       ref::quantize,
                                       nullptr,
                                       false};
-  static const KernelSet neon{"neon",       arm64::linear_f32_neon, pack_linear_f32_blocks8,
-                              arm64::qlinear_neon, pack_qlinear_blocks8, ref::quantize,
-                              nullptr,      false};
+  static const KernelSet neon{"neon",
+                              arm64::linear_f32_neon,
+                              pack_linear_f32_blocks8,
+                              arm64::qlinear_neon,
+                              pack_qlinear_blocks8,
+                              ref::quantize,
+                              nullptr,
+                              false};
   if (isa.asimddp) add(neon_dotprod);
   add(neon);  // Advanced SIMD is part of every AArch64 CPU
 #endif

@@ -21,10 +21,9 @@
 namespace {
 
 int usage() {
-  fprintf(
-      stderr,
-      "usage: greenai-edge MODEL.edge [--input FILE.f32] [--bench] [--batch N] [--seconds S]\n"
-      "       greenai-edge --kernels\n");
+  fprintf(stderr,
+          "usage: greenai-edge MODEL.edge [--input FILE.f32] [--bench] [--batch N] [--seconds S]\n"
+          "       greenai-edge --kernels\n");
   return 2;
 }
 

@@ -75,8 +75,8 @@ GREENAI_DOTPROD void dot_tile(const int8_t* wb, int groups, const int8_t* rows, 
 }
 
 template <int NE>
-void widening_tile(const int8_t* wb, int groups, const int8_t* rows, int stride, int block,
-                   int n0, int out, const Requant& r, int8_t* y) {
+void widening_tile(const int8_t* wb, int groups, const int8_t* rows, int stride, int block, int n0,
+                   int out, const Requant& r, int8_t* y) {
   // Per example, 4 accumulators of channel pairs: lanes (c, inputs 0+1), (c, inputs 2+3), ...
   int32x4_t acc[NE][4];
   for (int e = 0; e < NE; ++e)

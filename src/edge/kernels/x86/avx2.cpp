@@ -53,8 +53,10 @@ GREENAI_X86_TARGET inline __m256i first_lanes(int count) {
 // chunks before it (none for the first), then, after the last chunk, the bias and ReLU (as
 // max_of(v, 0): NaN and -0 stay). Not inlined: GCC 12 keeps a tile's accumulators in registers
 // through the loop only when its epilogue is a call (inlined, it spilled all 12 every step).
-GREENAI_X86_TARGET __attribute__((noinline)) void store_f32(__m256 acc, int block, int out, const float* bias,
-                                         bool relu, bool first_chunk, bool last_chunk, float* y) {
+GREENAI_X86_TARGET __attribute__((noinline)) void store_f32(__m256 acc, int block, int out,
+                                                            const float* bias, bool relu,
+                                                            bool first_chunk, bool last_chunk,
+                                                            float* y) {
   const int first = block * 8;
   const __m256i mask = first_lanes(out - first);
   if (!first_chunk) acc = _mm256_add_ps(_mm256_maskload_ps(y + first, mask), acc);
@@ -98,8 +100,8 @@ GREENAI_X86_TARGET void f32_rest(const float* wb, size_t block_floats, int in, i
                                  const float* bias, bool relu, float* y) {
   if constexpr (NE > 1) {
     if (count < NE)
-      return f32_rest<NB, NE - 1>(wb, block_floats, in, k0, k1, x, count, block, n, out, bias,
-                                  relu, y);
+      return f32_rest<NB, NE - 1>(wb, block_floats, in, k0, k1, x, count, block, n, out, bias, relu,
+                                  y);
   }
   f32_tile<NB, NE>(wb, block_floats, in, k0, k1, x, block, n, out, bias, relu, y);
 }
@@ -178,22 +180,24 @@ GREENAI_X86_TARGET void quantize_avx2(const float* x, long count, float scale, i
     return;
   }
   const __m256 inv = _mm256_set1_ps(inverse), half = _mm256_set1_ps(0.5f);
-  const __m256 window = _mm256_set1_ps(0x1p-11f), zp = _mm256_set1_ps(static_cast<float>(zero_point));
+  const __m256 window = _mm256_set1_ps(0x1p-11f),
+               zp = _mm256_set1_ps(static_cast<float>(zero_point));
   const __m256 lo = _mm256_set1_ps(-128.0f), hi = _mm256_set1_ps(127.0f);
   const __m256 magnitude = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
   long i = 0;
   for (; i + 8 <= count; i += 8) {
     const __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + i), inv);
     const __m256 r = _mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    const __m256 distance =
-        _mm256_and_ps(_mm256_sub_ps(_mm256_and_ps(_mm256_sub_ps(v, r), magnitude), half), magnitude);
+    const __m256 distance = _mm256_and_ps(
+        _mm256_sub_ps(_mm256_and_ps(_mm256_sub_ps(v, r), magnitude), half), magnitude);
     if (_mm256_movemask_ps(_mm256_cmp_ps(distance, window, _CMP_NGT_UQ))) {
       ref::quantize(x + i, 8, scale, zero_point, y + i);
       continue;
     }
     const __m256i q =
         _mm256_cvttps_epi32(_mm256_min_ps(_mm256_max_ps(_mm256_add_ps(r, zp), lo), hi));
-    const __m128i words = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
+    const __m128i words =
+        _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
     _mm_storel_epi64(reinterpret_cast<__m128i*>(y + i), _mm_packs_epi16(words, words));
   }
   if (i < count) ref::quantize(x + i, count - i, scale, zero_point, y + i);

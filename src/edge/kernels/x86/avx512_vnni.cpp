@@ -59,7 +59,8 @@ GREENAI_VNNI inline __m512i requantize_lanes(__m512i acc, __m512i q, __m512i rig
 }
 
 // Requantizes 16 channel sums of one example and stores the channels that exist.
-GREENAI_VNNI __attribute__((noinline)) void store_block(__m512i acc, int block, int out, const Requant& r, int8_t* y) {
+GREENAI_VNNI __attribute__((noinline)) void store_block(__m512i acc, int block, int out,
+                                                        const Requant& r, int8_t* y) {
   const int first = block * 16, end = min_of(16, out - first);
   const __mmask16 lanes = end == 16 ? 0xFFFF : static_cast<__mmask16>((1u << end) - 1);
   const __m512i shift = _mm512_maskz_loadu_epi32(lanes, r.shift + first);

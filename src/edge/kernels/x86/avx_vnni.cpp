@@ -40,8 +40,9 @@ GREENAI_X86_TARGET void qlinear_avx_vnni_packed(const int8_t* x, int batch, int 
     uint8_t* row = scratch + static_cast<long>(n) * stride;
     int i = 0;
     for (; i + 32 <= in; i += 32)
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(row + i),
-                          _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i)), flip));
+      _mm256_storeu_si256(
+          reinterpret_cast<__m256i*>(row + i),
+          _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i)), flip));
     for (; i < in; ++i) row[i] = static_cast<uint8_t>(src[i] ^ 0x80);
     for (i = in; i < stride; ++i) row[i] = 0;
   }

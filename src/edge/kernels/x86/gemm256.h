@@ -44,15 +44,17 @@ GREENAI_X86_TARGET inline __m256i requantize_lanes(__m256i acc, __m256i q, __m25
 // Requantizes 8 channel sums (without bias) of one example and stores the channels that exist.
 // Not inlined: GCC 12 keeps a tile's accumulators in registers through the loop only when its
 // epilogue is a call (inlined, it stored every accumulator to the stack at every step).
-GREENAI_X86_TARGET __attribute__((noinline)) void store_q8(__m256i acc, int block, int out, const int32_t* bias,
-                                        const Requant& r, int8_t* y) {
+GREENAI_X86_TARGET __attribute__((noinline)) void store_q8(__m256i acc, int block, int out,
+                                                           const int32_t* bias, const Requant& r,
+                                                           int8_t* y) {
   const int first = block * 8, end = min_of(8, out - first);
   alignas(32) int32_t lanes[8];
   if (end < 8) {
     for (int lane = 0; lane < 8; ++lane) lanes[lane] = lane < end ? r.shift[first + lane] : 0;
   }
-  const __m256i shift = end < 8 ? _mm256_load_si256(reinterpret_cast<const __m256i*>(lanes))
-                                : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r.shift + first));
+  const __m256i shift = end < 8
+                            ? _mm256_load_si256(reinterpret_cast<const __m256i*>(lanes))
+                            : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r.shift + first));
   if (_mm256_movemask_epi8(_mm256_cmpgt_epi32(shift, _mm256_setzero_si256()))) {
     // A multiplier of 1 or more (rare): the scalar path, with its saturating left shift.
     _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), acc);
@@ -96,9 +98,9 @@ GREENAI_X86_TARGET __attribute__((noinline)) void store_q8(__m256i acc, int bloc
 // keeps beside them), and accumulate(acc, loaded, weights): the one place the 256-bit sets
 // differ.
 template <typename Dot, int NB, int NE>
-GREENAI_X86_TARGET inline void s8_tile(const Dot& dot, const int8_t* wb, size_t block_bytes, int groups,
-                                       const uint8_t* u, int stride, int block, int n0, int out,
-                                       const int32_t* bias, const Requant& r, int8_t* y) {
+GREENAI_X86_TARGET inline void s8_tile(const Dot& dot, const int8_t* wb, size_t block_bytes,
+                                       int groups, const uint8_t* u, int stride, int block, int n0,
+                                       int out, const int32_t* bias, const Requant& r, int8_t* y) {
   __m256i acc[NB][NE];
   for (int j = 0; j < NB; ++j)
     for (int e = 0; e < NE; ++e) acc[j][e] = _mm256_setzero_si256();
@@ -141,18 +143,19 @@ GREENAI_X86_TARGET void s8_blocks_pass(const Dot& dot, const int8_t* packed, int
   const int8_t* wb = packed + block * block_bytes;
   int n = 0;
   for (; n + kTile <= batch; n += kTile)
-    s8_tile<Dot, NB, kTile>(dot, wb, block_bytes, groups, u + static_cast<long>(n) * stride,
-                            stride, block, n, out, bias, r, y);
+    s8_tile<Dot, NB, kTile>(dot, wb, block_bytes, groups, u + static_cast<long>(n) * stride, stride,
+                            block, n, out, bias, r, y);
   if (n < batch)
     s8_rest<Dot, NB>(dot, wb, block_bytes, groups, u + static_cast<long>(n) * stride, stride,
                      batch - n, block, n, out, bias, r, y);
 }
 
 // 2 blocks x Dot::kExamples examples: the accumulators, 2 weight vectors and the loaded input
-// fit in the 16 ymm registers. Few examples: 4 blocks a pass keep enough independent chains in flight.
+// fit in the 16 ymm registers. Few examples: 4 blocks a pass keep enough independent chains in
+// flight.
 template <typename Dot>
-GREENAI_X86_TARGET void s8_packed_gemm(const Dot& dot, const int8_t* packed, int in, int out, const uint8_t* u,
-                                       int stride, int batch, const int32_t* bias,
+GREENAI_X86_TARGET void s8_packed_gemm(const Dot& dot, const int8_t* packed, int in, int out,
+                                       const uint8_t* u, int stride, int batch, const int32_t* bias,
                                        const Requant& r, int8_t* y) {
   const int groups = (in + 3) / 4, blocks = (out + 7) / 8;
   int b = 0;
@@ -161,6 +164,6 @@ GREENAI_X86_TARGET void s8_packed_gemm(const Dot& dot, const int8_t* packed, int
       s8_blocks_pass<Dot, 4>(dot, packed, groups, u, stride, batch, b, out, bias, r, y);
   for (; b + 2 <= blocks; b += 2)
     s8_blocks_pass<Dot, 2>(dot, packed, groups, u, stride, batch, b, out, bias, r, y);
-  for (; b < blocks; ++b) s8_blocks_pass<Dot, 1>(dot, packed, groups, u, stride, batch, b, out, bias, r, y);
+  for (; b < blocks; ++b)
+    s8_blocks_pass<Dot, 1>(dot, packed, groups, u, stride, batch, b, out, bias, r, y);
 }
-
