@@ -501,6 +501,34 @@ greenai_edge_status finish_load(greenai_edge_model* m, int max_batch, greenai_ed
   return GREENAI_EDGE_OK;
 }
 
+// One example's im2col rows: for each output pixel, the kernel x kernel x in_channels inputs it
+// sees, `pad` where the window leaves the image.
+template <typename T>
+void im2col(const T* x, const Conv2dShape& c, T pad, T* cols) {
+  const int row = c.in_channels * c.kernel * c.kernel;
+  for (int oy = 0; oy < c.out_h; ++oy)
+    for (int ox = 0; ox < c.out_w; ++ox) {
+      T* dst = cols + static_cast<long>(oy * c.out_w + ox) * row;
+      const int ix0 = ox * c.stride - c.padding;
+      const bool x_inside = ix0 >= 0 && ix0 + c.kernel <= c.in_w;
+      for (int ic = 0; ic < c.in_channels; ++ic)
+        for (int ky = 0; ky < c.kernel; ++ky, dst += c.kernel) {
+          const int iy = oy * c.stride - c.padding + ky;
+          if (iy < 0 || iy >= c.in_h) {
+            for (int kx = 0; kx < c.kernel; ++kx) dst[kx] = pad;
+            continue;
+          }
+          const T* image_row = x + (static_cast<long>(ic) * c.in_h + iy) * c.in_w;
+          if (x_inside) {  // a loop, not memcpy: a call costs more than a 3-element copy
+            for (int kx = 0; kx < c.kernel; ++kx) dst[kx] = image_row[ix0 + kx];
+            continue;
+          }
+          for (int kx = 0; kx < c.kernel; ++kx)
+            dst[kx] = ix0 + kx >= 0 && ix0 + kx < c.in_w ? image_row[ix0 + kx] : pad;
+        }
+    }
+}
+
 // QConv2d on a fast kernel set, one example at a time: im2col (padding holds the input zero point,
 // real 0, as the reference assumes), the kernel set's int8 GEMM with the conv's requantization,
 // then [pixels, channels] to (C, H, W). The integer sums are those of ref::qconv2d: bit-exact.
@@ -516,28 +544,7 @@ void qconv2d_as_gemm(const Step& s, const KernelSet& k, const Requant& r, const 
   const long in_size = static_cast<long>(c.in_channels) * c.in_h * c.in_w;
   const long out_size = static_cast<long>(c.out_channels) * pixels;
   for (int n = 0; n < batch; ++n) {
-    const int8_t* xn = x + n * in_size;
-    for (int oy = 0; oy < c.out_h; ++oy)
-      for (int ox = 0; ox < c.out_w; ++ox) {
-        int8_t* dst = cols + static_cast<long>(oy * c.out_w + ox) * row;
-        const int ix0 = ox * c.stride - c.padding;
-        const bool x_inside = ix0 >= 0 && ix0 + c.kernel <= c.in_w;
-        for (int ic = 0; ic < c.in_channels; ++ic)
-          for (int ky = 0; ky < c.kernel; ++ky, dst += c.kernel) {
-            const int iy = oy * c.stride - c.padding + ky;
-            if (iy < 0 || iy >= c.in_h) {
-              for (int kx = 0; kx < c.kernel; ++kx) dst[kx] = pad;
-              continue;
-            }
-            const int8_t* src = xn + (static_cast<long>(ic) * c.in_h + iy) * c.in_w + ix0;
-            if (x_inside) {  // a loop, not memcpy: a call costs more than a 3-byte copy
-              for (int kx = 0; kx < c.kernel; ++kx) dst[kx] = src[kx];
-              continue;
-            }
-            for (int kx = 0; kx < c.kernel; ++kx)
-              dst[kx] = ix0 + kx >= 0 && ix0 + kx < c.in_w ? src[kx] : pad;
-          }
-      }
+    im2col(x + n * in_size, c, pad, cols);
     int8_t* yn = y + n * out_size;
     k.qlinear(cols, pixels, row, c.out_channels,
               s.packed ? s.packed : static_cast<const int8_t*>(s.weight), r, kernel_scratch,
@@ -561,23 +568,7 @@ void conv2d_as_gemm(const Step& s, const float* x, int batch, uint8_t* scratch, 
   const long in_size = static_cast<long>(c.in_channels) * c.in_h * c.in_w;
   const long out_size = static_cast<long>(c.out_channels) * pixels;
   for (int n = 0; n < batch; ++n) {
-    const float* xn = x + n * in_size;
-    for (int oy = 0; oy < c.out_h; ++oy)
-      for (int ox = 0; ox < c.out_w; ++ox) {
-        float* dst = cols + static_cast<long>(oy * c.out_w + ox) * row;
-        const int ix0 = ox * c.stride - c.padding;
-        for (int ic = 0; ic < c.in_channels; ++ic)
-          for (int ky = 0; ky < c.kernel; ++ky, dst += c.kernel) {
-            const int iy = oy * c.stride - c.padding + ky;
-            if (iy < 0 || iy >= c.in_h) {
-              for (int kx = 0; kx < c.kernel; ++kx) dst[kx] = 0.0f;
-              continue;
-            }
-            const float* image_row = xn + (static_cast<long>(ic) * c.in_h + iy) * c.in_w;
-            for (int kx = 0; kx < c.kernel; ++kx)
-              dst[kx] = ix0 + kx >= 0 && ix0 + kx < c.in_w ? image_row[ix0 + kx] : 0.0f;
-          }
-      }
+    im2col(x + n * in_size, c, 0.0f, cols);
     s.kernels->linear_f32(cols, pixels, row, c.out_channels, s.packed_f32,
                           static_cast<const float*>(s.bias), relu, result);
     float* yn = y + n * out_size;
