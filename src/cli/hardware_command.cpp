@@ -66,12 +66,9 @@ int hardware_command(int argc, char** argv) {
               here.edge.selected.empty() ? "none: GREENAI_EDGE_KERNELS names a set it cannot run"
                                          : here.edge.selected.c_str(),
               joined(here.edge.runnable, ", ").c_str());
-  if (!here.caps.empty()) {
-    std::string caps;
-    for (const auto& [name, value] : here.caps)
-      caps += (caps.empty() ? "" : " ") + name + "=" + value;
-    std::printf("capped by:     %s\n", caps.c_str());
-  }
+  std::vector<std::string> caps;
+  for (const auto& [name, value] : here.caps) caps.push_back(name + "=" + value);
+  if (!caps.empty()) std::printf("capped by:     %s\n", joined(caps, " ").c_str());
   char bf16[64] = "did not run";
   if (probe.bf16_step_s > 0) std::snprintf(bf16, sizeof bf16, "%.3g ms", probe.bf16_step_s * 1e3);
   std::printf("training:      LibTorch %s, %d thread(s): one step fp32 %.3g ms, bf16 %s (%s)\n",
