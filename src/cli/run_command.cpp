@@ -1,20 +1,11 @@
 // `greenai run`: start a command, track its whole process tree, write records as they are taken.
-#include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <ctime>
 #include <iostream>
 #include <optional>
@@ -23,56 +14,15 @@
 #include "cli/commands.h"
 #include "cli/tracking_flags.h"
 #include "greenai/carbon/intensity.h"
+#include "greenai/error.h"
 #include "greenai/grid/schedule.h"
 #include "greenai/meter/system.h"
-
-extern char** environ;
+#include "greenai/track/process.h"
 
 namespace greenai::cli {
 namespace {
 
-constexpr int kForwardedSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
-
-volatile sig_atomic_t g_child_pid = 0;
-int g_wake_pipe[2] = {-1, -1};
-
-void on_forwarded_signal(int signal, siginfo_t* info, void*) {
-  // A terminal's Ctrl-C (SI_KERNEL) already reached the child, which shares our process group;
-  // a signal sent to greenai alone (kill, timeout, a scheduler) is passed on.
-  if (info->si_code != SI_KERNEL && g_child_pid > 0) ::kill(g_child_pid, signal);
-}
-
-void on_child(int) {
-  int saved = errno;
-  char byte = 0;
-  [[maybe_unused]] ssize_t n = ::write(g_wake_pipe[1], &byte, 1);
-  errno = saved;
-}
-
-// Finds the program as execvp would; returns 0, or the errno that makes it unrunnable.
-int resolve_program(const std::string& program) {
-  auto runnable = [](const std::string& path) {
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0) return ENOENT;
-    if (S_ISDIR(st.st_mode) || ::access(path.c_str(), X_OK) != 0) return EACCES;
-    return 0;
-  };
-  if (program.find('/') != std::string::npos) return runnable(program);
-  const char* path = std::getenv("PATH");
-  std::string dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
-  int best = ENOENT;
-  size_t start = 0;
-  while (start <= dirs.size()) {
-    size_t end = dirs.find(':', start);
-    if (end == std::string::npos) end = dirs.size();
-    std::string dir = dirs.substr(start, end - start);
-    int rc = runnable((dir.empty() ? "." : dir) + "/" + program);
-    if (rc == 0) return 0;
-    if (rc == EACCES) best = EACCES;
-    start = end + 1;
-  }
-  return best;
-}
+const std::vector<int> kForwardedSignals{SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
 
 const char* kRunHelp =
     "usage: greenai run [OPTIONS] [--] [CMD ARGS...]\n"
@@ -158,13 +108,8 @@ int run_command(int argc, char** argv) {
   std::optional<WhenGreen> green;
   if (args.has("when-green")) green = plan_when_green(args);
   std::vector<std::string> command = args.rest;
-  if (command.empty()) command = {"/proc/self/exe", "workload", "--seconds", "2"};
-  if (command[0] == "/proc/self/exe") {
-    char self[4096];
-    ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n > 0) command[0].assign(self, static_cast<size_t>(n));
-  }
-  if (int rc = resolve_program(command[0]); rc != 0) {
+  if (command.empty()) command = {track::self_executable(), "workload", "--seconds", "2"};
+  if (int rc = track::resolve_program(command[0]); rc != 0) {
     std::cerr << "greenai: cannot run '" << command[0]
               << "': " << (rc == ENOENT ? "command not found" : "permission denied") << "\n";
     return rc == ENOENT ? 127 : 126;
@@ -173,73 +118,20 @@ int run_command(int argc, char** argv) {
   meter::DescendantsUsage* tree = usage.get();
   track::Tracker tracker(meter::open_sensors(sensors), std::move(usage), options);
   for (auto& sink : open_sinks(args)) tracker.add_sink(sink);
-  // Orphaned grandchildren are re-parented to us, so their CPU time stays in the tree.
-  ::prctl(PR_SET_CHILD_SUBREAPER, 1);
-
-  if (::pipe2(g_wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
-    std::perror("greenai: pipe");
-    return 1;
-  }
-  struct sigaction child_action {};
-  child_action.sa_handler = on_child;
-  child_action.sa_flags = SA_RESTART | SA_NOCLDSTOP;
-  ::sigaction(SIGCHLD, &child_action, nullptr);
-  struct sigaction forward_action {};
-  forward_action.sa_sigaction = on_forwarded_signal;
-  forward_action.sa_flags = SA_RESTART | SA_SIGINFO;
-  for (int s : kForwardedSignals) ::sigaction(s, &forward_action, nullptr);
-
-  posix_spawnattr_t attributes;
-  posix_spawnattr_init(&attributes);
-  sigset_t defaults, empty;
-  sigemptyset(&defaults);
-  sigemptyset(&empty);
-  for (int s : kForwardedSignals) sigaddset(&defaults, s);
-  sigaddset(&defaults, SIGCHLD);
-  posix_spawnattr_setsigdefault(&attributes, &defaults);
-  posix_spawnattr_setsigmask(&attributes, &empty);
-  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-  std::vector<char*> child_argv;
-  for (std::string& a : command) child_argv.push_back(a.data());
-  child_argv.push_back(nullptr);
 
   if (green) wait_until(green->schedule.runs[0].first);
+  // From here on, the signals sent to greenai are passed on to the command.
+  track::Supervisor supervisor(*tree, kForwardedSignals);
   const double started = now_unix_s();
   tracker.start();
-  pid_t child = 0;
-  int spawn_rc =
-      ::posix_spawnp(&child, command[0].c_str(), nullptr, &attributes, child_argv.data(), environ);
-  posix_spawnattr_destroy(&attributes);
-  if (spawn_rc != 0) {
-    tracker.stop();
-    std::cerr << "greenai: cannot run '" << command[0] << "': " << std::strerror(spawn_rc) << "\n";
-    return spawn_rc == ENOENT ? 127 : 126;
-  }
-  g_child_pid = child;
-
   int exit_code = 0;
-  bool child_done = false;
-  while (!child_done) {
-    for (;;) {
-      int status = 0;
-      struct rusage child_usage {};
-      pid_t pid = ::wait4(-1, &status, WNOHANG, &child_usage);
-      if (pid <= 0) break;
-      tree->add_reaped(child_usage);
-      if (pid == child) {
-        child_done = true;
-        exit_code = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
-      }
-    }
-    if (child_done) break;
-    pollfd wake{g_wake_pipe[0], POLLIN, 0};
-    if (::poll(&wake, 1, -1) > 0) {
-      char drain[64];
-      while (::read(g_wake_pipe[0], drain, sizeof drain) > 0) {
-      }
-    }
+  try {
+    exit_code = supervisor.run(command);
+  } catch (const greenai::Error& e) {
+    tracker.stop();
+    std::cerr << "greenai: " << e.what() << "\n";
+    return 126;
   }
-  g_child_pid = 0;
   track::Record total = tracker.stop();
   std::cerr << track::format_summary(tracker.info(), total, tracker.phases());
   if (green) {

@@ -10,31 +10,10 @@
 namespace greenai::report {
 namespace {
 
-using util::Json;
-
 std::string num(double v, const char* format = "%.3g") {
   char text[64];
   std::snprintf(text, sizeof text, format, v);
   return text;
-}
-
-// A field the page needs; a clear error when it is missing.
-const Json& field(const Json& object, const std::string& key) {
-  const Json* value = object.find(key);
-  if (!value)
-    throw Error("cannot render report", "results.json has no \"" + key + "\"",
-                "write it with `greenai pipeline` of this version");
-  return *value;
-}
-
-double number_or(const Json& object, const std::string& key, double fallback) {
-  const Json* value = object.find(key);
-  return value && !value->is_null() ? value->number() : fallback;
-}
-
-std::string string_or(const Json& object, const std::string& key, const std::string& fallback) {
-  const Json* value = object.find(key);
-  return value && !value->is_null() ? value->string() : fallback;
 }
 
 constexpr const char* kStyle = R"(
@@ -285,70 +264,50 @@ std::string lines_svg(const std::vector<Line>& lines, const std::string& x_label
   return svg + "</svg>\n";
 }
 
-std::string render_html(const Json& results) {
-  const Json& variants = field(results, "variants");
-  const Json& stages = field(results, "stages");
-  const std::string teacher = field(results, "teacher").string();
-  std::string best;
-  if (const Json* r = results.find("recommendation"); r && !r->is_null())
-    best = string_or(*r, "variant", "");
-
+std::string render_html(const pipeline::PipelineResults& results) {
+  const std::string best = results.recommendation ? results.recommendation->variant : "";
   std::string html =
       "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
       "<title>GreenAI pipeline report</title><style>" +
       std::string(kStyle) + kChartStyle + "</style></head><body>\n";
-  html += "<h1>GreenAI pipeline report</h1>\n<p class=\"meta\">" +
-          escape(string_or(results, "created", "")) + " &middot; " +
-          escape(string_or(results, "dataset", "")) +
-          (results.find("quick") && results.at("quick").boolean()
+  html += "<h1>GreenAI pipeline report</h1>\n<p class=\"meta\">" + escape(results.created) +
+          " &middot; " + escape(results.dataset) +
+          (results.quick
                ? " &middot; <b>--quick</b> (a slice of the data, few epochs: a first look, not the "
                  "figures to quote)"
                : "") +
-          " &middot; greenai " + escape(string_or(results, "version", "")) + "</p>\n";
+          " &middot; greenai " + escape(results.version) + "</p>\n";
   // Every figure below was measured on this CPU; another CPU class gives other figures.
-  if (const Json* hw = results.find("hardware"); hw && hw->is_object()) {
-    std::string features;
-    if (const Json* f = hw->find("features"); f && f->is_array())
-      for (const Json& name : f->items()) features += (features.empty() ? "" : " ") + name.string();
-    html += "<p class=\"meta\">Measured on <b>" + escape(string_or(*hw, "cpu_model", "")) +
-            "</b> (" + escape(string_or(*hw, "architecture", "")) + "; " +
-            escape(features.empty() ? std::string("no AVX2 or NEON features") : features) +
-            "; edge kernels <b>" + escape(string_or(*hw, "edge_kernels", "")) + "</b>";
-    if (const Json* caps = hw->find("caps");
-        caps && caps->is_object() && !caps->members().empty()) {
-      html += "; capped by";
-      for (const auto& [name, value] : caps->members())
-        html += " <code>" + escape(name) + "=" + escape(value.string()) + "</code>";
-    }
-    html += ")</p>\n";
+  const pipeline::MeasuredOn& hw = results.hardware;
+  std::string features;
+  for (const std::string& name : hw.features) features += (features.empty() ? "" : " ") + name;
+  html += "<p class=\"meta\">Measured on <b>" + escape(hw.cpu_model) + "</b> (" +
+          escape(hw.architecture) + "; " +
+          escape(features.empty() ? std::string("no AVX2 or NEON features") : features) +
+          "; edge kernels <b>" + escape(hw.edge_kernels) + "</b>";
+  if (!hw.caps.empty()) {
+    html += "; capped by";
+    for (const auto& [name, value] : hw.caps)
+      html += " <code>" + escape(name) + "=" + escape(value) + "</code>";
   }
+  html += ")</p>\n";
 
   // The finding in one paragraph.
-  const Json* teacher_row = nullptr;
-  for (const Json& v : variants.items())
-    if (v.at("name").string() == teacher) teacher_row = &v;
+  const pipeline::VariantResult* teacher = results.variant(results.teacher);
+  const pipeline::VariantResult* row = results.variant(best);
   html += "<div class=\"finding\">";
-  if (const Json* r = results.find("recommendation"); r && !r->is_null() && teacher_row) {
-    const Json* row = nullptr;
-    for (const Json& v : variants.items())
-      if (v.at("name").string() == best) row = &v;
-    if (row) {
-      const Json& vs = field(*row, "vs_teacher");
-      html += "Within " + num(number_or(*r, "budget_points", 1.0), "%.2g") +
-              " point(s) of the fp32 teacher's accuracy, <b>" + escape(best) + "</b> (" +
-              escape(string_or(*row, "technique", "")) + ") spends <b>" +
-              num(number_or(vs, "energy_ratio", 0), "%.1f") +
-              "x less energy per inference</b> in a <b>" +
-              num(number_or(vs, "size_ratio", 0), "%.1f") + "x smaller</b> file, at " +
-              num(100 * row->at("accuracy").number(), "%.2f") + " % accuracy (teacher " +
-              num(100 * teacher_row->at("accuracy").number(), "%.2f") + " %).";
-    }
+  if (results.recommendation && teacher && row) {
+    html += "Within " + num(results.recommendation->budget_points, "%.2g") +
+            " point(s) of the fp32 teacher's accuracy, <b>" + escape(best) + "</b> (" +
+            escape(row->technique) + ") spends <b>" + num(row->energy_ratio, "%.1f") +
+            "x less energy per inference</b> in a <b>" + num(row->size_ratio, "%.1f") +
+            "x smaller</b> file, at " + num(100 * row->accuracy, "%.2f") + " % accuracy (teacher " +
+            num(100 * teacher->accuracy, "%.2f") + " %).";
   } else {
     html += "No variant stays within the accuracy budget.";
   }
-  html += " Energy figures are <b>" +
-          escape(string_or(field(results, "provenance"), "energy", "")) +
+  html += " Energy figures are <b>" + escape(results.provenance.energy) +
           "</b>; see the provenance below.</div>\n";
 
   // The table.
@@ -359,32 +318,22 @@ std::string render_html(const Json& results) {
       "<th>energy ratio</th><th>kg CO<sub>2</sub>eq per 10<sup>6</sup> inferences</th>"
       "<th>J to produce</th></tr></thead><tbody>\n";
   std::vector<Point> points;
-  for (const Json& v : variants.items()) {
-    const std::string name = v.at("name").string();
-    const Json& vs = field(v, "vs_teacher");
-    const Json& latency = field(v, "latency_us");
-    html += "<tr" + std::string(name == best ? " class=\"best\"" : "") + "><td>" + escape(name) +
-            "</td><td>" + escape(string_or(v, "technique", "")) + "<br><span class=\"note\">" +
-            escape(string_or(v, "runtime", "")) + "</span></td><td>" +
-            num(100 * v.at("accuracy").number(), "%.2f") + " %</td><td>" +
-            num(-number_or(vs, "accuracy_drop_points", 0), "%+.2f") + "</td><td>" +
-            num(number_or(v, "parameters", 0), "%.0f") + "</td><td>" +
-            num(number_or(v, "size_bytes", 0) / 1e3, "%.1f") + " kB</td><td>" +
-            num(number_or(latency, "batch1_p50", 0), "%.1f") + " &micro;s</td><td>" +
-            num(number_or(latency, "batch64_p50", 0), "%.0f") + " &micro;s</td><td>" +
-            num(number_or(v, "energy_per_1000_j", 0), "%.4g") + "</td><td>" +
-            num(number_or(vs, "energy_ratio", 0), "%.1f") + "x</td><td>" +
-            num(number_or(v, "kg_per_million", 0), "%.3g") + "</td><td>" +
-            num(number_or(v, "produce_energy_j", 0), "%.4g") + "</td></tr>\n";
-    points.push_back({name, number_or(v, "energy_per_1000_j", 0) / 1000, v.at("accuracy").number(),
-                      name == best});
+  for (const pipeline::VariantResult& v : results.variants) {
+    html += "<tr" + std::string(v.name == best ? " class=\"best\"" : "") + "><td>" +
+            escape(v.name) + "</td><td>" + escape(v.technique) + "<br><span class=\"note\">" +
+            escape(v.runtime) + "</span></td><td>" + num(100 * v.accuracy, "%.2f") + " %</td><td>" +
+            num(-v.accuracy_drop_points, "%+.2f") + "</td><td>" + num(v.parameters, "%.0f") +
+            "</td><td>" + num(v.size_bytes / 1e3, "%.1f") + " kB</td><td>" +
+            num(v.batch1_p50_us, "%.1f") + " &micro;s</td><td>" + num(v.batch64_p50_us, "%.0f") +
+            " &micro;s</td><td>" + num(v.energy_per_1000_j, "%.4g") + "</td><td>" +
+            num(v.energy_ratio, "%.1f") + "x</td><td>" + num(v.kg_per_million, "%.3g") +
+            "</td><td>" + num(v.produce_energy_j, "%.4g") + "</td></tr>\n";
+    points.push_back({v.name, v.energy_per_1000_j / 1000, v.accuracy, v.name == best});
   }
   html += "</tbody></table>\n";
-  if (const Json* skipped = results.find("skipped"); skipped && skipped->is_array())
-    for (const Json& k : skipped->items())
-      html += "<p class=\"skipped\"><b>" + escape(string_or(k, "name", "")) + "</b> (" +
-              escape(string_or(k, "technique", "")) +
-              ") was not made: " + escape(string_or(k, "reason", "")) + ".</p>\n";
+  for (const pipeline::SkippedVariant& k : results.skipped)
+    html += "<p class=\"skipped\"><b>" + escape(k.name) + "</b> (" + escape(k.technique) +
+            ") was not made: " + escape(k.reason) + ".</p>\n";
   html +=
       "<p class=\"note\">Latency: median of timed calls on one thread "
       "(`greenai bench`); energy per inference from the meter over those calls at batch 64, "
@@ -399,23 +348,19 @@ std::string render_html(const Json& results) {
       "both accuracy and energy.</p>\n";
 
   std::vector<Bar> bars;
-  for (const Json& s : stages.items())
-    bars.push_back({s.at("label").string(), number_or(s, "energy_j", 0),
-                    s.find("cached") && s.at("cached").boolean() ? "cached" : ""});
+  for (const pipeline::StageCost& s : results.stages)
+    bars.push_back({s.label, s.energy_j, s.cached ? "cached" : ""});
   html += "<h2>Energy spent per stage</h2>\n" + bars_svg(bars, "J") +
           "<p class=\"note\">Stages reused from the cache show the energy of the run that made "
           "them.</p>\n";
 
-  const Json& provenance = field(results, "provenance");
-  html += "<h2>Provenance</h2>\n<ul>\n<li>Energy: <b>" +
-          escape(string_or(provenance, "energy", "")) + "</b></li>\n";
-  if (const Json* sources = provenance.find("sources"); sources && sources->is_object())
-    for (const auto& [component, text] : sources->members())
-      html += "<li>" + escape(component) + ": " + escape(text.string()) + "</li>\n";
-  html += "<li>Carbon intensity: " + escape(string_or(provenance, "intensity", "")) + "</li>\n";
-  html += "<li>PUE: " + num(number_or(provenance, "pue", 1), "%.3g") + "</li>\n";
-  html += "<li>Accuracy: the Fashion-MNIST test set (" +
-          num(number_or(results, "test_examples", 0), "%.0f") +
+  const pipeline::Provenance& provenance = results.provenance;
+  html += "<h2>Provenance</h2>\n<ul>\n<li>Energy: <b>" + escape(provenance.energy) + "</b></li>\n";
+  for (const auto& [component, text] : provenance.sources)
+    html += "<li>" + escape(component) + ": " + escape(text) + "</li>\n";
+  html += "<li>Carbon intensity: " + escape(provenance.intensity) + "</li>\n";
+  html += "<li>PUE: " + num(provenance.pue, "%.3g") + "</li>\n";
+  html += "<li>Accuracy: the Fashion-MNIST test set (" + num(results.test_examples, "%.0f") +
           " examples), `greenai eval`.</li>\n";
   html +=
       "</ul>\n<p class=\"note\">Written by <code>greenai pipeline</code>; the numbers are in "

@@ -364,4 +364,37 @@ std::string Json::dump(int indent) const {
 
 Json Json::parse(const std::string& text) { return Parser(text).document(); }
 
+namespace {
+
+const Json& typed_field(const Json& json, const std::string& key, const std::string& what,
+                        Json::Type type, const char* type_name) {
+  const Json* value = json.is_object() ? json.find(key) : nullptr;
+  if (!value || value->type() != type)
+    throw Error("cannot read " + what + " (field=" + key + ")",
+                std::string("missing or not a ") + type_name);
+  return *value;
+}
+
+}  // namespace
+
+double number_field(const Json& json, const std::string& key, const std::string& what) {
+  return typed_field(json, key, what, Json::Type::kNumber, "number").number();
+}
+
+const std::string& string_field(const Json& json, const std::string& key, const std::string& what) {
+  return typed_field(json, key, what, Json::Type::kString, "string").string();
+}
+
+bool bool_field(const Json& json, const std::string& key, const std::string& what) {
+  return typed_field(json, key, what, Json::Type::kBool, "boolean").boolean();
+}
+
+const Json& object_field(const Json& json, const std::string& key, const std::string& what) {
+  return typed_field(json, key, what, Json::Type::kObject, "object");
+}
+
+const Json& array_field(const Json& json, const std::string& key, const std::string& what) {
+  return typed_field(json, key, what, Json::Type::kArray, "array");
+}
+
 }  // namespace greenai::util

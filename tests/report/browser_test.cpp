@@ -54,49 +54,28 @@ std::vector<std::string> console_lines(const std::string& log) {
   return lines;
 }
 
-Json sample_results() {
+pipeline::PipelineResults sample_results() {
   auto variant = [](const std::string& name, double accuracy, double energy, double ratio) {
-    return Json::object()
-        .set("name", name)
-        .set("technique", "technique of " + name)
-        .set("runtime", "runtime")
-        .set("accuracy", accuracy)
-        .set("parameters", 1000.0)
-        .set("size_bytes", 40000.0 / ratio)
-        .set("latency_us", Json::object().set("batch1_p50", 10.0).set("batch64_p50", 300.0))
-        .set("energy_per_1000_j", energy)
-        .set("kg_per_million", energy * 1e-4)
-        .set("produce_energy_j", 100.0)
-        .set("vs_teacher", Json::object()
-                               .set("energy_ratio", ratio)
-                               .set("size_ratio", ratio)
-                               .set("accuracy_drop_points", 0.3));
+    pipeline::VariantResult v;
+    v.name = name, v.technique = "technique of " + name, v.runtime = "runtime";
+    v.accuracy = accuracy, v.parameters = 1000, v.size_bytes = 40000.0 / ratio;
+    v.batch1_p50_us = 10, v.batch64_p50_us = 300, v.energy_per_1000_j = energy;
+    v.kg_per_million = energy * 1e-4, v.produce_energy_j = 100;
+    v.energy_ratio = ratio, v.size_ratio = ratio, v.accuracy_drop_points = 0.3;
+    return v;
   };
-  return Json::object()
-      .set("version", "test")
-      .set("created", "2026-11-26T00:00:00Z")
-      .set("dataset", "Fashion-MNIST")
-      .set("quick", false)
-      .set("teacher", "teacher")
-      .set("test_examples", 10000.0)
-      .set("variants", Json::array()
-                           .push(variant("teacher", 0.894, 0.38, 1))
-                           .push(variant("teacher-int8", 0.893, 0.07, 5.4))
-                           .push(variant("pruned-int8", 0.885, 0.009, 43))
-                           .push(variant("student-int8", 0.86, 0.0016, 230)))
-      .set(
-          "stages",
-          Json::array()
-              .push(Json::object().set("label", "train").set("energy_j", 1000.0))
-              .push(
-                  Json::object().set("label", "quantize").set("energy_j", 4.0).set("cached", true)))
-      .set("recommendation",
-           Json::object().set("variant", "teacher-int8").set("budget_points", 1.0))
-      .set("provenance", Json::object()
-                             .set("energy", "estimated")
-                             .set("sources", Json::object().set("cpu", "estimated: a model"))
-                             .set("intensity", "FR")
-                             .set("pue", 1.0));
+  pipeline::PipelineResults r;
+  r.version = "test";
+  r.created = "2026-11-26T00:00:00Z";
+  r.dataset = "Fashion-MNIST";
+  r.test_examples = 10000;
+  r.variants = {variant("teacher", 0.894, 0.38, 1), variant("teacher-int8", 0.893, 0.07, 5.4),
+                variant("pruned-int8", 0.885, 0.009, 43),
+                variant("student-int8", 0.86, 0.0016, 230)};
+  r.stages = {{"train", 0, 1000, 0, false}, {"quantize", 0, 4, 0, true}};
+  r.recommendation = pipeline::Recommendation{"teacher-int8", 1.0};
+  r.provenance = {"estimated", {{"cpu", "estimated: a model"}}, "FR: 56 g/kWh", 1.0};
+  return r;
 }
 
 TEST(ReportInBrowser, ChartsRenderWithoutConsoleErrors) {

@@ -1,13 +1,13 @@
 // The pipeline's report: one self-contained HTML page (no network, no scripts) with inline SVG
 // charts drawn here, from the results.json that `greenai pipeline` writes (docs/pipeline.md).
 //
-//   std::string page = greenai::report::render_html(results);   // results: util::Json
+//   std::string page = greenai::report::render_html(results);   // a pipeline::PipelineResults
 #pragma once
 
 #include <string>
 #include <vector>
 
-#include "greenai/util/json.h"
+#include "greenai/pipeline/results.h"
 
 namespace greenai::report {
 
@@ -50,8 +50,7 @@ struct Line {
 std::string lines_svg(const std::vector<Line>& lines, const std::string& x_label,
                       const std::string& y_label);
 
-/// The whole page from a results.json document. Throws greenai::Error when a field the page
-/// needs is missing.
-std::string render_html(const util::Json& results);
+/// The whole page from the pipeline's results.
+std::string render_html(const pipeline::PipelineResults& results);
 
 }  // namespace greenai::report

@@ -78,4 +78,13 @@ class Json {
   std::vector<std::pair<std::string, Json>> members_;
 };
 
+/// Typed members of an object, for readers of a schema. Each throws greenai::Error
+/// "cannot read <what> (field=<key>): missing or not a <type>" when the member is absent or of
+/// another type (or `json` is not an object).
+double number_field(const Json& json, const std::string& key, const std::string& what);
+const std::string& string_field(const Json& json, const std::string& key, const std::string& what);
+bool bool_field(const Json& json, const std::string& key, const std::string& what);
+const Json& object_field(const Json& json, const std::string& key, const std::string& what);
+const Json& array_field(const Json& json, const std::string& key, const std::string& what);
+
 }  // namespace greenai::util
