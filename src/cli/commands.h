@@ -1,24 +1,58 @@
-// The greenai subcommands. Each returns the process exit code and throws UsageError (exit 2)
-// or greenai::Error (exit 2) for bad input; main() prints those as one line.
+// The greenai commands, as one table from which help, dispatch and the hand-over to
+// greenai-torch are derived. Each command returns the process exit code and throws UsageError
+// or greenai::Error (exit 2) for bad input; the dispatcher prints those as one line.
+//
+// Two executables share the table: `greenai`, which does not link LibTorch (so `greenai run`
+// starts in milliseconds), and `greenai-torch`, which does. In `greenai`, a command that
+// needs_torch has no run: it is handed over, same arguments, to greenai-torch beside it; and a
+// command that may need LibTorch only for some arguments (forecast and schedule with the LSTM)
+// throws NeedsTorch once it has parsed them.
 #pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
 
 namespace greenai::cli {
 
+using CommandFn = int (*)(int argc, char** argv);
+
+struct Command {
+  std::string_view name;
+  CommandFn run;             ///< nullptr where this executable hands it to greenai-torch
+  bool needs_torch;          ///< it links LibTorch (always runs in greenai-torch)
+  std::string_view group;    ///< the help's heading
+  std::string_view summary;  ///< the help's text; lines after the first are indented
+};
+
+/// Every command, in the help's order, as this executable runs them.
+std::span<const Command> command_table();
+
+/// Thrown by a command of `greenai` when its arguments ask for what only greenai-torch has (the
+/// LSTM), before it has printed or written anything: the dispatcher hands over to greenai-torch.
+struct NeedsTorch {};
+
+/// The top-level help, from the table.
+std::string help_text(std::span<const Command> commands);
+
+/// The executable's main: --help, --version, then the command named by argv[1].
+/// `self` is how the executable names itself in errors ("greenai", "greenai-torch").
+int dispatch(int argc, char** argv, std::span<const Command> commands, const char* self);
+
+// The commands.
 int run_command(int argc, char** argv);
 int sensors_command(int argc, char** argv);
 int co2_command(int argc, char** argv);
 int workload_command(int argc, char** argv);
 int pipeline_command(int argc, char** argv);
-int schedule_command(int argc, char** argv);
-int forecast_command(int argc, char** argv);  // runs greenai-torch stages
-int train_command(int argc, char** argv);
+int train_command(int argc, char** argv);  // greenai-torch only, as all below
 int distill_command(int argc, char** argv);
 int prune_command(int argc, char** argv);
-int eval_command(int argc, char** argv);      // greenai-torch only
-int quantize_command(int argc, char** argv);  // greenai-torch only
-int export_command(int argc, char** argv);    // greenai-torch only
-int bench_command(int argc, char** argv);     // greenai-torch only
-int rl_command(int argc, char** argv);        // greenai-torch only
-int hardware_command(int argc, char** argv);  // greenai-torch only
+int eval_command(int argc, char** argv);
+int quantize_command(int argc, char** argv);
+int export_command(int argc, char** argv);
+int bench_command(int argc, char** argv);
+int rl_command(int argc, char** argv);
+int hardware_command(int argc, char** argv);
 
 }  // namespace greenai::cli

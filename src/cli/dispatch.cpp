@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -10,12 +11,15 @@
 
 #include "cli/args.h"
 #include "greenai/error.h"
+#include "greenai/version.h"
 
 namespace greenai::cli {
 
 int run_guarded(const std::string& command, CommandFn fn, int argc, char** argv) {
   try {
     return fn(argc, argv);
+  } catch (const NeedsTorch&) {
+    throw;
   } catch (const UsageError& e) {
     std::cerr << "greenai " << command << ": " << e.what() << "\nTry `greenai " << command
               << " --help`.\n";
@@ -45,6 +49,56 @@ int exec_sibling(const std::string& name, const std::string& command, int argc, 
             << std::strerror(errno) << "\n"
             << "hint: the training commands live in greenai-torch, built when LibTorch is present "
                "(scripts/setup installs libtorch-dev; configure with GREENAI_WITH_TORCH=ON)\n";
+  return 2;
+}
+
+std::string help_text(std::span<const Command> commands) {
+  std::string text = "usage: greenai [--help] [--version] COMMAND [ARGS]\n";
+  std::string_view group;
+  for (const Command& c : commands) {
+    if (c.group != group) {
+      group = c.group;
+      text += "\n" + std::string(group) + ":\n";
+    }
+    std::string name(c.name);
+    name.resize(std::max<size_t>(name.size(), 10), ' ');
+    text += "  " + name + " ";
+    for (char ch : c.summary)
+      text += ch == '\n' ? std::string("\n             ") : std::string(1, ch);
+    text += "\n";
+  }
+  return text +
+         "\n"
+         "`greenai COMMAND --help` describes a command. Every energy figure says whether it was\n"
+         "measured (RAPL, NVML) or estimated (a documented model), and how.\n"
+         "\n"
+         "Exit status: 0 ok; 2 bad usage or input (a one-line message, nothing started or "
+         "written);\n"
+         "1 an unexpected failure; for `run`, the command's own status (128+N if killed by signal "
+         "N,\n"
+         "126/127 if it cannot run).\n";
+}
+
+int dispatch(int argc, char** argv, std::span<const Command> commands, const char* self) {
+  const std::string command = argc > 1 ? argv[1] : "";
+  if (argc < 2 || command == "--help" || command == "-h" || command == "help") {
+    (argc < 2 ? std::cerr : std::cout) << help_text(commands);
+    return argc < 2 ? 2 : 0;
+  }
+  if (command == "--version" || command == "version") {
+    std::cout << "greenai " GREENAI_VERSION "\n";
+    return 0;
+  }
+  for (const Command& c : commands) {
+    if (c.name != command) continue;
+    if (!c.run) return exec_sibling("greenai-torch", command, argc, argv);
+    try {
+      return run_guarded(command, c.run, argc, argv);
+    } catch (const NeedsTorch&) {
+      return exec_sibling("greenai-torch", command, argc, argv);
+    }
+  }
+  std::cerr << self << ": unknown command '" << command << "'\nTry `greenai --help`.\n";
   return 2;
 }
 

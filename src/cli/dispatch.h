@@ -1,16 +1,14 @@
-// Running a subcommand with the CLI's error conventions, shared by both executables:
-// `greenai` (no LibTorch, so `greenai run` starts in milliseconds) and `greenai-torch` (the
-// training commands, which greenai hands over to with exec).
+// Running a command with the CLI's error conventions, shared by both executables.
 #pragma once
 
 #include <string>
 
+#include "cli/commands.h"
+
 namespace greenai::cli {
 
-using CommandFn = int (*)(int argc, char** argv);
-
 /// Runs `fn`, mapping UsageError and greenai::Error to one line and exit 2, and any other
-/// exception to one line and exit 1.
+/// exception to one line and exit 1. NeedsTorch is passed on to the caller.
 int run_guarded(const std::string& command, CommandFn fn, int argc, char** argv);
 
 /// Replaces this process with the executable `name` that sits beside it, same arguments.

@@ -203,6 +203,4 @@ int forecast_main(int argc, char** argv, const LstmFactory& lstm) {
   return 0;
 }
 
-int forecast_command(int argc, char** argv) { return forecast_main(argc, argv, nullptr); }
-
 }  // namespace greenai::cli

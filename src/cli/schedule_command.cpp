@@ -440,6 +440,4 @@ int schedule_main(int argc, char** argv, const LstmFactory& lstm) {
   return 0;
 }
 
-int schedule_command(int argc, char** argv) { return schedule_main(argc, argv, nullptr); }
-
 }  // namespace greenai::cli
