@@ -102,7 +102,7 @@ std::string eval_text(const rl::EvalReport& e) {
 }
 
 struct Trained {
-  std::unique_ptr<rl::Policy> policy;
+  std::unique_ptr<rl::Agent> policy;
   rl::TrainReport report;
   double seconds = 0;
   track::Energy energy;
@@ -178,80 +178,6 @@ Trained train_agent(const ParsedArgs& args, const rl::CartPoleConfig& config,
   return t;
 }
 
-void save_agent(const rl::Policy& policy, const ParsedArgs& args, const std::string& path,
-                const Json& training) {
-  Json context = Json::object()
-                     .set("training", training)
-                     .set("env", args.get("env").value_or("cartpole"))
-                     .set("energy_penalty", args.number("energy-penalty", 0));
-  if (const auto* table = dynamic_cast<const rl::QTable*>(&policy)) {
-    std::ofstream f(path);
-    f << Json::object()
-             .set("format", "greenai-rl-agent-1")
-             .set("agent", "q")
-             .set("context", context)
-             .set("table", table->to_json())
-             .dump()
-      << "\n";
-    if (!f) throw Error("cannot write agent (path=" + path + ")", "write failed");
-  } else {
-    dynamic_cast<const rl::DqnAgent&>(policy).save(path, context.dump());
-  }
-}
-
-struct Loaded {
-  std::unique_ptr<rl::Policy> policy;
-  std::string agent;
-  Json training;  ///< What training cost, as rl train recorded it (null if absent).
-  rl::CartPoleConfig config;
-};
-
-Loaded load_agent(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw Error("cannot read agent (path=" + path + ")", "no such file or unreadable");
-  std::ostringstream text;
-  text << f.rdbuf();
-  const std::string content = text.str();
-  Loaded l;
-  Json context;
-  if (!content.empty() && content[0] == '{') {
-    Json doc;
-    try {
-      doc = Json::parse(content);
-    } catch (const Error& e) {
-      throw Error("cannot read agent (path=" + path + ")",
-                  std::string("not valid JSON: ") + e.what());
-    }
-    const Json* format = doc.find("format");
-    const Json* table = doc.find("table");
-    if (!format || format->type() != Json::Type::kString ||
-        format->string() != "greenai-rl-agent-1" || !table || !doc.find("context"))
-      throw Error("cannot read agent (path=" + path + ")", "not a greenai agent file",
-                  "give a file written by greenai rl train");
-    l.policy = std::make_unique<rl::QTable>(rl::QTable::from_json(*table, path));
-    l.agent = "q";
-    context = doc.at("context");
-  } else {
-    std::string context_text;
-    l.policy = rl::DqnAgent::load(path, &context_text);
-    l.agent = "dqn";
-    context = Json::parse(context_text);
-  }
-  if (const Json* training = context.find("training")) l.training = *training;
-  const Json* env = context.find("env");
-  const Json* penalty = context.find("energy_penalty");
-  if (!env || env->type() != Json::Type::kString || !penalty ||
-      penalty->type() != Json::Type::kNumber)
-    throw Error("cannot read agent (path=" + path + ")", "no environment recorded");
-  l.config = rl::CartPole::config_for(env->string(), penalty->number());
-  const int actions = l.agent == "q" ? dynamic_cast<rl::QTable&>(*l.policy).actions()
-                                     : dynamic_cast<rl::DqnAgent&>(*l.policy).actions();
-  if (actions != rl::CartPole(l.config).num_actions())
-    throw Error("cannot read agent (path=" + path + ")",
-                "its actions do not match its environment " + env->string());
-  return l;
-}
-
 rl::CartPoleConfig env_config(const ParsedArgs& args, double penalty) {
   return rl::CartPole::config_for(args.get("env").value_or("cartpole"), penalty);
 }
@@ -276,7 +202,11 @@ int rl_train(const ParsedArgs& args) {
                             .set("seconds", t.seconds)
                             .set("energy", energy_json(t.energy, t.emissions_kg))
                             .set("energy_provenance", provenance);
-  save_agent(*t.policy, args, out, training);
+  rl::AgentContext context;
+  context.env = args.get("env").value_or("cartpole");
+  context.energy_penalty = penalty;
+  context.training = training;
+  t.policy->save(out, context);
   Json result =
       Json::object()
           .set("command", "rl train")
@@ -307,33 +237,34 @@ int rl_train(const ParsedArgs& args) {
 
 int rl_eval(const ParsedArgs& args) {
   if (args.positionals.size() != 2) throw UsageError("expected: greenai rl eval FILE");
-  Loaded l = load_agent(args.positionals[1]);
+  const rl::LoadedAgent l = rl::load_agent(args.positionals[1], rl::DqnAgent::load_agent);
+  const Json& training = l.context.training;
   const int episodes = static_cast<int>(integer(args, "episodes", 100, 1));
   const uint64_t seed =
       static_cast<uint64_t>(integer(args, "seed", static_cast<int64_t>(rl::kEvaluationSeed), 0));
   auto tracker = tracker_for_this_process(args);
   tracker->start();
-  const rl::EvalReport e = rl::evaluate_policy(*l.policy, l.config, episodes, seed);
+  const rl::EvalReport e = rl::evaluate_policy(*l.agent, l.config, episodes, seed);
   const track::Record total = tracker->stop();
   const double decisions = e.mean_steps * e.episodes;
   const std::string provenance = tracker->info().provenance();
   Json result = Json::object()
                     .set("command", "rl eval")
-                    .set("agent", l.agent)
+                    .set("agent", l.agent->kind())
                     .set("evaluation", eval_json(e))
                     .set("compute", Json::object()
                                         .set("energy", energy_json(total.tree, total.emissions_kg))
                                         .set("j_per_decision", total.tree.total_j() / decisions)
                                         .set("seconds", total.duration_s))
-                    .set("training", l.training)
+                    .set("training", training)
                     .set("provenance", provenance_json(*tracker));
   std::string trained;
-  if (l.training.is_object() && l.training.find("energy") && l.training.find("seconds") &&
-      l.training.find("energy_provenance")) {
+  if (training.is_object() && training.find("energy") && training.find("seconds") &&
+      training.find("energy_provenance")) {
     char text[160];
     std::snprintf(text, sizeof text, "\ntraining (as recorded): %.1f s, %.4g J (%s)",
-                  l.training.at("seconds").number(), l.training.at("energy").at("total_j").number(),
-                  l.training.at("energy_provenance").string().c_str());
+                  training.at("seconds").number(), training.at("energy").at("total_j").number(),
+                  training.at("energy_provenance").string().c_str());
     trained = text;
   }
   char compute[256];
@@ -341,7 +272,7 @@ int rl_eval(const ParsedArgs& args) {
                 "\ncompute: %.0f decisions in %.2f s, %s, %.3g J per decision\n", decisions,
                 total.duration_s, energy_text(total.tree, total.emissions_kg, provenance).c_str(),
                 total.tree.total_j() / decisions);
-  return print_result(args, result, l.agent + ": " + eval_text(e) + trained + compute);
+  return print_result(args, result, l.agent->kind() + ": " + eval_text(e) + trained + compute);
 }
 
 int rl_sweep(const ParsedArgs& args) {

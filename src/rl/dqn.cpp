@@ -85,7 +85,8 @@ int DqnAgent::act(const State& state) const {
   return static_cast<int>(net_->forward(state_tensor(state)).argmax(1).item<int64_t>());
 }
 
-void DqnAgent::save(const std::string& path, const std::string& context) const {
+void DqnAgent::save(const std::string& path, const AgentContext& agent_context) const {
+  const std::string context = agent_context.to_json().dump();
   util::Json hidden = util::Json::array();
   for (int64_t w : hidden_) hidden.push(static_cast<double>(w));
   torch::serialize::OutputArchive archive;
@@ -101,6 +102,10 @@ void DqnAgent::save(const std::string& path, const std::string& context) const {
   } catch (const c10::Error&) {
     throw Error("cannot write DQN agent (path=" + path + ")", "write failed");
   }
+}
+
+std::unique_ptr<Agent> DqnAgent::load_agent(const std::string& path, std::string* context) {
+  return load(path, context);
 }
 
 std::unique_ptr<DqnAgent> DqnAgent::load(const std::string& path, std::string* context) {

@@ -45,10 +45,15 @@ TEST(Dqn, TrainsInBf16AndSavesAndLoads) {
   EXPECT_EQ(agent->actions(), 3);
   testing::TempDir dir;
   const std::string path = dir.file("agent.pt");
-  agent->save(path, R"({"env":"cartpole-energy"})");
-  std::string context;
-  auto back = DqnAgent::load(path, &context);
-  EXPECT_EQ(context, R"({"env":"cartpole-energy"})");
+  AgentContext context;
+  context.env = "cartpole-energy";
+  context.energy_penalty = 1;
+  agent->save(path, context);
+  const LoadedAgent loaded = load_agent(path, DqnAgent::load_agent);
+  EXPECT_EQ(loaded.agent->kind(), "dqn");
+  EXPECT_EQ(loaded.context.env, "cartpole-energy");
+  EXPECT_EQ(loaded.config.energy_penalty, 1);
+  const Agent* back = loaded.agent.get();
   CartPole env(config);
   State s = env.reset(4);
   for (int i = 0; i < 50; ++i) {

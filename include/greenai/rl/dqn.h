@@ -47,20 +47,22 @@ struct DqnReport : TrainReport {
   int64_t updates = 0;
 };
 
-class DqnAgent final : public Policy {
+class DqnAgent final : public Agent {
  public:
   DqnAgent(int actions, std::vector<int64_t> hidden);
   int act(const State& state) const override;
+  std::string kind() const override { return "dqn"; }
   /// Q-values for a batch of states [n, 4] -> [n, actions].
   torch::Tensor q_values(const torch::Tensor& states) const;
   torch::nn::Sequential& net() { return net_; }
-  int actions() const { return actions_; }
+  int actions() const override { return actions_; }
   const std::vector<int64_t>& hidden() const { return hidden_; }
-  /// Writes the weights and, beside them, `context` (a JSON text the caller reads back, such as
-  /// the environment the agent was trained on).
-  void save(const std::string& path, const std::string& context = "{}") const;
+  /// Writes the weights and, beside them, the context (a LibTorch archive).
+  void save(const std::string& path, const AgentContext& context) const override;
   /// Throws greenai::Error naming the path for a missing or malformed file.
   static std::unique_ptr<DqnAgent> load(const std::string& path, std::string* context = nullptr);
+  /// load() as a BinaryAgentLoader, for rl::load_agent.
+  static std::unique_ptr<Agent> load_agent(const std::string& path, std::string* context);
 
  private:
   int actions_;

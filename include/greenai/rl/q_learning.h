@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "greenai/rl/agent.h"
+#include "greenai/rl/agent_file.h"
 #include "greenai/util/json.h"
 
 namespace greenai::rl {
@@ -28,14 +29,17 @@ struct Discretiser {
   size_t index(const State& s) const;
 };
 
-class QTable final : public Policy {
+class QTable final : public Agent {
  public:
   QTable(Discretiser discretiser, int actions);
   int act(const State& state) const override;
+  std::string kind() const override { return "q"; }
+  /// Writes a JSON agent file (format "greenai-rl-agent-1").
+  void save(const std::string& path, const AgentContext& context) const override;
   double& at(size_t state, int action) { return values_[state * actions_ + action]; }
   double at(size_t state, int action) const { return values_[state * actions_ + action]; }
   const Discretiser& discretiser() const { return discretiser_; }
-  int actions() const { return static_cast<int>(actions_); }
+  int actions() const override { return static_cast<int>(actions_); }
   const std::vector<double>& values() const { return values_; }
   /// A JSON object holding the discretiser and the table; from_json throws greenai::Error
   /// naming `origin` for anything malformed.
