@@ -13,7 +13,9 @@
 #include "greenai/carbon/intensity.h"
 #include "greenai/error.h"
 #include "greenai/grid/forecast.h"
+#include "greenai/grid/forecast_schedule.h"
 #include "greenai/grid/replay.h"
+#include "greenai/grid/replay_plan.h"
 #include "greenai/grid/schedule.h"
 #include "greenai/track/tracker.h"
 #include "greenai/util/json.h"
@@ -73,15 +75,6 @@ double time_flag(const ParsedArgs& args) {
   return static_cast<double>(std::time(nullptr));
 }
 
-// A length in whole steps of the series.
-int steps_of(double seconds, const grid::Series& series, const std::string& what) {
-  const double steps = seconds / series.step_s;
-  if (std::abs(steps - std::round(steps)) > 1e-9 || steps < 1)
-    throw Error("cannot schedule on " + series.origin + " (" + what + ")",
-                "not a whole number of the series' " + std::to_string(series.step_s) + " s steps");
-  return static_cast<int>(std::lround(steps));
-}
-
 Json runs_json(const grid::Schedule& s) {
   Json runs = Json::array();
   for (const auto& [start, end] : s.runs)
@@ -91,94 +84,21 @@ Json runs_json(const grid::Schedule& s) {
   return runs;
 }
 
-// What a replay covers: the series, the jobs, and the arrivals that are scored.
-struct ReplayPlan {
-  grid::Series series;
-  double window_s = 0;
-  grid::ReplayOptions options;
-  size_t refit_steps = 0;
-  std::vector<size_t> arrivals;
-  size_t unscored = 0;  ///< Arrivals left out: their window holds a filled value.
-};
-
-ReplayPlan plan_replay(const ParsedArgs& args) {
-  ReplayPlan p;
-  p.series = load_series_flags(*args.get("intensity-series"), args);
-  const grid::Series& series = p.series;
-  p.window_s = grid::parse_duration(args.get("window").value_or("24h"), "--window");
-  const int window = steps_of(p.window_s, series, "--window");
-  p.options.window_steps = window;
-  const std::string durations = args.get("durations").value_or("1h,2h,3h,4h,5h,6h,7h,8h");
-  for (const std::string& one : split_list(durations))
-    p.options.durations_steps.push_back(
-        steps_of(grid::parse_duration(one, "--durations"), series, "--durations " + one));
-  const size_t warm_up = static_cast<size_t>(steps_of(
-      grid::parse_duration(args.get("warm-up").value_or("56d"), "--warm-up"), series, "--warm-up"));
-  p.refit_steps = static_cast<size_t>(
-      steps_of(grid::parse_duration(args.get("refit-every").value_or("28d"), "--refit-every"),
-               series, "--refit-every"));
-  if (warm_up + static_cast<size_t>(window) > series.values.size())
-    throw Error("cannot replay (--warm-up)", "the series has no arrival left after the warm-up",
-                "give a longer series or a shorter --warm-up");
-  // Forecasters may read filled values as history, but a job is scored only on measured
-  // intensities: arrivals whose window holds a filled value are left out.
-  std::vector<int> filled_before(series.values.size() + 1, 0);
-  for (size_t i : series.filled) filled_before[i + 1] = 1;
-  for (size_t i = 0; i < series.values.size(); ++i) filled_before[i + 1] += filled_before[i];
-  for (size_t a = warm_up; a + static_cast<size_t>(window) <= series.values.size(); ++a) {
-    if (filled_before[a + static_cast<size_t>(window)] != filled_before[a])
-      ++p.unscored;
-    else
-      p.arrivals.push_back(a);
+grid::ReplayPlan plan_replay(const ParsedArgs& args) {
+  grid::ReplayRequest r;
+  r.window_s = grid::parse_duration(args.get("window").value_or("24h"), "--window");
+  if (auto durations = args.get("durations")) {
+    r.durations_s.clear();
+    for (const std::string& one : split_list(*durations))
+      r.durations_s.push_back(grid::parse_duration(one, "--durations"));
   }
-  if (p.arrivals.empty())
-    throw Error("cannot replay", "every window after the warm-up holds a filled value");
-  return p;
+  r.warm_up_s = grid::parse_duration(args.get("warm-up").value_or("56d"), "--warm-up");
+  r.refit_every_s = grid::parse_duration(args.get("refit-every").value_or("28d"), "--refit-every");
+  return grid::plan_replay(load_series_flags(*args.get("intensity-series"), args), r);
 }
 
-struct ForecasterReplay {
-  std::string model;
-  grid::Replay replay;
-  double window_mape = 0;  ///< Of the forecasts over each arrival's window, percent.
-  double energy_j = 0;     ///< Of fitting and forecasting.
-};
-
-// Each model's forecasts at every arrival and the schedules they drive. With several models, one
-// that cannot be fitted is listed in `skipped`; alone, its error stands.
-std::vector<ForecasterReplay> replay_forecasters(
-    const ReplayPlan& p, std::vector<std::unique_ptr<grid::Forecaster>>& models,
-    track::Tracker& tracker, std::vector<std::string>& skipped) {
-  const std::vector<double>& y = p.series.values;
-  const size_t window = static_cast<size_t>(p.options.window_steps);
-  std::vector<ForecasterReplay> results;
-  tracker.step();
-  for (auto& m : models) {
-    try {
-      const auto forecasts =
-          grid::rolling_forecasts(*m, y, p.arrivals, p.options.window_steps, p.refit_steps);
-      ForecasterReplay r{m->name(), grid::replay_schedules(y, p.arrivals, &forecasts, p.options)};
-      double ape = 0;
-      size_t n = 0;
-      for (size_t k = 0; k < p.arrivals.size(); ++k)
-        for (size_t j = 0; j < window; ++j)
-          if (const double actual = y[p.arrivals[k] + j]; actual > 0) {
-            ape += std::abs(forecasts[k][j] - actual) / actual;
-            ++n;
-          }
-      r.window_mape = n ? 100 * ape / static_cast<double>(n) : 0;
-      r.energy_j = tracker.step().tree.total_j();
-      results.push_back(std::move(r));
-    } catch (const Error& e) {
-      if (models.size() == 1) throw;
-      tracker.step();
-      skipped.push_back(m->name() + ": " + e.what());
-    }
-  }
-  return results;
-}
-
-Json replay_json(const ReplayPlan& p, const grid::Replay& perfect,
-                 const std::vector<ForecasterReplay>& results,
+Json replay_json(const grid::ReplayPlan& p, const grid::Replay& perfect,
+                 const std::vector<grid::ForecasterReplay>& results,
                  const std::vector<std::string>& skipped, const std::string& provenance) {
   const grid::Series& series = p.series;
   auto row_json = [&](const grid::ReplayRow& row) {
@@ -225,8 +145,8 @@ Json replay_json(const ReplayPlan& p, const grid::Replay& perfect,
       .set("skipped", skipped_json);
 }
 
-void print_replay(const ReplayPlan& p, const grid::Replay& perfect,
-                  const std::vector<ForecasterReplay>& results,
+void print_replay(const grid::ReplayPlan& p, const grid::Replay& perfect,
+                  const std::vector<grid::ForecasterReplay>& results,
                   const std::vector<std::string>& skipped, const std::string& energy_source) {
   const grid::Series& series = p.series;
   std::printf(
@@ -265,7 +185,7 @@ void print_replay(const ReplayPlan& p, const grid::Replay& perfect,
 }
 
 int replay_main(const ParsedArgs& args, const LstmFactory& lstm) {
-  const ReplayPlan plan = plan_replay(args);
+  const grid::ReplayPlan plan = plan_replay(args);
   std::vector<std::string> skipped;
   auto models = make_models(args.get("forecaster").value_or("all"), args, plan.series,
                             plan.options.window_steps, lstm, skipped);
@@ -273,7 +193,8 @@ int replay_main(const ParsedArgs& args, const LstmFactory& lstm) {
       grid::replay_schedules(plan.series.values, plan.arrivals, nullptr, plan.options);
   auto tracker = track::Tracker::for_this_process({.background_sampler = false});
   tracker->start();
-  const auto results = replay_forecasters(plan, models, *tracker, skipped);
+  const auto results = grid::replay_forecasters(
+      plan, models, [&] { return tracker->step().tree.total_j(); }, skipped);
   tracker->stop();
   const std::string provenance = tracker->info().provenance();
   if (args.has("json")) {
@@ -338,38 +259,16 @@ int schedule_main(int argc, char** argv, const LstmFactory& lstm) {
   std::string forecaster;
   if (auto name = args.get("forecaster")) {
     const grid::Series past = load_series_flags(*path, args);
-    const double steps_before = std::ceil((request.now - past.times.front()) / past.step_s - 1e-9);
-    if (steps_before < 1 || steps_before > static_cast<double>(past.values.size()))
-      throw Error("cannot forecast from " + past.origin +
-                      " (--now=" + carbon::format_timestamp(request.now) + ")",
-                  "--now must fall after the history's first value and at most one step past "
-                  "its last");
-    const size_t origin = static_cast<size_t>(steps_before);
-    const int horizon = static_cast<int>(
-        std::ceil((request.now + request.window_s - past.times[origin]) / past.step_s - 1e-9));
+    const grid::ForecastOrigin at = grid::forecast_origin(past, request.now, request.window_s);
     std::vector<std::string> skipped;
-    auto models = make_models(*name, args, past, horizon, lstm, skipped);
+    auto models = make_models(*name, args, past, at.horizon, lstm, skipped);
     if (models.size() != 1)
       throw UsageError(
           "--forecaster takes one model: naive, seasonal-naive-M, holt-winters or "
           "lstm");
     forecaster = models[0]->name();
-    models[0]->fit(
-        std::vector<double>(past.values.begin(), past.values.begin() + static_cast<long>(origin)));
-    const auto f = models[0]->forecast_from(past.values, {origin}, horizon)[0];
-    std::vector<double> times;
-    for (int h = 0; h < horizon; ++h) times.push_back(past.times[origin] + h * past.step_s);
-    // The step in force at --now started one step before the origin; it is known history.
-    std::vector<double> values = f;
-    if (request.now < past.times[origin]) {
-      times.insert(times.begin(), past.times[origin - 1]);
-      values.insert(values.begin(), past.values[origin - 1]);
-    }
-    series = carbon::IntensitySeries::from_values(times, values, past.step_s,
-                                                  forecaster + " forecast from " + past.origin);
-    if (past.times.back() + past.step_s >= request.now + request.window_s)
-      history =
-          carbon::IntensitySeries::from_values(past.times, past.values, past.step_s, past.origin);
+    series = grid::forecast_intensity(*models[0], past, at, request.now);
+    history = grid::actual_intensity(past, request.now, request.window_s);
   } else {
     series = carbon::IntensitySeries::load(*path);
   }
@@ -396,9 +295,9 @@ int schedule_main(int argc, char** argv, const LstmFactory& lstm) {
   std::optional<grid::Schedule> best;
   double actual_mean = 0;
   if (history) {
-    best = grid::best_schedule(*history, request);
-    for (const auto& [start, end] : s.runs)
-      actual_mean += history->average_over(start, end) * (end - start) / request.duration_s;
+    const grid::ActualOutcome outcome = grid::score_on_actual(s, *history, request);
+    best = outcome.perfect;
+    actual_mean = outcome.mean_g_per_kwh;
     result.set("actual", Json::object()
                              .set("mean_g_per_kwh", actual_mean)
                              .set("now_mean_g_per_kwh", best->now_mean_g_per_kwh)

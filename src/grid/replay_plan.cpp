@@ -1,0 +1,83 @@
+#include "greenai/grid/replay_plan.h"
+
+#include <cmath>
+
+#include "greenai/error.h"
+
+namespace greenai::grid {
+
+int steps_of(double seconds, const Series& series, const std::string& what) {
+  const double steps = seconds / series.step_s;
+  if (std::abs(steps - std::round(steps)) > 1e-9 || steps < 1)
+    throw Error("cannot schedule on " + series.origin + " (" + what + ")",
+                "not a whole number of the series' " + std::to_string(series.step_s) + " s steps");
+  return static_cast<int>(std::lround(steps));
+}
+
+ReplayPlan plan_replay(Series series, const ReplayRequest& request) {
+  ReplayPlan p;
+  p.series = std::move(series);
+  const Series& s = p.series;
+  p.window_s = request.window_s;
+  const int window = steps_of(request.window_s, s, "--window");
+  p.options.window_steps = window;
+  for (double d : request.durations_s)
+    p.options.durations_steps.push_back(steps_of(d, s, "--durations"));
+  const size_t warm_up = static_cast<size_t>(steps_of(request.warm_up_s, s, "--warm-up"));
+  p.refit_steps = static_cast<size_t>(steps_of(request.refit_every_s, s, "--refit-every"));
+  if (warm_up + static_cast<size_t>(window) > s.values.size())
+    throw Error("cannot replay (--warm-up)", "the series has no arrival left after the warm-up",
+                "give a longer series or a shorter --warm-up");
+  // filled_before[i]: how many filled values precede index i.
+  std::vector<int> filled_before(s.values.size() + 1, 0);
+  for (size_t i : s.filled) filled_before[i + 1] = 1;
+  for (size_t i = 0; i < s.values.size(); ++i) filled_before[i + 1] += filled_before[i];
+  for (size_t a = warm_up; a + static_cast<size_t>(window) <= s.values.size(); ++a) {
+    if (filled_before[a + static_cast<size_t>(window)] != filled_before[a])
+      ++p.unscored;
+    else
+      p.arrivals.push_back(a);
+  }
+  if (p.arrivals.empty())
+    throw Error("cannot replay", "every window after the warm-up holds a filled value");
+  return p;
+}
+
+double window_mape(const std::vector<double>& y, const std::vector<size_t>& arrivals,
+                   const std::vector<std::vector<double>>& forecasts, size_t window) {
+  double ape = 0;
+  size_t n = 0;
+  for (size_t k = 0; k < arrivals.size(); ++k)
+    for (size_t j = 0; j < window; ++j)
+      if (const double actual = y[arrivals[k] + j]; actual > 0) {
+        ape += std::abs(forecasts[k][j] - actual) / actual;
+        ++n;
+      }
+  return n ? 100 * ape / static_cast<double>(n) : 0;
+}
+
+std::vector<ForecasterReplay> replay_forecasters(
+    const ReplayPlan& p, const std::vector<std::unique_ptr<Forecaster>>& models,
+    const EnergyMeter& meter, std::vector<std::string>& skipped) {
+  const std::vector<double>& y = p.series.values;
+  std::vector<ForecasterReplay> results;
+  if (meter) meter();
+  for (const auto& m : models) {
+    try {
+      const auto forecasts =
+          rolling_forecasts(*m, y, p.arrivals, p.options.window_steps, p.refit_steps);
+      ForecasterReplay r{m->name(), replay_schedules(y, p.arrivals, &forecasts, p.options)};
+      r.window_mape =
+          window_mape(y, p.arrivals, forecasts, static_cast<size_t>(p.options.window_steps));
+      r.energy_j = meter ? meter() : 0;
+      results.push_back(std::move(r));
+    } catch (const Error& e) {
+      if (models.size() == 1) throw;
+      if (meter) meter();
+      skipped.push_back(m->name() + ": " + e.what());
+    }
+  }
+  return results;
+}
+
+}  // namespace greenai::grid

@@ -1,0 +1,131 @@
+#include "greenai/grid/replay_plan.h"
+
+#include <gtest/gtest.h>
+
+#include "greenai/grid/forecast_schedule.h"
+#include "support/errors.h"
+
+namespace greenai::grid {
+namespace {
+
+using greenai::testing::error_of;
+
+// An hourly series of `values` from 2022-01-01T00:00Z.
+Series hourly(std::vector<double> values, std::vector<size_t> filled = {}) {
+  Series s;
+  for (size_t i = 0; i < values.size(); ++i) s.times.push_back(1640995200.0 + 3600.0 * i);
+  s.values = std::move(values);
+  s.step_s = 3600;
+  s.origin = "test.csv";
+  s.filled = std::move(filled);
+  return s;
+}
+
+TEST(ReplayPlan, ScoresOnlyWindowsOfMeasuredValues) {
+  // 10 steps, warm-up 2 h, window 3 h: arrivals 2..7; a filled value at 5 spoils 3, 4 and 5.
+  const ReplayPlan p =
+      plan_replay(hourly(std::vector<double>(10, 100.0), {5}), {.window_s = 3 * 3600,
+                                                                .durations_s = {3600, 7200},
+                                                                .warm_up_s = 2 * 3600,
+                                                                .refit_every_s = 4 * 3600});
+  EXPECT_EQ(p.arrivals, (std::vector<size_t>{2, 6, 7}));
+  EXPECT_EQ(p.unscored, 3u);
+  EXPECT_EQ(p.options.window_steps, 3);
+  EXPECT_EQ(p.options.durations_steps, (std::vector<int>{1, 2}));
+  EXPECT_EQ(p.refit_steps, 4u);
+}
+
+TEST(ReplayPlan, RefusesWhatCannotBeReplayed) {
+  const Series s = hourly(std::vector<double>(10, 100.0));
+  EXPECT_EQ(error_of([&] { plan_replay(s, {.window_s = 5400}); }),
+            "cannot schedule on test.csv (--window): not a whole number of the series' "
+            "3600.000000 s steps");
+  EXPECT_EQ(error_of([&] { plan_replay(s, {.window_s = 3600 * 3, .warm_up_s = 8 * 3600}); }),
+            "cannot replay (--warm-up): the series has no arrival left after the warm-up");
+  EXPECT_EQ(error_of([&] {
+              plan_replay(hourly(std::vector<double>(4, 1.0), {2}),
+                          {.window_s = 7200, .durations_s = {3600}, .warm_up_s = 3600});
+            }),
+            "cannot replay: every window after the warm-up holds a filled value");
+}
+
+TEST(WindowMape, AveragesOverNonZeroActuals) {
+  const std::vector<double> y{100, 200, 0, 50};
+  // Arrival 0: |110-100|/100 = 0.1, |180-200|/200 = 0.1; arrival 2: the 0 is skipped,
+  // |75-50|/50 = 0.5. Mean 0.7 / 3.
+  const double mape = window_mape(y, {0, 2}, {{110, 180}, {5, 75}}, 2);
+  EXPECT_NEAR(mape, 100 * 0.7 / 3, 1e-12);
+  EXPECT_EQ(window_mape({0, 0}, {0}, {{1, 1}}, 2), 0);
+}
+
+// Forecasts the mean of what it was fitted on.
+class MeanModel final : public Forecaster {
+ public:
+  std::string name() const override { return "mean"; }
+  void fit(const std::vector<double>& train) override {
+    mean_ = 0;
+    for (double v : train) mean_ += v / static_cast<double>(train.size());
+    ++fits;
+  }
+  std::vector<std::vector<double>> forecast_from(const std::vector<double>&,
+                                                 const std::vector<size_t>& origins,
+                                                 int horizon) const override {
+    return std::vector<std::vector<double>>(origins.size(), std::vector<double>(horizon, mean_));
+  }
+  int fits = 0;
+
+ private:
+  double mean_ = 0;
+};
+
+TEST(ReplayForecasters, MetersEachModelAndSkipsOneThatCannotFit) {
+  const ReplayPlan p = plan_replay(
+      hourly({10, 20, 30, 40, 50, 60}),
+      {.window_s = 7200, .durations_s = {3600}, .warm_up_s = 2 * 3600, .refit_every_s = 3600});
+  std::vector<std::unique_ptr<Forecaster>> models;
+  models.push_back(std::make_unique<MeanModel>());
+  models.push_back(seasonal_naive_model(100, "seasonal-naive-100"));  // longer than the series
+  double joules = 0;
+  std::vector<std::string> skipped;
+  const auto results = replay_forecasters(
+      p, models, [&] { return joules += 1.5, 1.5; }, skipped);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].model, "mean");
+  EXPECT_EQ(results[0].energy_j, 1.5);
+  ASSERT_EQ(skipped.size(), 1u);
+  EXPECT_EQ(skipped[0].rfind("seasonal-naive-100: ", 0), 0u);
+  // Alone, the model's own error stands.
+  models.erase(models.begin());
+  EXPECT_THROW(replay_forecasters(p, models, nullptr, skipped), Error);
+}
+
+TEST(ForecastSchedule, ForecastsFromNowAndScoresOnTheActuals) {
+  const Series past = hourly({300, 300, 300, 100, 50, 400, 400, 400});
+  const double now = past.times[2] + 1800;  // half-way through step 2
+  const ForecastOrigin at = forecast_origin(past, now, 3 * 3600);
+  EXPECT_EQ(at.origin, 3u);
+  EXPECT_EQ(at.horizon, 3);  // steps 3, 4, 5 reach now + 3 h
+  MeanModel model;
+  const carbon::IntensitySeries f = forecast_intensity(model, past, at, now);
+  EXPECT_EQ(model.fits, 1);
+  // The step in force at now is history (300); the forecast the mean of 300, 300, 300.
+  EXPECT_DOUBLE_EQ(f.average_over(now, now + 1800), 300);
+  EXPECT_DOUBLE_EQ(f.average_over(past.times[3], past.times[6]), 300);
+  const auto actual = actual_intensity(past, now, 3 * 3600);
+  ASSERT_TRUE(actual);
+  const ScheduleRequest request{.now = now, .duration_s = 3600, .window_s = 3 * 3600};
+  const Schedule on_forecast = best_schedule(f, request);
+  const ActualOutcome o = score_on_actual(on_forecast, *actual, request);
+  EXPECT_DOUBLE_EQ(o.perfect.mean_g_per_kwh, 50);  // step 4, known only in hindsight
+  EXPECT_DOUBLE_EQ(o.mean_g_per_kwh,
+                   actual->average_over(on_forecast.runs[0].first, on_forecast.runs[0].second));
+  EXPECT_FALSE(actual_intensity(past, past.times[7], 3 * 3600));
+  EXPECT_NE(error_of([&] {
+              forecast_origin(past, past.times[0], 3600);
+            }).find("--now must fall after the history's first value"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { forecast_origin(past, past.times[7] + 2 * 3600, 3600); }), "no error");
+}
+
+}  // namespace
+}  // namespace greenai::grid
