@@ -12,10 +12,11 @@
 #include "cli/args.h"
 #include "greenai/grid/forecast.h"
 #include "greenai/grid/lstm.h"
+#include "greenai/grid/models.h"
 
 namespace greenai::cli {
 
-using LstmFactory = std::function<std::unique_ptr<grid::Forecaster>(const grid::LstmOptions&)>;
+using LstmFactory = grid::LstmFactory;
 
 /// --seasons, --fill-gaps, --column and the --lstm-* flags.
 std::vector<OptionSpec> model_options();

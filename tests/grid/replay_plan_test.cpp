@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "greenai/grid/forecast_schedule.h"
+#include "greenai/grid/models.h"
 #include "support/errors.h"
 
 namespace greenai::grid {
@@ -125,6 +126,47 @@ TEST(ForecastSchedule, ForecastsFromNowAndScoresOnTheActuals) {
             }).find("--now must fall after the history's first value"),
             std::string::npos);
   EXPECT_NE(error_of([&] { forecast_origin(past, past.times[7] + 2 * 3600, 3600); }), "no error");
+}
+
+}  // namespace
+}  // namespace greenai::grid
+
+namespace greenai::grid {
+namespace {
+
+TEST(MakeForecasters, ChoosesByNameAndSaysWhatItCannotMake) {
+  Series s;
+  for (int i = 0; i < 48; ++i) s.times.push_back(1800.0 * i), s.values.push_back(1);
+  s.step_s = 1800;
+  EXPECT_EQ(default_seasons(s), (std::pair<int, int>{48, 336}));
+  auto names = [&](const ModelChoice& c, const LstmFactory& lstm, std::vector<std::string>& why) {
+    std::vector<std::string> n;
+    for (const auto& m : make_forecasters(c, s, 12, lstm, why)) n.push_back(m->name());
+    return n;
+  };
+  std::vector<std::string> skipped;
+  ModelChoice all{.which = "all", .seasons = {48, 336}};
+  const auto baselines = names(all, nullptr, skipped);
+  EXPECT_EQ(baselines.size(), 4u);
+  EXPECT_EQ(skipped, (std::vector<std::string>{"lstm: this greenai was built without LibTorch"}));
+  ModelChoice seasonal{.which = "seasonal-naive", .seasons = {48, 336}};
+  EXPECT_EQ(names(seasonal, nullptr, skipped),
+            (std::vector<std::string>{"seasonal-naive-48", "seasonal-naive-336"}));
+  LstmOptions seen;
+  LstmFactory fake = [&](const LstmOptions& o) {
+    seen = o;
+    return naive_model();
+  };
+  ModelChoice lstm{.which = "lstm", .seasons = {48, 336}, .anchor = LstmAnchor::kDay};
+  EXPECT_EQ(names(lstm, fake, skipped).size(), 1u);
+  EXPECT_EQ(seen.horizon, 12);
+  EXPECT_EQ(seen.anchor_period, 48);
+  EXPECT_EQ(seen.step_s, 1800);
+  EXPECT_NE(error_of([&] { names(lstm, nullptr, skipped); }).find("built without LibTorch"),
+            std::string::npos);
+  ModelChoice unknown{.which = "prophet", .seasons = {48, 336}};
+  EXPECT_EQ(error_of([&] { names(unknown, nullptr, skipped); }),
+            "cannot forecast (--model=prophet): unknown model");
 }
 
 }  // namespace
