@@ -29,60 +29,24 @@
 #include "greenai/error.h"
 #include "greenai/hardware/cpu.h"
 #include "greenai/interop/onnx.h"
+#include "greenai/interop/runtime_model.h"
 #include "greenai/nn/checkpoint.h"
 #include "greenai/nn/dataset.h"
 #include "greenai/nn/trainer.h"
+#include "greenai/track/measurements.h"
+#include "greenai/util/file.h"
 
 namespace greenai::cli {
 namespace {
 
 using util::Json;
 
-std::string read_whole_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw Error("cannot read model (path=" + path + ")", std::strerror(errno));
-  std::ostringstream bytes;
-  bytes << f.rdbuf();
-  return bytes.str();
-}
-
-// A model loaded into the edge runtime: an edge file (memory-mapped) or an ONNX file (imported
-// into an edge graph held in memory).
-class RuntimeModel {
- public:
-  RuntimeModel(const std::string& path, int max_batch) {
-    char why[256] = "";
-    greenai_edge_status status;
-    if (interop::looks_like_onnx(path)) {
-      const std::string onnx = read_whole_file(path);
-      imported_ = std::make_unique<edge::AlignedBytes>(interop::onnx_to_edge(onnx));
-      status = greenai_edge_load_memory(imported_->data(), imported_->size(), max_batch, &model_,
-                                        why, sizeof why);
-      format_ = "onnx";
-    } else {
-      status = greenai_edge_load_file(path.c_str(), max_batch, &model_, why, sizeof why);
-    }
-    if (status != GREENAI_EDGE_OK) throw Error("cannot load model (path=" + path + ")", why);
-  }
-  ~RuntimeModel() { greenai_edge_free(model_); }
-  RuntimeModel(const RuntimeModel&) = delete;
-  RuntimeModel& operator=(const RuntimeModel&) = delete;
-  greenai_edge_model* get() const { return model_; }
-  /// "edge" or "onnx": what the file was.
-  const std::string& format() const { return format_; }
-
- private:
-  std::unique_ptr<edge::AlignedBytes> imported_;  // an ONNX file's edge graph
-  greenai_edge_model* model_ = nullptr;
-  std::string format_ = "edge";
-};
-
 // Accuracy, size and energy per 1,000 inferences of an edge or ONNX file, run by the edge
 // runtime (single-threaded, as on a small device).
 int eval_edge(const ParsedArgs& args, const std::string& path) {
   const int64_t batch = integer(args, "batch", 64, 1);
   const int64_t repeat = integer(args, "repeat", 3, 1);
-  RuntimeModel loaded(path, static_cast<int>(batch));
+  interop::RuntimeModel loaded(path, static_cast<int>(batch));
   greenai_edge_model* model = loaded.get();
   Data data = load_data(args, /*need_train=*/false);
   const int64_t n = data.test.size(), in = static_cast<int64_t>(greenai_edge_input_size(model));
@@ -116,13 +80,9 @@ int eval_edge(const ParsedArgs& args, const std::string& path) {
     correct += std::max_element(row, row + classes) - row == data.test.labels[i].item<int64_t>();
   }
   const double inferences = static_cast<double>(repeat * n);
-  track::Energy per_1000;
-  double kg = 0;
+  track::PerThousandInferences per_1000;
   for (const auto& p : phases)
-    if (p.phase == "edge inference") {
-      for (size_t c = 0; c < 3; ++c) per_1000.joules[c] = p.tree.joules[c] / inferences * 1000;
-      kg = p.emissions_kg / inferences * 1000;
-    }
+    if (p.phase == "edge inference") per_1000 = track::per_thousand_inferences(p, inferences);
   if (auto file = args.get("predictions")) {
     std::ofstream out(*file);
     for (int64_t i = 0; i < n && out; ++i) {
@@ -144,7 +104,7 @@ int eval_edge(const ParsedArgs& args, const std::string& path) {
           .set("arena_bytes", static_cast<double>(greenai_edge_arena_bytes(model)))
           .set("batch", batch)
           .set("inferences_per_s", inferences / seconds)
-          .set("energy_per_1000_inferences", energy_json(per_1000, kg))
+          .set("energy_per_1000_inferences", per_1000.to_json())
           .set("hardware", hardware::detect().to_json())
           .set("provenance", provenance_json(*tracker));
   char headline[512];
@@ -154,7 +114,8 @@ int eval_edge(const ParsedArgs& args, const std::string& path) {
                 "1,000 inferences: %s\n",
                 path.c_str(), greenai_edge_kernels(model), 100 * accuracy,
                 result.at("size_bytes").number(), inferences / seconds,
-                static_cast<long long>(batch), energy_text(per_1000, kg, provenance).c_str());
+                static_cast<long long>(batch),
+                energy_text(per_1000.energy, per_1000.emissions_kg, provenance).c_str());
   return print_result(args, result, headline);
 }
 
@@ -249,7 +210,7 @@ int convert_command(int argc, char** argv, const std::string& command) {
   const int64_t calibration = integer(args, "calibration", 1000, 1);
   Json sensitivity = Json::array();
   if (from_edge) {
-    std::string raw = read_whole_file(model_path);
+    const std::string raw = util::read_file(model_path);
     bytes.assign(raw.begin(), raw.end());
     precision = "unchanged";
   } else {
@@ -263,18 +224,15 @@ int convert_command(int argc, char** argv, const std::string& command) {
       nn::Dataset train_set = nn::load_fashion_mnist(nn::Split::kTrain, dir);
       nn::Dataset validation{train_set.images.narrow(0, calibration, kValidation),
                              train_set.labels.narrow(0, calibration, kValidation)};
-      auto trials = compress::layer_sensitivity(checkpoint.net, train_set.head(calibration).images,
-                                                validation.images, validation.labels, options);
-      const auto best =
-          std::max_element(trials.begin() + 1, trials.end(),
-                           [](const auto& a, const auto& b) { return a.accuracy < b.accuracy; });
-      for (const auto& t : trials)
+      const compress::Fp32LayerChoice choice =
+          compress::choose_fp32_layer(checkpoint.net, train_set.head(calibration).images,
+                                      validation.images, validation.labels, options, kMinimumGain);
+      for (const auto& t : choice.trials)
         sensitivity.push(
             Json::object()
                 .set("kept_fp32_layer", t.layer == compress::kNoLayer ? Json() : Json(t.layer))
                 .set("validation_accuracy", t.accuracy));
-      if (best != trials.end() && best->accuracy > trials[0].accuracy + kMinimumGain)
-        options.keep_fp32 = {best->layer};
+      if (choice.layer) options.keep_fp32 = {*choice.layer};
     } else if (kept && precision == "int8") {
       options.keep_fp32 = parse_layers(*kept);
     } else if (kept) {
@@ -378,29 +336,28 @@ int eval_command(int argc, char** argv) {
   }
   tracker->stop();
   const double inferences = static_cast<double>(repeat * data.test.size());
-  track::Energy per_1000;
-  for (size_t c = 0; c < 3; ++c) per_1000.joules[c] = energy.joules[c] / inferences * 1000;
+  const track::PerThousandInferences per_1000 =
+      track::per_thousand_inferences(energy, kg, inferences);
   const std::string provenance = tracker->info().provenance();
   const nn::ModelSpec& spec = checkpoint.net->spec();
-  Json result =
-      Json::object()
-          .set("model", path)
-          .set("arch", spec.arch)
-          .set("architecture", spec.describe())
-          .set("accuracy", report.accuracy)
-          .set("loss", report.loss)
-          .set("test_examples", report.examples)
-          .set("parameters", spec.parameter_count())
-          .set("nonzero_parameters", nn::count_nonzero(checkpoint.net))
-          .set("size_bytes", static_cast<double>(std::filesystem::file_size(path)))
-          .set("macs_per_inference", spec.macs())
-          .set("batch", batch)
-          .set("precision", nn::to_string(precision))
-          .set("threads", torch::get_num_threads())
-          .set("inferences_per_s", inferences / seconds)
-          .set("energy_per_1000_inferences", energy_json(per_1000, kg / inferences * 1000))
-          .set("hardware", hardware::detect().to_json())
-          .set("provenance", provenance_json(*tracker));
+  Json result = Json::object()
+                    .set("model", path)
+                    .set("arch", spec.arch)
+                    .set("architecture", spec.describe())
+                    .set("accuracy", report.accuracy)
+                    .set("loss", report.loss)
+                    .set("test_examples", report.examples)
+                    .set("parameters", spec.parameter_count())
+                    .set("nonzero_parameters", nn::count_nonzero(checkpoint.net))
+                    .set("size_bytes", static_cast<double>(std::filesystem::file_size(path)))
+                    .set("macs_per_inference", spec.macs())
+                    .set("batch", batch)
+                    .set("precision", nn::to_string(precision))
+                    .set("threads", torch::get_num_threads())
+                    .set("inferences_per_s", inferences / seconds)
+                    .set("energy_per_1000_inferences", per_1000.to_json())
+                    .set("hardware", hardware::detect().to_json())
+                    .set("provenance", provenance_json(*tracker));
   char headline[640];
   std::snprintf(headline, sizeof headline,
                 "%s (%s): test accuracy %.2f %%, loss %.4f, %lld parameters (%lld non-zero), %lld "
@@ -411,7 +368,7 @@ int eval_command(int argc, char** argv) {
                 static_cast<long long>(result.at("nonzero_parameters").number()),
                 static_cast<long long>(result.at("size_bytes").number()), inferences / seconds,
                 static_cast<long long>(batch),
-                energy_text(per_1000, kg / inferences * 1000, provenance).c_str());
+                energy_text(per_1000.energy, per_1000.emissions_kg, provenance).c_str());
   return print_result(args, result, headline);
 }
 
@@ -431,34 +388,6 @@ std::vector<int> parse_batches(const std::string& list) {
   }
   if (batches.empty()) throw UsageError("--batch takes batch sizes such as 1,64");
   return batches;
-}
-
-struct Timing {
-  std::vector<double> micros;  // one per call, sorted
-  double seconds = 0;          // the timed loop's wall time
-};
-
-// Calls `run` for a warm-up of 0.2 s, then for at least `seconds` and 20 calls.
-template <typename Run>
-Timing time_calls(Run&& run, double seconds) {
-  using clock = std::chrono::steady_clock;
-  for (auto end = clock::now() + std::chrono::milliseconds(200); clock::now() < end;) run();
-  Timing t;
-  const auto begin = clock::now();
-  while (t.micros.size() < 20 ||
-         std::chrono::duration<double>(clock::now() - begin).count() < seconds) {
-    const auto t0 = clock::now();
-    run();
-    t.micros.push_back(std::chrono::duration<double, std::micro>(clock::now() - t0).count());
-  }
-  t.seconds = std::chrono::duration<double>(clock::now() - begin).count();
-  std::sort(t.micros.begin(), t.micros.end());
-  return t;
-}
-
-double percentile(const std::vector<double>& sorted, double p) {
-  const size_t i = std::min(sorted.size() - 1, static_cast<size_t>(p * sorted.size()));
-  return sorted[i];
 }
 
 }  // namespace
@@ -495,12 +424,12 @@ int bench_command(int argc, char** argv) {
   std::mt19937 rng(42);
   std::uniform_real_distribution<float> uniform(0, 1);
   for (const std::string& path : args.positionals) {
-    std::unique_ptr<RuntimeModel> edge_model;
+    std::unique_ptr<interop::RuntimeModel> edge_model;
     std::optional<nn::Checkpoint> checkpoint;
     std::string runtime;
     size_t input_size = 0;
     if (is_edge_file(path) || interop::looks_like_onnx(path)) {
-      edge_model = std::make_unique<RuntimeModel>(path, max_batch);
+      edge_model = std::make_unique<interop::RuntimeModel>(path, max_batch);
       input_size = greenai_edge_input_size(edge_model->get());
       runtime = std::string("edge ") + greenai_edge_kernels(edge_model->get()) +
                 (edge_model->format() == "onnx" ? " (onnx)" : "");
@@ -516,11 +445,11 @@ int bench_command(int argc, char** argv) {
       for (float& v : input) v = uniform(rng);
       const std::string phase = path + " batch " + std::to_string(batch);
       tracker->begin_phase(phase);
-      Timing t;
+      track::CallTimes t;
       if (edge_model) {
         std::vector<float> output(greenai_edge_output_size(edge_model->get()) * batch);
         greenai_edge_model* m = edge_model->get();
-        t = time_calls(
+        t = track::time_calls(
             [&] {
               if (greenai_edge_infer(m, batch, input.data(), input.size(), output.data(),
                                      output.size()) != GREENAI_EDGE_OK)
@@ -532,31 +461,24 @@ int bench_command(int argc, char** argv) {
         for (int64_t d : checkpoint->net->spec().input_shape) shape.push_back(d);
         torch::Tensor x = torch::from_blob(input.data(), shape, torch::kFloat32);
         torch::NoGradGuard no_grad;
-        t = time_calls([&] { checkpoint->net->forward(x); }, seconds);
+        t = track::time_calls([&] { checkpoint->net->forward(x); }, seconds);
       }
       tracker->end_phase();
-      const double inferences = static_cast<double>(t.micros.size()) * batch;
-      track::Energy per_1000;
-      double kg = 0;
+      track::BenchRow row{path,
+                          runtime,
+                          batch,
+                          static_cast<double>(t.micros.size()),
+                          t.percentile(0.5),
+                          t.percentile(0.99)};
+      const double inferences = row.calls * batch;
+      row.inferences_per_s = inferences / t.seconds;
       for (const auto& p : tracker->phases())
-        if (p.phase == phase) {
-          for (size_t c = 0; c < 3; ++c) per_1000.joules[c] = p.tree.joules[c] / inferences * 1000;
-          kg = p.emissions_kg / inferences * 1000;
-        }
-      const double p50 = percentile(t.micros, 0.5), p99 = percentile(t.micros, 0.99);
-      rows.push(Json::object()
-                    .set("model", path)
-                    .set("runtime", runtime)
-                    .set("batch", batch)
-                    .set("calls", static_cast<double>(t.micros.size()))
-                    .set("p50_us", p50)
-                    .set("p99_us", p99)
-                    .set("inferences_per_s", inferences / t.seconds)
-                    .set("energy_per_1000_inferences", energy_json(per_1000, kg)));
+        if (p.phase == phase) row.energy = track::per_thousand_inferences(p, inferences);
+      rows.push(row.to_json());
       char line[512];
       std::snprintf(line, sizeof line, "%-30s %-24s %5d %10.1f %10.1f %13.0f  %.4g J, %.3g kg\n",
-                    path.c_str(), runtime.c_str(), batch, p50, p99, inferences / t.seconds,
-                    per_1000.total_j(), kg);
+                    path.c_str(), runtime.c_str(), batch, row.p50_us, row.p99_us,
+                    row.inferences_per_s, row.energy.energy.total_j(), row.energy.emissions_kg);
       table << line;
     }
   }

@@ -18,6 +18,7 @@
 #include "greenai/report/report.h"
 #include "greenai/rl/dqn.h"
 #include "greenai/rl/q_learning.h"
+#include "greenai/track/measurements.h"
 #include "greenai/util/json.h"
 
 namespace greenai::cli {
@@ -200,7 +201,7 @@ int rl_train(const ParsedArgs& args) {
   const Json training = Json::object()
                             .set("env_steps", static_cast<double>(t.report.steps))
                             .set("seconds", t.seconds)
-                            .set("energy", energy_json(t.energy, t.emissions_kg))
+                            .set("energy", track::energy_to_json(t.energy, t.emissions_kg))
                             .set("energy_provenance", provenance);
   rl::AgentContext context;
   context.env = args.get("env").value_or("cartpole");
@@ -220,7 +221,7 @@ int rl_train(const ParsedArgs& args) {
                                .set("best_episode", t.report.best_episode)
                                .set("best_validation_return", t.report.best_validation_return)
                                .set("seconds", t.seconds)
-                               .set("energy", energy_json(t.energy, t.emissions_kg)))
+                               .set("energy", track::energy_to_json(t.energy, t.emissions_kg)))
           .set("evaluation", eval_json(e))
           .set("provenance", provenance_json(*tracker))
           .set("out", out);
@@ -248,16 +249,17 @@ int rl_eval(const ParsedArgs& args) {
   const track::Record total = tracker->stop();
   const double decisions = e.mean_steps * e.episodes;
   const std::string provenance = tracker->info().provenance();
-  Json result = Json::object()
-                    .set("command", "rl eval")
-                    .set("agent", l.agent->kind())
-                    .set("evaluation", eval_json(e))
-                    .set("compute", Json::object()
-                                        .set("energy", energy_json(total.tree, total.emissions_kg))
-                                        .set("j_per_decision", total.tree.total_j() / decisions)
-                                        .set("seconds", total.duration_s))
-                    .set("training", training)
-                    .set("provenance", provenance_json(*tracker));
+  Json result =
+      Json::object()
+          .set("command", "rl eval")
+          .set("agent", l.agent->kind())
+          .set("evaluation", eval_json(e))
+          .set("compute", Json::object()
+                              .set("energy", track::energy_to_json(total.tree, total.emissions_kg))
+                              .set("j_per_decision", total.tree.total_j() / decisions)
+                              .set("seconds", total.duration_s))
+          .set("training", training)
+          .set("provenance", provenance_json(*tracker));
   std::string trained;
   if (training.is_object() && training.find("energy") && training.find("seconds") &&
       training.find("energy_provenance")) {

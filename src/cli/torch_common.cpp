@@ -55,15 +55,6 @@ std::string energy_text(const track::Energy& e, double kg, const std::string& pr
   return text;
 }
 
-Json energy_json(const track::Energy& e, double kg) {
-  return Json::object()
-      .set("cpu_j", e[meter::Component::kCpu])
-      .set("ram_j", e[meter::Component::kRam])
-      .set("gpu_j", e[meter::Component::kGpu])
-      .set("total_j", e.total_j())
-      .set("emissions_kg", kg);
-}
-
 int print_result(const ParsedArgs& args, const Json& result, const std::string& headline) {
   if (args.has("json"))
     std::cout << result.dump(2) << "\n";

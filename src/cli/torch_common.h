@@ -26,7 +26,6 @@ struct Data {
 Data load_data(const ParsedArgs& args, bool need_train = true);
 
 std::string energy_text(const track::Energy& e, double kg, const std::string& provenance);
-util::Json energy_json(const track::Energy& e, double kg);
 /// Prints `result` as JSON with --json, else the one-line `headline`; returns 0.
 int print_result(const ParsedArgs& args, const util::Json& result, const std::string& headline);
 /// Whether `path` starts with the edge format's magic.

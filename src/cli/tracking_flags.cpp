@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "greenai/track/measurements.h"
 #include "greenai/track/sinks.h"
 
 namespace greenai::cli {
@@ -94,19 +95,7 @@ std::unique_ptr<track::Tracker> tracker_for_this_process(const ParsedArgs& args)
 }
 
 util::Json provenance_json(const track::Tracker& tracker) {
-  const track::RunInfo& info = tracker.info();
-  util::Json sources = util::Json::object();
-  for (meter::Component c : meter::kAllComponents) {
-    const auto& s = info.sources[static_cast<size_t>(c)];
-    if (s.present)
-      sources.set(std::string(meter::to_string(c)), std::string(meter::to_string(s.provenance)) +
-                                                        ": " + s.sensor + " (" + s.detail + ")");
-  }
-  return util::Json::object()
-      .set("energy", info.provenance())
-      .set("sources", sources)
-      .set("intensity", info.intensity_source)
-      .set("pue", info.pue);
+  return track::Provenance::of(tracker.info()).to_json();
 }
 
 }  // namespace greenai::cli

@@ -25,6 +25,7 @@
 #include "greenai/nn/dataset.h"
 #include "greenai/nn/precision_probe.h"
 #include "greenai/nn/trainer.h"
+#include "greenai/track/measurements.h"
 
 namespace greenai::cli {
 namespace {
@@ -67,7 +68,7 @@ Json eval_json(const nn::EvalReport& r) {
       .set("loss", r.loss)
       .set("examples", r.examples)
       .set("seconds", r.seconds)
-      .set("energy", energy_json(r.energy, r.emissions_kg));
+      .set("energy", track::energy_to_json(r.energy, r.emissions_kg));
 }
 
 Json train_json(const nn::TrainReport& r) {
@@ -78,7 +79,7 @@ Json train_json(const nn::TrainReport& r) {
                  .set("train_loss", e.train_loss)
                  .set("seconds", e.seconds)
                  .set("examples_per_s", e.examples_per_s)
-                 .set("energy", energy_json(e.energy, e.emissions_kg));
+                 .set("energy", track::energy_to_json(e.energy, e.emissions_kg));
     if (e.test.examples) j.set("test", eval_json(e.test));
     epochs.push(j);
   }
@@ -86,7 +87,7 @@ Json train_json(const nn::TrainReport& r) {
       .set("epochs", epochs)
       .set("seconds", r.seconds)
       .set("examples_per_s", r.examples_per_s)
-      .set("energy", energy_json(r.energy, r.emissions_kg))
+      .set("energy", track::energy_to_json(r.energy, r.emissions_kg))
       .set("test", eval_json(r.final_test))
       .set("skipped_fp16_steps", r.skipped_steps);
 }
@@ -291,7 +292,7 @@ int distill_command(int argc, char** argv) {
                   .set("alpha", distill.alpha)
                   .set("hyperparameters", hyperparameters(options, precision_note))
                   .set("training", train_json(report))
-                  .set("teacher_logits_energy", energy_json(teacher_energy, teacher_kg))
+                  .set("teacher_logits_energy", track::energy_to_json(teacher_energy, teacher_kg))
                   .set("accuracy", report.final_test.accuracy);
   info = finish_model(student, *out, info, *tracker);
   char headline[512];

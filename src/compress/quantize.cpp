@@ -384,4 +384,17 @@ std::vector<LayerSensitivity> layer_sensitivity(const nn::Net& net,
   return result;
 }
 
+Fp32LayerChoice choose_fp32_layer(const nn::Net& net, const torch::Tensor& calibration,
+                                  const torch::Tensor& images, const torch::Tensor& labels,
+                                  const QuantizeOptions& options, double min_gain) {
+  Fp32LayerChoice choice;
+  choice.trials = layer_sensitivity(net, calibration, images, labels, options);
+  const auto best = std::max_element(
+      choice.trials.begin() + 1, choice.trials.end(),
+      [](const LayerSensitivity& a, const LayerSensitivity& b) { return a.accuracy < b.accuracy; });
+  if (best != choice.trials.end() && best->accuracy > choice.trials[0].accuracy + min_gain)
+    choice.layer = best->layer;
+  return choice;
+}
+
 }  // namespace greenai::compress

@@ -161,21 +161,6 @@ std::vector<VariantResult> variant_results(const Recipe& recipe, const StageRunn
   return results;
 }
 
-Provenance provenance_of(const track::RunInfo& info) {
-  Provenance p;
-  p.energy = info.provenance();
-  for (meter::Component c : meter::kAllComponents) {
-    const auto& s = info.sources[static_cast<size_t>(c)];
-    if (s.present)
-      p.sources.emplace_back(
-          std::string(meter::to_string(c)),
-          std::string(meter::to_string(s.provenance)) + ": " + s.sensor + " (" + s.detail + ")");
-  }
-  p.intensity = info.intensity_source;
-  p.pue = info.pue;
-  return p;
-}
-
 PipelineResults run(const PipelineOptions& options, track::Tracker& tracker,
                     track::Supervisor& supervisor, const Progress& progress) {
   // Timings, energy and the precision decision depend on the CPU: a folder carried to another
@@ -221,7 +206,7 @@ PipelineResults run(const PipelineOptions& options, track::Tracker& tracker,
   r.total_j = whole.tree.total_j();
   r.emissions_kg = whole.emissions_kg;
   r.seconds = whole.end_unix_s - whole.start_unix_s;
-  r.provenance = provenance_of(tracker.info());
+  r.provenance = track::Provenance::of(tracker.info());
   return r;
 }
 

@@ -103,20 +103,6 @@ PrecisionDecision PrecisionDecision::from_json(const Json& json) {
           number_field(json, "bf16_speedup", what), string_field(json, "reason", what)};
 }
 
-Json Provenance::to_json() const {
-  return Json::object()
-      .set("energy", energy)
-      .set("sources", pairs(sources))
-      .set("intensity", intensity)
-      .set("pue", pue);
-}
-
-Provenance Provenance::from_json(const Json& json) {
-  const std::string what = "the provenance";
-  return {string_field(json, "energy", what), pairs_of(json, "sources", what),
-          string_field(json, "intensity", what), number_field(json, "pue", what)};
-}
-
 Json VariantResult::to_json() const {
   return Json::object()
       .set("name", name)

@@ -1,5 +1,8 @@
 #include "greenai/track/measurements.h"
 
+#include <algorithm>
+#include <chrono>
+
 #include "greenai/error.h"
 
 namespace greenai::track {
@@ -11,7 +14,46 @@ using util::string_field;
 
 }  // namespace
 
-Json PerThousandInferences::to_json() const {
+Provenance Provenance::of(const RunInfo& info) {
+  Provenance p;
+  p.energy = info.provenance();
+  for (meter::Component c : meter::kAllComponents) {
+    const auto& source = info.sources[static_cast<size_t>(c)];
+    if (source.present)
+      p.sources.emplace_back(std::string(meter::to_string(c)),
+                             std::string(meter::to_string(source.provenance)) + ": " +
+                                 source.sensor + " (" + source.detail + ")");
+  }
+  p.intensity = info.intensity_source;
+  p.pue = info.pue;
+  return p;
+}
+
+Json Provenance::to_json() const {
+  Json sources_json = Json::object();
+  for (const auto& [component, text] : sources) sources_json.set(component, text);
+  return Json::object()
+      .set("energy", energy)
+      .set("sources", sources_json)
+      .set("intensity", intensity)
+      .set("pue", pue);
+}
+
+Provenance Provenance::from_json(const Json& json) {
+  const std::string what = "the provenance";
+  Provenance p;
+  p.energy = string_field(json, "energy", what);
+  for (const auto& [component, text] : util::object_field(json, "sources", what).members()) {
+    if (text.type() != Json::Type::kString)
+      throw Error("cannot read the provenance (field=sources." + component + ")", "not a string");
+    p.sources.emplace_back(component, text.string());
+  }
+  p.intensity = string_field(json, "intensity", what);
+  p.pue = number_field(json, "pue", what);
+  return p;
+}
+
+Json energy_to_json(const Energy& energy, double emissions_kg) {
   return Json::object()
       .set("cpu_j", energy[meter::Component::kCpu])
       .set("ram_j", energy[meter::Component::kRam])
@@ -19,6 +61,8 @@ Json PerThousandInferences::to_json() const {
       .set("total_j", energy.total_j())
       .set("emissions_kg", emissions_kg);
 }
+
+Json PerThousandInferences::to_json() const { return energy_to_json(energy, emissions_kg); }
 
 PerThousandInferences PerThousandInferences::from_json(const Json& json) {
   const char* what = "energy per 1,000 inferences";
@@ -30,13 +74,41 @@ PerThousandInferences PerThousandInferences::from_json(const Json& json) {
   return e;
 }
 
-PerThousandInferences per_thousand_inferences(const Record& span, double inferences) {
+PerThousandInferences per_thousand_inferences(const Energy& energy, double emissions_kg,
+                                              double inferences) {
   PerThousandInferences e;
   if (!(inferences > 0)) return e;
   for (size_t c = 0; c < e.energy.joules.size(); ++c)
-    e.energy.joules[c] = span.tree.joules[c] / inferences * 1000;
-  e.emissions_kg = span.emissions_kg / inferences * 1000;
+    e.energy.joules[c] = energy.joules[c] / inferences * 1000;
+  e.emissions_kg = emissions_kg / inferences * 1000;
   return e;
+}
+
+PerThousandInferences per_thousand_inferences(const Record& span, double inferences) {
+  return per_thousand_inferences(span.tree, span.emissions_kg, inferences);
+}
+
+double CallTimes::percentile(double p) const {
+  const size_t i = std::min(micros.size() - 1, static_cast<size_t>(p * micros.size()));
+  return micros[i];
+}
+
+CallTimes time_calls(const std::function<void()>& call, double seconds, size_t min_calls,
+                     double warm_up_s) {
+  using clock = std::chrono::steady_clock;
+  for (auto end = clock::now() + std::chrono::duration<double>(warm_up_s); clock::now() < end;)
+    call();
+  CallTimes t;
+  const auto begin = clock::now();
+  while (t.micros.size() < min_calls ||
+         std::chrono::duration<double>(clock::now() - begin).count() < seconds) {
+    const auto t0 = clock::now();
+    call();
+    t.micros.push_back(std::chrono::duration<double, std::micro>(clock::now() - t0).count());
+  }
+  t.seconds = std::chrono::duration<double>(clock::now() - begin).count();
+  std::sort(t.micros.begin(), t.micros.end());
+  return t;
 }
 
 EvalSummary EvalSummary::from_json(const Json& json) {

@@ -13,6 +13,7 @@
 
 #include <torch/torch.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -72,5 +73,16 @@ std::vector<LayerSensitivity> layer_sensitivity(const nn::Net& net,
                                                 const torch::Tensor& images,
                                                 const torch::Tensor& labels,
                                                 const QuantizeOptions& options = {});
+
+/// Which layer to keep in fp32 inside an int8 model (`quantize --keep-fp32 auto`): each
+/// Linear/Conv2d tried alone in fp32 on held-out examples, the one that helps most kept if it
+/// gains more than `min_gain` (a fraction: 0.001 is 0.1 points) over the all-int8 model.
+struct Fp32LayerChoice {
+  std::optional<size_t> layer;           ///< the spec index to keep, or none
+  std::vector<LayerSensitivity> trials;  ///< the all-int8 model first, then each layer
+};
+Fp32LayerChoice choose_fp32_layer(const nn::Net& net, const torch::Tensor& calibration,
+                                  const torch::Tensor& images, const torch::Tensor& labels,
+                                  const QuantizeOptions& options = {}, double min_gain = 0.001);
 
 }  // namespace greenai::compress

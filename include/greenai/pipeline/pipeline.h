@@ -64,7 +64,4 @@ std::vector<VariantResult> variant_results(const Recipe& recipe, const StageRunn
 PipelineResults run(const PipelineOptions& options, track::Tracker& tracker,
                     track::Supervisor& supervisor, const Progress& progress);
 
-/// How the tracker's figures were obtained, for the results.
-Provenance provenance_of(const track::RunInfo& info);
-
 }  // namespace greenai::pipeline

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "greenai/track/measurements.h"
 #include "greenai/util/json.h"
 
 namespace greenai::pipeline {
@@ -40,16 +41,7 @@ struct PrecisionDecision {
   static PrecisionDecision from_json(const util::Json& json);
 };
 
-/// How the energy and carbon figures were obtained.
-struct Provenance {
-  std::string energy;  ///< "measured (RAPL)", "estimated (...)", ...
-  /// Per component ("cpu", "ram", "gpu"): the sensor and how it reads.
-  std::vector<std::pair<std::string, std::string>> sources;
-  std::string intensity;  ///< where the carbon intensity came from
-  double pue = 1;
-  util::Json to_json() const;
-  static Provenance from_json(const util::Json& json);
-};
+using track::Provenance;
 
 /// One model the pipeline made, measured.
 struct VariantResult {

@@ -8,12 +8,28 @@
 //   json.push(row.to_json());
 #pragma once
 
+#include <functional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "greenai/track/tracker.h"
 #include "greenai/util/json.h"
 
 namespace greenai::track {
+
+/// How the energy and carbon figures were obtained.
+struct Provenance {
+  std::string energy;  ///< "measured (RAPL)", "estimated (...)", ...
+  /// Per component ("cpu", "ram", "gpu"): the sensor and how it reads.
+  std::vector<std::pair<std::string, std::string>> sources;
+  std::string intensity;  ///< where the carbon intensity came from
+  double pue = 1;
+  /// A tracker's, from what it found at start.
+  static Provenance of(const RunInfo& info);
+  util::Json to_json() const;
+  static Provenance from_json(const util::Json& json);
+};
 
 /// Energy (joules, per component) and emissions (kg CO2eq) per 1,000 inferences.
 struct PerThousandInferences {
@@ -25,9 +41,30 @@ struct PerThousandInferences {
   static PerThousandInferences from_json(const util::Json& json);
 };
 
-/// The tracked tree's energy and emissions over a span in which `inferences` inferences were
-/// made, per 1,000 of them (all zero when `inferences` is not positive).
+/// {"cpu_j", "ram_j", "gpu_j", "total_j", "emissions_kg"}: energy and emissions as every JSON
+/// result of greenai writes them.
+util::Json energy_to_json(const Energy& energy, double emissions_kg);
+
+/// Energy and emissions spent on `inferences` inferences, per 1,000 of them (all zero when
+/// `inferences` is not positive).
+PerThousandInferences per_thousand_inferences(const Energy& energy, double emissions_kg,
+                                              double inferences);
+/// The same for the tracked tree over a span.
 PerThousandInferences per_thousand_inferences(const Record& span, double inferences);
+
+/// Latencies of timed calls.
+struct CallTimes {
+  std::vector<double> micros;  ///< one per call, sorted ascending
+  double seconds = 0;          ///< the timed loop's wall time
+  /// The p-quantile (0..1) of the latencies: the value at rank floor(p x calls), the last for
+  /// p = 1. Requires at least one call.
+  double percentile(double p) const;
+};
+
+/// Calls `call` for a warm-up of `warm_up_s`, then times it call by call for at least `seconds`
+/// and at least `min_calls` calls.
+CallTimes time_calls(const std::function<void()>& call, double seconds, size_t min_calls = 20,
+                     double warm_up_s = 0.2);
 
 /// What an evaluation of a model file reports (`greenai eval --json`), the fields every kind of
 /// model has.

@@ -1,0 +1,33 @@
+#include "greenai/interop/runtime_model.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "greenai/error.h"
+#include "greenai/interop/onnx.h"
+
+namespace greenai::interop {
+
+RuntimeModel::RuntimeModel(const std::string& path, int max_batch) {
+  char why[256] = "";
+  greenai_edge_status status;
+  if (looks_like_onnx(path)) {
+    std::ifstream f(path, std::ios::binary);
+    if (!f) throw Error("cannot read model (path=" + path + ")", std::strerror(errno));
+    std::ostringstream onnx;
+    onnx << f.rdbuf();
+    imported_ = std::make_unique<edge::AlignedBytes>(onnx_to_edge(onnx.str()));
+    status = greenai_edge_load_memory(imported_->data(), imported_->size(), max_batch, &model_, why,
+                                      sizeof why);
+    format_ = "onnx";
+  } else {
+    status = greenai_edge_load_file(path.c_str(), max_batch, &model_, why, sizeof why);
+  }
+  if (status != GREENAI_EDGE_OK) throw Error("cannot load model (path=" + path + ")", why);
+}
+
+RuntimeModel::~RuntimeModel() { greenai_edge_free(model_); }
+
+}  // namespace greenai::interop
