@@ -1,0 +1,195 @@
+// The edge runtime's C API (greenai/edge/greenai_edge.h): loading from memory or a mapped file,
+// inference through the arena's two ping-pong buffers, and the model's queries.
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "edge/internal/model.h"
+#include "edge/internal/scalar.h"
+
+using namespace greenai::edge;
+using namespace greenai::edge::internal;
+
+namespace greenai::edge::internal {
+
+void free_model(greenai_edge_model* m) {
+  if (!m) return;
+  for (size_t i = 0; i < m->step_count; ++i) {
+    free(m->steps[i].bias_unsigned);
+    free(m->steps[i].packed_storage);
+    free(m->steps[i].packed_f32_storage);
+    free(m->steps[i].row_sums);
+  }
+  free(m->steps);
+  free(m->arena);
+  if (m->mapped) munmap(const_cast<uint8_t*>(m->data), m->size);
+  free(m);
+}
+
+}  // namespace greenai::edge::internal
+
+namespace {
+
+void set_error(char* error, size_t error_size, const char* message) {
+  if (error && error_size) snprintf(error, error_size, "%s", message);
+}
+
+greenai_edge_model* new_model() {
+  return static_cast<greenai_edge_model*>(calloc(1, sizeof(greenai_edge_model)));
+}
+
+// Validates and prepares a model whose data and size are set; on success hands it to *out,
+// otherwise frees it.
+greenai_edge_status finish_load(greenai_edge_model* m, int max_batch, greenai_edge_model** out,
+                                char* error, size_t error_size) {
+  LoadError result{GREENAI_EDGE_OK, {}};
+  if (max_batch < 1 || max_batch > kMaxBatch)
+    result = fail(GREENAI_EDGE_ERROR_ARGUMENT, "max_batch must be between 1 and 65536");
+  if (result.status == GREENAI_EDGE_OK) result = validate(*m);
+  if (result.status == GREENAI_EDGE_OK) result = prepare(m, max_batch);
+  if (result.status != GREENAI_EDGE_OK) {
+    set_error(error, error_size, result.message);
+    free_model(m);
+    return result.status;
+  }
+  *out = m;
+  return GREENAI_EDGE_OK;
+}
+
+}  // namespace
+
+extern "C" {
+
+greenai_edge_status greenai_edge_load_memory(const void* data, size_t size, int max_batch,
+                                             greenai_edge_model** model, char* error,
+                                             size_t error_size) {
+  if (!data || !model) {
+    set_error(error, error_size, "null argument");
+    return GREENAI_EDGE_ERROR_ARGUMENT;
+  }
+  if (reinterpret_cast<uintptr_t>(data) % kAlignment != 0) {
+    set_error(error, error_size, "the bytes must be 64-byte aligned");
+    return GREENAI_EDGE_ERROR_ARGUMENT;
+  }
+  greenai_edge_model* m = new_model();
+  if (!m) {
+    set_error(error, error_size, "cannot allocate the model");
+    return GREENAI_EDGE_ERROR_MEMORY;
+  }
+  m->data = static_cast<const uint8_t*>(data);
+  m->size = size;
+  return finish_load(m, max_batch, model, error, error_size);
+}
+
+greenai_edge_status greenai_edge_load_file(const char* path, int max_batch,
+                                           greenai_edge_model** model, char* error,
+                                           size_t error_size) {
+  if (!path || !model) {
+    set_error(error, error_size, "null argument");
+    return GREENAI_EDGE_ERROR_ARGUMENT;
+  }
+  char text[160];
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    snprintf(text, sizeof text, "cannot open %s: %s", path, strerror(errno));
+    set_error(error, error_size, text);
+    return GREENAI_EDGE_ERROR_IO;
+  }
+  struct stat st {};
+  if (fstat(fd, &st) != 0 || st.st_size <= 0) {
+    close(fd);
+    snprintf(text, sizeof text, "cannot read %s: empty or unreadable", path);
+    set_error(error, error_size, text);
+    return st.st_size == 0 ? GREENAI_EDGE_ERROR_FORMAT : GREENAI_EDGE_ERROR_IO;
+  }
+  void* mapped = mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
+  close(fd);
+  if (mapped == MAP_FAILED) {
+    snprintf(text, sizeof text, "cannot map %s: %s", path, strerror(errno));
+    set_error(error, error_size, text);
+    return GREENAI_EDGE_ERROR_IO;
+  }
+  greenai_edge_model* m = new_model();
+  if (!m) {
+    munmap(mapped, static_cast<size_t>(st.st_size));
+    set_error(error, error_size, "cannot allocate the model");
+    return GREENAI_EDGE_ERROR_MEMORY;
+  }
+  m->data = static_cast<const uint8_t*>(mapped);
+  m->size = static_cast<size_t>(st.st_size);
+  m->mapped = true;
+  return finish_load(m, max_batch, model, error, error_size);
+}
+
+size_t greenai_edge_input_size(const greenai_edge_model* model) {
+  return model ? model->input_size : 0;
+}
+size_t greenai_edge_output_size(const greenai_edge_model* model) {
+  return model ? model->output_size : 0;
+}
+size_t greenai_edge_arena_bytes(const greenai_edge_model* model) {
+  return model ? model->arena_bytes : 0;
+}
+const char* greenai_edge_kernels(const greenai_edge_model* model) {
+  return model && model->kernels ? model->kernels->name : "";
+}
+const char* greenai_edge_selected_kernels(void) {
+  const KernelSet* set = select_kernels();
+  return set ? set->name : "";
+}
+void greenai_edge_runnable_kernels(char* names, size_t size) {
+  if (names) runnable_kernel_names(names, size);
+}
+const char* greenai_edge_last_error(const greenai_edge_model* model) {
+  return model ? model->error : "";
+}
+
+greenai_edge_status greenai_edge_infer(greenai_edge_model* model, int batch, const float* input,
+                                       size_t input_count, float* output, size_t output_capacity) {
+  if (!model) return GREENAI_EDGE_ERROR_ARGUMENT;
+  model->error[0] = '\0';  // messages go into the model's own buffer: no allocation
+  if (!input || !output) {
+    set_error(model->error, sizeof model->error, "null input or output");
+    return GREENAI_EDGE_ERROR_ARGUMENT;
+  }
+  if (batch < 1 || batch > model->max_batch) {
+    set_error(model->error, sizeof model->error, "batch outside 1..max_batch given at load");
+    return GREENAI_EDGE_ERROR_ARGUMENT;
+  }
+  if (input_count != model->input_size * static_cast<size_t>(batch)) {
+    snprintf(model->error, sizeof model->error,
+             "input holds %zu floats; %d example(s) of %llu floats need %llu", input_count, batch,
+             static_cast<unsigned long long>(model->input_size),
+             static_cast<unsigned long long>(model->input_size) * batch);
+    return GREENAI_EDGE_ERROR_ARGUMENT;
+  }
+  if (output_capacity < model->output_size * static_cast<size_t>(batch)) {
+    set_error(model->error, sizeof model->error, "output buffer too small");
+    return GREENAI_EDGE_ERROR_ARGUMENT;
+  }
+  uint8_t* base = model->arena;
+  base += (kAlignment - reinterpret_cast<uintptr_t>(base) % kAlignment) % kAlignment;
+  uint8_t* buffers[2] = {base, base + model->buffer_bytes};
+  uint8_t* scratch = base + 2 * model->buffer_bytes;
+  const void* in = input;
+  int next = 0;  // the ping-pong buffer the next step writes
+  for (size_t i = 0; i < model->step_count; ++i) {
+    const bool last = i + 1 == model->step_count;
+    // Flatten moves no data: the next step reads its input where it is.
+    if (model->steps[i].op.kind == OpKind::kFlatten && !last) continue;
+    void* out = last ? static_cast<void*>(output) : buffers[next];
+    run_step(model->steps[i], in, out, scratch, batch);
+    in = out;
+    next ^= 1;
+  }
+  return GREENAI_EDGE_OK;
+}
+
+void greenai_edge_free(greenai_edge_model* model) { free_model(model); }
+
+}  // extern "C"

@@ -1,0 +1,101 @@
+// The edge runtime's internals shared by its parts (as TensorFlow Lite Micro splits its
+// interpreter and allocator): the loader validates a file into steps (loader.cpp), the planner
+// packs weights and sizes the arena (planner.cpp), the interpreter runs the steps
+// (interpreter.cpp), and the C API ties them together (c_api.cpp). No C++ standard library:
+// calloc'd memory and C strings only.
+#pragma once
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "edge/internal/kernels.h"
+#include "greenai/edge/greenai_edge.h"
+#include "greenai/edge/records.h"
+
+namespace greenai::edge::internal {
+
+constexpr uint32_t kMaxOps = 4096;
+constexpr uint32_t kMaxTensors = 65536;
+constexpr uint64_t kMaxActivation = 1ULL << 24;  // elements per example: 64 MiB of fp32
+constexpr int kMaxBatch = 1 << 16;
+
+// One validated step of the graph, with its tensors resolved to pointers into the file.
+struct Step {
+  OpRecord op;
+  DType in_type, out_type;
+  uint32_t in_shape[kMaxDims], out_shape[kMaxDims];
+  int in_dims, out_dims;
+  uint64_t in_elems, out_elems;
+  const void* weight = nullptr;
+  const void* bias = nullptr;
+  const int32_t* multiplier = nullptr;
+  const int32_t* shift = nullptr;
+  const float* weight_scale = nullptr;  // kDynamicLinear; int8 ops with kFlagScales
+  Conv2dShape conv{};
+  // QLinear, QConv2d: see Requant::bias_unsigned and bias_signed (one allocation, 2 x out).
+  int32_t* bias_unsigned = nullptr;
+  const int32_t* bias_signed = nullptr;
+  // The kernels of this step: the model's set, or the reference where the set cannot take the
+  // layer (int8 weights of -128 on a set that needs them in [-127, 127]).
+  const KernelSet* kernels = nullptr;
+  bool conv_as_gemm = false;  // (Q)Conv2d through im2col and the kernel set's (q)linear
+  // QConv2d -> Flatten -> QLinear on a fast set: the conv leaves its output as [pixels, channels]
+  // (no transpose) and the QLinear's weight columns are permuted to that order at load.
+  bool hwc_output = false;
+  uint32_t hwc_channels = 0;  // QLinear: its input is [pixels, channels] of this many channels
+  // QLinear / QConv2d weights in the kernel set's layout, if it has one, 64-byte aligned: a
+  // 64-byte vector load that straddles two cache lines costs two (measured 2x on the teacher).
+  int8_t* packed_storage = nullptr;
+  const int8_t* packed = nullptr;
+  // Linear / Conv2d weights in the layout of the set's pack_linear_f32, 64-byte aligned.
+  float* packed_f32_storage = nullptr;
+  const float* packed_f32 = nullptr;
+  int64_t* row_sums = nullptr;  // kDynamicLinear: sum of each channel's weights
+};
+
+struct LoadError {
+  greenai_edge_status status;
+  char message[160];
+};
+
+/// A load error with a printf-style message.
+LoadError fail(greenai_edge_status status, const char* format, ...)
+    __attribute__((format(printf, 2, 3)));
+
+inline uint64_t elements(const uint32_t* shape, int dims) {
+  uint64_t n = 1;
+  for (int i = 0; i < dims; ++i) n *= shape[i];
+  return n;
+}
+
+/// Validates the file (data and size set) and fills model.steps; OK or the first problem found.
+LoadError validate(greenai_edge_model& m);
+
+/// Chooses the kernel set, packs the weights for it and allocates the arena for `max_batch`.
+LoadError prepare(greenai_edge_model* m, int max_batch);
+
+/// Runs one step on `batch` examples from `in` to `out`, with the arena's scratch.
+void run_step(const Step& s, const void* in, void* out, uint8_t* scratch, int batch);
+
+/// Frees the model and everything it owns (unmapping a mapped file).
+void free_model(greenai_edge_model* m);
+
+}  // namespace greenai::edge::internal
+
+// Allocated zeroed with calloc and released by greenai_edge_free: the runtime uses the C library
+// only (no operator new, no containers), so it links without the C++ standard library.
+struct greenai_edge_model {
+  const uint8_t* data;
+  size_t size;
+  bool mapped;
+  greenai::edge::internal::Step* steps;  // step_count of them, calloc'd
+  size_t step_count;
+  int max_batch;
+  uint64_t input_size, output_size;
+  uint8_t* arena;
+  size_t arena_bytes, buffer_bytes, scratch_bytes;
+  size_t conv_bytes;  // im2col rows and a [pixels, channels] output, for one example
+  const greenai::edge::internal::KernelSet* kernels;
+  char error[160];
+};

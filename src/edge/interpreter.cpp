@@ -1,0 +1,179 @@
+// Running the steps of a planned model: each operator on the kernel set chosen for it.
+#include <string.h>
+
+#include "edge/internal/model.h"
+#include "edge/internal/scalar.h"
+
+namespace greenai::edge::internal {
+namespace {
+
+// One example's im2col rows: for each output pixel, the kernel x kernel x in_channels inputs it
+// sees, `pad` where the window leaves the image.
+template <typename T>
+void im2col(const T* x, const Conv2dShape& c, T pad, T* cols) {
+  const int row = c.in_channels * c.kernel * c.kernel;
+  for (int oy = 0; oy < c.out_h; ++oy)
+    for (int ox = 0; ox < c.out_w; ++ox) {
+      T* dst = cols + static_cast<long>(oy * c.out_w + ox) * row;
+      const int ix0 = ox * c.stride - c.padding;
+      const bool x_inside = ix0 >= 0 && ix0 + c.kernel <= c.in_w;
+      for (int ic = 0; ic < c.in_channels; ++ic)
+        for (int ky = 0; ky < c.kernel; ++ky, dst += c.kernel) {
+          const int iy = oy * c.stride - c.padding + ky;
+          if (iy < 0 || iy >= c.in_h) {
+            for (int kx = 0; kx < c.kernel; ++kx) dst[kx] = pad;
+            continue;
+          }
+          const T* image_row = x + (static_cast<long>(ic) * c.in_h + iy) * c.in_w;
+          if (x_inside) {  // a loop, not memcpy: a call costs more than a 3-element copy
+            for (int kx = 0; kx < c.kernel; ++kx) dst[kx] = image_row[ix0 + kx];
+            continue;
+          }
+          for (int kx = 0; kx < c.kernel; ++kx)
+            dst[kx] = ix0 + kx >= 0 && ix0 + kx < c.in_w ? image_row[ix0 + kx] : pad;
+        }
+    }
+}
+
+// QConv2d on a fast kernel set, one example at a time: im2col (padding holds the input zero point,
+// real 0, as the reference assumes), the kernel set's int8 GEMM with the conv's requantization,
+// then [pixels, channels] to (C, H, W). The integer sums are those of ref::qconv2d: bit-exact.
+void qconv2d_as_gemm(const Step& s, const KernelSet& k, const Requant& r, const int8_t* x,
+                     int batch, uint8_t* scratch, int8_t* y) {
+  const Conv2dShape& c = s.conv;
+  const int kk = c.kernel * c.kernel, row = c.in_channels * kk, pixels = c.out_h * c.out_w;
+  auto* cols = reinterpret_cast<int8_t*>(scratch);
+  uint8_t* kernel_scratch = scratch + static_cast<size_t>(pixels) * row;
+  auto* result = reinterpret_cast<int8_t*>(
+      kernel_scratch + static_cast<size_t>(pixels) * kQLinearScratchPerInput * (row + 4));
+  const auto pad = static_cast<int8_t>(s.op.input_zero_point);
+  const long in_size = static_cast<long>(c.in_channels) * c.in_h * c.in_w;
+  const long out_size = static_cast<long>(c.out_channels) * pixels;
+  for (int n = 0; n < batch; ++n) {
+    im2col(x + n * in_size, c, pad, cols);
+    int8_t* yn = y + n * out_size;
+    k.qlinear(cols, pixels, row, c.out_channels,
+              s.packed ? s.packed : static_cast<const int8_t*>(s.weight), r, kernel_scratch,
+              s.hwc_output ? yn : result);
+    if (s.hwc_output) continue;                  // the next QLinear reads [pixels, channels]
+    for (int oc = 0; oc < c.out_channels; ++oc)  // sequential stores, strided loads from L1
+      for (int p = 0; p < pixels; ++p)
+        yn[static_cast<long>(oc) * pixels + p] = result[static_cast<long>(p) * c.out_channels + oc];
+  }
+}
+
+// Conv2d on a set with an fp32 GEMM, one example at a time: im2col (zeros for padding), the
+// GEMM with packed weights into [pixels, channels], then (C, H, W). The same products as
+// ref::conv2d_f32, summed in another order: within kF32Tolerance.
+void conv2d_as_gemm(const Step& s, const float* x, int batch, uint8_t* scratch, bool relu,
+                    float* y) {
+  const Conv2dShape& c = s.conv;
+  const int kk = c.kernel * c.kernel, row = c.in_channels * kk, pixels = c.out_h * c.out_w;
+  auto* cols = reinterpret_cast<float*>(scratch);
+  float* result = cols + static_cast<size_t>(pixels) * row;
+  const long in_size = static_cast<long>(c.in_channels) * c.in_h * c.in_w;
+  const long out_size = static_cast<long>(c.out_channels) * pixels;
+  for (int n = 0; n < batch; ++n) {
+    im2col(x + n * in_size, c, 0.0f, cols);
+    s.kernels->linear_f32(cols, pixels, row, c.out_channels, s.packed_f32,
+                          static_cast<const float*>(s.bias), relu, result);
+    float* yn = y + n * out_size;
+    for (int oc = 0; oc < c.out_channels; ++oc)
+      for (int p = 0; p < pixels; ++p)
+        yn[static_cast<long>(oc) * pixels + p] = result[static_cast<long>(p) * c.out_channels + oc];
+  }
+}
+
+}  // namespace
+
+void run_step(const Step& s, const void* in, void* out, uint8_t* scratch, int batch) {
+  const KernelSet& k = *s.kernels;
+  const OpRecord& op = s.op;
+  const bool relu = op.flags & kFlagFusedReLU;
+  const long count = static_cast<long>(s.in_elems) * batch;
+  Requant r{};
+  if (op.kind == OpKind::kQLinear || op.kind == OpKind::kQConv2d) {
+    r = {static_cast<const int32_t*>(s.bias),
+         s.multiplier,
+         s.shift,
+         op.input_zero_point,
+         op.output_zero_point,
+         relu ? op.output_zero_point : -128,
+         127,
+         s.bias_unsigned,
+         s.bias_signed};
+  }
+  switch (op.kind) {
+    case OpKind::kLinear:
+      k.linear_f32(static_cast<const float*>(in), batch, static_cast<int>(op.in),
+                   static_cast<int>(op.out),
+                   s.packed_f32 ? s.packed_f32 : static_cast<const float*>(s.weight),
+                   static_cast<const float*>(s.bias), relu, static_cast<float*>(out));
+      break;
+    case OpKind::kQLinear:
+      k.qlinear(static_cast<const int8_t*>(in), batch, static_cast<int>(op.in),
+                static_cast<int>(op.out),
+                s.packed ? s.packed : static_cast<const int8_t*>(s.weight), r, scratch,
+                static_cast<int8_t*>(out));
+      break;
+    case OpKind::kDynamicLinear:
+      (s.packed ? k.dynamic_linear : ref::dynamic_linear)(
+          static_cast<const float*>(in), batch, static_cast<int>(op.in), static_cast<int>(op.out),
+          s.packed ? s.packed : static_cast<const int8_t*>(s.weight), s.weight_scale, s.row_sums,
+          static_cast<const float*>(s.bias), relu, scratch, static_cast<float*>(out));
+      break;
+    case OpKind::kConv2d:
+      if (s.conv_as_gemm)
+        conv2d_as_gemm(s, static_cast<const float*>(in), batch, scratch, relu,
+                       static_cast<float*>(out));
+      else
+        ref::conv2d_f32(static_cast<const float*>(in), batch, s.conv,
+                        static_cast<const float*>(s.weight), static_cast<const float*>(s.bias),
+                        relu, static_cast<float*>(out));
+      break;
+    case OpKind::kQConv2d:
+      if (s.conv_as_gemm)
+        qconv2d_as_gemm(s, k, r, static_cast<const int8_t*>(in), batch, scratch,
+                        static_cast<int8_t*>(out));
+      else
+        ref::qconv2d(static_cast<const int8_t*>(in), batch, s.conv,
+                     static_cast<const int8_t*>(s.weight), r, static_cast<int8_t*>(out));
+      break;
+    case OpKind::kMaxPool2d:
+      if (s.in_type == DType::kF32)
+        ref::max_pool_f32(static_cast<const float*>(in), batch, s.conv, static_cast<float*>(out));
+      else
+        ref::max_pool_i8(static_cast<const int8_t*>(in), batch, s.conv, static_cast<int8_t*>(out));
+      break;
+    case OpKind::kAvgPool2d:
+      if (s.in_type == DType::kF32)
+        ref::avg_pool_f32(static_cast<const float*>(in), batch, s.conv, static_cast<float*>(out));
+      else
+        ref::avg_pool_i8(static_cast<const int8_t*>(in), batch, s.conv, static_cast<int8_t*>(out));
+      break;
+    case OpKind::kReLU:
+      if (s.in_type == DType::kF32)
+        ref::relu_f32(static_cast<const float*>(in), count, static_cast<float*>(out));
+      else
+        ref::relu_i8(static_cast<const int8_t*>(in), count,
+                     static_cast<int8_t>(op.input_zero_point), static_cast<int8_t*>(out));
+      break;
+    case OpKind::kSoftmax:
+      ref::softmax_f32(static_cast<const float*>(in), batch, static_cast<int>(s.in_elems),
+                       static_cast<float*>(out));
+      break;
+    case OpKind::kQuantize:
+      k.quantize(static_cast<const float*>(in), count, op.scale, op.output_zero_point,
+                 static_cast<int8_t*>(out));
+      break;
+    case OpKind::kDequantize:
+      ref::dequantize(static_cast<const int8_t*>(in), count, op.scale, op.input_zero_point,
+                      static_cast<float*>(out));
+      break;
+    case OpKind::kFlatten:
+      memcpy(out, in, count * dtype_size(s.in_type));
+      break;
+  }
+}
+
+}  // namespace greenai::edge::internal
