@@ -9,6 +9,7 @@
 #include "cli/grid_models.h"
 #include "greenai/carbon/intensity.h"
 #include "greenai/error.h"
+#include "greenai/grid/compare.h"
 #include "greenai/grid/lstm.h"
 #include "greenai/report/report.h"
 #include "greenai/track/tracker.h"
@@ -81,48 +82,18 @@ int forecast_main(int argc, char** argv, const LstmFactory& lstm) {
   // reported and skipped; asked for alone, its error stands.
   auto tracker = track::Tracker::for_this_process({.background_sampler = false});
   tracker->start();
-  tracker->step();
-  // Each model's evaluation, the energy of fitting and forecasting, and its fit report.
-  std::vector<grid::Evaluation> results;
-  std::vector<std::pair<track::StepEnergy, Json>> costs;
-  for (auto& m : models) {
-    try {
-      results.push_back(grid::evaluate(*m, series.values, train_end, horizon, stride));
-      const track::StepEnergy energy = tracker->step();
-      Json fit = Json::object();
-      if (const auto* r = grid::lstm_fit_report(*m))
-        fit.set("epochs_run", r->epochs_run)
-            .set("best_epoch", r->best_epoch)
-            .set("train_loss", r->train_loss)
-            .set("validation_loss", r->validation_loss)
-            .set("windows", static_cast<double>(r->windows))
-            .set("seconds", r->seconds);
-      costs.emplace_back(energy, fit);
-    } catch (const Error& e) {
-      if (models.size() == 1) throw;
-      tracker->step();
-      skipped.push_back(m->name() + ": " + e.what());
-    }
-  }
+  const auto metered = grid::compare_forecasters(
+      models, series, train_end, horizon, stride,
+      [&] {
+        const track::StepEnergy e = tracker->step();
+        return grid::StepCost{e.tree.total_j(), e.duration_s};
+      },
+      skipped);
   tracker->stop();
-  if (results.empty()) throw Error("cannot forecast", skipped.front());
   const std::string provenance = tracker->info().provenance();
-
-  if (auto out = args.get("out")) {
-    std::ofstream f(*out);
-    f << "origin,step,timestamp,actual";
-    for (const auto& r : results) f << "," << r.model;
-    f << "\n";
-    for (size_t k = 0; k < results[0].origins; ++k)
-      for (int j = 0; j < horizon; ++j) {
-        const size_t i = results[0].origin_index[k] + static_cast<size_t>(j);
-        f << carbon::format_timestamp(series.times[results[0].origin_index[k]]) << "," << j + 1
-          << "," << carbon::format_timestamp(series.times[i]) << "," << series.values[i];
-        for (const auto& r : results) f << "," << r.forecasts[k][static_cast<size_t>(j)];
-        f << "\n";
-      }
-    if (!f) throw Error("cannot write forecasts (path=" + *out + ")", "write failed");
-  }
+  std::vector<grid::Evaluation> results;
+  for (const auto& m : metered) results.push_back(m.evaluation);
+  if (auto out = args.get("out")) grid::write_forecasts_csv(*out, series, metered, horizon);
   if (auto svg = args.get("svg")) {
     const size_t tail = series.values.size() - train_end;
     std::vector<report::Line> lines{{"actual", {}}};
@@ -141,27 +112,7 @@ int forecast_main(int argc, char** argv, const LstmFactory& lstm) {
     if (!f) throw Error("cannot write chart (path=" + *svg + ")", "write failed");
   }
   Json rows = Json::array();
-  for (size_t i = 0; i < results.size(); ++i) {
-    const auto& r = results[i];
-    Json per_step = Json::array();
-    for (size_t j = 0; j < r.mape.size(); ++j)
-      per_step.push(Json::object()
-                        .set("step", static_cast<double>(j + 1))
-                        .set("mape", r.mape[j])
-                        .set("mae", r.mae[j])
-                        .set("rmse", r.rmse[j]));
-    rows.push(Json::object()
-                  .set("model", r.model)
-                  .set("mape", r.mape_all)
-                  .set("mae", r.mae_all)
-                  .set("rmse", r.rmse_all)
-                  .set("origins", static_cast<double>(r.origins))
-                  .set("energy_j", costs[i].first.tree.total_j())
-                  .set("energy_provenance", provenance)
-                  .set("seconds", costs[i].first.duration_s)
-                  .set("fit", costs[i].second)
-                  .set("per_step", per_step));
-  }
+  for (const auto& m : metered) rows.push(m.to_json().set("energy_provenance", provenance));
   Json filled = Json::array();
   for (size_t i : series.filled) filled.push(carbon::format_timestamp(series.times[i]));
   if (args.has("json")) {
@@ -196,7 +147,7 @@ int forecast_main(int argc, char** argv, const LstmFactory& lstm) {
     const auto& r = results[i];
     std::printf("%-20s %8.2f %12.4g %12.4g %8.2f%% %8.2f%% %8.2f%% %10.2f\n", r.model.c_str(),
                 r.mape_all, r.mae_all, r.rmse_all, r.mape[0], r.mape[r.mape.size() / 2],
-                r.mape.back(), costs[i].first.tree.total_j());
+                r.mape.back(), metered[i].cost.energy_j);
   }
   std::printf("\nenergy of fitting and forecasting each model: %s (%s)\n", provenance.c_str(),
               tracker->info().sources[0].detail.c_str());

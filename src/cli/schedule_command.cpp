@@ -194,7 +194,12 @@ int replay_main(const ParsedArgs& args, const LstmFactory& lstm) {
   auto tracker = track::Tracker::for_this_process({.background_sampler = false});
   tracker->start();
   const auto results = grid::replay_forecasters(
-      plan, models, [&] { return tracker->step().tree.total_j(); }, skipped);
+      plan, models,
+      [&] {
+        const track::StepEnergy e = tracker->step();
+        return grid::StepCost{e.tree.total_j(), e.duration_s};
+      },
+      skipped);
   tracker->stop();
   const std::string provenance = tracker->info().provenance();
   if (args.has("json")) {

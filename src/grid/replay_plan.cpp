@@ -58,7 +58,7 @@ double window_mape(const std::vector<double>& y, const std::vector<size_t>& arri
 
 std::vector<ForecasterReplay> replay_forecasters(
     const ReplayPlan& p, const std::vector<std::unique_ptr<Forecaster>>& models,
-    const EnergyMeter& meter, std::vector<std::string>& skipped) {
+    const CostMeter& meter, std::vector<std::string>& skipped) {
   const std::vector<double>& y = p.series.values;
   std::vector<ForecasterReplay> results;
   if (meter) meter();
@@ -69,7 +69,7 @@ std::vector<ForecasterReplay> replay_forecasters(
       ForecasterReplay r{m->name(), replay_schedules(y, p.arrivals, &forecasts, p.options)};
       r.window_mape =
           window_mape(y, p.arrivals, forecasts, static_cast<size_t>(p.options.window_steps));
-      r.energy_j = meter ? meter() : 0;
+      r.energy_j = meter ? meter().energy_j : 0;
       results.push_back(std::move(r));
     } catch (const Error& e) {
       if (models.size() == 1) throw;

@@ -2,9 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include "greenai/grid/compare.h"
 #include "greenai/grid/forecast_schedule.h"
 #include "greenai/grid/models.h"
 #include "support/errors.h"
+#include "support/temp_dir.h"
 
 namespace greenai::grid {
 namespace {
@@ -89,7 +91,11 @@ TEST(ReplayForecasters, MetersEachModelAndSkipsOneThatCannotFit) {
   double joules = 0;
   std::vector<std::string> skipped;
   const auto results = replay_forecasters(
-      p, models, [&] { return joules += 1.5, 1.5; }, skipped);
+      p, models,
+      [&] {
+        return joules += 1.5, StepCost{1.5, 0.1};
+      },
+      skipped);
   ASSERT_EQ(results.size(), 1u);
   EXPECT_EQ(results[0].model, "mean");
   EXPECT_EQ(results[0].energy_j, 1.5);
@@ -167,6 +173,52 @@ TEST(MakeForecasters, ChoosesByNameAndSaysWhatItCannotMake) {
   ModelChoice unknown{.which = "prophet", .seasons = {48, 336}};
   EXPECT_EQ(error_of([&] { names(unknown, nullptr, skipped); }),
             "cannot forecast (--model=prophet): unknown model");
+}
+
+}  // namespace
+}  // namespace greenai::grid
+
+namespace greenai::grid {
+namespace {
+
+TEST(CompareForecasters, MetersEachAndWritesEveryForecast) {
+  Series s;
+  for (int i = 0; i < 12; ++i)
+    s.times.push_back(1640995200.0 + 3600.0 * i), s.values.push_back(10.0 + i);
+  s.step_s = 3600;
+  s.origin = "t.csv";
+  std::vector<std::unique_ptr<Forecaster>> models;
+  models.push_back(naive_model());
+  models.push_back(seasonal_naive_model(100, "seasonal-naive-100"));
+  std::vector<std::string> skipped;
+  int calls = 0;
+  const auto rows = compare_forecasters(
+      models, s, 8, 2, 2,
+      [&] {
+        return ++calls, StepCost{2.0, 0.5};
+      },
+      skipped);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(calls, 3);  // the start, then after each model
+  EXPECT_EQ(rows[0].cost.energy_j, 2.0);
+  EXPECT_FALSE(rows[0].fit);
+  ASSERT_EQ(skipped.size(), 1u);
+  const util::Json json = rows[0].to_json();
+  EXPECT_EQ(json.at("model").string(), "naive");
+  EXPECT_EQ(json.at("per_step").items().size(), 2u);
+  greenai::testing::TempDir dir;
+  write_forecasts_csv(dir.file("f.csv"), s, rows, 2);
+  // Origins 8 and 10, two steps each: naive repeats the value before the origin (17, then 19).
+  EXPECT_EQ(greenai::testing::TempDir::read(dir.file("f.csv")),
+            "origin,step,timestamp,actual,naive\n"
+            "2022-01-01T08:00:00Z,1,2022-01-01T08:00:00Z,18,17\n"
+            "2022-01-01T08:00:00Z,2,2022-01-01T09:00:00Z,19,17\n"
+            "2022-01-01T10:00:00Z,1,2022-01-01T10:00:00Z,20,19\n"
+            "2022-01-01T10:00:00Z,2,2022-01-01T11:00:00Z,21,19\n");
+  EXPECT_NE(error_of([&] { write_forecasts_csv("/nonexistent/f.csv", s, rows, 2); }), "no error");
+  models.erase(models.begin());
+  skipped.clear();
+  EXPECT_THROW(compare_forecasters(models, s, 8, 2, 2, nullptr, skipped), Error);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 //   Evaluation e = evaluate(*models[2], s.values, 3360, 48, 48);   // MAPE/MAE/RMSE per step
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,6 +32,14 @@ struct Series {
 Series parse_series(const std::string& text, const std::string& origin,
                     const std::string& column = "", int max_fill = 0);
 Series load_series(const std::string& path, const std::string& column = "", int max_fill = 0);
+
+/// What a span of work cost: joules (as the meter said) and seconds.
+struct StepCost {
+  double energy_j = 0;
+  double seconds = 0;
+};
+/// The cost since the last call (the first call starts the count).
+using CostMeter = std::function<StepCost()>;
 
 /// A forecasting model. fit() sees the training part only; forecast_from() may then read any
 /// history up to (not including) `origin` and predicts y[origin .. origin + horizon).

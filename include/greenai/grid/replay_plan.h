@@ -4,7 +4,7 @@
 //
 //   ReplayPlan plan = plan_replay(load_series("gb-2023.csv", "", 2),
 //                                 {.window_s = 86400, .durations_s = {3600, 4 * 3600}});
-//   auto results = replay_forecasters(plan, models, [&] { return meter.joules_since_last(); },
+//   auto results = replay_forecasters(plan, models, [&] { return meter.since_last(); },
 //                                     skipped);
 #pragma once
 
@@ -56,14 +56,11 @@ struct ForecasterReplay {
   double energy_j = 0;     ///< of fitting and forecasting, as the meter said
 };
 
-/// The energy spent since the last call, joules (the first call starts the count).
-using EnergyMeter = std::function<double()>;
-
 /// Each model's forecasts at every arrival and the schedules they drive, each metered. With
 /// several models, one that cannot be fitted is listed in `skipped` ("name: why"); alone, its
 /// error stands.
 std::vector<ForecasterReplay> replay_forecasters(
     const ReplayPlan& plan, const std::vector<std::unique_ptr<Forecaster>>& models,
-    const EnergyMeter& meter, std::vector<std::string>& skipped);
+    const CostMeter& meter, std::vector<std::string>& skipped);
 
 }  // namespace greenai::grid
