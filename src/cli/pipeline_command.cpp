@@ -2,6 +2,7 @@
 // stage cache and the results live in the pipeline module; this parses the options, shows the
 // stages' progress and prints the table.
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -15,6 +16,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/progress.h"
 #include "cli/tracking_flags.h"
 #include "greenai/hardware/cpu.h"
 #include "greenai/meter/system.h"
@@ -53,12 +55,16 @@ const char* kHelp =
     "  --budget-accuracy-drop P  name the variant with the least energy per inference within P\n"
     "                            points of the teacher's accuracy (default 1.0)\n"
     "  --json                    print results.json on stdout instead of the table\n"
+    "  --quiet                   no live line (on a terminal, the running stage shows its time\n"
+    "                            and its own progress: epoch, throughput, time left)\n"
     "                            (the tracking record file is --json-log FILE here)\n\n";
 
-// Prints "[i/n] label ... 12 s" on a terminal, refreshed each second until stopped.
+// Prints "[i/n] label ... 12 s" on a terminal, refreshed until stopped, with the stage's own
+// progress (the last "progress: " line of its log) after it.
 class Ticker {
  public:
-  Ticker(std::string prefix, bool live) : prefix_(std::move(prefix)), live_(live) {
+  Ticker(std::string prefix, bool live, std::string log)
+      : prefix_(std::move(prefix)), live_(live), log_(std::move(log)) {
     std::cerr << prefix_ << std::flush;
     if (live_) thread_ = std::thread([this] { loop(); });
   }
@@ -78,11 +84,19 @@ class Ticker {
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
       const double s =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
-      std::cerr << "\r\033[K" << prefix_ << " " << static_cast<int>(s) << " s" << std::flush;
+      const std::string inner = last_progress(log_);
+      std::string line = prefix_ + " " + std::to_string(static_cast<int>(s)) + " s" +
+                         (inner.empty() ? "" : "  " + inner);
+      // One terminal row: a line that wraps cannot be rewritten in place.
+      winsize size{};
+      const size_t columns = ::ioctl(2, TIOCGWINSZ, &size) == 0 && size.ws_col ? size.ws_col : 100;
+      if (line.size() >= columns) line.resize(columns - 1);
+      std::cerr << "\r\033[K" << line << std::flush;
     }
   }
   std::string prefix_;
   bool live_;
+  std::string log_;
   std::atomic<bool> done_{false};
   std::thread thread_;
 };
@@ -90,6 +104,7 @@ class Ticker {
 // One line per stage on stderr: cached, or its time and energy once done.
 class StageLines {
  public:
+  explicit StageLines(bool live) : live_(live) {}
   void operator()(const pipeline::StageEvent& e) {
     using Kind = pipeline::StageEvent::Kind;
     char prefix[160];
@@ -103,7 +118,7 @@ class StageLines {
         std::cerr << prefix << " cached (" << fs::path(e.result->dir).filename().string() << ")\n";
         break;
       case Kind::kStarted:
-        ticker_ = std::make_unique<Ticker>(prefix, ::isatty(2));
+        ticker_ = std::make_unique<Ticker>(prefix, live_, e.result->dir + "/log.txt");
         break;
       case Kind::kFinished: {
         ticker_.reset();
@@ -125,6 +140,7 @@ class StageLines {
   }
 
  private:
+  bool live_;
   std::shared_ptr<Ticker> ticker_;
 };
 
@@ -181,6 +197,7 @@ int pipeline_command(int argc, char** argv) {
                                         {"limit-train", true},
                                         {"limit-test", true},
                                         {"json", false},
+                                        {"quiet", false},
                                         {"help", false}})
     specs.push_back(s);
   ParsedArgs args = ArgParser("pipeline", specs).parse(argc, argv, 2);
@@ -201,7 +218,9 @@ int pipeline_command(int argc, char** argv) {
   track::Supervisor supervisor(*tree, kStopSignals);
   pipeline::PipelineResults results;
   try {
-    results = pipeline::run(options, tracker, supervisor, StageLines());
+    results =
+        pipeline::run(options, tracker, supervisor,
+                      StageLines(progress_mode(args.has("quiet")) == ProgressMode::kTerminal));
   } catch (const pipeline::Stopped& stopped) {
     tracker.stop();
     std::cerr << "greenai: pipeline stopped by signal " << stopped.signal << " ("

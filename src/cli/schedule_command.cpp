@@ -10,6 +10,7 @@
 
 #include "cli/commands.h"
 #include "cli/grid_models.h"
+#include "cli/progress.h"
 #include "greenai/carbon/intensity.h"
 #include "greenai/error.h"
 #include "greenai/grid/forecast.h"
@@ -193,13 +194,21 @@ int replay_main(const ParsedArgs& args, const LstmFactory& lstm) {
       grid::replay_schedules(plan.series.values, plan.arrivals, nullptr, plan.options);
   auto tracker = track::Tracker::for_this_process({.background_sampler = false});
   tracker->start();
+  ProgressLine progress(progress_mode(args.has("quiet")));
   const auto results = grid::replay_forecasters(
       plan, models,
       [&] {
         const track::StepEnergy e = tracker->step();
         return grid::StepCost{e.tree.total_j(), e.duration_s};
       },
-      skipped);
+      skipped,
+      [&](const std::string& model, size_t done, size_t total) {
+        char text[160];
+        std::snprintf(text, sizeof text, "replay: %s, %zu of %zu arrivals forecast", model.c_str(),
+                      done, total);
+        progress.show(text, done == total);
+      });
+  progress.clear();
   tracker->stop();
   const std::string provenance = tracker->info().provenance();
   if (args.has("json")) {
@@ -214,19 +223,11 @@ int replay_main(const ParsedArgs& args, const LstmFactory& lstm) {
 }  // namespace
 
 int schedule_main(int argc, char** argv, const LstmFactory& lstm) {
-  std::vector<OptionSpec> options{{"intensity-series", true},
-                                  {"duration", true},
-                                  {"window", true},
-                                  {"now", true},
-                                  {"interruptible", false},
-                                  {"power", true},
-                                  {"forecaster", true},
-                                  {"replay", false},
-                                  {"durations", true},
-                                  {"warm-up", true},
-                                  {"refit-every", true},
-                                  {"json", false},
-                                  {"help", false}};
+  std::vector<OptionSpec> options{
+      {"intensity-series", true}, {"duration", true}, {"window", true},      {"now", true},
+      {"interruptible", false},   {"power", true},    {"forecaster", true},  {"replay", false},
+      {"durations", true},        {"warm-up", true},  {"refit-every", true}, {"json", false},
+      {"quiet", false},           {"help", false}};
   for (auto& o : model_options()) options.push_back(o);
   ParsedArgs args = ArgParser("schedule", options).parse(argc, argv, 2);
   if (args.has("help")) {

@@ -21,6 +21,8 @@ const char* kCommonHelp =
     "  --threads N           LibTorch threads (default: all logical CPUs)\n"
     "  --seed N              seed of initialisation, shuffling and dropout (default 0)\n"
     "  --json                print the results as JSON on stdout\n"
+    "  --quiet               no progress line (on a terminal, training shows epoch, loss,\n"
+    "                        throughput and the time left)\n"
     "Tracking (as for `greenai run`; the record file is --json-log FILE here):\n";
 
 std::vector<OptionSpec> common_specs(std::vector<OptionSpec> own) {
@@ -28,6 +30,7 @@ std::vector<OptionSpec> common_specs(std::vector<OptionSpec> own) {
   for (const char* name : {"data", "limit-train", "limit-test", "threads", "seed"})
     own.push_back({name, true});
   own.push_back({"json", false});
+  own.push_back({"quiet", false});
   own.push_back({"help", false});
   return own;
 }

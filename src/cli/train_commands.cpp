@@ -12,6 +12,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/progress.h"
 #include "cli/torch_common.h"
 #include "cli/tracking_flags.h"
 #include "greenai/compress/distill.h"
@@ -39,27 +40,30 @@ std::vector<OptionSpec> training_specs(std::vector<OptionSpec> own) {
   return common_specs(std::move(own));
 }
 
-// Progress on a terminal: one rewritten line, at most ten updates a second.
+// Training progress: epoch, a bar, loss, throughput and the time left (cli/progress.h).
 class Progress {
  public:
-  explicit Progress(bool quiet) : terminal_(!quiet && ::isatty(2)) {}
+  explicit Progress(bool quiet) : mode_(progress_mode(quiet)), line_(mode_) {}
   void operator()(const nn::TrainProgress& p) {
-    if (!terminal_) return;
-    auto now = std::chrono::steady_clock::now();
-    if (p.step != p.steps && now - last_ < std::chrono::milliseconds(100)) return;
-    last_ = now;
-    constexpr int kWidth = 30;
-    int filled = static_cast<int>(kWidth * p.step / p.steps);
-    std::fprintf(stderr, "\repoch %d/%d [%s%s] %3d%% loss %.4f", p.epoch, p.epochs,
-                 std::string(filled, '#').c_str(), std::string(kWidth - filled, '.').c_str(),
-                 static_cast<int>(100 * p.step / p.steps), p.loss);
-    if (p.step == p.steps) std::fprintf(stderr, "\r\033[K");
-    std::fflush(stderr);
+    // A bar on a terminal; the pipeline shows the lines after its own text, so they are short.
+    constexpr int kWidth = 20;
+    const int filled = static_cast<int>(kWidth * p.step / p.steps);
+    const std::string bar =
+        mode_ == ProgressMode::kTerminal
+            ? "[" + std::string(filled, '#') + std::string(kWidth - filled, '.') + "] "
+            : "";
+    char text[256];
+    std::snprintf(text, sizeof text, "epoch %d/%d %s%3d%% loss %.4f, %.0f ex/s, %s left", p.epoch,
+                  p.epochs, bar.c_str(), static_cast<int>(100 * p.step / p.steps), p.loss,
+                  p.examples_per_s, format_duration(p.eta_s).c_str());
+    const bool last = p.step == p.steps && p.epoch == p.epochs;
+    line_.show(text, last);
+    if (last) line_.clear();
   }
 
  private:
-  bool terminal_;
-  std::chrono::steady_clock::time_point last_{};
+  ProgressMode mode_;
+  ProgressLine line_;
 };
 
 Json eval_json(const nn::EvalReport& r) {
@@ -204,7 +208,7 @@ int train_command(int argc, char** argv) {
   const std::string model = args.get("model").value_or("teacher");
   nn::ModelSpec spec = nn::spec_by_name(model, integer(args, "hidden", 20, 1));
   auto tracker = tracker_for_this_process(args);
-  Progress progress(args.has("json"));
+  Progress progress(args.has("quiet"));
   Json precision_note;  // what the precision probe said, for --precision auto or bf16
   nn::TrainOptions options = train_options(args, model == "cnn" ? 5 : 20, default_batch(model),
                                            tracker.get(), progress, &precision_note);
@@ -262,7 +266,7 @@ int distill_command(int argc, char** argv) {
   compress::validate(distill);
   nn::Checkpoint teacher = nn::load_checkpoint(*teacher_path);
   auto tracker = tracker_for_this_process(args);
-  Progress progress(args.has("json"));
+  Progress progress(args.has("quiet"));
   Json precision_note;  // what the precision probe said, for --precision auto or bf16
   nn::TrainOptions options =
       train_options(args, 20, default_batch("student"), tracker.get(), progress, &precision_note);
@@ -335,7 +339,7 @@ int prune_command(int argc, char** argv) {
   nn::Checkpoint source = nn::load_checkpoint(args.positionals[0]);
   const bool structured = args.has("structured");
   auto tracker = tracker_for_this_process(args);
-  Progress progress(args.has("json"));
+  Progress progress(args.has("quiet"));
   Json precision_note;  // what the precision probe said, for --precision auto or bf16
   nn::TrainOptions options = train_options(args, 3, default_batch(source.net->spec().arch),
                                            tracker.get(), progress, &precision_note);

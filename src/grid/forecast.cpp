@@ -306,9 +306,10 @@ std::vector<std::unique_ptr<Forecaster>> baseline_models(int m1, int m2) {
   return models;
 }
 
-std::vector<std::vector<double>> rolling_forecasts(Forecaster& model, const std::vector<double>& y,
-                                                   const std::vector<size_t>& origins, int horizon,
-                                                   size_t refit_every) {
+std::vector<std::vector<double>> rolling_forecasts(
+    Forecaster& model, const std::vector<double>& y, const std::vector<size_t>& origins,
+    int horizon, size_t refit_every,
+    const std::function<void(size_t done, size_t total)>& on_progress) {
   std::vector<std::vector<double>> out;
   for (size_t k = 0; k < origins.size();) {
     const size_t fit_end = origins[k];
@@ -317,6 +318,7 @@ std::vector<std::vector<double>> rolling_forecasts(Forecaster& model, const std:
     for (; k < origins.size() && (refit_every == 0 || origins[k] < fit_end + refit_every); ++k)
       block.push_back(origins[k]);
     for (auto& row : model.forecast_from(y, block, horizon)) out.push_back(std::move(row));
+    if (on_progress) on_progress(k, origins.size());
   }
   return out;
 }

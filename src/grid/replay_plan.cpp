@@ -58,14 +58,17 @@ double window_mape(const std::vector<double>& y, const std::vector<size_t>& arri
 
 std::vector<ForecasterReplay> replay_forecasters(
     const ReplayPlan& p, const std::vector<std::unique_ptr<Forecaster>>& models,
-    const CostMeter& meter, std::vector<std::string>& skipped) {
+    const CostMeter& meter, std::vector<std::string>& skipped, const ReplayProgress& on_progress) {
   const std::vector<double>& y = p.series.values;
   std::vector<ForecasterReplay> results;
   if (meter) meter();
   for (const auto& m : models) {
     try {
+      std::function<void(size_t, size_t)> progress;
+      if (on_progress)
+        progress = [&](size_t done, size_t total) { on_progress(m->name(), done, total); };
       const auto forecasts =
-          rolling_forecasts(*m, y, p.arrivals, p.options.window_steps, p.refit_steps);
+          rolling_forecasts(*m, y, p.arrivals, p.options.window_steps, p.refit_steps, progress);
       ForecasterReplay r{m->name(), replay_schedules(y, p.arrivals, &forecasts, p.options)};
       r.window_mape =
           window_mape(y, p.arrivals, forecasts, static_cast<size_t>(p.options.window_steps));

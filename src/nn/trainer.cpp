@@ -151,7 +151,17 @@ TrainReport train(Net& net, const Dataset& train_set, const Dataset& test_set,
       }
       if (o.after_step) o.after_step(net);
       loss_sum += loss.item<double>();
-      if (o.on_progress) o.on_progress({epoch, o.epochs, step + 1, steps, loss_sum / (step + 1)});
+      if (o.on_progress) {
+        // Throughput of this epoch so far; the time left at the mean step time of the run.
+        const double epoch_s = seconds_since(epoch_start);
+        double trained_s = epoch_s;
+        for (const auto& done : report.epochs) trained_s += done.seconds;
+        const double done_steps = static_cast<double>((epoch - 1) * steps + step + 1);
+        const double left_steps = static_cast<double>(o.epochs) * steps - done_steps;
+        const double examples = static_cast<double>(std::min(n, (step + 1) * o.batch_size));
+        o.on_progress({epoch, o.epochs, step + 1, steps, loss_sum / (step + 1),
+                       epoch_s > 0 ? examples / epoch_s : 0, trained_s / done_steps * left_steps});
+      }
     }
     EpochReport e;
     e.epoch = epoch;

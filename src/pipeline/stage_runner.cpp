@@ -116,12 +116,15 @@ StageResult StageRunner::run_now(const StageSpec& stage, StageResult r, const st
   for (const auto& a : stage.args) argv.push_back(resolve(a, dir.string()));
   if (stage.takes_tracking)
     argv.insert(argv.end(), options_.tracking_args.begin(), options_.tracking_args.end());
-  if (progress_) progress_({StageEvent::Kind::kStarted, stage, index, total, nullptr});
+  if (progress_) progress_({StageEvent::Kind::kStarted, stage, index, total, &r});
   tracker_.begin_phase(stage.label);
   const auto begin = std::chrono::steady_clock::now();
   int status = 0;
   try {
-    status = supervisor_.run(argv, {(dir / "result.json").string(), (dir / "log.txt").string()});
+    // The stage writes "progress: ..." lines to its log for the pipeline to show.
+    status = supervisor_.run(
+        argv,
+        {(dir / "result.json").string(), (dir / "log.txt").string(), {"GREENAI_PROGRESS=lines"}});
   } catch (const Error& e) {
     tracker_.end_phase();
     throw Error("cannot run pipeline stage (program=" + options_.program + ")", e.what(),

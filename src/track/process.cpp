@@ -121,6 +121,19 @@ int Supervisor::run(const std::vector<std::string>& argv, const Redirect& redire
     posix_spawn_file_actions_addopen(&actions, 1, redirect.stdout_path.c_str(), flags, 0644);
   if (!redirect.stderr_path.empty())
     posix_spawn_file_actions_addopen(&actions, 2, redirect.stderr_path.c_str(), flags, 0644);
+  // The environment: ours, with the redirect's NAME=VALUE pairs added or replacing.
+  std::vector<std::string> env_copy;
+  for (char** e = environ; *e; ++e) {
+    const std::string entry = *e;
+    bool replaced = false;
+    for (const std::string& extra : redirect.environment)
+      replaced |= entry.compare(0, extra.find('=') + 1, extra, 0, extra.find('=') + 1) == 0;
+    if (!replaced) env_copy.push_back(entry);
+  }
+  for (const std::string& extra : redirect.environment) env_copy.push_back(extra);
+  std::vector<char*> envp;
+  for (std::string& e : env_copy) envp.push_back(e.data());
+  envp.push_back(nullptr);
   std::vector<std::string> copy = argv;
   std::vector<char*> args;
   for (std::string& a : copy) args.push_back(a.data());
@@ -130,7 +143,7 @@ int Supervisor::run(const std::vector<std::string>& argv, const Redirect& redire
   {
     // A signal that comes during the spawn is delivered once the child's pid is known.
     BlockSignals block(forwarded_);
-    rc = ::posix_spawnp(&child, args[0], &actions, &attributes, args.data(), environ);
+    rc = ::posix_spawnp(&child, args[0], &actions, &attributes, args.data(), envp.data());
     if (rc == 0) g_child_pid = child;
   }
   posix_spawn_file_actions_destroy(&actions);

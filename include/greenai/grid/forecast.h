@@ -78,9 +78,11 @@ struct Evaluation {
 /// Forecasts `horizon` steps from each of `origins` (ascending) as an operator would: the model
 /// is fitted on every value before origins[0], and refitted on every value before the origin
 /// each `refit_every` steps after that (0: never). Row k is origin k's forecast.
-std::vector<std::vector<double>> rolling_forecasts(Forecaster& model, const std::vector<double>& y,
-                                                   const std::vector<size_t>& origins, int horizon,
-                                                   size_t refit_every);
+/// `on_progress` (optional) hears how many origins are forecast so far, after each refit.
+std::vector<std::vector<double>> rolling_forecasts(
+    Forecaster& model, const std::vector<double>& y, const std::vector<size_t>& origins,
+    int horizon, size_t refit_every,
+    const std::function<void(size_t done, size_t total)>& on_progress = {});
 
 /// Fits on y[0, train_end) and forecasts `horizon` steps from origins train_end,
 /// train_end + stride, ... while a whole horizon fits in y. MAPE in percent.

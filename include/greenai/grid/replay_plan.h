@@ -56,11 +56,15 @@ struct ForecasterReplay {
   double energy_j = 0;     ///< of fitting and forecasting, as the meter said
 };
 
+/// Progress of a replay: the model being replayed, arrivals forecast so far, of how many.
+using ReplayProgress = std::function<void(const std::string& model, size_t done, size_t total)>;
+
 /// Each model's forecasts at every arrival and the schedules they drive, each metered. With
 /// several models, one that cannot be fitted is listed in `skipped` ("name: why"); alone, its
 /// error stands.
 std::vector<ForecasterReplay> replay_forecasters(
     const ReplayPlan& plan, const std::vector<std::unique_ptr<Forecaster>>& models,
-    const CostMeter& meter, std::vector<std::string>& skipped);
+    const CostMeter& meter, std::vector<std::string>& skipped,
+    const ReplayProgress& on_progress = {});
 
 }  // namespace greenai::grid

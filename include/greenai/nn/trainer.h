@@ -35,6 +35,9 @@ struct TrainProgress {
   int epoch = 0, epochs = 0;
   int64_t step = 0, steps = 0;  ///< Within the epoch.
   double loss = 0;              ///< Running mean over the epoch so far.
+  double examples_per_s = 0;    ///< Training throughput over the epoch so far.
+  /// Seconds of training left at the pace so far (evaluations not counted).
+  double eta_s = 0;
 };
 
 struct TrainOptions {

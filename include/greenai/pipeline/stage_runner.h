@@ -66,7 +66,9 @@ struct StageEvent {
   Kind kind;
   const StageSpec& stage;
   size_t index, total;
-  const StageResult* result;  ///< for kCached and kFinished; else nullptr
+  /// For kCached and kFinished; for kStarted, its folder only (the log is dir/log.txt, where
+  /// the stage writes "progress: ..." lines); else nullptr.
+  const StageResult* result;
 };
 using Progress = std::function<void(const StageEvent&)>;
 

@@ -31,6 +31,8 @@ std::string self_executable();
 struct Redirect {
   std::string stdout_path;
   std::string stderr_path;
+  /// NAME=VALUE pairs added to (or replacing in) the child's environment.
+  std::vector<std::string> environment;
 };
 
 /// Supervises one child at a time. While it exists, the process is a child subreaper (orphans
