@@ -160,6 +160,57 @@ std::vector<size_t> parse_layers(const std::string& list) {
   return layers;
 }
 
+// A checkpoint as edge bytes at `precision`; --keep-fp32 (auto: the layer that helps most on
+// held-out training examples) chooses the layers an int8 model keeps in fp32.
+std::vector<uint8_t> checkpoint_bytes(const ParsedArgs& args, const std::string& model_path,
+                                      const std::string& precision, int64_t calibration,
+                                      compress::QuantizeOptions& options, Json& sensitivity) {
+  nn::Checkpoint checkpoint = nn::load_checkpoint(model_path);
+  std::string dir = args.get("data").value_or(nn::default_fashion_mnist_dir());
+  if (auto kept = args.get("keep-fp32"); kept && *kept == "auto" && precision == "int8") {
+    // Try each layer in fp32 on 2,000 training examples after the calibration ones (the test
+    // set stays unseen); keep the one that helps most, if it helps by more than 0.1 points.
+    constexpr int64_t kValidation = 2000;
+    constexpr double kMinimumGain = 0.001;
+    nn::Dataset train_set = nn::load_fashion_mnist(nn::Split::kTrain, dir);
+    nn::Dataset validation{train_set.images.narrow(0, calibration, kValidation),
+                           train_set.labels.narrow(0, calibration, kValidation)};
+    const compress::Fp32LayerChoice choice =
+        compress::choose_fp32_layer(checkpoint.net, train_set.head(calibration).images,
+                                    validation.images, validation.labels, options, kMinimumGain);
+    for (const auto& t : choice.trials)
+      sensitivity.push(
+          Json::object()
+              .set("kept_fp32_layer", t.layer == compress::kNoLayer ? Json() : Json(t.layer))
+              .set("validation_accuracy", t.accuracy));
+    if (choice.layer) options.keep_fp32 = {*choice.layer};
+  } else if (kept && precision == "int8") {
+    options.keep_fp32 = parse_layers(*kept);
+  } else if (kept) {
+    throw UsageError("--keep-fp32 applies to --precision int8 only");
+  }
+  if (precision == "fp32") return compress::export_edge_fp32(checkpoint.net);
+  if (precision == "dynamic") return compress::quantize_dynamic_to_edge(checkpoint.net);
+  nn::Dataset train_set = nn::load_fashion_mnist(nn::Split::kTrain, dir).head(calibration);
+  return compress::quantize_to_edge(checkpoint.net, train_set.images, options);
+}
+
+// Writes edge bytes as an edge file or (checked) ONNX; returns the bytes written.
+size_t write_model(const std::vector<uint8_t>& bytes, const std::string& format,
+                   const std::string& out) {
+  if (format == "onnx") {
+    const std::string onnx = interop::edge_to_onnx(bytes);
+    interop::check_onnx(onnx);
+    std::ofstream f(out, std::ios::binary);
+    f.write(onnx.data(), static_cast<std::streamsize>(onnx.size()));
+    if (!f.flush()) throw Error("cannot write ONNX file (path=" + out + ")", std::strerror(errno));
+    return onnx.size();
+  }
+  if (std::string why = edge::write_file(out, bytes); !why.empty())
+    throw Error("cannot write edge file (path=" + out + ")", why);
+  return bytes.size();
+}
+
 // quantize and export: a checkpoint (or edge file) to an edge or ONNX file.
 int convert_command(int argc, char** argv, const std::string& command) {
   ParsedArgs args = ArgParser(command, common_specs({{"calibration", true},
@@ -214,50 +265,9 @@ int convert_command(int argc, char** argv, const std::string& command) {
     bytes.assign(raw.begin(), raw.end());
     precision = "unchanged";
   } else {
-    nn::Checkpoint checkpoint = nn::load_checkpoint(model_path);
-    std::string dir = args.get("data").value_or(nn::default_fashion_mnist_dir());
-    if (auto kept = args.get("keep-fp32"); kept && *kept == "auto" && precision == "int8") {
-      // Try each layer in fp32 on 2,000 training examples after the calibration ones (the test
-      // set stays unseen); keep the one that helps most, if it helps by more than 0.1 points.
-      constexpr int64_t kValidation = 2000;
-      constexpr double kMinimumGain = 0.001;
-      nn::Dataset train_set = nn::load_fashion_mnist(nn::Split::kTrain, dir);
-      nn::Dataset validation{train_set.images.narrow(0, calibration, kValidation),
-                             train_set.labels.narrow(0, calibration, kValidation)};
-      const compress::Fp32LayerChoice choice =
-          compress::choose_fp32_layer(checkpoint.net, train_set.head(calibration).images,
-                                      validation.images, validation.labels, options, kMinimumGain);
-      for (const auto& t : choice.trials)
-        sensitivity.push(
-            Json::object()
-                .set("kept_fp32_layer", t.layer == compress::kNoLayer ? Json() : Json(t.layer))
-                .set("validation_accuracy", t.accuracy));
-      if (choice.layer) options.keep_fp32 = {*choice.layer};
-    } else if (kept && precision == "int8") {
-      options.keep_fp32 = parse_layers(*kept);
-    } else if (kept) {
-      throw UsageError("--keep-fp32 applies to --precision int8 only");
-    }
-    if (precision == "fp32") {
-      bytes = compress::export_edge_fp32(checkpoint.net);
-    } else if (precision == "dynamic") {
-      bytes = compress::quantize_dynamic_to_edge(checkpoint.net);
-    } else {
-      nn::Dataset train_set = nn::load_fashion_mnist(nn::Split::kTrain, dir).head(calibration);
-      bytes = compress::quantize_to_edge(checkpoint.net, train_set.images, options);
-    }
+    bytes = checkpoint_bytes(args, model_path, precision, calibration, options, sensitivity);
   }
-  size_t written = bytes.size();
-  if (format == "onnx") {
-    const std::string onnx = interop::edge_to_onnx(bytes);
-    interop::check_onnx(onnx);
-    std::ofstream f(*out, std::ios::binary);
-    f.write(onnx.data(), static_cast<std::streamsize>(onnx.size()));
-    if (!f.flush()) throw Error("cannot write ONNX file (path=" + *out + ")", std::strerror(errno));
-    written = onnx.size();
-  } else if (std::string why = edge::write_file(*out, bytes); !why.empty()) {
-    throw Error("cannot write edge file (path=" + *out + ")", why);
-  }
+  const size_t written = write_model(bytes, format, *out);
   const double source_bytes = static_cast<double>(std::filesystem::file_size(model_path));
   const bool calibrated = precision == "int8";
   Json result = Json::object()

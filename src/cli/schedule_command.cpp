@@ -220,36 +220,45 @@ int replay_main(const ParsedArgs& args, const LstmFactory& lstm) {
   return 0;
 }
 
-}  // namespace
+void print_schedule(const std::string& path, const grid::ScheduleRequest& request,
+                    const grid::Schedule& s, const std::string& forecaster, double watts,
+                    const Json& result, const std::optional<grid::Schedule>& best,
+                    double actual_mean) {
+  const bool history = best.has_value();
+  const double saving = s.now_mean_g_per_kwh > 0 ? 1 - s.mean_g_per_kwh / s.now_mean_g_per_kwh : 0;
+  if (!forecaster.empty())
+    std::printf("on the %s forecast of %s from %s:\n", forecaster.c_str(), path.c_str(),
+                carbon::format_timestamp(request.now).c_str());
+  if (request.interruptible) {
+    std::printf("run in %zu stretch(es):\n", s.runs.size());
+    for (const auto& [start, end] : s.runs)
+      std::printf("  %s to %s\n", carbon::format_timestamp(start).c_str(),
+                  carbon::format_timestamp(end).c_str());
+  } else {
+    std::printf("best start: %s (%.1f h after %s), until %s\n",
+                carbon::format_timestamp(s.runs[0].first).c_str(),
+                (s.runs[0].first - request.now) / 3600,
+                carbon::format_timestamp(request.now).c_str(),
+                carbon::format_timestamp(s.runs[0].second).c_str());
+  }
+  std::printf(
+      "%smean intensity %.1f g/kWh, against %.1f g/kWh starting at once: %.1f %% less carbon\n",
+      forecaster.empty() ? "" : "forecast ", s.mean_g_per_kwh, s.now_mean_g_per_kwh, 100 * saving);
+  if (watts > 0)
+    std::printf("at %.0f W: %.4g kg CO2eq instead of %.4g (%.4g kg avoided)\n", watts,
+                result.at("kg").number(), result.at("now_kg").number(),
+                result.at("now_kg").number() - result.at("kg").number());
+  if (history)
+    std::printf(
+        "actually: %.1f g/kWh at the chosen time, %.1f starting at once, %.1f with perfect "
+        "foresight (from %s)\n",
+        actual_mean, best->now_mean_g_per_kwh, best->mean_g_per_kwh,
+        carbon::format_timestamp(best->runs[0].first).c_str());
+}
 
-int schedule_main(int argc, char** argv, const LstmFactory& lstm) {
-  std::vector<OptionSpec> options{
-      {"intensity-series", true}, {"duration", true}, {"window", true},      {"now", true},
-      {"interruptible", false},   {"power", true},    {"forecaster", true},  {"replay", false},
-      {"durations", true},        {"warm-up", true},  {"refit-every", true}, {"json", false},
-      {"quiet", false},           {"help", false}};
-  for (auto& o : model_options()) options.push_back(o);
-  ParsedArgs args = ArgParser("schedule", options).parse(argc, argv, 2);
-  if (args.has("help")) {
-    std::cout << kScheduleHelp;
-    return 0;
-  }
-  auto path = args.get("intensity-series");
-  if (!path) throw UsageError("missing --intensity-series FILE");
-  // Flags of one mode given to another are refused rather than ignored.
-  const bool replay = args.has("replay"), reads_history = replay || args.has("forecaster");
-  auto refuse = [&](const std::vector<std::string>& names, const std::string& why) {
-    for (const auto& name : names)
-      if (args.has(name)) throw UsageError("--" + name + " " + why);
-  };
-  if (!replay) refuse({"durations", "warm-up", "refit-every"}, "needs --replay");
-  if (replay) refuse({"duration", "now", "interruptible", "power"}, "is not for --replay");
-  if (!reads_history) {
-    std::vector<std::string> history_flags;
-    for (const auto& spec : model_options()) history_flags.push_back(spec.name);
-    refuse(history_flags, "reads a history: give --forecaster or --replay");
-  }
-  if (replay) return replay_main(args, lstm);
+// The best time for one job, on a series or on a forecaster's forecast of a history; with the
+// actual outcome where the history covers the window.
+int schedule_once(const ParsedArgs& args, const std::string& path, const LstmFactory& lstm) {
   auto duration_text = args.get("duration");
   if (!duration_text) throw UsageError("missing --duration (such as 3h)");
   grid::ScheduleRequest request;
@@ -264,7 +273,7 @@ int schedule_main(int argc, char** argv, const LstmFactory& lstm) {
   std::optional<carbon::IntensitySeries> series;
   std::string forecaster;
   if (auto name = args.get("forecaster")) {
-    const grid::Series past = load_series_flags(*path, args);
+    const grid::Series past = load_series_flags(path, args);
     const grid::ForecastOrigin at = grid::forecast_origin(past, request.now, request.window_s);
     std::vector<std::string> skipped;
     auto models = make_models(*name, args, past, at.horizon, lstm, skipped);
@@ -276,14 +285,14 @@ int schedule_main(int argc, char** argv, const LstmFactory& lstm) {
     series = grid::forecast_intensity(*models[0], past, at, request.now);
     history = grid::actual_intensity(past, request.now, request.window_s);
   } else {
-    series = carbon::IntensitySeries::load(*path);
+    series = carbon::IntensitySeries::load(path);
   }
   const grid::Schedule s = grid::best_schedule(*series, request);
 
   const double saving = s.now_mean_g_per_kwh > 0 ? 1 - s.mean_g_per_kwh / s.now_mean_g_per_kwh : 0;
   const double kwh = watts * request.duration_s / carbon::kJoulesPerKwh;
   Json result = Json::object()
-                    .set("series", *path)
+                    .set("series", path)
                     .set("now", carbon::format_timestamp(request.now))
                     .set("duration_s", request.duration_s)
                     .set("window_s", request.window_s)
@@ -314,35 +323,41 @@ int schedule_main(int argc, char** argv, const LstmFactory& lstm) {
     std::cout << result.dump(2) << "\n";
     return 0;
   }
-  if (!forecaster.empty())
-    std::printf("on the %s forecast of %s from %s:\n", forecaster.c_str(), path->c_str(),
-                carbon::format_timestamp(request.now).c_str());
-  if (request.interruptible) {
-    std::printf("run in %zu stretch(es):\n", s.runs.size());
-    for (const auto& [start, end] : s.runs)
-      std::printf("  %s to %s\n", carbon::format_timestamp(start).c_str(),
-                  carbon::format_timestamp(end).c_str());
-  } else {
-    std::printf("best start: %s (%.1f h after %s), until %s\n",
-                carbon::format_timestamp(s.runs[0].first).c_str(),
-                (s.runs[0].first - request.now) / 3600,
-                carbon::format_timestamp(request.now).c_str(),
-                carbon::format_timestamp(s.runs[0].second).c_str());
-  }
-  std::printf(
-      "%smean intensity %.1f g/kWh, against %.1f g/kWh starting at once: %.1f %% less carbon\n",
-      forecaster.empty() ? "" : "forecast ", s.mean_g_per_kwh, s.now_mean_g_per_kwh, 100 * saving);
-  if (watts > 0)
-    std::printf("at %.0f W: %.4g kg CO2eq instead of %.4g (%.4g kg avoided)\n", watts,
-                result.at("kg").number(), result.at("now_kg").number(),
-                result.at("now_kg").number() - result.at("kg").number());
-  if (history)
-    std::printf(
-        "actually: %.1f g/kWh at the chosen time, %.1f starting at once, %.1f with perfect "
-        "foresight (from %s)\n",
-        actual_mean, best->now_mean_g_per_kwh, best->mean_g_per_kwh,
-        carbon::format_timestamp(best->runs[0].first).c_str());
+  print_schedule(path, request, s, forecaster, watts, result, best, actual_mean);
   return 0;
+}
+
+}  // namespace
+
+int schedule_main(int argc, char** argv, const LstmFactory& lstm) {
+  std::vector<OptionSpec> options{
+      {"intensity-series", true}, {"duration", true}, {"window", true},      {"now", true},
+      {"interruptible", false},   {"power", true},    {"forecaster", true},  {"replay", false},
+      {"durations", true},        {"warm-up", true},  {"refit-every", true}, {"json", false},
+      {"quiet", false},           {"help", false}};
+  for (auto& o : model_options()) options.push_back(o);
+  ParsedArgs args = ArgParser("schedule", options).parse(argc, argv, 2);
+  if (args.has("help")) {
+    std::cout << kScheduleHelp;
+    return 0;
+  }
+  auto path = args.get("intensity-series");
+  if (!path) throw UsageError("missing --intensity-series FILE");
+  // Flags of one mode given to another are refused rather than ignored.
+  const bool replay = args.has("replay"), reads_history = replay || args.has("forecaster");
+  auto refuse = [&](const std::vector<std::string>& names, const std::string& why) {
+    for (const auto& name : names)
+      if (args.has(name)) throw UsageError("--" + name + " " + why);
+  };
+  if (!replay) refuse({"durations", "warm-up", "refit-every"}, "needs --replay");
+  if (replay) refuse({"duration", "now", "interruptible", "power"}, "is not for --replay");
+  if (!reads_history) {
+    std::vector<std::string> history_flags;
+    for (const auto& spec : model_options()) history_flags.push_back(spec.name);
+    refuse(history_flags, "reads a history: give --forecaster or --replay");
+  }
+  if (replay) return replay_main(args, lstm);
+  return schedule_once(args, *path, lstm);
 }
 
 }  // namespace greenai::cli
