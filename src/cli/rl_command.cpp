@@ -77,19 +77,6 @@ std::vector<double> number_list(const std::string& text, const std::string& flag
   return out;
 }
 
-Json eval_json(const rl::EvalReport& e) {
-  return Json::object()
-      .set("episodes", e.episodes)
-      .set("mean_return", e.mean_return)
-      .set("mean_steps", e.mean_steps)
-      .set("min_steps", e.min_steps)
-      .set("balanced_fraction", e.balanced_fraction)
-      .set("work_per_episode_j", e.work_per_episode_j)
-      .set("work_per_step_j", e.work_per_step_j)
-      .set("coast_fraction", e.coast_fraction)
-      .set("solved", e.mean_return >= rl::kSolvedReturn);
-}
-
 std::string eval_text(const rl::EvalReport& e) {
   char text[320];
   std::snprintf(text, sizeof text,
@@ -222,7 +209,7 @@ int rl_train(const ParsedArgs& args) {
                                .set("best_validation_return", t.report.best_validation_return)
                                .set("seconds", t.seconds)
                                .set("energy", track::energy_to_json(t.energy, t.emissions_kg)))
-          .set("evaluation", eval_json(e))
+          .set("evaluation", e.to_json())
           .set("provenance", provenance_json(*tracker))
           .set("out", out);
   char head[128], tail[256];
@@ -253,7 +240,7 @@ int rl_eval(const ParsedArgs& args) {
       Json::object()
           .set("command", "rl eval")
           .set("agent", l.agent->kind())
-          .set("evaluation", eval_json(e))
+          .set("evaluation", e.to_json())
           .set("compute", Json::object()
                               .set("energy", track::energy_to_json(total.tree, total.emissions_kg))
                               .set("j_per_decision", total.tree.total_j() / decisions)
@@ -306,7 +293,7 @@ int rl_sweep(const ParsedArgs& args) {
   for (const auto& r : rows) {
     list.push(Json::object()
                   .set("energy_penalty", r.penalty)
-                  .set("evaluation", eval_json(r.eval))
+                  .set("evaluation", r.eval.to_json())
                   .set("work_saved_vs_first", base > 0 ? 1 - r.eval.work_per_step_j / base : 0)
                   .set("training_seconds", r.trained.seconds));
     char label[32];

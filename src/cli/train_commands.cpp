@@ -66,36 +66,6 @@ class Progress {
   ProgressLine line_;
 };
 
-Json eval_json(const nn::EvalReport& r) {
-  return Json::object()
-      .set("accuracy", r.accuracy)
-      .set("loss", r.loss)
-      .set("examples", r.examples)
-      .set("seconds", r.seconds)
-      .set("energy", track::energy_to_json(r.energy, r.emissions_kg));
-}
-
-Json train_json(const nn::TrainReport& r) {
-  Json epochs = Json::array();
-  for (const auto& e : r.epochs) {
-    Json j = Json::object()
-                 .set("epoch", e.epoch)
-                 .set("train_loss", e.train_loss)
-                 .set("seconds", e.seconds)
-                 .set("examples_per_s", e.examples_per_s)
-                 .set("energy", track::energy_to_json(e.energy, e.emissions_kg));
-    if (e.test.examples) j.set("test", eval_json(e.test));
-    epochs.push(j);
-  }
-  return Json::object()
-      .set("epochs", epochs)
-      .set("seconds", r.seconds)
-      .set("examples_per_s", r.examples_per_s)
-      .set("energy", track::energy_to_json(r.energy, r.emissions_kg))
-      .set("test", eval_json(r.final_test))
-      .set("skipped_fp16_steps", r.skipped_steps);
-}
-
 // --precision fp32, bf16, fp16 or auto. auto and bf16 consult the precision probe (cached per
 // CPU): auto takes the faster of fp32 and bf16; bf16 where the probe found it slower runs as
 // asked, with one warning and the measured ratio. What the probe said goes into `note`.
@@ -225,7 +195,7 @@ int train_command(int argc, char** argv) {
                   .set("command", "train")
                   .set("model", model)
                   .set("hyperparameters", hyperparameters(options, precision_note));
-  info.set("training", train_json(report)).set("accuracy", report.final_test.accuracy);
+  info.set("training", report.to_json()).set("accuracy", report.final_test.accuracy);
   info = finish_model(net, out, info, *tracker);
   char headline[512];
   std::snprintf(
@@ -295,7 +265,7 @@ int distill_command(int argc, char** argv) {
                   .set("temperature", distill.temperature)
                   .set("alpha", distill.alpha)
                   .set("hyperparameters", hyperparameters(options, precision_note))
-                  .set("training", train_json(report))
+                  .set("training", report.to_json())
                   .set("teacher_logits_energy", track::energy_to_json(teacher_energy, teacher_kg))
                   .set("accuracy", report.final_test.accuracy);
   info = finish_model(student, *out, info, *tracker);
@@ -382,7 +352,7 @@ int prune_command(int argc, char** argv) {
                   .set("accuracy_after_pruning", pruned.accuracy)
                   .set("accuracy", after.accuracy)
                   .set("hyperparameters", hyperparameters(options, precision_note));
-  if (options.epochs > 0) info.set("finetuning", train_json(report));
+  if (options.epochs > 0) info.set("finetuning", report.to_json());
   info = finish_model(net, *out, info, *tracker);
   char headline[640];
   std::snprintf(

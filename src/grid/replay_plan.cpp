@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "greenai/carbon/intensity.h"
 #include "greenai/error.h"
 
 namespace greenai::grid {
@@ -81,6 +82,56 @@ std::vector<ForecasterReplay> replay_forecasters(
     }
   }
   return results;
+}
+
+using util::Json;
+
+Json replay_to_json(const ReplayPlan& p, const Replay& perfect,
+                    const std::vector<ForecasterReplay>& results,
+                    const std::vector<std::string>& skipped, const std::string& provenance) {
+  const Series& series = p.series;
+  auto row_json = [&](const ReplayRow& row) {
+    const double jobs_steps =
+        row.duration_steps ? static_cast<double>(row.jobs) * row.duration_steps : 0;
+    Json j = Json::object()
+                 .set("duration_h", row.duration_steps * series.step_s / 3600)
+                 .set("jobs", static_cast<double>(row.jobs))
+                 .set("perfect_saving", row.perfect_saving())
+                 .set("forecast_saving", row.forecast_saving())
+                 .set("captured", row.captured());
+    if (jobs_steps > 0)
+      j.set("now_mean_g_per_kwh", row.now / jobs_steps)
+          .set("perfect_mean_g_per_kwh", row.perfect / jobs_steps)
+          .set("forecast_mean_g_per_kwh", row.forecast / jobs_steps);
+    return j;
+  };
+  Json models = Json::array();
+  for (const auto& r : results) {
+    Json rows = Json::array();
+    for (const auto& row : r.replay.rows) rows.push(row_json(row));
+    models.push(Json::object()
+                    .set("model", r.model)
+                    .set("window_mape", r.window_mape)
+                    .set("energy_j", r.energy_j)
+                    .set("energy_provenance", provenance)
+                    .set("all", row_json(r.replay.all))
+                    .set("by_duration", rows));
+  }
+  Json filled = Json::array();
+  for (size_t i : series.filled) filled.push(carbon::format_timestamp(series.times[i]));
+  Json skipped_json = Json::array();
+  for (const auto& why : skipped) skipped_json.push(why);
+  return Json::object()
+      .set("series", series.origin)
+      .set("filled", filled)
+      .set("first_arrival", carbon::format_timestamp(series.times[p.arrivals.front()]))
+      .set("last_arrival", carbon::format_timestamp(series.times[p.arrivals.back()]))
+      .set("arrivals", static_cast<double>(p.arrivals.size()))
+      .set("unscored_arrivals", static_cast<double>(p.unscored))
+      .set("window_s", p.window_s)
+      .set("perfect_saving", perfect.all.perfect_saving())
+      .set("models", models)
+      .set("skipped", skipped_json);
 }
 
 }  // namespace greenai::grid

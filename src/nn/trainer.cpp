@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "greenai/error.h"
+#include "greenai/track/measurements.h"
 
 namespace greenai::nn {
 namespace {
@@ -187,6 +188,36 @@ TrainReport train(Net& net, const Dataset& train_set, const Dataset& test_set,
   report.final_test = report.epochs.back().test;
   report.skipped_steps = scaler.skipped_steps();
   return report;
+}
+
+util::Json EvalReport::to_json() const {
+  return util::Json::object()
+      .set("accuracy", accuracy)
+      .set("loss", loss)
+      .set("examples", examples)
+      .set("seconds", seconds)
+      .set("energy", track::energy_to_json(energy, emissions_kg));
+}
+
+util::Json TrainReport::to_json() const {
+  util::Json list = util::Json::array();
+  for (const auto& e : epochs) {
+    util::Json j = util::Json::object()
+                       .set("epoch", e.epoch)
+                       .set("train_loss", e.train_loss)
+                       .set("seconds", e.seconds)
+                       .set("examples_per_s", e.examples_per_s)
+                       .set("energy", track::energy_to_json(e.energy, e.emissions_kg));
+    if (e.test.examples) j.set("test", e.test.to_json());
+    list.push(j);
+  }
+  return util::Json::object()
+      .set("epochs", list)
+      .set("seconds", seconds)
+      .set("examples_per_s", examples_per_s)
+      .set("energy", track::energy_to_json(energy, emissions_kg))
+      .set("test", final_test.to_json())
+      .set("skipped_fp16_steps", skipped_steps);
 }
 
 }  // namespace greenai::nn

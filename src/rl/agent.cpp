@@ -52,4 +52,17 @@ EvalReport evaluate_policy(const Policy& policy, const CartPoleConfig& config, i
   return r;
 }
 
+util::Json EvalReport::to_json() const {
+  return util::Json::object()
+      .set("episodes", episodes)
+      .set("mean_return", mean_return)
+      .set("mean_steps", mean_steps)
+      .set("min_steps", min_steps)
+      .set("balanced_fraction", balanced_fraction)
+      .set("work_per_episode_j", work_per_episode_j)
+      .set("work_per_step_j", work_per_step_j)
+      .set("coast_fraction", coast_fraction)
+      .set("solved", mean_return >= kSolvedReturn);
+}
+
 }  // namespace greenai::rl

@@ -95,3 +95,29 @@ TEST(Trainer, BadOptionsAreRefused) {
 
 }  // namespace
 }  // namespace greenai::nn
+
+namespace greenai::nn {
+namespace {
+
+TEST(TrainReport, JsonHoldsEveryEpochAndTheFinalTest) {
+  TrainReport r;
+  EpochReport e;
+  e.epoch = 1;
+  e.train_loss = 0.5;
+  e.energy[meter::Component::kCpu] = 2;
+  r.epochs = {e, e};
+  r.epochs[1].epoch = 2;
+  r.epochs[1].test.examples = 100;
+  r.epochs[1].test.accuracy = 0.75;
+  r.final_test = r.epochs[1].test;
+  r.energy[meter::Component::kCpu] = 4;
+  const util::Json json = r.to_json();
+  ASSERT_EQ(json.at("epochs").items().size(), 2u);
+  EXPECT_EQ(json.at("epochs").items()[0].find("test"), nullptr);  // not evaluated that epoch
+  EXPECT_EQ(json.at("epochs").items()[1].at("test").at("accuracy").number(), 0.75);
+  EXPECT_EQ(json.at("energy").at("total_j").number(), 4);
+  EXPECT_EQ(json.at("test").at("examples").number(), 100);
+}
+
+}  // namespace
+}  // namespace greenai::nn

@@ -78,3 +78,21 @@ TEST(AgentFile, EachBadFileSaysWhat) {
 
 }  // namespace
 }  // namespace greenai::rl
+
+namespace greenai::rl {
+namespace {
+
+TEST(EvalReport, JsonSaysWhetherItSolvedCartPole) {
+  EvalReport r;
+  r.episodes = 100;
+  r.mean_return = 480;
+  r.work_per_step_j = 0.25;
+  util::Json json = r.to_json();
+  EXPECT_TRUE(json.at("solved").boolean());
+  EXPECT_EQ(json.at("work_per_step_j").number(), 0.25);
+  r.mean_return = 474.9;
+  EXPECT_FALSE(r.to_json().at("solved").boolean());
+}
+
+}  // namespace
+}  // namespace greenai::rl

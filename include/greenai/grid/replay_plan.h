@@ -15,6 +15,7 @@
 
 #include "greenai/grid/forecast.h"
 #include "greenai/grid/replay.h"
+#include "greenai/util/json.h"
 
 namespace greenai::grid {
 
@@ -66,5 +67,11 @@ std::vector<ForecasterReplay> replay_forecasters(
     const ReplayPlan& plan, const std::vector<std::unique_ptr<Forecaster>>& models,
     const CostMeter& meter, std::vector<std::string>& skipped,
     const ReplayProgress& on_progress = {});
+
+/// The replay as `greenai schedule --replay --json` prints it: the plan, the perfect-foresight
+/// saving, each model's window MAPE, energy (with `provenance`) and savings per job length.
+util::Json replay_to_json(const ReplayPlan& plan, const Replay& perfect,
+                          const std::vector<ForecasterReplay>& results,
+                          const std::vector<std::string>& skipped, const std::string& provenance);
 
 }  // namespace greenai::grid

@@ -20,6 +20,7 @@
 #include "greenai/nn/model.h"
 #include "greenai/nn/precision.h"
 #include "greenai/track/tracker.h"
+#include "greenai/util/json.h"
 
 namespace greenai::nn {
 
@@ -67,6 +68,8 @@ struct EvalReport {
   double seconds = 0;
   track::Energy energy;  ///< Of the evaluation, when a tracker was given.
   double emissions_kg = 0;
+  /// {"accuracy", "loss", "examples", "seconds", "energy"}
+  util::Json to_json() const;
 };
 
 struct EpochReport {
@@ -87,6 +90,8 @@ struct TrainReport {
   double emissions_kg = 0;
   EvalReport final_test;
   int64_t skipped_steps = 0;  ///< fp16 steps skipped for inf/NaN gradients.
+  /// {"epochs": [...], "seconds", "examples_per_s", "energy", "test", "skipped_fp16_steps"}
+  util::Json to_json() const;
 };
 
 /// Trains `net` in place. Throws greenai::Error for options that cannot work here (fp16 on CPU,

@@ -9,6 +9,7 @@
 #include <functional>
 
 #include "greenai/rl/cartpole.h"
+#include "greenai/util/json.h"
 
 namespace greenai::rl {
 
@@ -37,6 +38,8 @@ struct EvalReport {
   double work_per_episode_j = 0;  ///< Mechanical work, mean over episodes.
   double work_per_step_j = 0;     ///< Total work over total steps.
   double coast_fraction = 0;      ///< Share of steps without a push.
+  /// Every field, and "solved" (mean_return >= kSolvedReturn).
+  util::Json to_json() const;
 };
 
 /// Runs `episodes` greedy episodes of `policy` from seeds episode_seed(seed, i).
