@@ -10,7 +10,7 @@
 #include <optional>
 #include <sstream>
 
-#include "carbon/internal/csv.h"
+#include "greenai/util/csv.h"
 #include "greenai/error.h"
 #include "greenai/util/json.h"
 
@@ -156,10 +156,10 @@ IntensitySeries IntensitySeries::parse_csv(std::string_view text, const std::str
   size_t time_column = 0, value_column = 1;
   bool header_seen = false;
   std::vector<std::string> fields;
-  internal::for_each_line(text, [&](size_t number, std::string_view line) {
+  util::for_each_line(text, [&](size_t number, std::string_view line) {
     const std::string where = "line " + std::to_string(number);
     if (trim(line).empty() || line.front() == '#') return;
-    if (!internal::split_csv_line(line, fields))
+    if (!util::split_csv_line(line, fields))
       throw Error(action, where + ": unterminated quote");
     if (!header_seen) {
       header_seen = true;

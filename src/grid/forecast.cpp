@@ -8,7 +8,7 @@
 #include <limits>
 #include <sstream>
 
-#include "carbon/internal/csv.h"
+#include "greenai/util/csv.h"
 #include "greenai/carbon/intensity.h"
 #include "greenai/error.h"
 
@@ -200,9 +200,9 @@ Series parse_series(const std::string& text, const std::string& origin, const st
     return max_fill > 0 ? std::string("fill longer gaps before forecasting")
                         : std::string("--fill-gaps N interpolates up to N missing steps");
   };
-  carbon::internal::for_each_line(text, [&](size_t line, std::string_view raw) {
+  util::for_each_line(text, [&](size_t line, std::string_view raw) {
     if (raw.empty()) return;
-    if (!carbon::internal::split_csv_line(raw, fields))
+    if (!util::split_csv_line(raw, fields))
       throw series_error(origin, line, "unterminated quote");
     if (header) {
       header = false;

@@ -1,11 +1,14 @@
-// Splitting CSV lines (RFC 4180 quoting) for the series readers (carbon's and grid's).
+// Splitting CSV text (RFC 4180 quoting): what every series reader of greenai shares.
+//
+//   std::vector<std::string> fields;
+//   for_each_line(text, [&](size_t n, std::string_view line) { split_csv_line(line, fields); });
 #pragma once
 
 #include <string>
 #include <string_view>
 #include <vector>
 
-namespace greenai::carbon::internal {
+namespace greenai::util {
 
 /// Splits one CSV record into fields; quoted fields may hold commas and "" escapes.
 /// Returns false on an unterminated quote.
@@ -25,4 +28,4 @@ void for_each_line(std::string_view text, F&& on_line) {
   }
 }
 
-}  // namespace greenai::carbon::internal
+}  // namespace greenai::util

@@ -1,6 +1,6 @@
-#include "carbon/internal/csv.h"
+#include "greenai/util/csv.h"
 
-namespace greenai::carbon::internal {
+namespace greenai::util {
 
 bool split_csv_line(std::string_view line, std::vector<std::string>& fields) {
   fields.clear();
@@ -30,4 +30,4 @@ bool split_csv_line(std::string_view line, std::vector<std::string>& fields) {
   return !quoted;
 }
 
-}  // namespace greenai::carbon::internal
+}  // namespace greenai::util
