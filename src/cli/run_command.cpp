@@ -135,16 +135,13 @@ int run_command(int argc, char** argv) {
   track::Record total = tracker.stop();
   std::cerr << track::format_summary(tracker.info(), total, tracker.phases());
   if (green) {
-    // What waiting saved: this run's energy at the intensity it met, against the same energy
-    // over the same length of time from when it was asked for.
-    const double ended = now_unix_s(), length = std::max(ended - started, 1e-3);
-    const double met = green->series.average_over(started, ended);
-    const double asked = green->series.average_over(green->asked, green->asked + length);
-    const double kwh = total.tree.total_j() / carbon::kJoulesPerKwh;
+    const grid::WaitOutcome w =
+        grid::waiting_outcome(green->series, green->asked, started, now_unix_s());
     std::fprintf(stderr,
                  "  when green: ran at %.1f g/kWh against %.1f g/kWh had it started when asked: "
                  "%.3g kg CO2eq avoided (from the series)\n",
-                 met, asked, carbon::emissions_kg(kwh, options.pue, asked - met));
+                 w.met_g_per_kwh, w.asked_g_per_kwh,
+                 w.avoided_kg(total.tree.total_j() / carbon::kJoulesPerKwh, options.pue));
   }
   return exit_code;
 }

@@ -103,4 +103,14 @@ Schedule best_schedule(const carbon::IntensitySeries& series, const ScheduleRequ
   return s;
 }
 
+double WaitOutcome::avoided_kg(double kwh, double pue) const {
+  return carbon::emissions_kg(kwh, pue, asked_g_per_kwh - met_g_per_kwh);
+}
+
+WaitOutcome waiting_outcome(const carbon::IntensitySeries& series, double asked, double started,
+                            double ended) {
+  const double length = std::max(ended - started, 1e-3);  // a run of no length still has a mean
+  return {series.average_over(started, ended), series.average_over(asked, asked + length)};
+}
+
 }  // namespace greenai::grid

@@ -110,3 +110,19 @@ TEST(BestSchedule, RefusesWhatCannotBeScheduled) {
 
 }  // namespace
 }  // namespace greenai::grid
+
+namespace greenai::grid {
+namespace {
+
+TEST(WaitingOutcome, ComparesTheRunWithTheSameLengthFromWhenAsked) {
+  // 400 g/kWh for the first two hours, 100 after.
+  const auto series = carbon::IntensitySeries::from_values({0, 3600, 7200, 10800},
+                                                           {400, 400, 100, 100}, 3600, "test");
+  const WaitOutcome w = waiting_outcome(series, 0, 7200, 9000);  // asked at 0, ran 2:00-2:30
+  EXPECT_DOUBLE_EQ(w.met_g_per_kwh, 100);
+  EXPECT_DOUBLE_EQ(w.asked_g_per_kwh, 400);
+  EXPECT_DOUBLE_EQ(w.avoided_kg(2.0, 1.5), 2.0 * 1.5 * 300 / 1000);
+}
+
+}  // namespace
+}  // namespace greenai::grid

@@ -38,6 +38,17 @@ struct Schedule {
 /// cover (a schedule is only as good as the data under it).
 Schedule best_schedule(const carbon::IntensitySeries& series, const ScheduleRequest& request);
 
+/// What waiting for a schedule saved: the mean intensity over the run as it happened, against
+/// the same length of time from when it was asked for.
+struct WaitOutcome {
+  double met_g_per_kwh = 0;
+  double asked_g_per_kwh = 0;
+  /// kg CO2eq avoided for `kwh` of energy at `pue` (negative if waiting cost carbon).
+  double avoided_kg(double kwh, double pue) const;
+};
+WaitOutcome waiting_outcome(const carbon::IntensitySeries& series, double asked, double started,
+                            double ended);
+
 /// "3h", "90m", "45s", "1.5h", "2d" or plain seconds; throws greenai::Error naming `what`.
 double parse_duration(const std::string& text, const std::string& what);
 
