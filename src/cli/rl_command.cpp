@@ -127,14 +127,7 @@ Trained train_agent(const ParsedArgs& args, const rl::CartPoleConfig& config,
     auto table = std::make_unique<rl::QTable>(rl::train_q_learning(config, o, &report));
     t.policy = std::move(table);
     t.report = report;
-    Json bins = Json::array();
-    for (int b : o.discretiser.bins) bins.push(b);
-    t.hyperparameters = Json::object()
-                            .set("episodes", o.episodes)
-                            .set("alpha", o.alpha)
-                            .set("gamma", o.gamma)
-                            .set("bins", bins)
-                            .set("seed", static_cast<double>(seed));
+    t.hyperparameters = o.to_json();
   } else if (agent == "dqn") {
     rl::DqnOptions o;
     o.steps = integer(args, "steps", o.steps, 1);
@@ -144,17 +137,7 @@ Trained train_agent(const ParsedArgs& args, const rl::CartPoleConfig& config,
     auto net = rl::train_dqn(config, o, &report);
     t.policy = std::move(net);
     t.report = report;
-    Json hidden = Json::array();
-    for (int64_t w : o.hidden) hidden.push(static_cast<double>(w));
-    t.hyperparameters = Json::object()
-                            .set("steps", static_cast<double>(o.steps))
-                            .set("hidden", hidden)
-                            .set("batch_size", static_cast<double>(o.batch_size))
-                            .set("learning_rate", o.learning_rate)
-                            .set("gamma", o.gamma)
-                            .set("target_update_every", static_cast<double>(o.target_update_every))
-                            .set("precision", nn::to_string(o.precision))
-                            .set("seed", static_cast<double>(seed));
+    t.hyperparameters = o.to_json();
   } else {
     throw UsageError("--agent takes q or dqn");
   }

@@ -113,15 +113,7 @@ nn::TrainOptions train_options(const ParsedArgs& args, int default_epochs, int64
 int64_t default_batch(const std::string& arch) { return arch.rfind("student", 0) == 0 ? 128 : 512; }
 
 Json hyperparameters(const nn::TrainOptions& o, const Json& precision_note) {
-  Json h = Json::object()
-               .set("epochs", o.epochs)
-               .set("batch", o.batch_size)
-               .set("lr", o.learning_rate)
-               .set("optimizer", o.optimizer)
-               .set("schedule", o.schedule)
-               .set("precision", nn::to_string(o.precision))
-               .set("seed", static_cast<double>(o.seed))
-               .set("threads", torch::get_num_threads());
+  Json h = o.to_json();
   if (!precision_note.is_null()) h.set("precision_choice", precision_note);
   return h;
 }

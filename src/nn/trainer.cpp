@@ -220,4 +220,16 @@ util::Json TrainReport::to_json() const {
       .set("skipped_fp16_steps", skipped_steps);
 }
 
+util::Json TrainOptions::to_json() const {
+  return util::Json::object()
+      .set("epochs", epochs)
+      .set("batch", batch_size)
+      .set("lr", learning_rate)
+      .set("optimizer", optimizer)
+      .set("schedule", schedule)
+      .set("precision", to_string(precision))
+      .set("seed", static_cast<double>(seed))
+      .set("threads", torch::get_num_threads());
+}
+
 }  // namespace greenai::nn

@@ -259,4 +259,18 @@ std::unique_ptr<DqnAgent> train_dqn(const CartPoleConfig& config, const DqnOptio
   return online;
 }
 
+util::Json DqnOptions::to_json() const {
+  util::Json widths = util::Json::array();
+  for (int64_t w : hidden) widths.push(static_cast<double>(w));
+  return util::Json::object()
+      .set("steps", static_cast<double>(steps))
+      .set("hidden", widths)
+      .set("batch_size", static_cast<double>(batch_size))
+      .set("learning_rate", learning_rate)
+      .set("gamma", gamma)
+      .set("target_update_every", static_cast<double>(target_update_every))
+      .set("precision", nn::to_string(precision))
+      .set("seed", static_cast<double>(seed));
+}
+
 }  // namespace greenai::rl

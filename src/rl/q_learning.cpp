@@ -158,4 +158,15 @@ QTable train_q_learning(const CartPoleConfig& config, const QLearningOptions& o,
   return best;
 }
 
+util::Json QLearningOptions::to_json() const {
+  util::Json bins = util::Json::array();
+  for (int b : discretiser.bins) bins.push(b);
+  return util::Json::object()
+      .set("episodes", episodes)
+      .set("alpha", alpha)
+      .set("gamma", gamma)
+      .set("bins", bins)
+      .set("seed", static_cast<double>(seed));
+}
+
 }  // namespace greenai::rl

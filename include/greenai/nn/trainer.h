@@ -59,6 +59,9 @@ struct TrainOptions {
   track::Tracker* tracker = nullptr;
   /// Evaluate on the test set after each epoch (otherwise only after the last).
   bool evaluate_every_epoch = true;
+  /// The hyperparameters: {"epochs", "batch", "lr", "optimizer", "schedule", "precision",
+  /// "seed", "threads"} (LibTorch's thread count now).
+  util::Json to_json() const;
 };
 
 struct EvalReport {

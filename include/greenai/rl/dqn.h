@@ -40,6 +40,9 @@ struct DqnOptions {
   int validate_episodes = 10;
   nn::Precision precision = nn::Precision::kFp32;
   uint64_t seed = 0;
+  /// {"steps", "hidden", "batch_size", "learning_rate", "gamma", "target_update_every",
+  /// "precision", "seed"}
+  util::Json to_json() const;
 };
 
 struct DqnReport : TrainReport {

@@ -62,6 +62,8 @@ struct QLearningOptions {
   int validate_every = 200;             ///< Episodes between validations.
   int validate_episodes = 20;
   uint64_t seed = 0;
+  /// {"episodes", "alpha", "gamma", "bins", "seed"}
+  util::Json to_json() const;
 };
 
 struct TrainPoint {
