@@ -62,15 +62,20 @@ LoadError plan_f32(Step& s, const KernelSet& k, Sizes& sizes) {
 
 // DynamicLinear: each channel's weight sum, and packed weights where the set has its GEMM.
 LoadError plan_dynamic(Step& s, const KernelSet& k, Sizes& sizes) {
-  // Unsigned rows padded to groups of 4, and a scale and zero point per example.
-  sizes.scratch = max_of<size_t>(sizes.scratch, s.in_elems + 3 + 8);
+  // Rows padded to groups of 4 (and a second copy, such as |q|, for kernels that need it), and a
+  // scale and offset per example.
+  sizes.scratch = max_of<size_t>(sizes.scratch, kQLinearScratchPerInput * (s.in_elems + 4) + 8);
   const auto* w = static_cast<const int8_t*>(s.weight);
   s.row_sums = static_cast<int64_t*>(calloc(s.op.out, sizeof(int64_t)));
   if (!s.row_sums) return no_memory("weight sums");
   for (uint32_t c = 0; c < s.op.out; ++c)
     for (uint32_t i = 0; i < s.op.in; ++i) s.row_sums[c] += w[uint64_t{c} * s.op.in + i];
-  // The kernel set's GEMM on packed weights (its int32 sums are exact up to 65536 inputs).
+  // The kernel set's GEMM on packed weights (its int32 sums are exact up to 65536 inputs); a
+  // -128 weight on a set that needs them in [-127, 127] keeps the reference.
   if (!k.dynamic_linear || !k.pack_qlinear || s.op.in > 65536) return kOk;
+  if (k.qlinear_needs_symmetric_weights)
+    for (uint64_t i = 0; i < uint64_t{s.op.in} * s.op.out; ++i)
+      if (w[i] == -128) return kOk;
   const int inputs = static_cast<int>(s.op.in), outputs = static_cast<int>(s.op.out);
   const size_t bytes = k.pack_qlinear(nullptr, inputs, outputs, nullptr);
   s.packed_storage = static_cast<int8_t*>(malloc(bytes + kAlignment));

@@ -404,6 +404,7 @@ TEST(FastKernels, DynamicLinearMatchesTheReferenceBitForBit) {
       FileBuilder b({static_cast<uint32_t>(in)});
       std::vector<int8_t> w(static_cast<size_t>(in) * out);
       for (auto& v : w) v = static_cast<int8_t>(static_cast<int>(rng() % 255) - 127);
+      if (variant == 0 && in == 7) w[5] = -128;  // the AVX2 GEMM needs [-127, 127]: reference
       std::vector<float> w_scale(out), bias(out);
       std::uniform_real_distribution<float> u(-1, 1);
       for (int c = 0; c < out; ++c) w_scale[c] = 0.001f + (u(rng) + 1) * 0.01f, bias[c] = u(rng);

@@ -130,6 +130,16 @@ size_t pack_qlinear_vnni(const int8_t* w, int in, int out, int8_t* packed);
 void dynamic_linear_avx512_vnni(const float* x, int batch, int in, int out, const int8_t* packed,
                                 const float* w_scale, const int64_t* row_sum, const float* b,
                                 bool relu, uint8_t* scratch, float* y);
+/// ref::dynamic_linear on pack_qlinear_blocks8 weights (in <= 65536, every weight in
+/// [-127, 127]), bit for bit: rows made signed for the AVX2 GEMM. `scratch` holds
+/// batch x (2 round_up(in, 4) + 8) bytes.
+void dynamic_linear_avx2(const float* x, int batch, int in, int out, const int8_t* packed,
+                         const float* w_scale, const int64_t* row_sum, const float* b, bool relu,
+                         uint8_t* scratch, float* y);
+/// The same through the 256-bit AVX-VNNI GEMM on unsigned rows (any int8 weights).
+void dynamic_linear_avx_vnni(const float* x, int batch, int in, int out, const int8_t* packed,
+                             const float* w_scale, const int64_t* row_sum, const float* b,
+                             bool relu, uint8_t* scratch, float* y);
 /// ref::quantize, 16 lanes at a time, bit for bit.
 void quantize_avx512(const float* x, long count, float scale, int32_t zero_point, int8_t* y);
 /// ref::quantize, 8 floats at a time, bit for bit (a group near a tie goes to the reference).

@@ -47,7 +47,7 @@ int kernel_sets_for(const IsaFeatures& isa, const KernelSet** sets, int capacity
                                   x86::qlinear_avx_vnni_packed,
                                   pack_qlinear_blocks8,
                                   x86::quantize_avx2,
-                                  nullptr,
+                                  x86::dynamic_linear_avx_vnni,
                                   false};
   static const KernelSet avx2{"avx2",
                               x86::linear_f32_avx2_packed,
@@ -55,7 +55,7 @@ int kernel_sets_for(const IsaFeatures& isa, const KernelSet** sets, int capacity
                               x86::qlinear_avx2_packed,
                               pack_qlinear_blocks8,
                               x86::quantize_avx2,
-                              nullptr,
+                              x86::dynamic_linear_avx2,
                               true};
   const bool has_avx2 = isa.avx2 && isa.fma;
   if (has_avx2 && isa.avx512vnni && isa.avx512bw && isa.avx512vl) add(avx512_vnni);

@@ -4,6 +4,7 @@
 // inputs are made unsigned (u = q + 128) and Requant::bias_unsigned carries the correction, as in
 // the AVX-512 VNNI kernel. Same packed layout and tiling as qlinear_avx2_packed (gemm256.h).
 #include <immintrin.h>
+#include <math.h>
 #include <string.h>
 
 #include "edge/internal/kernels.h"
@@ -46,7 +47,23 @@ GREENAI_X86_TARGET void qlinear_avx_vnni_packed(const int8_t* x, int batch, int 
     for (; i < in; ++i) row[i] = static_cast<uint8_t>(src[i] ^ 0x80);
     for (i = in; i < stride; ++i) row[i] = 0;
   }
-  s8_packed_gemm(UnsignedDot{}, packed, in, out, scratch, stride, batch, r.bias_unsigned, r, y);
+  s8_packed_gemm(UnsignedDot{}, RequantStore{out, r.bias_unsigned, r, y}, packed, in, out, scratch,
+                 stride, batch);
+}
+
+// Rows quantized as ref::dynamic_linear does, unsigned as vpdpbusd takes them.
+GREENAI_X86_TARGET void dynamic_linear_avx_vnni(const float* x, int batch, int in, int out,
+                                                const int8_t* packed, const float* w_scale,
+                                                const int64_t* row_sum, const float* b, bool relu,
+                                                uint8_t* scratch, float* y) {
+  const int stride = (in + 3) / 4 * 4;
+  const long rows_bytes = static_cast<long>(batch) * stride;
+  auto* row_scale = reinterpret_cast<float*>(scratch + 2 * rows_bytes);
+  auto* row_offset = reinterpret_cast<int32_t*>(row_scale + batch);
+  quantize_rows(x, batch, in, stride, 0, scratch, row_scale, row_offset);
+  s8_packed_gemm(UnsignedDot{},
+                 DynamicStore{out, w_scale, row_sum, b, relu, row_scale, row_offset, y}, packed, in,
+                 out, scratch, stride, batch);
 }
 
 }  // namespace greenai::edge::internal::x86

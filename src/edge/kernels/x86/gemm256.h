@@ -93,14 +93,105 @@ GREENAI_X86_TARGET __attribute__((noinline)) void store_q8(__m256i acc, int bloc
   }
 }
 
+// Stores a tile's sums as QLinear's int8 outputs (store_q8 with the layer's bias and Requant).
+struct RequantStore {
+  int out;
+  const int32_t* bias;
+  const Requant& r;
+  int8_t* y;
+  GREENAI_X86_TARGET void operator()(__m256i acc, int block, int n) const {
+    store_q8(acc, block, out, bias, r, y + static_cast<long>(n) * out);
+  }
+};
+
+// DynamicLinear's epilogue for 8 channels of example n: the exact integer
+//   D = acc + row_offset[n] row_sum[c]   (= sum_i u_i w[c][i] - zp[n] row_sum[c])
+// (row_offset folds the kernel's input shift and the zero point; D fits in int32 for
+// in <= 65536, so the wrapping int32 arithmetic is exact), then
+//   y = b[c] + (s_x[n] s_w[c]) D
+// as ref::dynamic_linear computes it in float (separate multiply and add: the including file is
+// compiled with -ffp-contract=off), ReLU as max_of(v, 0); an example whose row had no usable
+// scale (row_scale 0) gets b alone. Not inlined, as store_q8.
+struct DynamicStore {
+  int out;
+  const float* w_scale;
+  const int64_t* row_sum;
+  const float* bias;
+  bool relu;
+  const float* row_scale;
+  const int32_t* row_offset;
+  float* y;
+  GREENAI_X86_TARGET __attribute__((noinline)) void operator()(__m256i acc, int block,
+                                                               int n) const {
+    const int first = block * 8, end = min_of(8, out - first);
+    alignas(32) int32_t sums[8] = {};
+    alignas(32) float scales[8] = {}, biases[8] = {};
+    for (int lane = 0; lane < end; ++lane) {
+      sums[lane] = static_cast<int32_t>(row_sum[first + lane]);
+      scales[lane] = w_scale[first + lane];
+      biases[lane] = bias ? bias[first + lane] : 0.0f;
+    }
+    __m256 v = _mm256_load_ps(biases);
+    const float s = row_scale[n];
+    if (s > 0) {  // ref: scale > 0 and finite (row_scale is 0 otherwise)
+      const __m256i d = _mm256_add_epi32(
+          acc, _mm256_mullo_epi32(_mm256_set1_epi32(row_offset[n]),
+                                  _mm256_load_si256(reinterpret_cast<const __m256i*>(sums))));
+      const __m256 factor = _mm256_mul_ps(_mm256_set1_ps(s), _mm256_load_ps(scales));
+      v = _mm256_add_ps(v, _mm256_mul_ps(factor, _mm256_cvtepi32_ps(d)));
+    }
+    if (relu)  // max_of(v, 0): 0 where v < 0; NaN and -0 stay
+      v = _mm256_blendv_ps(v, _mm256_setzero_ps(),
+                           _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_LT_OQ));
+    alignas(32) float lanes[8];
+    _mm256_store_ps(lanes, v);
+    float* yn = y + static_cast<long>(n) * out + first;
+    for (int lane = 0; lane < end; ++lane) yn[lane] = lanes[lane];
+  }
+};
+
+// Quantizes each example's row as ref::dynamic_linear does (unsigned 8 bits over its range
+// widened to contain 0), into `rows` (batch x stride bytes, zero padded) as u + shift, with the
+// row's scale (0 when it has none) and row_offset = -zp - shift, for DynamicStore. shift is -128
+// for kernels that take signed inputs (u - 128), 0 for those that take unsigned ones.
+GREENAI_X86_TARGET inline void quantize_rows(const float* x, int batch, int in, int stride,
+                                             int shift, uint8_t* rows, float* row_scale,
+                                             int32_t* row_offset) {
+  for (int n = 0; n < batch; ++n) {
+    const float* row = x + static_cast<long>(n) * in;
+    uint8_t* u = rows + static_cast<long>(n) * stride;
+    float lo = 0, hi = 0;
+    for (int i = 0; i < in; ++i) {
+      lo = min_of(lo, row[i]);
+      hi = max_of(hi, row[i]);
+    }
+    const float scale = (hi - lo) / 255.0f;
+    row_scale[n] = 0;
+    row_offset[n] = 0;
+    memset(u, static_cast<uint8_t>(shift), static_cast<size_t>(stride));  // zeros, shifted
+    if (scale > 0 && isfinite(scale)) {
+      const int32_t zp = static_cast<int32_t>(clamp_of(roundf(-lo / scale), 0.0f, 255.0f));
+      row_scale[n] = scale;
+      row_offset[n] = -zp - shift;
+      for (int i = 0; i < in; ++i) {
+        const float q = roundf(row[i] / scale) + static_cast<float>(zp);
+        const int32_t code = isnan(q) ? zp : static_cast<int32_t>(clamp_of(q, 0.0f, 255.0f));
+        u[i] = static_cast<uint8_t>(code + shift);
+      }
+    }
+    // Padding holds the shifted zero: (0 + shift) with a zero weight adds nothing.
+    for (int i = in; i < stride; ++i) u[i] = 0;
+  }
+}
+
 // The int8 GEMM: rows of `stride` bytes (a multiple of 4, zero padded) against packed weights.
 // Dot supplies load(the address of four input bytes), which broadcasts them (and whatever it
 // keeps beside them), and accumulate(acc, loaded, weights): the one place the 256-bit sets
 // differ.
-template <typename Dot, int NB, int NE>
-GREENAI_X86_TARGET inline void s8_tile(const Dot& dot, const int8_t* wb, size_t block_bytes,
-                                       int groups, const uint8_t* u, int stride, int block, int n0,
-                                       int out, const int32_t* bias, const Requant& r, int8_t* y) {
+template <typename Dot, typename Store, int NB, int NE>
+GREENAI_X86_TARGET inline void s8_tile(const Dot& dot, const Store& store, const int8_t* wb,
+                                       size_t block_bytes, int groups, const uint8_t* u, int stride,
+                                       int block, int n0) {
   __m256i acc[NB][NE];
   for (int j = 0; j < NB; ++j)
     for (int e = 0; e < NE; ++e) acc[j][e] = _mm256_setzero_si256();
@@ -117,53 +208,51 @@ GREENAI_X86_TARGET inline void s8_tile(const Dot& dot, const int8_t* wb, size_t 
 #pragma GCC unroll 16
   for (int j = 0; j < NB; ++j)
 #pragma GCC unroll 16
-    for (int e = 0; e < NE; ++e)
-      store_q8(acc[j][e], block + j, out, bias, r, y + static_cast<long>(n0 + e) * out);
+    for (int e = 0; e < NE; ++e) store(acc[j][e], block + j, n0 + e);
 }
 
 // The examples of one pass, `Dot::kExamples` at a time, then the rest in one smaller tile.
-template <typename Dot, int NB, int NE = Dot::kExamples>
-GREENAI_X86_TARGET void s8_rest(const Dot& dot, const int8_t* wb, size_t block_bytes, int groups,
-                                const uint8_t* u, int stride, int count, int block, int n, int out,
-                                const int32_t* bias, const Requant& r, int8_t* y) {
+template <typename Dot, typename Store, int NB, int NE = Dot::kExamples>
+GREENAI_X86_TARGET void s8_rest(const Dot& dot, const Store& store, const int8_t* wb,
+                                size_t block_bytes, int groups, const uint8_t* u, int stride,
+                                int count, int block, int n) {
   if constexpr (NE > 1) {
     if (count < NE)
-      return s8_rest<Dot, NB, NE - 1>(dot, wb, block_bytes, groups, u, stride, count, block, n, out,
-                                      bias, r, y);
+      return s8_rest<Dot, Store, NB, NE - 1>(dot, store, wb, block_bytes, groups, u, stride, count,
+                                             block, n);
   }
-  s8_tile<Dot, NB, NE>(dot, wb, block_bytes, groups, u, stride, block, n, out, bias, r, y);
+  s8_tile<Dot, Store, NB, NE>(dot, store, wb, block_bytes, groups, u, stride, block, n);
 }
 
-template <typename Dot, int NB>
-GREENAI_X86_TARGET void s8_blocks_pass(const Dot& dot, const int8_t* packed, int groups,
-                                       const uint8_t* u, int stride, int batch, int block, int out,
-                                       const int32_t* bias, const Requant& r, int8_t* y) {
+template <typename Dot, typename Store, int NB>
+GREENAI_X86_TARGET void s8_blocks_pass(const Dot& dot, const Store& store, const int8_t* packed,
+                                       int groups, const uint8_t* u, int stride, int batch,
+                                       int block) {
   constexpr int kTile = Dot::kExamples;
   const size_t block_bytes = static_cast<size_t>(groups) * 32;
   const int8_t* wb = packed + block * block_bytes;
   int n = 0;
   for (; n + kTile <= batch; n += kTile)
-    s8_tile<Dot, NB, kTile>(dot, wb, block_bytes, groups, u + static_cast<long>(n) * stride, stride,
-                            block, n, out, bias, r, y);
+    s8_tile<Dot, Store, NB, kTile>(dot, store, wb, block_bytes, groups,
+                                   u + static_cast<long>(n) * stride, stride, block, n);
   if (n < batch)
-    s8_rest<Dot, NB>(dot, wb, block_bytes, groups, u + static_cast<long>(n) * stride, stride,
-                     batch - n, block, n, out, bias, r, y);
+    s8_rest<Dot, Store, NB>(dot, store, wb, block_bytes, groups, u + static_cast<long>(n) * stride,
+                            stride, batch - n, block, n);
 }
 
 // 2 blocks x Dot::kExamples examples: the accumulators, 2 weight vectors and the loaded input
 // fit in the 16 ymm registers. Few examples: 4 blocks a pass keep enough independent chains in
 // flight.
-template <typename Dot>
-GREENAI_X86_TARGET void s8_packed_gemm(const Dot& dot, const int8_t* packed, int in, int out,
-                                       const uint8_t* u, int stride, int batch, const int32_t* bias,
-                                       const Requant& r, int8_t* y) {
+template <typename Dot, typename Store>
+GREENAI_X86_TARGET void s8_packed_gemm(const Dot& dot, const Store& store, const int8_t* packed,
+                                       int in, int out, const uint8_t* u, int stride, int batch) {
   const int groups = (in + 3) / 4, blocks = (out + 7) / 8;
   int b = 0;
   if (batch < 3)
     for (; b + 4 <= blocks; b += 4)
-      s8_blocks_pass<Dot, 4>(dot, packed, groups, u, stride, batch, b, out, bias, r, y);
+      s8_blocks_pass<Dot, Store, 4>(dot, store, packed, groups, u, stride, batch, b);
   for (; b + 2 <= blocks; b += 2)
-    s8_blocks_pass<Dot, 2>(dot, packed, groups, u, stride, batch, b, out, bias, r, y);
+    s8_blocks_pass<Dot, Store, 2>(dot, store, packed, groups, u, stride, batch, b);
   for (; b < blocks; ++b)
-    s8_blocks_pass<Dot, 1>(dot, packed, groups, u, stride, batch, b, out, bias, r, y);
+    s8_blocks_pass<Dot, Store, 1>(dot, store, packed, groups, u, stride, batch, b);
 }
