@@ -202,12 +202,14 @@ OpRecord convert_op(OpKind kind, const ActivationQuant& q) {
   return op;
 }
 
-// Symmetric per-output-channel int8 codes of a weight tensor [out, ...] and their scales.
-std::pair<torch::Tensor, torch::Tensor> quantize_weights(const torch::Tensor& w) {
+// Symmetric per-output-channel codes of a weight tensor [out, ...] in [-limit, limit] (127 for 8
+// bits, 63 for 7) and their scales.
+std::pair<torch::Tensor, torch::Tensor> quantize_weights(const torch::Tensor& w, int bits = 8) {
+  const double limit = (1 << (bits - 1)) - 1;
   torch::Tensor w2 = w.reshape({w.size(0), -1});
-  torch::Tensor scale = (w2.abs().amax(1) / 127.0).clamp_min(1e-12);
+  torch::Tensor scale = (w2.abs().amax(1) / limit).clamp_min(1e-12);
   torch::Tensor codes =
-      torch::round(w2 / scale.unsqueeze(1)).clamp(-127, 127).to(torch::kInt8).contiguous();
+      torch::round(w2 / scale.unsqueeze(1)).clamp(-limit, limit).to(torch::kInt8).contiguous();
   return {codes, scale.contiguous()};
 }
 
@@ -244,6 +246,9 @@ std::vector<uint8_t> quantize_to_edge(const nn::Net& net, const torch::Tensor& c
   const std::vector<Stage> stages = plan(spec);
   if (calibration.size(0) == 0)
     throw Error("cannot quantize", "no calibration examples", "pass --calibration N > 0");
+  if (options.weight_bits != 8 && options.weight_bits != 7)
+    throw Error("cannot quantize (--weight-bits=" + std::to_string(options.weight_bits) + ")",
+                "weights are 8 or 7 bits", "use 8 (the default) or 7");
 
   // Calibrate: the activation after each stage (fused ReLU included), layer by layer.
   torch::NoGradGuard no_grad;
@@ -301,8 +306,8 @@ std::vector<uint8_t> quantize_to_edge(const nn::Net& net, const torch::Tensor& c
           choose_activation_quant(ranges[i + 1].first, ranges[i + 1].second);
       torch::Tensor w = parameter(net, s.layer, "weight"), b = parameter(net, s.layer, "bias");
       const int64_t channels = w.size(0);
-      // Symmetric per output channel: codes in [-127, 127], zero point 0.
-      auto [w_codes, w_scale] = quantize_weights(w);
+      // Symmetric per output channel: codes in [-127, 127] (or [-63, 63]), zero point 0.
+      auto [w_codes, w_scale] = quantize_weights(w, options.weight_bits);
       // Bias codes at the accumulator's scale, input scale x weight scale.
       std::vector<int32_t> bias(channels);
       for (int64_t c = 0; c < channels; ++c) {

@@ -38,7 +38,7 @@ void im2col(const T* x, const Conv2dShape& c, T pad, T* cols) {
 // QConv2d on a fast kernel set, one example at a time: im2col (padding holds the input zero point,
 // real 0, as the reference assumes), the kernel set's int8 GEMM with the conv's requantization,
 // then [pixels, channels] to (C, H, W). The integer sums are those of ref::qconv2d: bit-exact.
-void qconv2d_as_gemm(const Step& s, const KernelSet& k, const Requant& r, const int8_t* x,
+void qconv2d_as_gemm(const Step& s, const Requant& r, const int8_t* x,
                      int batch, uint8_t* scratch, int8_t* y) {
   const Conv2dShape& c = s.conv;
   const int kk = c.kernel * c.kernel, row = c.in_channels * kk, pixels = c.out_h * c.out_w;
@@ -52,7 +52,7 @@ void qconv2d_as_gemm(const Step& s, const KernelSet& k, const Requant& r, const 
   for (int n = 0; n < batch; ++n) {
     im2col(x + n * in_size, c, pad, cols);
     int8_t* yn = y + n * out_size;
-    k.qlinear(cols, pixels, row, c.out_channels,
+    s.qlinear(cols, pixels, row, c.out_channels,
               s.packed ? s.packed : static_cast<const int8_t*>(s.weight), r, kernel_scratch,
               s.hwc_output ? yn : result);
     if (s.hwc_output) continue;                  // the next QLinear reads [pixels, channels]
@@ -111,7 +111,7 @@ void run_step(const Step& s, const void* in, void* out, uint8_t* scratch, int ba
                    static_cast<const float*>(s.bias), relu, static_cast<float*>(out));
       break;
     case OpKind::kQLinear:
-      k.qlinear(static_cast<const int8_t*>(in), batch, static_cast<int>(op.in),
+      s.qlinear(static_cast<const int8_t*>(in), batch, static_cast<int>(op.in),
                 static_cast<int>(op.out),
                 s.packed ? s.packed : static_cast<const int8_t*>(s.weight), r, scratch,
                 static_cast<int8_t*>(out));
@@ -133,7 +133,7 @@ void run_step(const Step& s, const void* in, void* out, uint8_t* scratch, int ba
       break;
     case OpKind::kQConv2d:
       if (s.conv_as_gemm)
-        qconv2d_as_gemm(s, k, r, static_cast<const int8_t*>(in), batch, scratch,
+        qconv2d_as_gemm(s, r, static_cast<const int8_t*>(in), batch, scratch,
                         static_cast<int8_t*>(out));
       else
         ref::qconv2d(static_cast<const int8_t*>(in), batch, s.conv,

@@ -139,12 +139,18 @@ LoadError plan_int8(Step& s, greenai_edge_model* m, Sizes& sizes) {
     sizes.scratch = max_of<size_t>(sizes.scratch, kQLinearScratchPerInput * (s.in_elems + 4));
   }
   const auto* w = static_cast<const int8_t*>(s.weight);
+  int8_t largest = 0;  // the largest weight magnitude (|-128| as 127: it is refused below)
+  for (uint64_t i = 0; i < row * s.op.out; ++i)
+    largest = max_of<int8_t>(largest, w[i] < 0 ? static_cast<int8_t>(w[i] == -128 ? 127 : -w[i])
+                                               : w[i]);
   if (m->kernels->qlinear_needs_symmetric_weights)
     for (uint64_t i = 0; i < row * s.op.out; ++i)
       if (w[i] == -128) {
         s.kernels = &reference_kernels();
         break;
       }
+  s.qlinear = s.kernels->qlinear_small_weights && largest <= 63 ? s.kernels->qlinear_small_weights
+                                                                 : s.kernels->qlinear;
   if (LoadError e = pack_int8(s, row); e.status != GREENAI_EDGE_OK) return e;
   const auto* bias = static_cast<const int32_t*>(s.bias);
   s.bias_unsigned = static_cast<int32_t*>(malloc(2 * s.op.out * sizeof(int32_t)));

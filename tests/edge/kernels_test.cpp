@@ -200,7 +200,7 @@ TEST(FastKernels, Int8LinearMatchesTheReferenceBitForBit) {
                                                 {9, 1200, 12}, {65, 37, 19}, {2, 130, 40}};
   for (int batch = 1; batch <= 13; ++batch) shapes.emplace_back(batch, 29, 17);
   for (auto [batch, in, out] : shapes) {
-    for (int variant = 0; variant < 5; ++variant) {
+    for (int variant = 0; variant < 7; ++variant) {
       const bool relu = variant == 1;
       QProblem p(batch, in, out, relu, rng);
       if (variant == 3)  // Multipliers of 1 or more (left shifts) and the smallest ones.
@@ -217,6 +217,12 @@ TEST(FastKernels, Int8LinearMatchesTheReferenceBitForBit) {
         for (size_t i = 0; i < p.w.size(); ++i) p.w[i] = i % 5 ? -127 : 127;
         p.r.input_zero_point = 127;
       }
+      if (variant >= 5)  // 7-bit weights: random in [-63, 63]; then +-63 against extreme inputs.
+        for (size_t i = 0; i < p.w.size(); ++i) {
+          p.w[i] = variant == 5 ? static_cast<int8_t>(static_cast<int>(rng() % 127) - 63)
+                                : static_cast<int8_t>(i % 5 ? -63 : 63);
+          if (variant == 6) p.x[i % p.x.size()] = i % 3 ? 127 : -128;
+        }
       p.derive_biases();
       internal::ref::qlinear(p.x.data(), batch, in, out, p.w.data(), p.r, nullptr, p.y_ref.data());
       for (const KernelSet* k : sets) {
@@ -227,12 +233,19 @@ TEST(FastKernels, Int8LinearMatchesTheReferenceBitForBit) {
             storage.data() + (64 - reinterpret_cast<uintptr_t>(storage.data()) % 64) % 64;
         k->pack_qlinear(p.w.data(), in, out, packed);
         std::vector<uint8_t> scratch(internal::kQLinearScratchPerInput * batch * (in + 4));
-        k->qlinear(p.x.data(), batch, in, out, packed, p.r, scratch.data(), p.y_fast.data());
-        int worst = 0;
-        for (size_t i = 0; i < p.y_ref.size(); ++i)
-          worst = std::max(worst, std::abs(p.y_ref[i] - p.y_fast[i]));
-        EXPECT_EQ(worst, kInt8KernelTolerance) << k->name << " batch " << batch << " in " << in
-                                               << " out " << out << " variant " << variant;
+        // The set's kernel, and its small-weights kernel where the weights allow it.
+        std::vector<internal::QLinear> kernels{k->qlinear};
+        if (k->qlinear_small_weights && variant >= 5) kernels.push_back(k->qlinear_small_weights);
+        for (internal::QLinear kernel : kernels) {
+          std::fill(p.y_fast.begin(), p.y_fast.end(), 0);
+          kernel(p.x.data(), batch, in, out, packed, p.r, scratch.data(), p.y_fast.data());
+          int worst = 0;
+          for (size_t i = 0; i < p.y_ref.size(); ++i)
+            worst = std::max(worst, std::abs(p.y_ref[i] - p.y_fast[i]));
+          EXPECT_EQ(worst, kInt8KernelTolerance)
+              << k->name << (kernel == k->qlinear ? "" : " (small weights)") << " batch " << batch
+              << " in " << in << " out " << out << " variant " << variant;
+        }
       }
     }
   }

@@ -35,6 +35,10 @@ struct QuantizeOptions {
   /// Indices (in the model spec) of Linear/Conv2d layers to keep in fp32, with Dequantize and
   /// Quantize operators around them.
   std::vector<size_t> keep_fp32;
+  /// Bits of the weight codes: 8 (codes in [-127, 127]) or 7 ([-63, 63], half the resolution).
+  /// On AVX2 without VNNI the edge runtime multiplies 7-bit weights with one instruction fewer
+  /// (docs/edge-runtime.md), as ONNX Runtime's reduce_range does for the same reason.
+  int weight_bits = 8;
 };
 
 /// The real range an observer chooses for the values of `t`.

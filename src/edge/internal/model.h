@@ -39,6 +39,7 @@ struct Step {
   // The kernels of this step: the model's set, or the reference where the set cannot take the
   // layer (int8 weights of -128 on a set that needs them in [-127, 127]).
   const KernelSet* kernels = nullptr;
+  QLinear qlinear = nullptr;  // QLinear, QConv2d: kernels->qlinear, or its small-weights variant
   bool conv_as_gemm = false;  // (Q)Conv2d through im2col and the kernel set's (q)linear
   // QConv2d -> Flatten -> QLinear on a fast set: the conv leaves its output as [pixels, channels]
   // (no transpose) and the QLinear's weight columns are permuted to that order at load.

@@ -56,7 +56,8 @@ int kernel_sets_for(const IsaFeatures& isa, const KernelSet** sets, int capacity
                               pack_qlinear_blocks8,
                               x86::quantize_avx2,
                               x86::dynamic_linear_avx2,
-                              true};
+                              true,
+                              x86::qlinear_avx2_small_weights};
   const bool has_avx2 = isa.avx2 && isa.fma;
   if (has_avx2 && isa.avx512vnni && isa.avx512bw && isa.avx512vl) add(avx512_vnni);
   if (has_avx2 && isa.avxvnni) add(avx_vnni);

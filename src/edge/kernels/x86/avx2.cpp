@@ -40,6 +40,21 @@ struct SignedDot {
   }
 };
 
+// Unsigned inputs times weights in [-63, 63] through vpmaddubsw directly (no sign trick).
+struct SmallWeightDot {
+  static constexpr int kExamples = 6;  // 2 x 6 accumulators, 2 weights, the input, ones
+  using Prepared = __m256i;
+  GREENAI_X86_TARGET Prepared load(const uint8_t* u) const {
+    int32_t v;
+    memcpy(&v, u, 4);
+    return _mm256_set1_epi32(v);
+  }
+  GREENAI_X86_TARGET static __m256i accumulate(__m256i acc, const Prepared& u, __m256i w) {
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, w),
+                                                   _mm256_set1_epi16(1)));
+  }
+};
+
 // The inputs are taken in chunks of kInputChunk: a chunk of a 2-block panel (2 x 8 x 256 floats,
 // 16 KiB) stays in L1 while every example passes over it. Partial sums wait in y between chunks.
 constexpr int kInputChunk = 256;
@@ -149,6 +164,26 @@ GREENAI_X86_TARGET void qlinear_avx2_packed(const int8_t* x, int batch, int in, 
     for (; i < stride; ++i) row[i] = magnitude[i] = 0;
   }
   s8_packed_gemm(SignedDot{rows_bytes}, RequantStore{out, r.bias_signed, r, y}, packed, in, out,
+                 scratch, stride, batch);
+}
+
+GREENAI_X86_TARGET void qlinear_avx2_small_weights(const int8_t* x, int batch, int in, int out,
+                                                   const int8_t* packed, const Requant& r,
+                                                   uint8_t* scratch, int8_t* y) {
+  const int stride = (in + 3) / 4 * 4;
+  const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
+  for (int n = 0; n < batch; ++n) {  // u = q + 128, rows padded with zeros to groups of 4
+    const int8_t* src = x + static_cast<long>(n) * in;
+    uint8_t* row = scratch + static_cast<long>(n) * stride;
+    int i = 0;
+    for (; i + 32 <= in; i += 32)
+      _mm256_storeu_si256(
+          reinterpret_cast<__m256i*>(row + i),
+          _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i)), flip));
+    for (; i < in; ++i) row[i] = static_cast<uint8_t>(src[i] ^ 0x80);
+    for (i = in; i < stride; ++i) row[i] = 0;
+  }
+  s8_packed_gemm(SmallWeightDot{}, RequantStore{out, r.bias_unsigned, r, y}, packed, in, out,
                  scratch, stride, batch);
 }
 
