@@ -135,7 +135,8 @@ const char* kConvertHelp =
     "  fp32     the weights as trained.\n"
     "--weight-bits 7 quantizes the weights to [-63, 63] instead of [-127, 127]: half the\n"
     "resolution, but on AVX2 CPUs without VNNI the edge runtime multiplies them with one\n"
-    "instruction fewer (as ONNX Runtime's reduce_range); check the accuracy it costs.\n"
+    "instruction fewer (as ONNX Runtime's reduce_range); check the accuracy it costs. auto:\n"
+    "7 where this CPU runs the avx2 edge kernels, else 8.\n"
     "--keep-fp32 LAYER[,LAYER] leaves the Linear/Conv2d layers with those indices (in the\n"
     "checkpoint's spec, FILE.json) in fp32 inside an int8 model; auto tries each layer on 2,000\n"
     "held-out training examples and keeps the one that helps most, if any helps by more than\n"
@@ -229,7 +230,7 @@ int convert_command(int argc, char** argv, const std::string& command) {
     std::cout << "usage: greenai " << command
               << " MODEL [--precision int8|dynamic|fp32] [--format edge|onnx]\n"
                  "           [--calibration N] [--observer minmax|percentile|histogram]\n"
-                 "           [--weight-bits 8|7]\n"
+                 "           [--weight-bits 8|7|auto]\n"
                  "           [--keep-fp32 LAYER[,LAYER]|auto] --out FILE\n\n"
                  "Writes MODEL for deployment; the default precision is "
               << default_precision << ".\n"
@@ -263,7 +264,10 @@ int convert_command(int argc, char** argv, const std::string& command) {
   std::vector<uint8_t> bytes;
   compress::QuantizeOptions options{
       compress::parse_observer(args.get("observer").value_or("minmax")), {}};
-  options.weight_bits = static_cast<int>(integer(args, "weight-bits", 8, 7, 8));
+  // auto: 7 bits where this CPU's edge kernels multiply them faster (AVX2 without VNNI).
+  const bool auto_bits = args.get("weight-bits") == "auto";
+  options.weight_bits = auto_bits ? (std::string(greenai_edge_selected_kernels()) == "avx2" ? 7 : 8)
+                                  : static_cast<int>(integer(args, "weight-bits", 8, 7, 8));
   if (args.has("weight-bits") && precision != "int8")
     throw UsageError("--weight-bits applies to --precision int8 only");
   const int64_t calibration = integer(args, "calibration", 1000, 1);

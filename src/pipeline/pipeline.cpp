@@ -86,8 +86,8 @@ Recipe make_recipe(const PipelineOptions& o, const PrecisionDecision& precision)
     const std::string name = std::string(parent) + "-int8", from = file_of(parent, "model.pt");
     recipe.stages.push_back({{name,
                               "quantize " + std::string(parent) + " to int8",
-                              {"quantize", from, "--calibration", o.quick ? "500" : "1000", "--out",
-                               "{dir}/model.edge", "--json"},
+                              {"quantize", from, "--calibration", o.quick ? "500" : "1000",
+                               "--weight-bits", "auto", "--out", "{dir}/model.edge", "--json"},
                               {from, from + ".json"}},
                              "quantize " + name});
     recipe.variants.push_back({name, "int8 post-training quantization", "greenai edge runtime int8",

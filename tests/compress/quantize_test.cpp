@@ -188,3 +188,41 @@ TEST(QuantizeToEdge, UnsupportedLayersAndOptionsAreRefused) {
 
 }  // namespace
 }  // namespace greenai::compress
+
+namespace greenai::compress {
+namespace {
+
+// 7-bit weights: every code of every int8 layer in [-63, 63], outputs still tracking fp32.
+TEST(QuantizeToEdge, SevenBitWeightsStayInTheirRange) {
+  torch::manual_seed(6);
+  nn::Net net(nn::student_spec(32));
+  net->eval();
+  torch::Tensor calibration = torch::rand({64, 1, 28, 28}), x = torch::rand({8, 1, 28, 28});
+  torch::Tensor expected = net->forward(x).detach();
+  QuantizeOptions options;
+  options.weight_bits = 7;
+  const std::vector<uint8_t> bytes = quantize_to_edge(net, calibration, options);
+  edge::FileView view;
+  ASSERT_EQ(edge::view_file(bytes, &view), "");
+  int weighted = 0, largest = 0;
+  for (const edge::OpRecord& op : view.ops) {
+    if (op.kind != edge::OpKind::kQLinear) continue;
+    ++weighted;
+    const auto* w = static_cast<const int8_t*>(view.tensor(op.weight));
+    for (uint64_t i = 0; i < view.count(op.weight); ++i)
+      largest = std::max(largest, std::abs(w[i]));
+  }
+  EXPECT_EQ(weighted, 2);
+  EXPECT_EQ(largest, 63);  // the largest weight of a channel maps to the limit
+  const std::vector<float> y = run_edge(bytes, x);
+  const double error = (torch::from_blob(const_cast<float*>(y.data()), expected.sizes()) - expected)
+                           .abs()
+                           .max()
+                           .item<double>();
+  EXPECT_LT(error, 0.1 * (expected.max() - expected.min()).item<double>());
+  options.weight_bits = 6;
+  EXPECT_THROW(quantize_to_edge(net, calibration, options), Error);
+}
+
+}  // namespace
+}  // namespace greenai::compress
