@@ -35,18 +35,7 @@ GREENAI_X86_TARGET void qlinear_avx_vnni_packed(const int8_t* x, int batch, int 
                                                 const int8_t* packed, const Requant& r,
                                                 uint8_t* scratch, int8_t* y) {
   const int stride = (in + 3) / 4 * 4;
-  const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
-  for (int n = 0; n < batch; ++n) {  // u = q + 128, rows padded with zeros to groups of 4
-    const int8_t* src = x + static_cast<long>(n) * in;
-    uint8_t* row = scratch + static_cast<long>(n) * stride;
-    int i = 0;
-    for (; i + 32 <= in; i += 32)
-      _mm256_storeu_si256(
-          reinterpret_cast<__m256i*>(row + i),
-          _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i)), flip));
-    for (; i < in; ++i) row[i] = static_cast<uint8_t>(src[i] ^ 0x80);
-    for (i = in; i < stride; ++i) row[i] = 0;
-  }
+  unsigned_rows(x, batch, in, stride, scratch);
   s8_packed_gemm(UnsignedDot{}, RequantStore{out, r.bias_unsigned, r, y}, packed, in, out, scratch,
                  stride, batch);
 }

@@ -150,6 +150,24 @@ struct DynamicStore {
   }
 };
 
+// The int8 rows made unsigned (u = q + 128) for the GEMMs that take unsigned inputs, padded
+// with zeros to `stride` (a multiple of 4; a zero input adds nothing).
+GREENAI_X86_TARGET inline void unsigned_rows(const int8_t* x, int batch, int in, int stride,
+                                             uint8_t* rows) {
+  const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
+  for (int n = 0; n < batch; ++n) {
+    const int8_t* src = x + static_cast<long>(n) * in;
+    uint8_t* row = rows + static_cast<long>(n) * stride;
+    int i = 0;
+    for (; i + 32 <= in; i += 32)
+      _mm256_storeu_si256(
+          reinterpret_cast<__m256i*>(row + i),
+          _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i)), flip));
+    for (; i < in; ++i) row[i] = static_cast<uint8_t>(src[i] ^ 0x80);
+    for (i = in; i < stride; ++i) row[i] = 0;
+  }
+}
+
 // Quantizes each example's row as ref::dynamic_linear does (unsigned 8 bits over its range
 // widened to contain 0), into `rows` (batch x stride bytes, zero padded) as u + shift, with the
 // row's scale (0 when it has none) and row_offset = -zp - shift, for DynamicStore. shift is -128
