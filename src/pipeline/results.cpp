@@ -12,40 +12,6 @@ using util::number_field;
 using util::object_field;
 using util::string_field;
 
-Json strings(const std::vector<std::string>& values) {
-  Json array = Json::array();
-  for (const auto& v : values) array.push(v);
-  return array;
-}
-
-std::vector<std::string> strings_of(const Json& json, const std::string& key,
-                                    const std::string& what) {
-  std::vector<std::string> values;
-  for (const Json& item : array_field(json, key, what).items()) {
-    if (item.type() != Json::Type::kString)
-      throw Error("cannot read " + what + " (field=" + key + ")", "an item is not a string");
-    values.push_back(item.string());
-  }
-  return values;
-}
-
-Json pairs(const std::vector<std::pair<std::string, std::string>>& values) {
-  Json object = Json::object();
-  for (const auto& [name, value] : values) object.set(name, value);
-  return object;
-}
-
-std::vector<std::pair<std::string, std::string>> pairs_of(const Json& json, const std::string& key,
-                                                          const std::string& what) {
-  std::vector<std::pair<std::string, std::string>> values;
-  for (const auto& [name, value] : object_field(json, key, what).members()) {
-    if (value.type() != Json::Type::kString)
-      throw Error("cannot read " + what + " (field=" + key + "." + name + ")", "not a string");
-    values.emplace_back(name, value.string());
-  }
-  return values;
-}
-
 template <typename T>
 Json array_of(const std::vector<T>& values) {
   Json array = Json::array();
@@ -68,11 +34,11 @@ Json MeasuredOn::to_json() const {
       .set("architecture", architecture)
       .set("cpu_model", cpu_model)
       .set("logical_cpus", logical_cpus)
-      .set("features", strings(features))
-      .set("missing_features", strings(missing_features))
+      .set("features", util::string_array(features))
+      .set("missing_features", util::string_array(missing_features))
       .set("edge_kernels", edge_kernels)
-      .set("edge_kernels_runnable", strings(edge_kernels_runnable))
-      .set("caps", pairs(caps));
+      .set("edge_kernels_runnable", util::string_array(edge_kernels_runnable))
+      .set("caps", util::string_object(caps));
 }
 
 MeasuredOn MeasuredOn::from_json(const Json& json) {
@@ -81,11 +47,11 @@ MeasuredOn MeasuredOn::from_json(const Json& json) {
   m.architecture = string_field(json, "architecture", what);
   m.cpu_model = string_field(json, "cpu_model", what);
   m.logical_cpus = number_field(json, "logical_cpus", what);
-  m.features = strings_of(json, "features", what);
-  m.missing_features = strings_of(json, "missing_features", what);
+  m.features = util::string_items(json, "features", what);
+  m.missing_features = util::string_items(json, "missing_features", what);
   m.edge_kernels = string_field(json, "edge_kernels", what);
-  m.edge_kernels_runnable = strings_of(json, "edge_kernels_runnable", what);
-  m.caps = pairs_of(json, "caps", what);
+  m.edge_kernels_runnable = util::string_items(json, "edge_kernels_runnable", what);
+  m.caps = util::string_members(json, "caps", what);
   return m;
 }
 

@@ -30,11 +30,9 @@ Provenance Provenance::of(const RunInfo& info) {
 }
 
 Json Provenance::to_json() const {
-  Json sources_json = Json::object();
-  for (const auto& [component, text] : sources) sources_json.set(component, text);
   return Json::object()
       .set("energy", energy)
-      .set("sources", sources_json)
+      .set("sources", util::string_object(sources))
       .set("intensity", intensity)
       .set("pue", pue);
 }
@@ -43,11 +41,7 @@ Provenance Provenance::from_json(const Json& json) {
   const std::string what = "the provenance";
   Provenance p;
   p.energy = string_field(json, "energy", what);
-  for (const auto& [component, text] : util::object_field(json, "sources", what).members()) {
-    if (text.type() != Json::Type::kString)
-      throw Error("cannot read the provenance (field=sources." + component + ")", "not a string");
-    p.sources.emplace_back(component, text.string());
-  }
+  p.sources = util::string_members(json, "sources", what);
   p.intensity = string_field(json, "intensity", what);
   p.pue = number_field(json, "pue", what);
   return p;

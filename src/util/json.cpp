@@ -397,4 +397,39 @@ const Json& array_field(const Json& json, const std::string& key, const std::str
   return typed_field(json, key, what, Json::Type::kArray, "array");
 }
 
+Json string_array(const std::vector<std::string>& values) {
+  Json array = Json::array();
+  for (const auto& v : values) array.push(v);
+  return array;
+}
+
+std::vector<std::string> string_items(const Json& json, const std::string& key,
+                                      const std::string& what) {
+  std::vector<std::string> values;
+  for (const Json& item : array_field(json, key, what).items()) {
+    if (item.type() != Json::Type::kString)
+      throw Error("cannot read " + what + " (field=" + key + ")", "an item is not a string");
+    values.push_back(item.string());
+  }
+  return values;
+}
+
+Json string_object(const std::vector<std::pair<std::string, std::string>>& members) {
+  Json object = Json::object();
+  for (const auto& [name, value] : members) object.set(name, value);
+  return object;
+}
+
+std::vector<std::pair<std::string, std::string>> string_members(const Json& json,
+                                                                const std::string& key,
+                                                                const std::string& what) {
+  std::vector<std::pair<std::string, std::string>> values;
+  for (const auto& [name, value] : object_field(json, key, what).members()) {
+    if (value.type() != Json::Type::kString)
+      throw Error("cannot read " + what + " (field=" + key + "." + name + ")", "not a string");
+    values.emplace_back(name, value.string());
+  }
+  return values;
+}
+
 }  // namespace greenai::util

@@ -87,4 +87,16 @@ bool bool_field(const Json& json, const std::string& key, const std::string& wha
 const Json& object_field(const Json& json, const std::string& key, const std::string& what);
 const Json& array_field(const Json& json, const std::string& key, const std::string& what);
 
+/// Lists of strings and string-to-string objects, both ways (for schemas that hold them).
+Json string_array(const std::vector<std::string>& values);
+/// The array member `key` of strings; throws greenai::Error naming `what` and the key otherwise.
+std::vector<std::string> string_items(const Json& json, const std::string& key,
+                                      const std::string& what);
+Json string_object(const std::vector<std::pair<std::string, std::string>>& members);
+/// The object member `key` whose values are strings, in order; throws greenai::Error naming
+/// `what` and the member otherwise.
+std::vector<std::pair<std::string, std::string>> string_members(const Json& json,
+                                                                const std::string& key,
+                                                                const std::string& what);
+
 }  // namespace greenai::util

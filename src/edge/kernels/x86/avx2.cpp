@@ -182,18 +182,14 @@ GREENAI_X86_TARGET void dynamic_linear_avx2(const float* x, int batch, int in, i
                                             const int8_t* packed, const float* w_scale,
                                             const int64_t* row_sum, const float* b, bool relu,
                                             uint8_t* scratch, float* y) {
-  const int stride = (in + 3) / 4 * 4;
-  const long rows_bytes = static_cast<long>(batch) * stride;
-  auto* row_scale = reinterpret_cast<float*>(scratch + 2 * rows_bytes);
-  auto* row_offset = reinterpret_cast<int32_t*>(row_scale + batch);
-  quantize_rows(x, batch, in, stride, -128, scratch, row_scale, row_offset);
-  for (long i = 0; i < rows_bytes; ++i) {
-    const auto q = static_cast<int8_t>(scratch[i]);
-    scratch[rows_bytes + i] = static_cast<uint8_t>(q < 0 ? -q : q);  // |-128| = 128
-  }
-  s8_packed_gemm(SignedDot{rows_bytes},
-                 DynamicStore{out, w_scale, row_sum, b, relu, row_scale, row_offset, y}, packed, in,
-                 out, scratch, stride, batch);
+  dynamic_gemm(x, batch, in, out, packed, w_scale, row_sum, b, relu, scratch, y, -128,
+               [](uint8_t* rows, long rows_bytes) {
+                 for (long i = 0; i < rows_bytes; ++i) {
+                   const auto q = static_cast<int8_t>(rows[i]);
+                   rows[rows_bytes + i] = static_cast<uint8_t>(q < 0 ? -q : q);  // |-128| = 128
+                 }
+                 return SignedDot{rows_bytes};
+               });
 }
 
 // 2 blocks x 6 examples: 12 accumulators, 2 weight vectors and a broadcast in the 16 registers;

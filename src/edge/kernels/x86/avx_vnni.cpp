@@ -45,14 +45,8 @@ GREENAI_X86_TARGET void dynamic_linear_avx_vnni(const float* x, int batch, int i
                                                 const int8_t* packed, const float* w_scale,
                                                 const int64_t* row_sum, const float* b, bool relu,
                                                 uint8_t* scratch, float* y) {
-  const int stride = (in + 3) / 4 * 4;
-  const long rows_bytes = static_cast<long>(batch) * stride;
-  auto* row_scale = reinterpret_cast<float*>(scratch + 2 * rows_bytes);
-  auto* row_offset = reinterpret_cast<int32_t*>(row_scale + batch);
-  quantize_rows(x, batch, in, stride, 0, scratch, row_scale, row_offset);
-  s8_packed_gemm(UnsignedDot{},
-                 DynamicStore{out, w_scale, row_sum, b, relu, row_scale, row_offset, y}, packed, in,
-                 out, scratch, stride, batch);
+  dynamic_gemm(x, batch, in, out, packed, w_scale, row_sum, b, relu, scratch, y, 0,
+               [](uint8_t*, long) { return UnsignedDot{}; });
 }
 
 }  // namespace greenai::edge::internal::x86

@@ -186,8 +186,9 @@ GREENAI_X86_TARGET inline void quantize_rows(const float* x, int batch, int in, 
     const float scale = (hi - lo) / 255.0f;
     row_scale[n] = 0;
     row_offset[n] = 0;
-    memset(u, static_cast<uint8_t>(shift), static_cast<size_t>(stride));  // zeros, shifted
-    if (scale > 0 && isfinite(scale)) {
+    if (!(scale > 0 && isfinite(scale))) {
+      memset(u, static_cast<uint8_t>(shift), static_cast<size_t>(in));  // zeros, shifted
+    } else {
       const int32_t zp = static_cast<int32_t>(clamp_of(roundf(-lo / scale), 0.0f, 255.0f));
       row_scale[n] = scale;
       row_offset[n] = -zp - shift;
@@ -273,4 +274,23 @@ GREENAI_X86_TARGET void s8_packed_gemm(const Dot& dot, const Store& store, const
     s8_blocks_pass<Dot, Store, 2>(dot, store, packed, groups, u, stride, batch, b);
   for (; b < blocks; ++b)
     s8_blocks_pass<Dot, Store, 1>(dot, store, packed, groups, u, stride, batch, b);
+}
+
+// DynamicLinear on a 256-bit set: the rows quantized as ref::dynamic_linear does and shifted by
+// `shift` for the set's GEMM (scratch: the rows, then room for what make_dot keeps beside them,
+// then each row's scale and offset), then the GEMM with DynamicStore's epilogue. make_dot(rows,
+// rows_bytes) finishes the rows and returns the Dot.
+template <typename MakeDot>
+GREENAI_X86_TARGET void dynamic_gemm(const float* x, int batch, int in, int out,
+                                     const int8_t* packed, const float* w_scale,
+                                     const int64_t* row_sum, const float* b, bool relu,
+                                     uint8_t* scratch, float* y, int shift, MakeDot make_dot) {
+  const int stride = (in + 3) / 4 * 4;
+  const long rows_bytes = static_cast<long>(batch) * stride;
+  auto* row_scale = reinterpret_cast<float*>(scratch + 2 * rows_bytes);
+  auto* row_offset = reinterpret_cast<int32_t*>(row_scale + batch);
+  quantize_rows(x, batch, in, stride, shift, scratch, row_scale, row_offset);
+  s8_packed_gemm(make_dot(scratch, rows_bytes),
+                 DynamicStore{out, w_scale, row_sum, b, relu, row_scale, row_offset, y}, packed, in,
+                 out, scratch, stride, batch);
 }
