@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/help.h"
 #include "cli/grid_models.h"
 #include "greenai/carbon/intensity.h"
 #include "greenai/error.h"
@@ -23,29 +24,6 @@ using util::Json;
 // Where scripts/setup exports Taylor's (2003) half-hourly demand series from r-cran-forecast.
 constexpr const char* kDefaultSeries = "/usr/local/share/greenai/taylor_demand_2000.csv";
 
-const char* kForecastHelp =
-    "usage: greenai forecast [FILE] [--column NAME] [--fill-gaps N]\n"
-    "                        [--model naive|seasonal-naive|holt-winters|lstm|all]\n"
-    "                        [--horizon STEPS] [--test-size STEPS] [--stride STEPS]\n"
-    "                        [--seasons M1,M2] [--out FORECASTS.csv] [--svg CHART.svg] [--json]\n"
-    "                        [--lstm-layers 2] [--lstm-hidden 50] [--lstm-window 24]\n"
-    "                        [--lstm-epochs 60] [--lstm-anchor week|day|none] [--seed 0]\n\n"
-    "Forecasts a regular series (CSV with a header: a timestamp, then the value, or the column\n"
-    "named by --column) with an LSTM and the baselines it must beat: naive, seasonal naive over\n"
-    "each season, and double seasonal Holt-Winters (Taylor, 2003). Every model is fitted on the\n"
-    "training part only and evaluated with a rolling origin over the last --test-size steps\n"
-    "(default two weeks): a forecast of --horizon steps (default one day) from every --stride\n"
-    "steps (default the horizon); MAPE, MAE and RMSE per horizon step and overall, and the\n"
-    "energy of fitting and forecasting. Seasons default to a day and a week of the series' steps.\n"
-    "\n"
-    "The LSTM reads a window of steps (value, change against the anchor season, time of day and\n"
-    "day of week) and predicts the whole horizon, as changes against the anchor season (default\n"
-    "a week); the epoch with the least loss on the latest 15 % of the training part is kept.\n"
-    "\n"
-    "FILE defaults to Taylor's half-hourly England and Wales demand of summer 2000 (exported by\n"
-    "scripts/setup from Debian's r-cran-forecast). --fill-gaps N interpolates runs of up to N\n"
-    "missing values (reported); otherwise a gap is an error. --out writes every forecast beside\n"
-    "the actual values; --svg draws the held-out tail and each model's forecasts.\n";
 
 }  // namespace
 
@@ -55,10 +33,7 @@ int forecast_main(int argc, char** argv, const LstmFactory& lstm) {
                                   {"json", false},  {"help", false}};
   for (auto& o : model_options()) options.push_back(o);
   ParsedArgs args = ArgParser("forecast", options).parse(argc, argv, 2);
-  if (args.has("help")) {
-    std::cout << kForecastHelp;
-    return 0;
-  }
+  if (args.has("help")) return print_help({"forecast"});
   if (args.positionals.size() > 1) throw UsageError("expected one series FILE");
   std::string path = args.positionals.empty() ? kDefaultSeries : args.positionals[0];
   if (args.positionals.empty() && !std::filesystem::exists(path))

@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "cli/args.h"
+#include "cli/help.h"
 #include "cli/commands.h"
 #include "cli/torch_common.h"
 #include "greenai/hardware/cpu.h"
@@ -15,17 +16,6 @@
 namespace greenai::cli {
 namespace {
 
-const char* kHelp =
-    "usage: greenai hardware [--json] [--refresh] [--threads N]\n\n"
-    "What decides speed and energy here: the CPU model and its ISA features (x86: AVX2, FMA,\n"
-    "AVX-512, VNNI, BF16, AMX; ARM64: NEON, dot product, i8mm, BF16, SVE), the edge runtime's\n"
-    "kernel set (GREENAI_EDGE_KERNELS forces any set the CPU runs), and whether LibTorch's bf16\n"
-    "training is accelerated: one representative training step timed in fp32 and under bf16\n"
-    "autocast (well under a second), cached per CPU, LibTorch version and thread count.\n"
-    "`greenai train --precision auto` and the pipeline decide by it.\n\n"
-    "  --json         the hardware, the probe and the advice as JSON\n"
-    "  --refresh      measure the probe again instead of reading the cache\n"
-    "  --threads N    LibTorch threads for the probe (default: all logical CPUs)\n";
 
 std::string joined(const std::vector<std::string>& words, const char* separator) {
   std::string text;
@@ -40,10 +30,7 @@ int hardware_command(int argc, char** argv) {
       ArgParser("hardware",
                 {{"json", false}, {"refresh", false}, {"threads", true}, {"help", false}})
           .parse(argc, argv, 2);
-  if (args.has("help")) {
-    std::cout << kHelp;
-    return 0;
-  }
+  if (args.has("help")) return print_help({"hardware"});
   if (!args.positionals.empty()) throw UsageError("hardware takes no positional arguments");
   configure_threads(args);
   const hardware::Hardware here = hardware::detect();

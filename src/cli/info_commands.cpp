@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "cli/args.h"
+#include "cli/help.h"
 #include "cli/commands.h"
 #include "cli/tracking_flags.h"
 #include "greenai/carbon/intensity.h"
@@ -28,14 +29,7 @@ int sensors_command(int argc, char** argv) {
       ArgParser("sensors",
                 {{"json", false}, {"help", false}, {"cpu-tdp", true}, {"cpu-watts-per-core", true}})
           .parse(argc, argv, 2);
-  if (args.has("help")) {
-    std::cout
-        << "usage: greenai sensors [--json] [--cpu-tdp W] [--cpu-watts-per-core W]\n\n"
-           "Lists the energy sensors this machine offers, what each reads, and for those that\n"
-           "cannot be used, why and how to fix it. Environment: GREENAI_POWERCAP_ROOT (default\n"
-           "/sys/class/powercap), GREENAI_NVML_LIBRARY (default libnvidia-ml.so.1).\n";
-    return 0;
-  }
+  if (args.has("help")) return print_help({"sensors"});
   meter::SensorSet set = meter::open_sensors(sensor_options(args));
   if (args.has("json")) {
     std::cout << "[";
@@ -64,15 +58,7 @@ int co2_command(int argc, char** argv) {
                                       {"json", false},
                                       {"help", false}})
                         .parse(argc, argv, 2);
-  if (args.has("help")) {
-    std::cout << "usage: greenai co2 --kwh ENERGY [--intensity G_PER_KWH | --country CODE] [--pue "
-                 "X] [--json]\n"
-                 "       greenai co2 --list-countries\n\n"
-                 "kg CO2eq = kWh x PUE x g/kWh / 1000. Without --intensity or --country the world\n"
-                 "average is used. Country figures: "
-              << carbon::country_table_source() << ".\n";
-    return 0;
-  }
+  if (args.has("help")) return print_help({"co2"});
   if (args.has("list-countries")) {
     for (const auto& row : carbon::country_table())
       std::printf("%-7s %-3s %8.2f g/kWh  %s\n", std::string(row.code).c_str(),
@@ -110,14 +96,7 @@ int co2_command(int argc, char** argv) {
 int workload_command(int argc, char** argv) {
   ParsedArgs args = ArgParser("workload", {{"seconds", true}, {"products", true}, {"help", false}})
                         .parse(argc, argv, 2);
-  if (args.has("help")) {
-    std::cout
-        << "usage: greenai workload [--seconds S | --products N]\n\n"
-           "A CPU-bound stand-in for an AI workload: fp32 matrix products (256 x 256) on one\n"
-           "thread, for S seconds (default 2) or exactly N products (a fixed amount of work,\n"
-           "for overhead benchmarks). `greenai run` with no command tracks it.\n";
-    return 0;
-  }
+  if (args.has("help")) return print_help({"workload"});
   double seconds = args.number("seconds", 2.0);
   double max_products = args.number("products", 0);
   if (seconds < 0 || max_products < 0)

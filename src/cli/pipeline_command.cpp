@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "cli/args.h"
+#include "cli/help.h"
 #include "cli/commands.h"
 #include "cli/progress.h"
 #include "cli/tracking_flags.h"
@@ -35,29 +36,6 @@ namespace fs = std::filesystem;
 // stage.json, so a rerun redoes it and reuses the stages before it.
 const std::vector<int> kStopSignals{SIGINT, SIGTERM, SIGHUP};
 
-const char* kHelp =
-    "usage: greenai pipeline [--quick] [--fresh] [--out DIR] [--country CODE]\n"
-    "                        [--budget-accuracy-drop POINTS] [--json]\n\n"
-    "Runs the green techniques end to end on Fashion-MNIST and measures what each saves:\n"
-    "  1. train the teacher (784-1200-1200-10) in fp32 and in bf16 mixed precision\n"
-    "  2. distill a student (784-20-10) from it\n"
-    "  3. prune the teacher structurally (90 % of its weights) and fine-tune\n"
-    "  4. quantize teacher, pruned teacher and student to int8 edge files\n"
-    "  5. evaluate every variant (test accuracy) and benchmark it (latency, energy per inference)\n"
-    "  6. write DIR/results.json, DIR/report.html and a table\n"
-    "Every stage runs as its own process under the meter (energy and kg CO2eq per stage). Stages\n"
-    "are cached by content in DIR/stages (their command, options and input files): a second run\n"
-    "reuses them and an interrupted one resumes; --fresh ignores the cache.\n\n"
-    "  --quick                   10,000 training and 2,000 test examples, few epochs: a first\n"
-    "                            look in a minute or two, not the figures to quote\n"
-    "  --limit-train N, --limit-test N   the data slice (overrides --quick's)\n"
-    "  --out DIR                 where to write (default greenai-pipeline)\n"
-    "  --budget-accuracy-drop P  name the variant with the least energy per inference within P\n"
-    "                            points of the teacher's accuracy (default 1.0)\n"
-    "  --json                    print results.json on stdout instead of the table\n"
-    "  --quiet                   no live line (on a terminal, the running stage shows its time\n"
-    "                            and its own progress: epoch, throughput, time left)\n"
-    "                            (the tracking record file is --json-log FILE here)\n\n";
 
 // Prints "[i/n] label ... 12 s" on a terminal, refreshed until stopped, with the stage's own
 // progress (the last "progress: " line of its log) after it.
@@ -201,10 +179,7 @@ int pipeline_command(int argc, char** argv) {
                                         {"help", false}})
     specs.push_back(s);
   ParsedArgs args = ArgParser("pipeline", specs).parse(argc, argv, 2);
-  if (args.has("help")) {
-    std::cout << kHelp << kTrackingHelp;
-    return 0;
-  }
+  if (args.has("help")) return print_help({"pipeline", "tracking"});
   if (!args.positionals.empty()) throw UsageError("pipeline takes no positional arguments");
   const pipeline::PipelineOptions options = pipeline_options(args);
   fs::create_directories(options.out);

@@ -12,13 +12,14 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/help.h"
 #include "cli/torch_common.h"
 #include "cli/tracking_flags.h"
 #include "greenai/error.h"
 #include "greenai/report/report.h"
-#include "greenai/rl/dqn.h"
-#include "greenai/rl/q_learning.h"
+#include "greenai/rl/training_run.h"
 #include "greenai/track/measurements.h"
+#include "greenai/util/file.h"
 #include "greenai/util/json.h"
 
 namespace greenai::cli {
@@ -26,33 +27,6 @@ namespace {
 
 using util::Json;
 
-const char* kRlHelp =
-    "usage: greenai rl train --agent q|dqn [--env cartpole|cartpole-energy] [--energy-penalty L]\n"
-    "                        [--episodes N (q)] [--steps N (dqn)] [--precision fp32|bf16 (dqn)]\n"
-    "                        [--bins 3,3,8,12 (q)] [--seed S] [--out FILE] [--json]\n"
-    "       greenai rl eval FILE [--episodes 100] [--seed S] [--json]\n"
-    "       greenai rl sweep --agent q|dqn --penalties 0,1,2,5 [--env cartpole-energy]\n"
-    "                        [--episodes N | --steps N] [--svg CHART.svg] [--json]\n\n"
-    "CartPole with Gymnasium CartPole-v1's dynamics; cartpole-energy adds a third action, coast,\n"
-    "and charges each push its mechanical work |F x v| x tau: the reward is 1 - L x work (J).\n"
-    "\n"
-    "train: tabular Q-learning on a discretised state (--bins per variable: x, x_dot, theta,\n"
-    "theta_dot), or DQN (LibTorch: replay buffer, target network, Double DQN targets; hidden\n"
-    "layers 256,256; fp32 or bf16 autocast). Both keep the policy with the best return on\n"
-    "validation episodes of their own seeds, then are evaluated greedily on --eval-episodes (100)\n"
-    "episodes of other seeds: mean return (475 solves CartPole-v1), steps balanced, mechanical\n"
-    "work per episode and per step. The energy of training is metered (or estimated, and said).\n"
-    "\n"
-    "eval: the same evaluation of a saved agent, and the compute energy per decision.\n"
-    "sweep: trains one agent per penalty and reports steps balanced against work per step, and\n"
-    "the work saved against the first penalty given (0 for an agent trained without one).\n"
-    "\n"
-    "Execution:\n"
-    "  --threads N           LibTorch threads (default: all logical CPUs; 1 is about as fast\n"
-    "                        for DQN's small batches, on half the CPU)\n"
-    "  --seed N              seed of training episodes, exploration and weights (default 0)\n"
-    "  --json                print the results as JSON on stdout\n"
-    "Tracking (as for `greenai run`; the record file is --json-log FILE here):\n";
 
 std::vector<OptionSpec> rl_specs() {
   std::vector<OptionSpec> specs{{"agent", true},     {"env", true},   {"energy-penalty", true},
@@ -89,121 +63,77 @@ std::string eval_text(const rl::EvalReport& e) {
   return text;
 }
 
-struct Trained {
-  std::unique_ptr<rl::Agent> policy;
-  rl::TrainReport report;
-  double seconds = 0;
-  track::Energy energy;
-  double emissions_kg = 0;
-  Json hyperparameters;
-};
-
-// Trains the agent the flags ask for, metering the whole training.
-Trained train_agent(const ParsedArgs& args, const rl::CartPoleConfig& config,
-                    track::Tracker& tracker) {
-  const std::string agent = args.get("agent").value_or("");
-  const uint64_t seed = static_cast<uint64_t>(integer(args, "seed", 0, 0));
-  // Each agent's own flags; one given to the other agent is refused rather than ignored.
+// The agent and its options from the flags; one given to the other agent is refused rather
+// than ignored.
+rl::AgentRequest agent_request(const ParsedArgs& args) {
+  rl::AgentRequest r;
+  r.agent = args.get("agent").value_or("");
+  if (r.agent != "q" && r.agent != "dqn") throw UsageError("--agent takes q or dqn");
   for (const auto& [flag, owner] : std::vector<std::pair<std::string, std::string>>{
            {"episodes", "q"}, {"bins", "q"}, {"steps", "dqn"}, {"precision", "dqn"}})
-    if (args.has(flag) && (agent == "q" || agent == "dqn") && agent != owner)
+    if (args.has(flag) && r.agent != owner)
       throw UsageError("--" + flag + " is for --agent " + owner +
                        (owner == "q" ? "; DQN trains for --steps environment steps"
                                      : "; Q-learning trains for --episodes episodes"));
-  Trained t;
-  tracker.step();  // from here
-  if (agent == "q") {
-    rl::QLearningOptions o;
-    o.episodes = static_cast<int>(integer(args, "episodes", o.episodes, 1));
-    o.seed = seed;
-    if (auto bins = args.get("bins")) {
-      const auto b = number_list(*bins, "bins");
-      if (b.size() != 4 ||
-          std::any_of(b.begin(), b.end(), [](double v) { return v != std::floor(v); }))
-        throw UsageError("--bins takes four whole counts: x, x_dot, theta, theta_dot");
-      for (size_t i = 0; i < 4; ++i) o.discretiser.bins[i] = static_cast<int>(b[i]);
-    }
-    rl::TrainReport report;
-    auto table = std::make_unique<rl::QTable>(rl::train_q_learning(config, o, &report));
-    t.policy = std::move(table);
-    t.report = report;
-    t.hyperparameters = o.to_json();
-  } else if (agent == "dqn") {
-    rl::DqnOptions o;
-    o.steps = integer(args, "steps", o.steps, 1);
-    o.precision = nn::parse_precision(args.get("precision").value_or("fp32"));
-    o.seed = seed;
-    rl::DqnReport report;
-    auto net = rl::train_dqn(config, o, &report);
-    t.policy = std::move(net);
-    t.report = report;
-    t.hyperparameters = o.to_json();
-  } else {
-    throw UsageError("--agent takes q or dqn");
+  const uint64_t seed = static_cast<uint64_t>(integer(args, "seed", 0, 0));
+  r.q.episodes = static_cast<int>(integer(args, "episodes", r.q.episodes, 1));
+  r.q.seed = seed;
+  if (auto bins = args.get("bins")) {
+    const auto b = number_list(*bins, "bins");
+    if (b.size() != 4 ||
+        std::any_of(b.begin(), b.end(), [](double v) { return v != std::floor(v); }))
+      throw UsageError("--bins takes four whole counts: x, x_dot, theta, theta_dot");
+    for (size_t i = 0; i < 4; ++i) r.q.discretiser.bins[i] = static_cast<int>(b[i]);
   }
-  // The whole training, validation episodes included.
-  const track::StepEnergy spent = tracker.step();
-  t.energy = spent.tree;
-  t.emissions_kg = spent.emissions_kg;
-  t.seconds = spent.duration_s;
-  return t;
-}
-
-rl::CartPoleConfig env_config(const ParsedArgs& args, double penalty) {
-  return rl::CartPole::config_for(args.get("env").value_or("cartpole"), penalty);
+  r.dqn.steps = integer(args, "steps", r.dqn.steps, 1);
+  r.dqn.precision = nn::parse_precision(args.get("precision").value_or("fp32"));
+  r.dqn.seed = seed;
+  return r;
 }
 
 int rl_train(const ParsedArgs& args) {
   const double penalty = args.number("energy-penalty", 0);
-  const rl::CartPoleConfig config = env_config(args, penalty);
+  const std::string env = args.get("env").value_or("cartpole");
+  const rl::CartPoleConfig config = rl::CartPole::config_for(env, penalty);
+  const rl::AgentRequest request = agent_request(args);
   const std::string out = args.get("out").value_or("agent.rl");
   const int eval_episodes = static_cast<int>(integer(args, "eval-episodes", 100, 1));
   auto tracker = tracker_for_this_process(args);
   tracker->start();
   tracker->begin_phase("train");
-  Trained t = train_agent(args, config, *tracker);
+  const rl::TrainedAgent t = rl::train_agent(request, config, *tracker);
   tracker->begin_phase("evaluate");
   const rl::EvalReport e =
       rl::evaluate_policy(*t.policy, config, eval_episodes, rl::kEvaluationSeed);
   tracker->end_phase();
   tracker->stop();
   const std::string provenance = tracker->info().provenance();
-  const Json training = Json::object()
-                            .set("env_steps", static_cast<double>(t.report.steps))
-                            .set("seconds", t.seconds)
-                            .set("energy", track::energy_to_json(t.energy, t.emissions_kg))
-                            .set("energy_provenance", provenance);
   rl::AgentContext context;
-  context.env = args.get("env").value_or("cartpole");
+  context.env = env;
   context.energy_penalty = penalty;
-  context.training = training;
+  context.training = Json::object()
+                         .set("env_steps", static_cast<double>(t.report.steps))
+                         .set("seconds", t.seconds)
+                         .set("energy", track::energy_to_json(t.energy, t.emissions_kg))
+                         .set("energy_provenance", provenance);
   t.policy->save(out, context);
-  Json result =
-      Json::object()
-          .set("command", "rl train")
-          .set("agent", args.get("agent").value_or(""))
-          .set("env", args.get("env").value_or("cartpole"))
-          .set("energy_penalty", penalty)
-          .set("hyperparameters", t.hyperparameters)
-          .set("training", Json::object()
-                               .set("episodes", t.report.episodes)
-                               .set("env_steps", static_cast<double>(t.report.steps))
-                               .set("best_episode", t.report.best_episode)
-                               .set("best_validation_return", t.report.best_validation_return)
-                               .set("seconds", t.seconds)
-                               .set("energy", track::energy_to_json(t.energy, t.emissions_kg)))
-          .set("evaluation", e.to_json())
-          .set("provenance", provenance_json(*tracker))
-          .set("out", out);
+  const Json result = Json::object()
+                          .set("command", "rl train")
+                          .set("agent", request.agent)
+                          .set("env", env)
+                          .set("energy_penalty", penalty)
+                          .set("hyperparameters", t.hyperparameters)
+                          .set("training", t.training_json())
+                          .set("evaluation", e.to_json())
+                          .set("provenance", provenance_json(*tracker))
+                          .set("out", out);
   char head[128], tail[256];
-  std::snprintf(head, sizeof head,
-                "%s on %s (penalty %g): ", args.get("agent").value_or("").c_str(),
-                args.get("env").value_or("cartpole").c_str(), penalty);
+  std::snprintf(head, sizeof head, "%s on %s (penalty %g): ", request.agent.c_str(), env.c_str(),
+                penalty);
   std::snprintf(tail, sizeof tail, "\ntraining: %lld steps in %.1f s, %s; wrote %s\n",
                 static_cast<long long>(t.report.steps), t.seconds,
                 energy_text(t.energy, t.emissions_kg, provenance).c_str(), out.c_str());
-  const std::string headline = head + eval_text(e) + tail;
-  return print_result(args, result, headline);
+  return print_result(args, result, head + eval_text(e) + tail);
 }
 
 int rl_eval(const ParsedArgs& args) {
@@ -250,59 +180,34 @@ int rl_eval(const ParsedArgs& args) {
 int rl_sweep(const ParsedArgs& args) {
   const auto penalties = number_list(args.get("penalties").value_or("0,1,2,5,10"), "penalties");
   const int eval_episodes = static_cast<int>(integer(args, "eval-episodes", 100, 1));
-  ParsedArgs with_env = args;
-  if (!with_env.get("env")) with_env.values["env"] = "cartpole-energy";
+  const rl::AgentRequest request = agent_request(args);
   auto tracker = tracker_for_this_process(args);
   tracker->start();
-  struct Row {
-    double penalty;
-    rl::EvalReport eval;
-    Trained trained;
-  };
-  std::vector<Row> rows;
-  for (double penalty : penalties) {
-    const rl::CartPoleConfig config = env_config(with_env, penalty);
-    Trained t = train_agent(with_env, config, *tracker);
-    // The trade-off is judged on the task itself: steps balanced and work, whatever the reward.
-    rows.push_back({penalty,
-                    rl::evaluate_policy(*t.policy, config, eval_episodes, rl::kEvaluationSeed),
-                    std::move(t)});
-  }
+  const rl::SweepResult sweep =
+      rl::sweep_penalties(request, args.get("env").value_or("cartpole-energy"), penalties,
+                          eval_episodes, *tracker);
   tracker->stop();
-  const std::string provenance = tracker->info().provenance();
-  const double base = rows[0].eval.work_per_step_j;
-  Json list = Json::array();
-  std::vector<report::Point> points;
-  for (const auto& r : rows) {
-    list.push(Json::object()
-                  .set("energy_penalty", r.penalty)
-                  .set("evaluation", r.eval.to_json())
-                  .set("work_saved_vs_first", base > 0 ? 1 - r.eval.work_per_step_j / base : 0)
-                  .set("training_seconds", r.trained.seconds));
-    char label[32];
-    std::snprintf(label, sizeof label, "L=%g", r.penalty);
-    points.push_back({label, std::max(r.eval.work_per_step_j, 1e-6),
-                      r.eval.mean_steps / rl::CartPoleConfig{}.max_steps, false});
-  }
   if (auto svg = args.get("svg")) {
-    std::ofstream f(*svg);
-    f << report::standalone_svg(report::pareto_svg(points, "mechanical work per step (J, log)",
-                                                   "steps balanced (share of 500)"));
-    if (!f) throw Error("cannot write chart (path=" + *svg + ")", "write failed");
+    std::vector<report::Point> points;
+    for (const auto& r : sweep.rows) {
+      char label[32];
+      std::snprintf(label, sizeof label, "L=%g", r.penalty);
+      points.push_back({label, std::max(r.eval.work_per_step_j, 1e-6),
+                        r.eval.mean_steps / rl::CartPoleConfig{}.max_steps, false});
+    }
+    util::write_file_atomic(*svg, report::standalone_svg(report::pareto_svg(
+                                      points, "mechanical work per step (J, log)",
+                                      "steps balanced (share of 500)")));
   }
-  Json result = Json::object()
-                    .set("command", "rl sweep")
-                    .set("agent", args.get("agent").value_or(""))
-                    .set("env", with_env.get("env").value_or(""))
-                    .set("sweep", list)
-                    .set("provenance", provenance_json(*tracker));
+  Json result = sweep.to_json();
+  result.set("command", "rl sweep").set("provenance", provenance_json(*tracker));
   std::string text = "penalty   return   steps  balanced   J/episode    J/step  coast   vs first\n";
-  for (const auto& r : rows) {
+  for (const auto& r : sweep.rows) {
     char line[200];
     std::snprintf(line, sizeof line, "%7g %8.1f %7.1f %8.0f%% %11.3f %9.4f %5.0f%% %9.1f%%\n",
                   r.penalty, r.eval.mean_return, r.eval.mean_steps, 100 * r.eval.balanced_fraction,
                   r.eval.work_per_episode_j, r.eval.work_per_step_j, 100 * r.eval.coast_fraction,
-                  base > 0 ? 100 * (1 - r.eval.work_per_step_j / base) : 0.0);
+                  100 * sweep.work_saved_vs_first(r));
     text += line;
   }
   return print_result(args, result, text);
@@ -313,7 +218,7 @@ int rl_sweep(const ParsedArgs& args) {
 int rl_command(int argc, char** argv) {
   ParsedArgs args = ArgParser("rl", rl_specs()).parse(argc, argv, 2);
   if (args.has("help") || args.positionals.empty()) {
-    std::cout << kRlHelp << kTrackingHelp;
+    print_help({"rl", "tracking"});
     return args.has("help") ? 0 : 2;
   }
   configure_threads(args);

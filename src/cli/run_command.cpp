@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "cli/args.h"
+#include "cli/help.h"
 #include "cli/commands.h"
 #include "cli/tracking_flags.h"
 #include "greenai/carbon/intensity.h"
@@ -24,21 +25,6 @@ namespace {
 
 const std::vector<int> kForwardedSignals{SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
 
-const char* kRunHelp =
-    "usage: greenai run [OPTIONS] [--] [CMD ARGS...]\n"
-    "\n"
-    "Runs CMD, tracks the energy and carbon of its whole process tree (every descendant, short-\n"
-    "lived ones included), and prints a summary on stderr. Without CMD, runs a small built-in\n"
-    "CPU-bound workload (`greenai workload`). SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and\n"
-    "SIGUSR2 sent to greenai are forwarded to CMD.\n"
-    "\n"
-    "With --when-green --duration D [--window W], waits for the start within W (default 8h)\n"
-    "whose D-long run has the least mean intensity in --intensity-series FILE (a forecast),\n"
-    "then runs CMD, and reports the carbon that waiting avoided.\n"
-    "\n"
-    "Exit status: CMD's own; 128+N if CMD was killed by signal N; 2 for bad usage or input\n"
-    "(nothing is started and nothing written); 126 if CMD cannot be executed, 127 if not found.\n"
-    "\n";
 
 // --when-green: the start within --window with the least mean intensity over --duration.
 struct WhenGreen {
@@ -98,10 +84,7 @@ int run_command(int argc, char** argv) {
            {"help", false}, {"when-green", false}, {"window", true}, {"duration", true}})
     specs.push_back(spec);
   ParsedArgs args = ArgParser("run", specs).parse(argc, argv, 2, /*stop_at_positional=*/true);
-  if (args.has("help")) {
-    std::cout << kRunHelp << kTrackingHelp;
-    return 0;
-  }
+  if (args.has("help")) return print_help({"run", "tracking"});
   // Everything is validated before the command starts or a file is touched.
   track::TrackerOptions options = tracker_options(args);
   meter::SensorOptions sensors = sensor_options(args);

@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "cli/commands.h"
+#include "cli/help.h"
 #include "cli/grid_models.h"
 #include "cli/progress.h"
 #include "greenai/carbon/intensity.h"
@@ -38,32 +39,6 @@ double parse_power(const std::string& text) {
   return value * scale;
 }
 
-const char* kScheduleHelp =
-    "usage: greenai schedule --intensity-series FILE --duration D [--window W] [--now TIME]\n"
-    "                        [--interruptible] [--power P] [--json]\n"
-    "       greenai schedule --intensity-series HISTORY --forecaster MODEL --duration D\n"
-    "                        [--window W] [--now TIME] [--power P] [--json]\n"
-    "       greenai schedule --replay --intensity-series HISTORY [--forecaster MODEL|all]\n"
-    "                        [--durations 1h,2h,...] [--window W] [--warm-up 56d]\n"
-    "                        [--refit-every 28d] [--json]\n"
-    "   with, for a HISTORY: [--column NAME] [--fill-gaps N] [--seasons M1,M2] [--lstm-...]\n\n"
-    "When to run a job of length D (90m, 3h, ...) within the window W after TIME (default 24h\n"
-    "after now) so that it emits the least: the start whose run has the least mean carbon\n"
-    "intensity (for --interruptible jobs, the cleanest stretches that add up to D), the mean\n"
-    "against starting at once, and with --power the kg CO2eq of both. FILE is a series of\n"
-    "`timestamp,g_per_kwh`, an Electricity Maps CSV export, or the JSON of the Carbon Aware\n"
-    "SDK's forecast endpoint (or an array of its emissions data points); it must cover the\n"
-    "window, as history to replay (give --now, ISO 8601 or Unix seconds) or a forecast.\n"
-    "\n"
-    "With --forecaster (naive, seasonal-naive-M, holt-winters, lstm), FILE is history: the model\n"
-    "is fitted on the values before TIME and the job is scheduled on its forecast of the window.\n"
-    "Where the history goes on past TIME, the actual outcome is reported too.\n"
-    "\n"
-    "--replay evaluates scheduling over the whole history: a job of each length arrives at every\n"
-    "step after the warm-up; each is scheduled with perfect foresight and on each forecaster's\n"
-    "forecast made at its arrival (the model refitted on all earlier values every --refit-every),\n"
-    "and both are charged the actual intensities. It reports the saving against running at once\n"
-    "and the share of the perfect-foresight saving that each forecaster captured.\n";
 
 double time_flag(const ParsedArgs& args) {
   if (auto now = args.get("now")) {
@@ -74,15 +49,6 @@ double time_flag(const ParsedArgs& args) {
     return *t;
   }
   return static_cast<double>(std::time(nullptr));
-}
-
-Json runs_json(const grid::Schedule& s) {
-  Json runs = Json::array();
-  for (const auto& [start, end] : s.runs)
-    runs.push(Json::object()
-                  .set("start", carbon::format_timestamp(start))
-                  .set("end", carbon::format_timestamp(end)));
-  return runs;
 }
 
 grid::ReplayPlan plan_replay(const ParsedArgs& args) {
@@ -172,40 +138,39 @@ int replay_main(const ParsedArgs& args, const LstmFactory& lstm) {
   return 0;
 }
 
-void print_schedule(const std::string& path, const grid::ScheduleRequest& request,
-                    const grid::Schedule& s, const std::string& forecaster, double watts,
-                    const Json& result, const std::optional<grid::Schedule>& best,
-                    double actual_mean) {
-  const bool history = best.has_value();
-  const double saving = s.now_mean_g_per_kwh > 0 ? 1 - s.mean_g_per_kwh / s.now_mean_g_per_kwh : 0;
-  if (!forecaster.empty())
-    std::printf("on the %s forecast of %s from %s:\n", forecaster.c_str(), path.c_str(),
-                carbon::format_timestamp(request.now).c_str());
-  if (request.interruptible) {
+void print_schedule(const grid::JobSchedule& j) {
+  const grid::Schedule& s = j.schedule;
+  const double now = j.request.now;
+  if (!j.forecaster.empty())
+    std::printf("on the %s forecast of %s from %s:\n", j.forecaster.c_str(), j.series.c_str(),
+                carbon::format_timestamp(now).c_str());
+  if (j.request.interruptible) {
     std::printf("run in %zu stretch(es):\n", s.runs.size());
     for (const auto& [start, end] : s.runs)
       std::printf("  %s to %s\n", carbon::format_timestamp(start).c_str(),
                   carbon::format_timestamp(end).c_str());
   } else {
     std::printf("best start: %s (%.1f h after %s), until %s\n",
-                carbon::format_timestamp(s.runs[0].first).c_str(),
-                (s.runs[0].first - request.now) / 3600,
-                carbon::format_timestamp(request.now).c_str(),
+                carbon::format_timestamp(s.runs[0].first).c_str(), (s.runs[0].first - now) / 3600,
+                carbon::format_timestamp(now).c_str(),
                 carbon::format_timestamp(s.runs[0].second).c_str());
   }
   std::printf(
       "%smean intensity %.1f g/kWh, against %.1f g/kWh starting at once: %.1f %% less carbon\n",
-      forecaster.empty() ? "" : "forecast ", s.mean_g_per_kwh, s.now_mean_g_per_kwh, 100 * saving);
-  if (watts > 0)
-    std::printf("at %.0f W: %.4g kg CO2eq instead of %.4g (%.4g kg avoided)\n", watts,
-                result.at("kg").number(), result.at("now_kg").number(),
-                result.at("now_kg").number() - result.at("kg").number());
-  if (history)
+      j.forecaster.empty() ? "" : "forecast ", s.mean_g_per_kwh, s.now_mean_g_per_kwh,
+      100 * j.saving());
+  if (j.power_w > 0) {
+    const double kg = j.kg(s.mean_g_per_kwh), now_kg = j.kg(s.now_mean_g_per_kwh);
+    std::printf("at %.0f W: %.4g kg CO2eq instead of %.4g (%.4g kg avoided)\n", j.power_w, kg,
+                now_kg, now_kg - kg);
+  }
+  if (j.actual)
     std::printf(
         "actually: %.1f g/kWh at the chosen time, %.1f starting at once, %.1f with perfect "
         "foresight (from %s)\n",
-        actual_mean, best->now_mean_g_per_kwh, best->mean_g_per_kwh,
-        carbon::format_timestamp(best->runs[0].first).c_str());
+        j.actual->mean_g_per_kwh, j.actual->perfect.now_mean_g_per_kwh,
+        j.actual->perfect.mean_g_per_kwh,
+        carbon::format_timestamp(j.actual->perfect.runs[0].first).c_str());
 }
 
 // The best time for one job, on a series or on a forecaster's forecast of a history; with the
@@ -219,63 +184,23 @@ int schedule_once(const ParsedArgs& args, const std::string& path, const LstmFac
   request.interruptible = args.has("interruptible");
   request.now = time_flag(args);
   const double watts = args.get("power") ? parse_power(*args.get("power")) : 0;  // 0: not given
-
-  // The series to schedule on: the file itself, or a forecaster's forecast from its history.
-  std::optional<carbon::IntensitySeries> history;  // the actual values, when they cover it
-  std::optional<carbon::IntensitySeries> series;
-  std::string forecaster;
+  grid::JobSchedule job;
   if (auto name = args.get("forecaster")) {
     const grid::Series past = load_series_flags(path, args);
-    const grid::ForecastOrigin at = grid::forecast_origin(past, request.now, request.window_s);
+    const int horizon = grid::forecast_origin(past, request.now, request.window_s).horizon;
     std::vector<std::string> skipped;
-    auto models = make_models(*name, args, past, at.horizon, lstm, skipped);
+    auto models = make_models(*name, args, past, horizon, lstm, skipped);
     if (models.size() != 1)
       throw UsageError(
-          "--forecaster takes one model: naive, seasonal-naive-M, holt-winters or "
-          "lstm");
-    forecaster = models[0]->name();
-    series = grid::forecast_intensity(*models[0], past, at, request.now);
-    history = grid::actual_intensity(past, request.now, request.window_s);
+          "--forecaster takes one model: naive, seasonal-naive-M, holt-winters or lstm");
+    job = grid::schedule_on_forecast(path, past, *models[0], request, watts);
   } else {
-    series = carbon::IntensitySeries::load(path);
+    job = grid::schedule_on_series(path, carbon::IntensitySeries::load(path), request, watts);
   }
-  const grid::Schedule s = grid::best_schedule(*series, request);
-
-  const double saving = s.now_mean_g_per_kwh > 0 ? 1 - s.mean_g_per_kwh / s.now_mean_g_per_kwh : 0;
-  const double kwh = watts * request.duration_s / carbon::kJoulesPerKwh;
-  Json result = Json::object()
-                    .set("series", path)
-                    .set("now", carbon::format_timestamp(request.now))
-                    .set("duration_s", request.duration_s)
-                    .set("window_s", request.window_s)
-                    .set("interruptible", request.interruptible)
-                    .set("runs", runs_json(s))
-                    .set("mean_g_per_kwh", s.mean_g_per_kwh)
-                    .set("now_mean_g_per_kwh", s.now_mean_g_per_kwh)
-                    .set("saving_fraction", saving);
-  if (!forecaster.empty()) result.set("forecaster", forecaster).set("intensities", "forecast");
-  if (watts > 0)
-    result.set("power_w", watts)
-        .set("kg", carbon::emissions_kg(kwh, 1.0, s.mean_g_per_kwh))
-        .set("now_kg", carbon::emissions_kg(kwh, 1.0, s.now_mean_g_per_kwh));
-  // Replaying history: what the forecast's choice actually emitted, against perfect foresight.
-  std::optional<grid::Schedule> best;
-  double actual_mean = 0;
-  if (history) {
-    const grid::ActualOutcome outcome = grid::score_on_actual(s, *history, request);
-    best = outcome.perfect;
-    actual_mean = outcome.mean_g_per_kwh;
-    result.set("actual", Json::object()
-                             .set("mean_g_per_kwh", actual_mean)
-                             .set("now_mean_g_per_kwh", best->now_mean_g_per_kwh)
-                             .set("perfect_runs", runs_json(*best))
-                             .set("perfect_mean_g_per_kwh", best->mean_g_per_kwh));
-  }
-  if (args.has("json")) {
-    std::cout << result.dump(2) << "\n";
-    return 0;
-  }
-  print_schedule(path, request, s, forecaster, watts, result, best, actual_mean);
+  if (args.has("json"))
+    std::cout << job.to_json().dump(2) << "\n";
+  else
+    print_schedule(job);
   return 0;
 }
 
@@ -289,10 +214,7 @@ int schedule_main(int argc, char** argv, const LstmFactory& lstm) {
       {"quiet", false},           {"help", false}};
   for (auto& o : model_options()) options.push_back(o);
   ParsedArgs args = ArgParser("schedule", options).parse(argc, argv, 2);
-  if (args.has("help")) {
-    std::cout << kScheduleHelp;
-    return 0;
-  }
+  if (args.has("help")) return print_help({"schedule"});
   auto path = args.get("intensity-series");
   if (!path) throw UsageError("missing --intensity-series FILE");
   // Flags of one mode given to another are refused rather than ignored.

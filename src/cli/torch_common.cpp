@@ -13,17 +13,6 @@ namespace greenai::cli {
 
 using util::Json;
 
-const char* kCommonHelp =
-    "Data and execution:\n"
-    "  --data DIR            Fashion-MNIST folder (default /usr/share/datasets/fashion-mnist)\n"
-    "  --limit-train N       use the first N training examples (quick runs)\n"
-    "  --limit-test N        use the first N test examples\n"
-    "  --threads N           LibTorch threads (default: all logical CPUs)\n"
-    "  --seed N              seed of initialisation, shuffling and dropout (default 0)\n"
-    "  --json                print the results as JSON on stdout\n"
-    "  --quiet               no progress line (on a terminal, training shows epoch, loss,\n"
-    "                        throughput and the time left)\n"
-    "Tracking (as for `greenai run`; the record file is --json-log FILE here):\n";
 
 std::vector<OptionSpec> common_specs(std::vector<OptionSpec> own) {
   for (auto s : tracking_option_specs(/*json_is_log=*/false)) own.push_back(s);
@@ -65,17 +54,5 @@ int print_result(const ParsedArgs& args, const Json& result, const std::string& 
     std::cout << headline;
   return 0;
 }
-
-bool is_edge_file(const std::string& path) {
-  char magic[sizeof edge::kMagic] = {};
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) return false;
-  const bool edge_file = std::fread(magic, 1, sizeof magic, f) == sizeof magic &&
-                         std::memcmp(magic, edge::kMagic, sizeof magic) == 0;
-  std::fclose(f);
-  return edge_file;
-}
-
-// Accuracy, size and energy per 1,000 inferences of an edge file, run by the edge runtime
 
 }  // namespace greenai::cli

@@ -13,8 +13,6 @@
 
 namespace greenai::cli {
 
-extern const char* kCommonHelp;
-
 /// `own` plus the tracking, data, thread, seed, --json and --help options.
 std::vector<OptionSpec> common_specs(std::vector<OptionSpec> own);
 /// LibTorch's thread count from --threads (default: all logical CPUs).
@@ -28,7 +26,5 @@ Data load_data(const ParsedArgs& args, bool need_train = true);
 std::string energy_text(const track::Energy& e, double kg, const std::string& provenance);
 /// Prints `result` as JSON with --json, else the one-line `headline`; returns 0.
 int print_result(const ParsedArgs& args, const util::Json& result, const std::string& headline);
-/// Whether `path` starts with the edge format's magic.
-bool is_edge_file(const std::string& path);
 
 }  // namespace greenai::cli

@@ -7,23 +7,6 @@
 
 namespace greenai::cli {
 
-const char* const kTrackingHelp =
-    "Tracking:\n"
-    "  --interval SECONDS         record interval, fractions allowed (default 1)\n"
-    "  --output FILE.csv          append CodeCarbon-compatible rows (cumulative, flushed per "
-    "interval)\n"
-    "  --json FILE                append JSON lines: one per interval and a summary\n"
-    "  --prometheus HOST:PORT     serve live figures on http://HOST:PORT/metrics while running\n"
-    "  --project NAME             project_name in the outputs (default greenai)\n"
-    "Carbon (first given wins: --intensity, --intensity-series, --country, world average):\n"
-    "  --intensity G_PER_KWH      a fixed grid intensity in g CO2eq/kWh\n"
-    "  --intensity-series FILE    CSV `timestamp,g_per_kwh` or an Electricity Maps export,\n"
-    "                             applied hour by hour over the run\n"
-    "  --country CODE             ISO 3166-1 alpha-2 or alpha-3 (embedded Ember yearly averages)\n"
-    "  --pue X                    data-centre power usage effectiveness (default 1.0)\n"
-    "Estimator (used for components without energy counters):\n"
-    "  --cpu-tdp WATTS            package power at full load, shared over the logical CPUs\n"
-    "  --cpu-watts-per-core WATTS full-load power of one logical CPU (default 3.5)\n";
 
 std::vector<OptionSpec> tracking_option_specs(bool json_is_log) {
   return {{"interval", true},

@@ -17,8 +17,6 @@ namespace greenai::cli {
 /// The option specs of the shared flags, to append to a command's own. Commands whose --json
 /// prints results on stdout take the JSON-lines record file as --json-log instead.
 std::vector<OptionSpec> tracking_option_specs(bool json_is_log = true);
-/// Help text of the shared flags.
-extern const char* const kTrackingHelp;
 
 meter::SensorOptions sensor_options(const ParsedArgs& args);
 /// Validates and resolves everything (intensity source included); throws before any work.

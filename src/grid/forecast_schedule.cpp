@@ -52,4 +52,74 @@ ActualOutcome score_on_actual(const Schedule& chosen, const carbon::IntensitySer
   return o;
 }
 
+double JobSchedule::saving() const {
+  return schedule.now_mean_g_per_kwh > 0
+             ? 1 - schedule.mean_g_per_kwh / schedule.now_mean_g_per_kwh
+             : 0;
+}
+
+double JobSchedule::kg(double g_per_kwh) const {
+  return carbon::emissions_kg(power_w * request.duration_s / carbon::kJoulesPerKwh, 1.0,
+                              g_per_kwh);
+}
+
+namespace {
+
+util::Json runs_json(const Schedule& s) {
+  util::Json runs = util::Json::array();
+  for (const auto& [start, end] : s.runs)
+    runs.push(util::Json::object()
+                  .set("start", carbon::format_timestamp(start))
+                  .set("end", carbon::format_timestamp(end)));
+  return runs;
+}
+
+}  // namespace
+
+util::Json JobSchedule::to_json() const {
+  util::Json result = util::Json::object()
+                          .set("series", series)
+                          .set("now", carbon::format_timestamp(request.now))
+                          .set("duration_s", request.duration_s)
+                          .set("window_s", request.window_s)
+                          .set("interruptible", request.interruptible)
+                          .set("runs", runs_json(schedule))
+                          .set("mean_g_per_kwh", schedule.mean_g_per_kwh)
+                          .set("now_mean_g_per_kwh", schedule.now_mean_g_per_kwh)
+                          .set("saving_fraction", saving());
+  if (!forecaster.empty()) result.set("forecaster", forecaster).set("intensities", "forecast");
+  if (power_w > 0)
+    result.set("power_w", power_w)
+        .set("kg", kg(schedule.mean_g_per_kwh))
+        .set("now_kg", kg(schedule.now_mean_g_per_kwh));
+  if (actual)
+    result.set("actual", util::Json::object()
+                             .set("mean_g_per_kwh", actual->mean_g_per_kwh)
+                             .set("now_mean_g_per_kwh", actual->perfect.now_mean_g_per_kwh)
+                             .set("perfect_runs", runs_json(actual->perfect))
+                             .set("perfect_mean_g_per_kwh", actual->perfect.mean_g_per_kwh));
+  return result;
+}
+
+JobSchedule schedule_on_series(const std::string& path, const carbon::IntensitySeries& series,
+                               const ScheduleRequest& request, double power_w) {
+  JobSchedule j;
+  j.series = path;
+  j.request = request;
+  j.schedule = best_schedule(series, request);
+  j.power_w = power_w;
+  return j;
+}
+
+JobSchedule schedule_on_forecast(const std::string& path, const Series& past, Forecaster& model,
+                                 const ScheduleRequest& request, double power_w) {
+  const ForecastOrigin at = forecast_origin(past, request.now, request.window_s);
+  JobSchedule j = schedule_on_series(path, forecast_intensity(model, past, at, request.now),
+                                     request, power_w);
+  j.forecaster = model.name();
+  if (auto history = actual_intensity(past, request.now, request.window_s))
+    j.actual = score_on_actual(j.schedule, *history, request);
+  return j;
+}
+
 }  // namespace greenai::grid

@@ -207,4 +207,30 @@ PrecisionAdvice advise_precision(const PrecisionProbe& probe) {
   return a;
 }
 
+PrecisionChoice choose_precision(const std::string& asked,
+                                 const std::function<PrecisionProbe()>& probe) {
+  PrecisionChoice c;
+  if (asked != "auto" && asked != "bf16") {
+    c.precision = parse_precision(asked);
+    return c;
+  }
+  const PrecisionProbe measured = probe();
+  const PrecisionAdvice advice = advise_precision(measured);
+  c.note = util::Json::object()
+               .set("requested", asked)
+               .set("advice", advice.to_json())
+               .set("probe", measured.to_json());
+  if (asked == "auto") {
+    c.precision = advice.fastest;
+    c.message = std::string("--precision auto: training in ") + to_string(advice.fastest) + " (" +
+                advice.reason + ")";
+    return c;
+  }
+  c.precision = Precision::kBf16;
+  if (advice.bf16_speedup > 0 && advice.bf16_speedup < 1)
+    c.message = "warning: " + advice.reason +
+                "; training in bf16 as asked (--precision auto takes the faster)";
+  return c;
+}
+
 }  // namespace greenai::nn

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "greenai/error.h"
 #include "support/temp_dir.h"
 
 namespace greenai::nn {
@@ -53,6 +54,42 @@ TEST(PrecisionAdvice, Bf16ThatCouldNotRunKeepsFp32WithTheError) {
   const PrecisionAdvice a = advise_precision(p);
   EXPECT_EQ(a.fastest, Precision::kFp32);
   EXPECT_NE(a.reason.find("could not be measured here: no kernel"), std::string::npos);
+}
+
+TEST(PrecisionChoice, NamedPrecisionsNeverRunTheProbe) {
+  int probes = 0;
+  auto probe = [&] {
+    ++probes;
+    return probe_of(0.002, 0.001);
+  };
+  EXPECT_EQ(choose_precision("fp32", probe).precision, Precision::kFp32);
+  const PrecisionChoice fp16 = choose_precision("fp16", probe);
+  EXPECT_EQ(fp16.precision, Precision::kFp16);
+  EXPECT_TRUE(fp16.message.empty());
+  EXPECT_TRUE(fp16.note.is_null());
+  EXPECT_EQ(probes, 0);
+  EXPECT_THROW(choose_precision("int4", probe), Error);
+}
+
+TEST(PrecisionChoice, AutoTakesTheFasterAndSaysWhy) {
+  const PrecisionChoice fast = choose_precision("auto", [] { return probe_of(0.004, 0.002); });
+  EXPECT_EQ(fast.precision, Precision::kBf16);
+  EXPECT_NE(fast.message.find("training in bf16"), std::string::npos) << fast.message;
+  EXPECT_EQ(fast.note.at("requested").string(), "auto");
+  const PrecisionChoice slow = choose_precision("auto", [] { return probe_of(0.002, 0.110); });
+  EXPECT_EQ(slow.precision, Precision::kFp32);
+  EXPECT_NE(slow.message.find("55.0x slower"), std::string::npos) << slow.message;
+}
+
+TEST(PrecisionChoice, ExplicitBf16RunsAsAskedWithAWarningOnlyWhereSlower) {
+  const PrecisionChoice slow = choose_precision("bf16", [] { return probe_of(0.002, 0.110); });
+  EXPECT_EQ(slow.precision, Precision::kBf16);
+  EXPECT_EQ(slow.message.rfind("warning: ", 0), 0u) << slow.message;
+  EXPECT_NE(slow.message.find("55.0x slower"), std::string::npos) << slow.message;
+  const PrecisionChoice fast = choose_precision("bf16", [] { return probe_of(0.004, 0.002); });
+  EXPECT_EQ(fast.precision, Precision::kBf16);
+  EXPECT_TRUE(fast.message.empty()) << fast.message;
+  EXPECT_EQ(fast.note.at("requested").string(), "bf16");
 }
 
 TEST(PrecisionProbe, RoundTripsThroughJson) {

@@ -11,10 +11,12 @@
 #pragma once
 
 #include <optional>
+#include <string>
 
 #include "greenai/carbon/intensity.h"
 #include "greenai/grid/forecast.h"
 #include "greenai/grid/schedule.h"
+#include "greenai/util/json.h"
 
 namespace greenai::grid {
 
@@ -46,5 +48,33 @@ struct ActualOutcome {
 
 ActualOutcome score_on_actual(const Schedule& chosen, const carbon::IntensitySeries& actual,
                               const ScheduleRequest& request);
+
+/// One job scheduled, as `greenai schedule` reports it: on a series taken as it is, or on a
+/// forecaster's forecast of a history, with the actual outcome where the history covers the
+/// window.
+struct JobSchedule {
+  std::string series;  ///< the file scheduled on, as given
+  ScheduleRequest request;
+  Schedule schedule;
+  std::string forecaster;  ///< the model whose forecast was used; "" for the series itself
+  double power_w = 0;      ///< the job's power, for its kg CO2eq; 0 where not given
+  std::optional<ActualOutcome> actual;
+  /// 1 - mean / mean starting at once (0 where starting at once emits nothing).
+  double saving() const;
+  /// kg CO2eq of the job at power_w over its duration at `g_per_kwh`.
+  double kg(double g_per_kwh) const;
+  /// {"series", "now", "duration_s", "window_s", "interruptible", "runs", "mean_g_per_kwh",
+  /// "now_mean_g_per_kwh", "saving_fraction"[, "forecaster", "intensities"][, "power_w", "kg",
+  /// "now_kg"][, "actual"]}
+  util::Json to_json() const;
+};
+
+/// Schedules on `series` as it is.
+JobSchedule schedule_on_series(const std::string& path, const carbon::IntensitySeries& series,
+                               const ScheduleRequest& request, double power_w = 0);
+/// Schedules on `model`'s forecast of the window from the history `past` (fitted on the values
+/// before now), scored on the actual values where `past` covers the window.
+JobSchedule schedule_on_forecast(const std::string& path, const Series& past, Forecaster& model,
+                                 const ScheduleRequest& request, double power_w = 0);
 
 }  // namespace greenai::grid

@@ -10,6 +10,7 @@
 //   if (advice.fastest == Precision::kBf16) ...;   // advice.reason says why, with the ratio
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "greenai/hardware/cpu.h"
@@ -66,5 +67,21 @@ PrecisionProbe probe_precision(const hardware::Hardware& here, int threads = 0,
 
 /// The decision, from the probe alone (no measurement): bf16 when it is accelerated, else fp32.
 PrecisionAdvice advise_precision(const PrecisionProbe& probe);
+
+/// What a training command runs in when asked for a precision by name.
+struct PrecisionChoice {
+  Precision precision = Precision::kFp32;
+  /// One line for the user, or "": what auto chose and why, or the warning for a bf16 that the
+  /// probe found slower than fp32 (it runs as asked).
+  std::string message;
+  /// {"requested", "advice", "probe"} where the probe was consulted (auto, bf16), else null.
+  util::Json note;
+};
+
+/// Resolves --precision: fp32, bf16, fp16 or auto. auto and bf16 consult `probe` (called only
+/// for them): auto takes the faster of fp32 and bf16; bf16 runs as asked, with a warning and the
+/// measured ratio where the probe found it slower. Throws greenai::Error on an unknown name.
+PrecisionChoice choose_precision(const std::string& asked,
+                                 const std::function<PrecisionProbe()>& probe);
 
 }  // namespace greenai::nn

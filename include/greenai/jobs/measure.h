@@ -1,0 +1,97 @@
+// Measuring a model as the CLI's `eval` and `bench` do, as library calls with typed results:
+// test accuracy and energy per 1,000 inferences of a checkpoint (LibTorch) or an edge or ONNX
+// file (the edge runtime), and latency, throughput and energy of models side by side. Each
+// result's to_json is the command's --json output; the pipeline reads them through
+// track::EvalSummary and track::BenchRow.
+//
+//   auto tracker = greenai::track::Tracker::for_this_process();
+//   jobs::EdgeEvaluation e = jobs::evaluate_edge("teacher.int8.edge", test, {.batch = 64}, *tracker);
+//   std::printf("%.2f %%\n", 100 * e.accuracy);
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "greenai/hardware/cpu.h"
+#include "greenai/nn/dataset.h"
+#include "greenai/nn/precision.h"
+#include "greenai/track/measurements.h"
+#include "greenai/track/tracker.h"
+#include "greenai/util/json.h"
+
+namespace greenai::jobs {
+
+/// Whether `path` starts with the edge format's magic (false when it cannot be read).
+bool is_edge_file(const std::string& path);
+/// Whether `path` is a model the edge runtime runs: an edge file, or ONNX it imports.
+bool runs_on_edge_runtime(const std::string& path);
+
+struct EvalOptions {
+  int64_t batch = 64;   ///< examples per call
+  int64_t repeat = 3;   ///< passes over the test set (the energy is divided by all inferences)
+  nn::Precision precision = nn::Precision::kFp32;  ///< checkpoints only
+};
+
+/// An edge or ONNX file evaluated by the edge runtime (one thread, as on a small device).
+struct EdgeEvaluation {
+  std::string model;    ///< the file
+  std::string format;   ///< "edge" or "onnx"
+  std::string kernels;  ///< the edge kernel set that ran, e.g. "avx2"
+  double accuracy = 0;  ///< top-1 on the test set, 0..1
+  int64_t test_examples = 0;
+  double size_bytes = 0, arena_bytes = 0;
+  int64_t batch = 0;
+  double inferences_per_s = 0;
+  track::PerThousandInferences per_1000;
+  std::vector<int64_t> predictions;  ///< the predicted class of each test example
+  hardware::Hardware hardware;
+  track::Provenance provenance;
+  /// `greenai eval --json` for an edge or ONNX file.
+  util::Json to_json() const;
+};
+
+/// Runs the test set `options.repeat` times through the model, metered as the phase "edge
+/// inference" of `tracker` (started and stopped here). Throws greenai::Error naming the file
+/// when it cannot be loaded or run, or when its input size is not the data set's.
+EdgeEvaluation evaluate_edge(const std::string& path, const nn::Dataset& test,
+                             const EvalOptions& options, track::Tracker& tracker);
+
+/// A checkpoint evaluated by LibTorch (its thread count as set).
+struct CheckpointEvaluation {
+  std::string model, arch, architecture;  ///< the file, its spec's name and description
+  double accuracy = 0, loss = 0;
+  int64_t test_examples = 0, parameters = 0, nonzero_parameters = 0;
+  double size_bytes = 0;
+  int64_t macs_per_inference = 0, batch = 0;
+  nn::Precision precision = nn::Precision::kFp32;
+  int threads = 1;
+  double inferences_per_s = 0;
+  track::PerThousandInferences per_1000;
+  hardware::Hardware hardware;
+  track::Provenance provenance;
+  /// `greenai eval --json` for a checkpoint.
+  util::Json to_json() const;
+};
+
+/// The same for a checkpoint (FILE + FILE.json).
+CheckpointEvaluation evaluate_checkpoint(const std::string& path, const nn::Dataset& test,
+                                         const EvalOptions& options, track::Tracker& tracker);
+
+/// Models timed one after the other in one process.
+struct BenchReport {
+  std::vector<track::BenchRow> rows;  ///< one per model and batch size, in that order
+  hardware::Hardware hardware;
+  track::Provenance provenance;
+  /// `greenai bench --json`: {"results", "hardware", "provenance"}.
+  util::Json to_json() const;
+};
+
+/// Each model at each batch size: a warm-up, then `seconds` (and at least 20 calls) of timed
+/// calls on fixed pseudo-random inputs in [0, 1), each case a phase of `tracker` (started and
+/// stopped here) whose energy is divided by the inferences made. Edge and ONNX files run on the
+/// edge runtime (one thread), checkpoints on LibTorch fp32 with its current thread count.
+BenchReport bench_models(const std::vector<std::string>& paths, const std::vector<int>& batches,
+                         double seconds, track::Tracker& tracker);
+
+}  // namespace greenai::jobs

@@ -1,0 +1,71 @@
+// Training and comparing agents as `greenai rl` does: one agent trained with its energy metered,
+// evaluated greedily on episodes of seeds it never saw, and the sweep over energy penalties that
+// draws the trade-off between balancing the pole and the mechanical work spent on it.
+//
+//   rl::AgentRequest request{.agent = "q"};
+//   auto tracker = track::Tracker::for_this_process();
+//   tracker->start();
+//   rl::SweepResult s = rl::sweep_penalties(request, "cartpole-energy", {0, 1, 5}, 100, *tracker);
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "greenai/rl/agent.h"
+#include "greenai/rl/agent_file.h"
+#include "greenai/rl/cartpole.h"
+#include "greenai/rl/dqn.h"
+#include "greenai/rl/q_learning.h"
+#include "greenai/track/tracker.h"
+#include "greenai/util/json.h"
+
+namespace greenai::rl {
+
+/// Which agent to train and with what: the options of the one not chosen are ignored.
+struct AgentRequest {
+  std::string agent;  ///< "q" (tabular Q-learning) or "dqn"
+  QLearningOptions q;
+  DqnOptions dqn;
+};
+
+/// A trained agent and what its training cost.
+struct TrainedAgent {
+  std::unique_ptr<Agent> policy;
+  TrainReport report;
+  double seconds = 0;
+  track::Energy energy;  ///< the whole training, validation episodes included
+  double emissions_kg = 0;
+  util::Json hyperparameters;  ///< the chosen agent's options
+  /// {"episodes", "env_steps", "best_episode", "best_validation_return", "seconds", "energy"}
+  util::Json training_json() const;
+};
+
+/// Trains one agent; its energy is the span of `tracker` (started) from the call to the return.
+/// Throws greenai::Error for an agent other than q or dqn.
+TrainedAgent train_agent(const AgentRequest& request, const CartPoleConfig& config,
+                         track::Tracker& tracker);
+
+struct SweepRow {
+  double penalty = 0;
+  EvalReport eval;  ///< on the task itself (steps balanced, work), whatever the reward
+  double training_seconds = 0;
+};
+
+struct SweepResult {
+  std::string agent, env;
+  std::vector<SweepRow> rows;  ///< in the order of the penalties given
+  /// 1 - work per step / the first row's (0 where the first did no work).
+  double work_saved_vs_first(const SweepRow& row) const;
+  /// {"agent", "env", "sweep": [{"energy_penalty", "evaluation", "work_saved_vs_first",
+  /// "training_seconds"}]}
+  util::Json to_json() const;
+};
+
+/// Trains one agent per penalty on `env` (CartPole::config_for's name) and evaluates each on
+/// `eval_episodes` episodes of kEvaluationSeed.
+SweepResult sweep_penalties(const AgentRequest& request, const std::string& env,
+                            const std::vector<double>& penalties, int eval_episodes,
+                            track::Tracker& tracker);
+
+}  // namespace greenai::rl

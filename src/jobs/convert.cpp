@@ -1,0 +1,134 @@
+// Checkpoints to deployable files: compress's quantizer and exporter, interop's ONNX writer.
+#include "greenai/jobs/convert.h"
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "greenai/edge/format.h"
+#include "greenai/edge/greenai_edge.h"
+#include "greenai/error.h"
+#include "greenai/interop/onnx.h"
+#include "greenai/jobs/measure.h"
+#include "greenai/nn/checkpoint.h"
+#include "greenai/nn/dataset.h"
+#include "greenai/util/file.h"
+
+namespace greenai::jobs {
+namespace {
+
+using util::Json;
+
+void check(const ConvertRequest& r, bool from_edge) {
+  const std::string what = "cannot convert (path=" + r.model + ")";
+  if (r.format != "edge" && r.format != "onnx")
+    throw Error("cannot convert (--format=" + r.format + ")", "unknown format", "use edge or onnx");
+  const bool keeps_its_own = from_edge && r.precision.empty();
+  if (!keeps_its_own && r.precision != "int8" && r.precision != "fp32" && r.precision != "dynamic")
+    throw Error("cannot convert (--precision=" + r.precision + ")", "unknown precision",
+                "use int8, dynamic or fp32");
+  if (from_edge && !r.precision.empty())
+    throw Error("cannot convert (--precision=" + r.precision + ")",
+                "MODEL is an edge file already; its precision is fixed",
+                "give the checkpoint it came from to change the precision");
+  if (r.precision == "dynamic" && r.format == "onnx")
+    throw Error("cannot convert (--precision=dynamic --format=onnx)",
+                "dynamic quantization is written to the edge format only",
+                "use --precision int8 for ONNX, or --format edge");
+  if (r.precision != "int8" && (r.keep_fp32_auto || !r.quantize.keep_fp32.empty()))
+    throw Error(what, "layers kept in fp32 (--keep-fp32) apply to --precision int8 only",
+                "drop --keep-fp32, or quantize to int8");
+  if (r.quantize.weight_bits != 7 && r.quantize.weight_bits != 8)
+    throw Error(what, "weight bits must be 7 or 8");
+}
+
+// The checkpoint as edge bytes at the request's precision; keep_fp32_auto measures each layer.
+std::vector<uint8_t> checkpoint_bytes(const ConvertRequest& r, compress::QuantizeOptions& options,
+                                      std::vector<compress::LayerSensitivity>& sensitivity) {
+  nn::Checkpoint checkpoint = nn::load_checkpoint(r.model);
+  if (r.precision == "fp32") return compress::export_edge_fp32(checkpoint.net);
+  if (r.precision == "dynamic") return compress::quantize_dynamic_to_edge(checkpoint.net);
+  nn::Dataset train_set = nn::load_fashion_mnist(nn::Split::kTrain, r.data_dir);
+  if (r.keep_fp32_auto) {
+    // The held-out examples follow the calibration ones; the test set stays unseen.
+    const nn::Dataset held_out{train_set.images.narrow(0, r.calibration, kHeldOutExamples),
+                               train_set.labels.narrow(0, r.calibration, kHeldOutExamples)};
+    const compress::Fp32LayerChoice choice =
+        compress::choose_fp32_layer(checkpoint.net, train_set.head(r.calibration).images,
+                                    held_out.images, held_out.labels, options, kMinimumGain);
+    sensitivity = choice.trials;
+    if (choice.layer) options.keep_fp32 = {*choice.layer};
+  }
+  return compress::quantize_to_edge(checkpoint.net, train_set.head(r.calibration).images, options);
+}
+
+// Writes edge bytes as an edge file or (checked) ONNX; returns the bytes written.
+size_t write_model(const std::vector<uint8_t>& bytes, const std::string& format,
+                   const std::string& out) {
+  if (format == "onnx") {
+    const std::string onnx = interop::edge_to_onnx(bytes);
+    interop::check_onnx(onnx);
+    std::ofstream f(out, std::ios::binary);
+    f.write(onnx.data(), static_cast<std::streamsize>(onnx.size()));
+    if (!f.flush()) throw Error("cannot write ONNX file (path=" + out + ")", std::strerror(errno));
+    return onnx.size();
+  }
+  if (std::string why = edge::write_file(out, bytes); !why.empty())
+    throw Error("cannot write edge file (path=" + out + ")", why);
+  return bytes.size();
+}
+
+}  // namespace
+
+int weight_bits_for_this_cpu() {
+  return std::string(greenai_edge_selected_kernels()) == "avx2" ? 7 : 8;
+}
+
+ConvertResult convert_model(const ConvertRequest& request) {
+  ConvertResult result;
+  result.request = request;
+  result.from_edge = is_edge_file(request.model);
+  check(request, result.from_edge);
+  std::vector<uint8_t> bytes;
+  if (result.from_edge) {
+    const std::string raw = util::read_file(request.model);
+    bytes.assign(raw.begin(), raw.end());
+    result.precision = "unchanged";
+  } else {
+    bytes = checkpoint_bytes(request, result.request.quantize, result.sensitivity);
+    result.precision = request.precision;
+  }
+  result.size_bytes = write_model(bytes, request.format, request.out);
+  result.source_bytes = static_cast<double>(std::filesystem::file_size(request.model));
+  return result;
+}
+
+Json ConvertResult::to_json() const {
+  const bool calibrated = precision == "int8";
+  Json result = Json::object()
+                    .set("model", request.model)
+                    .set("out", request.out)
+                    .set("format", request.format)
+                    .set("precision", precision)
+                    .set("observer", calibrated ? compress::to_string(request.quantize.observer) : "")
+                    .set("calibration_examples", calibrated ? request.calibration : 0)
+                    .set("weight_bits", calibrated ? request.quantize.weight_bits : 8)
+                    .set("size_bytes", static_cast<double>(size_bytes))
+                    .set("source_bytes", source_bytes)
+                    .set("onnx_checker", request.format == "onnx" ? "passed" : "");
+  Json kept = Json::array();
+  for (size_t layer : request.quantize.keep_fp32) kept.push(layer);
+  result.set("kept_fp32_layers", kept);
+  if (!sensitivity.empty()) {
+    Json trials = Json::array();
+    for (const auto& t : sensitivity)
+      trials.push(Json::object()
+                      .set("kept_fp32_layer", t.layer == compress::kNoLayer ? Json() : Json(t.layer))
+                      .set("validation_accuracy", t.accuracy));
+    result.set("layer_sensitivity", trials);
+  }
+  return result;
+}
+
+}  // namespace greenai::jobs

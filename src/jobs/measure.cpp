@@ -1,0 +1,280 @@
+// Evaluation and benchmarks of models: the edge runtime for edge and ONNX files, LibTorch for
+// checkpoints, the meter around both.
+#include "greenai/jobs/measure.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <random>
+
+#include "greenai/edge/format.h"
+#include "greenai/edge/greenai_edge.h"
+#include "greenai/error.h"
+#include "greenai/interop/onnx.h"
+#include "greenai/interop/runtime_model.h"
+#include "greenai/nn/checkpoint.h"
+#include "greenai/nn/trainer.h"
+
+namespace greenai::jobs {
+namespace {
+
+using util::Json;
+
+double file_size(const std::string& path) {
+  return static_cast<double>(std::filesystem::file_size(path));
+}
+
+// The energy of the tracker's phase named `phase`, per 1,000 of `inferences`.
+track::PerThousandInferences phase_per_1000(const track::Tracker& tracker,
+                                            const std::string& phase, double inferences) {
+  for (const auto& p : tracker.phases())
+    if (p.phase == phase) return track::per_thousand_inferences(p, inferences);
+  return {};
+}
+
+void run_edge(greenai_edge_model* model, const std::string& path, int count, const float* input,
+              size_t input_size, float* output, size_t output_size) {
+  if (greenai_edge_infer(model, count, input, input_size, output, output_size) != GREENAI_EDGE_OK)
+    throw Error("cannot run edge model (path=" + path + ")", greenai_edge_last_error(model));
+}
+
+}  // namespace
+
+bool is_edge_file(const std::string& path) {
+  char magic[sizeof edge::kMagic] = {};
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return false;
+  const bool edge_file = std::fread(magic, 1, sizeof magic, f) == sizeof magic &&
+                         std::memcmp(magic, edge::kMagic, sizeof magic) == 0;
+  std::fclose(f);
+  return edge_file;
+}
+
+bool runs_on_edge_runtime(const std::string& path) {
+  return is_edge_file(path) || interop::looks_like_onnx(path);
+}
+
+Json EdgeEvaluation::to_json() const {
+  return Json::object()
+      .set("model", model)
+      .set("format", format)
+      .set("runtime", "greenai edge (" + kernels + ")")
+      .set("accuracy", accuracy)
+      .set("test_examples", test_examples)
+      .set("size_bytes", size_bytes)
+      .set("arena_bytes", arena_bytes)
+      .set("batch", batch)
+      .set("inferences_per_s", inferences_per_s)
+      .set("energy_per_1000_inferences", per_1000.to_json())
+      .set("hardware", hardware.to_json())
+      .set("provenance", provenance.to_json());
+}
+
+EdgeEvaluation evaluate_edge(const std::string& path, const nn::Dataset& test,
+                             const EvalOptions& options, track::Tracker& tracker) {
+  const int64_t batch = options.batch;
+  interop::RuntimeModel loaded(path, static_cast<int>(batch));
+  greenai_edge_model* model = loaded.get();
+  const int64_t n = test.size(), in = static_cast<int64_t>(greenai_edge_input_size(model));
+  const int64_t classes = static_cast<int64_t>(greenai_edge_output_size(model));
+  torch::Tensor images = test.images.reshape({n, -1}).contiguous();
+  if (images.size(1) != in)
+    throw Error("cannot evaluate (path=" + path + ")", "the model takes " + std::to_string(in) +
+                                                           " inputs, the data set has " +
+                                                           std::to_string(images.size(1)));
+  std::vector<float> logits(static_cast<size_t>(n * classes));
+  tracker.start();
+  tracker.begin_phase("edge inference");
+  const auto start = std::chrono::steady_clock::now();
+  for (int64_t r = 0; r < options.repeat; ++r)
+    for (int64_t offset = 0; offset < n; offset += batch) {
+      const int count = static_cast<int>(std::min(batch, n - offset));
+      run_edge(model, path, count, images.data_ptr<float>() + offset * in,
+               static_cast<size_t>(count * in), logits.data() + offset * classes,
+               static_cast<size_t>(count * classes));
+    }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  tracker.end_phase();
+  const double inferences = static_cast<double>(options.repeat * n);
+  EdgeEvaluation e;
+  e.per_1000 = phase_per_1000(tracker, "edge inference", inferences);
+  tracker.stop();
+  int64_t correct = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const float* row = logits.data() + i * classes;
+    e.predictions.push_back(std::max_element(row, row + classes) - row);
+    correct += e.predictions.back() == test.labels[i].item<int64_t>();
+  }
+  e.model = path;
+  e.format = loaded.format();
+  e.kernels = greenai_edge_kernels(model);
+  e.accuracy = n ? static_cast<double>(correct) / n : 0;
+  e.test_examples = n;
+  e.size_bytes = file_size(path);
+  e.arena_bytes = static_cast<double>(greenai_edge_arena_bytes(model));
+  e.batch = batch;
+  e.inferences_per_s = inferences / seconds;
+  e.hardware = hardware::detect();
+  e.provenance = track::Provenance::of(tracker.info());
+  return e;
+}
+
+Json CheckpointEvaluation::to_json() const {
+  return Json::object()
+      .set("model", model)
+      .set("arch", arch)
+      .set("architecture", architecture)
+      .set("accuracy", accuracy)
+      .set("loss", loss)
+      .set("test_examples", test_examples)
+      .set("parameters", parameters)
+      .set("nonzero_parameters", nonzero_parameters)
+      .set("size_bytes", size_bytes)
+      .set("macs_per_inference", macs_per_inference)
+      .set("batch", batch)
+      .set("precision", nn::to_string(precision))
+      .set("threads", threads)
+      .set("inferences_per_s", inferences_per_s)
+      .set("energy_per_1000_inferences", per_1000.to_json())
+      .set("hardware", hardware.to_json())
+      .set("provenance", provenance.to_json());
+}
+
+CheckpointEvaluation evaluate_checkpoint(const std::string& path, const nn::Dataset& test,
+                                         const EvalOptions& options, track::Tracker& tracker) {
+  nn::Checkpoint checkpoint = nn::load_checkpoint(path);
+  nn::check_precision_supported(options.precision, torch::kCPU);
+  tracker.start();
+  nn::EvalReport report;
+  track::Energy energy;
+  double kg = 0, seconds = 0;
+  for (int64_t r = 0; r < options.repeat; ++r) {
+    report = nn::evaluate(checkpoint.net, test, options.batch, options.precision, torch::kCPU,
+                          &tracker);
+    energy += report.energy;
+    kg += report.emissions_kg;
+    seconds += report.seconds;
+  }
+  tracker.stop();
+  const double inferences = static_cast<double>(options.repeat * test.size());
+  const nn::ModelSpec& spec = checkpoint.net->spec();
+  CheckpointEvaluation e;
+  e.model = path;
+  e.arch = spec.arch;
+  e.architecture = spec.describe();
+  e.accuracy = report.accuracy;
+  e.loss = report.loss;
+  e.test_examples = report.examples;
+  e.parameters = spec.parameter_count();
+  e.nonzero_parameters = nn::count_nonzero(checkpoint.net);
+  e.size_bytes = file_size(path);
+  e.macs_per_inference = spec.macs();
+  e.batch = options.batch;
+  e.precision = options.precision;
+  e.threads = torch::get_num_threads();
+  e.inferences_per_s = inferences / seconds;
+  e.per_1000 = track::per_thousand_inferences(energy, kg, inferences);
+  e.hardware = hardware::detect();
+  e.provenance = track::Provenance::of(tracker.info());
+  return e;
+}
+
+Json BenchReport::to_json() const {
+  Json results = Json::array();
+  for (const auto& row : rows) results.push(row.to_json());
+  return Json::object()
+      .set("results", results)
+      .set("hardware", hardware.to_json())
+      .set("provenance", provenance.to_json());
+}
+
+namespace {
+
+// One model loaded for timing: on the edge runtime, or a checkpoint on LibTorch.
+class BenchModel {
+ public:
+  BenchModel(const std::string& path, int max_batch) : path_(path) {
+    if (runs_on_edge_runtime(path)) {
+      edge_ = std::make_unique<interop::RuntimeModel>(path, max_batch);
+      input_size_ = greenai_edge_input_size(edge_->get());
+      runtime_ = std::string("edge ") + greenai_edge_kernels(edge_->get()) +
+                 (edge_->format() == "onnx" ? " (onnx)" : "");
+    } else {
+      checkpoint_ = nn::load_checkpoint(path);
+      checkpoint_->net->eval();
+      input_size_ = 1;
+      for (int64_t d : checkpoint_->net->spec().input_shape) input_size_ *= d;
+      runtime_ = "libtorch fp32 x" + std::to_string(torch::get_num_threads());
+    }
+  }
+  size_t input_size() const { return input_size_; }
+  const std::string& runtime() const { return runtime_; }
+
+  // The latencies of calls at `batch` on `input`.
+  track::CallTimes time(int batch, std::vector<float>& input, double seconds) {
+    if (edge_) {
+      std::vector<float> output(greenai_edge_output_size(edge_->get()) * batch);
+      greenai_edge_model* m = edge_->get();
+      return track::time_calls(
+          [&] { run_edge(m, path_, batch, input.data(), input.size(), output.data(), output.size()); },
+          seconds);
+    }
+    std::vector<int64_t> shape{batch};
+    for (int64_t d : checkpoint_->net->spec().input_shape) shape.push_back(d);
+    torch::Tensor x = torch::from_blob(input.data(), shape, torch::kFloat32);
+    torch::NoGradGuard no_grad;
+    return track::time_calls([&] { checkpoint_->net->forward(x); }, seconds);
+  }
+
+ private:
+  std::string path_;
+  std::unique_ptr<interop::RuntimeModel> edge_;
+  std::optional<nn::Checkpoint> checkpoint_;
+  std::string runtime_;
+  size_t input_size_ = 0;
+};
+
+}  // namespace
+
+BenchReport bench_models(const std::vector<std::string>& paths, const std::vector<int>& batches,
+                         double seconds, track::Tracker& tracker) {
+  const int max_batch = *std::max_element(batches.begin(), batches.end());
+  BenchReport report;
+  tracker.start();
+  std::mt19937 rng(42);
+  std::uniform_real_distribution<float> uniform(0, 1);
+  for (const std::string& path : paths) {
+    BenchModel model(path, max_batch);
+    for (int batch : batches) {
+      std::vector<float> input(model.input_size() * batch);
+      for (float& v : input) v = uniform(rng);
+      const std::string phase = path + " batch " + std::to_string(batch);
+      tracker.begin_phase(phase);
+      const track::CallTimes t = model.time(batch, input, seconds);
+      tracker.end_phase();
+      track::BenchRow row{path,
+                          model.runtime(),
+                          batch,
+                          static_cast<double>(t.micros.size()),
+                          t.percentile(0.5),
+                          t.percentile(0.99)};
+      const double inferences = row.calls * batch;
+      row.inferences_per_s = inferences / t.seconds;
+      row.energy = phase_per_1000(tracker, phase, inferences);
+      report.rows.push_back(row);
+    }
+  }
+  tracker.stop();
+  report.hardware = hardware::detect();
+  report.provenance = track::Provenance::of(tracker.info());
+  return report;
+}
+
+}  // namespace greenai::jobs

@@ -1,0 +1,144 @@
+// The training jobs: nn's trainer, compress's distillation and pruning, the meter around them.
+#include "greenai/jobs/training.h"
+
+#include <cmath>
+#include <filesystem>
+
+#include "greenai/compress/prune.h"
+#include "greenai/nn/checkpoint.h"
+#include "greenai/nn/precision.h"
+#include "greenai/track/measurements.h"
+
+namespace greenai::jobs {
+namespace {
+
+using util::Json;
+
+Json hyperparameters(const TrainSetup& setup) {
+  Json h = setup.options.to_json();
+  if (!setup.precision_note.is_null()) h.set("precision_choice", setup.precision_note);
+  return h;
+}
+
+// Adds what every checkpoint's metadata carries (size, provenance, BLAS) and writes it.
+void write(TrainedModel& t, const std::string& out, Json info, const track::Tracker& tracker) {
+  info.set("architecture", t.net->spec().describe())
+      .set("parameters", t.net->spec().parameter_count())
+      .set("nonzero_parameters", nn::count_nonzero(t.net))
+      .set("provenance", track::Provenance::of(tracker.info()).to_json())
+      .set("blas", nn::loaded_blas());
+  nn::save_checkpoint(t.net, out, info);
+  t.checkpoint = out;
+  t.size_bytes = static_cast<double>(std::filesystem::file_size(out));
+  t.info = info.set("checkpoint", out).set("size_bytes", t.size_bytes);
+}
+
+nn::TrainOptions with_tracker(const TrainSetup& setup, track::Tracker& tracker) {
+  nn::TrainOptions o = setup.options;
+  o.tracker = &tracker;
+  return o;
+}
+
+}  // namespace
+
+TrainedModel train_model(const std::string& model, const nn::ModelSpec& spec,
+                         const TrainSetup& setup, const TrainData& data, const std::string& out,
+                         track::Tracker& tracker) {
+  const nn::TrainOptions options = with_tracker(setup, tracker);
+  torch::manual_seed(options.seed);
+  TrainedModel t;
+  t.net = nn::Net(spec);
+  tracker.start();
+  t.report = nn::train(t.net, data.train, data.test, nn::cross_entropy_loss(), options);
+  tracker.stop();
+  write(t, out,
+        Json::object()
+            .set("command", "train")
+            .set("model", model)
+            .set("hyperparameters", hyperparameters(setup))
+            .set("training", t.report.to_json())
+            .set("accuracy", t.report.final_test.accuracy),
+        tracker);
+  return t;
+}
+
+Distilled distill_model(const std::string& teacher, int64_t hidden,
+                        const compress::DistillOptions& distill, const TrainSetup& setup,
+                        const TrainData& data, const std::string& out, track::Tracker& tracker) {
+  compress::validate(distill);
+  nn::Checkpoint source = nn::load_checkpoint(teacher);
+  const nn::TrainOptions options = with_tracker(setup, tracker);
+  Distilled d;
+  tracker.start();
+  tracker.begin_phase("teacher logits");
+  torch::Tensor teacher_logits = nn::predict_logits(source.net, data.train);
+  tracker.end_phase();
+  torch::manual_seed(options.seed);
+  d.net = nn::Net(nn::student_spec(hidden));
+  d.report = nn::train(d.net, data.train, data.test,
+                       compress::distillation_loss_fn(teacher_logits, distill), options);
+  for (const auto& p : tracker.phases())
+    if (p.phase == "teacher logits") d.teacher_energy = p.tree, d.teacher_kg = p.emissions_kg;
+  tracker.stop();
+  write(d, out,
+        Json::object()
+            .set("command", "distill")
+            .set("model", "student")
+            .set("teacher", teacher)
+            .set("temperature", distill.temperature)
+            .set("alpha", distill.alpha)
+            .set("hyperparameters", hyperparameters(setup))
+            .set("training", d.report.to_json())
+            .set("teacher_logits_energy", track::energy_to_json(d.teacher_energy, d.teacher_kg))
+            .set("accuracy", d.report.final_test.accuracy),
+        tracker);
+  return d;
+}
+
+Pruned prune_model(const PruneRequest& request, const TrainSetup& setup, const TrainData& data,
+                   const std::string& out, track::Tracker& tracker) {
+  nn::Checkpoint source = nn::load_checkpoint(request.source);
+  nn::TrainOptions options = with_tracker(setup, tracker);
+  Pruned p;
+  p.source_architecture = source.net->spec().describe();
+  tracker.start();
+  p.before = nn::evaluate(source.net, data.test, 1000, nn::Precision::kFp32, torch::kCPU, &tracker,
+                          "evaluate before pruning");
+  p.net = source.net;
+  compress::Masks masks;
+  if (request.structured) {
+    p.net = compress::structured_prune(source.net, request.sparsity);
+  } else {
+    masks = compress::magnitude_prune(p.net, request.sparsity);
+    options.after_step = [&masks](nn::Net&) { masks.apply(); };
+  }
+  p.right_after = nn::evaluate(p.net, data.test, 1000, nn::Precision::kFp32, torch::kCPU, &tracker,
+                               "evaluate after pruning");
+  if (options.epochs > 0)
+    p.report = nn::train(p.net, data.train, data.test, nn::cross_entropy_loss(), options);
+  tracker.stop();
+  p.accuracy = options.epochs > 0 ? p.report.final_test.accuracy : p.right_after.accuracy;
+  p.weights_before = compress::prunable_weight_count(source.net->spec());
+  p.weights_left = compress::prunable_weight_count(p.net->spec());
+  if (!request.structured)
+    p.weights_left -= static_cast<int64_t>(std::llround(masks.sparsity() * p.weights_before));
+  Json info = Json::object()
+                  .set("command", "prune")
+                  .set("model", p.net->spec().arch)
+                  .set("source", request.source)
+                  .set("method", request.structured ? "structured" : "magnitude")
+                  .set("sparsity_requested", request.sparsity)
+                  .set("weights_before", p.weights_before)
+                  .set("weights_after", p.weights_left)
+                  .set("weights_kept_fraction",
+                       static_cast<double>(p.weights_left) / p.weights_before)
+                  .set("accuracy_before", p.before.accuracy)
+                  .set("accuracy_after_pruning", p.right_after.accuracy)
+                  .set("accuracy", p.accuracy)
+                  .set("hyperparameters", hyperparameters(setup));
+  if (options.epochs > 0) info.set("finetuning", p.report.to_json());
+  write(p, out, info, tracker);
+  return p;
+}
+
+}  // namespace greenai::jobs
