@@ -7,14 +7,15 @@
 #include <sstream>
 
 #include "cli/args.h"
-#include "cli/help.h"
 #include "cli/commands.h"
+#include "cli/help.h"
 #include "cli/torch_common.h"
 #include "cli/tracking_flags.h"
 #include "greenai/compress/quantize.h"
 #include "greenai/jobs/convert.h"
 #include "greenai/jobs/measure.h"
 #include "greenai/nn/dataset.h"
+#include "greenai/track/measurements.h"
 #include "greenai/util/file.h"
 
 namespace greenai::cli {
@@ -35,26 +36,19 @@ jobs::EvalOptions eval_options(const ParsedArgs& args, int64_t default_batch) {
 // runtime (single-threaded, as on a small device).
 int eval_edge(const ParsedArgs& args, const std::string& path) {
   auto tracker = tracker_for_this_process(args);
-  const jobs::EdgeEvaluation e = jobs::evaluate_edge(path, test_data(args), eval_options(args, 64), *tracker);
+  const jobs::EdgeEvaluation e =
+      jobs::evaluate_edge(path, test_data(args), eval_options(args, 64), *tracker);
   if (auto file = args.get("predictions")) {
     std::string lines;
     for (int64_t p : e.predictions) lines += std::to_string(p) + "\n";
     util::write_file_atomic(*file, lines);
   }
-  char headline[512];
-  std::snprintf(headline, sizeof headline,
-                "%s (edge runtime, %s kernels): test accuracy %.2f %%, %.0f bytes; %.0f "
-                "inferences/s at batch %lld; 1,000 inferences: %s\n",
-                path.c_str(), e.kernels.c_str(), 100 * e.accuracy, e.size_bytes,
-                e.inferences_per_s, static_cast<long long>(e.batch),
-                energy_text(e.per_1000.energy, e.per_1000.emissions_kg, e.provenance.energy).c_str());
-  return print_result(args, e.to_json(), headline);
+  return print_result(args, e.to_json(), e.to_text());
 }
 
 }  // namespace
 
 namespace {
-
 
 // The parsed --keep-fp32 list of layer indices (not "auto").
 std::vector<size_t> parse_layers(const std::string& list) {
@@ -96,7 +90,8 @@ int convert_command(int argc, char** argv, const std::string& command) {
   r.model = model_path;
   r.out = *out;
   r.format = args.get("format").value_or(onnx_name ? "onnx" : "edge");
-  r.precision = args.get("precision").value_or(jobs::is_edge_file(model_path) ? "" : default_precision);
+  r.precision =
+      args.get("precision").value_or(jobs::is_edge_file(model_path) ? "" : default_precision);
   r.quantize.observer = compress::parse_observer(args.get("observer").value_or("minmax"));
   if (args.has("weight-bits") && r.precision != "int8")
     throw UsageError("--weight-bits applies to --precision int8 only");
@@ -111,17 +106,7 @@ int convert_command(int argc, char** argv, const std::string& command) {
   r.data_dir = args.get("data").value_or(nn::default_fashion_mnist_dir());
   configure_threads(args);
   const jobs::ConvertResult done = jobs::convert_model(r);
-  std::string kept_text;
-  for (size_t layer : done.request.quantize.keep_fp32)
-    kept_text += (kept_text.empty() ? "; layers kept in fp32: " : ", ") + std::to_string(layer);
-  char headline[768];
-  std::snprintf(headline, sizeof headline,
-                "wrote %s: %s %s model, %zu bytes (%s %.0f bytes, %.1fx smaller)%s%s\n",
-                r.out.c_str(), done.precision.c_str(), r.format.c_str(), done.size_bytes,
-                done.from_edge ? "edge file" : "checkpoint", done.source_bytes,
-                done.source_bytes / done.size_bytes, kept_text.c_str(),
-                r.format == "onnx" ? "; passes the ONNX checker" : "");
-  return print_result(args, done.to_json(), headline);
+  return print_result(args, done.to_json(), done.to_text());
 }
 
 }  // namespace
@@ -145,16 +130,7 @@ int eval_command(int argc, char** argv) {
   auto tracker = tracker_for_this_process(args);
   const jobs::CheckpointEvaluation e =
       jobs::evaluate_checkpoint(path, test_data(args), eval_options(args, 1000), *tracker);
-  char headline[640];
-  std::snprintf(headline, sizeof headline,
-                "%s (%s): test accuracy %.2f %%, loss %.4f, %lld parameters (%lld non-zero), %lld "
-                "bytes on disk; %.0f inferences/s at batch %lld; 1,000 inferences: %s\n",
-                path.c_str(), e.architecture.c_str(), 100 * e.accuracy, e.loss,
-                static_cast<long long>(e.parameters), static_cast<long long>(e.nonzero_parameters),
-                static_cast<long long>(e.size_bytes), e.inferences_per_s,
-                static_cast<long long>(e.batch),
-                energy_text(e.per_1000.energy, e.per_1000.emissions_kg, e.provenance.energy).c_str());
-  return print_result(args, e.to_json(), headline);
+  return print_result(args, e.to_json(), e.to_text());
 }
 
 namespace {
@@ -188,19 +164,7 @@ int bench_command(int argc, char** argv) {
   torch::set_num_threads(static_cast<int>(integer(args, "threads", 1, 1)));
   auto tracker = tracker_for_this_process(args);
   const jobs::BenchReport report = jobs::bench_models(args.positionals, batches, seconds, *tracker);
-  std::string table =
-      "model                          runtime                  batch     p50 us     p99 us  "
-      "inferences/s  energy per 1,000 inferences\n";
-  for (const track::BenchRow& row : report.rows) {
-    char line[512];
-    std::snprintf(line, sizeof line, "%-30s %-24s %5d %10.1f %10.1f %13.0f  %.4g J, %.3g kg\n",
-                  row.model.c_str(), row.runtime.c_str(), row.batch, row.p50_us, row.p99_us,
-                  row.inferences_per_s, row.energy.energy.total_j(), row.energy.emissions_kg);
-    table += line;
-  }
-  // Every figure above is this CPU's: its model, features and the edge kernels that ran.
-  table += "hardware: " + report.hardware.summary() + "\nenergy: " + report.provenance.energy + "\n";
-  return print_result(args, report.to_json(), table);
+  return print_result(args, report.to_json(), report.to_text());
 }
 
 }  // namespace greenai::cli

@@ -6,8 +6,8 @@
 #include <iostream>
 
 #include "cli/commands.h"
-#include "cli/help.h"
 #include "cli/grid_models.h"
+#include "cli/help.h"
 #include "greenai/carbon/intensity.h"
 #include "greenai/error.h"
 #include "greenai/grid/compare.h"
@@ -23,7 +23,6 @@ using util::Json;
 
 // Where scripts/setup exports Taylor's (2003) half-hourly demand series from r-cran-forecast.
 constexpr const char* kDefaultSeries = "/usr/local/share/greenai/taylor_demand_2000.csv";
-
 
 }  // namespace
 
@@ -86,46 +85,12 @@ int forecast_main(int argc, char** argv, const LstmFactory& lstm) {
         args.get("column").value_or("value")));
     if (!f) throw Error("cannot write chart (path=" + *svg + ")", "write failed");
   }
-  Json rows = Json::array();
-  for (const auto& m : metered) rows.push(m.to_json().set("energy_provenance", provenance));
-  Json filled = Json::array();
-  for (size_t i : series.filled) filled.push(carbon::format_timestamp(series.times[i]));
-  if (args.has("json")) {
-    Json skipped_json = Json::array();
-    for (const auto& why : skipped) skipped_json.push(why);
-    std::cout << Json::object()
-                     .set("series", series.origin)
-                     .set("values", static_cast<double>(series.values.size()))
-                     .set("step_s", series.step_s)
-                     .set("filled", filled)
-                     .set("train", static_cast<double>(train_end))
-                     .set("horizon", horizon)
-                     .set("seasons", Json::array().push(m1).push(m2))
-                     .set("models", rows)
-                     .set("skipped", skipped_json)
-                     .dump(2)
-              << "\n";
-    return 0;
-  }
-  std::printf(
-      "%s: %zu values every %.0f s; trained on %zu, %zu origins every %d steps, horizon %d\n",
-      series.origin.c_str(), series.values.size(), series.step_s, train_end, results[0].origins,
-      stride, horizon);
-  if (!series.filled.empty())
-    std::printf("%zu missing values filled by linear interpolation (first at %s)\n",
-                series.filled.size(),
-                carbon::format_timestamp(series.times[series.filled[0]]).c_str());
-  std::printf("\n%-20s %8s %12s %12s %9s %9s %9s %10s\n", "model", "MAPE %", "MAE", "RMSE",
-              "step 1", "step h/2", "step h", "energy J");
-  for (const std::string& why : skipped) std::printf("skipped %s\n", why.c_str());
-  for (size_t i = 0; i < results.size(); ++i) {
-    const auto& r = results[i];
-    std::printf("%-20s %8.2f %12.4g %12.4g %8.2f%% %8.2f%% %8.2f%% %10.2f\n", r.model.c_str(),
-                r.mape_all, r.mae_all, r.rmse_all, r.mape[0], r.mape[r.mape.size() / 2],
-                r.mape.back(), metered[i].cost.energy_j);
-  }
-  std::printf("\nenergy of fitting and forecasting each model: %s (%s)\n", provenance.c_str(),
-              tracker->info().sources[0].detail.c_str());
+  const grid::Comparison comparison{&series,  train_end, horizon, stride,
+                                    {m1, m2}, metered,   skipped, provenance};
+  std::cout << (args.has("json") ? comparison.to_json().dump(2) + "\n" : comparison.to_text());
+  if (!args.has("json"))
+    std::printf("\nenergy of fitting and forecasting each model: %s (%s)\n", provenance.c_str(),
+                tracker->info().sources[0].detail.c_str());
   return 0;
 }
 

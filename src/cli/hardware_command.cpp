@@ -6,8 +6,8 @@
 #include <iostream>
 
 #include "cli/args.h"
-#include "cli/help.h"
 #include "cli/commands.h"
+#include "cli/help.h"
 #include "cli/torch_common.h"
 #include "greenai/hardware/cpu.h"
 #include "greenai/nn/precision_probe.h"
@@ -15,7 +15,6 @@
 
 namespace greenai::cli {
 namespace {
-
 
 std::string joined(const std::vector<std::string>& words, const char* separator) {
   std::string text;

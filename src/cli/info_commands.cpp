@@ -5,12 +5,13 @@
 #include <vector>
 
 #include "cli/args.h"
-#include "cli/help.h"
 #include "cli/commands.h"
+#include "cli/help.h"
 #include "cli/tracking_flags.h"
 #include "greenai/carbon/intensity.h"
 #include "greenai/error.h"
 #include "greenai/meter/sensors.h"
+#include "greenai/track/workload.h"
 #include "greenai/util/json.h"
 
 namespace greenai::cli {
@@ -97,30 +98,10 @@ int workload_command(int argc, char** argv) {
   ParsedArgs args = ArgParser("workload", {{"seconds", true}, {"products", true}, {"help", false}})
                         .parse(argc, argv, 2);
   if (args.has("help")) return print_help({"workload"});
-  double seconds = args.number("seconds", 2.0);
-  double max_products = args.number("products", 0);
-  if (seconds < 0 || max_products < 0)
-    throw UsageError("--seconds and --products must not be negative");
-  constexpr int kN = 256;
-  std::vector<float> a(kN * kN, 0.5f), b(kN * kN, 0.25f), c(kN * kN);
-  auto start = std::chrono::steady_clock::now();
-  long products = 0;
-  auto more = [&] {
-    if (max_products > 0) return products < max_products;
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() <
-           seconds;
-  };
-  while (more()) {
-    for (int i = 0; i < kN; ++i)
-      for (int k = 0; k < kN; ++k) {
-        float aik = a[i * kN + k];
-        for (int j = 0; j < kN; ++j) c[i * kN + j] += aik * b[k * kN + j];
-      }
-    ++products;
-  }
-  double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("workload: %ld matrix products of %dx%d (%.2f GFLOP) in %.2f s, checksum %.3g\n",
-              products, kN, kN, 2.0 * kN * kN * kN * products / 1e9, elapsed, c[0]);
+  const double products = args.number("products", 0);
+  if (products < 0) throw UsageError("--seconds and --products must not be negative");
+  std::cout
+      << track::run_workload({args.number("seconds", 2.0), static_cast<long>(products)}).to_text();
   return 0;
 }
 

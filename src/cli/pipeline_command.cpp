@@ -15,8 +15,8 @@
 #include <thread>
 
 #include "cli/args.h"
-#include "cli/help.h"
 #include "cli/commands.h"
+#include "cli/help.h"
 #include "cli/progress.h"
 #include "cli/tracking_flags.h"
 #include "greenai/hardware/cpu.h"
@@ -35,7 +35,6 @@ namespace fs = std::filesystem;
 // waits for it (and reaps it), writes nothing more and exits 128+N; the stage, unfinished, has no
 // stage.json, so a rerun redoes it and reuses the stages before it.
 const std::vector<int> kStopSignals{SIGINT, SIGTERM, SIGHUP};
-
 
 // Prints "[i/n] label ... 12 s" on a terminal, refreshed until stopped, with the stage's own
 // progress (the last "progress: " line of its log) after it.
@@ -141,29 +140,6 @@ pipeline::PipelineOptions pipeline_options(const ParsedArgs& args) {
   return o;
 }
 
-void print_table(const pipeline::PipelineResults& r, const std::string& out) {
-  std::printf("\n%-14s %8s %7s %10s %9s %9s %10s %12s %8s %10s\n", "variant", "accuracy", "drop",
-              "file", "p50 b1", "p50 b64", "J/1000", "kg/10^6 inf", "energy", "J to make");
-  const std::string best = r.recommendation ? r.recommendation->variant : "";
-  for (const pipeline::VariantResult& v : r.variants)
-    std::printf("%-14s %7.2f%% %+7.2f %8.1fkB %7.1fus %7.0fus %10.4g %12.3g %7.1fx %10.4g%s\n",
-                v.name.c_str(), 100 * v.accuracy, -v.accuracy_drop_points, v.size_bytes / 1e3,
-                v.batch1_p50_us, v.batch64_p50_us, v.energy_per_1000_j, v.kg_per_million,
-                v.energy_ratio, v.produce_energy_j, v.name == best ? "  <- best" : "");
-  for (const pipeline::SkippedVariant& k : r.skipped)
-    std::printf("%-14s skipped: %s\n", k.name.c_str(), k.reason.c_str());
-  std::printf("\nhardware: %s\nenergy: %s; intensity: %s\n", hardware::detect().summary().c_str(),
-              r.provenance.energy.c_str(), r.provenance.intensity.c_str());
-  if (r.recommendation)
-    std::printf(
-        "within %.2g point(s) of the teacher's accuracy, the least energy per inference: %s\n",
-        r.recommendation->budget_points, best.c_str());
-  std::printf(
-      "the whole pipeline: %.0f s, %.4g J, %.3g kg CO2eq; wrote %s/results.json and "
-      "%s/report.html\n",
-      r.seconds, r.total_j, r.emissions_kg, out.c_str(), out.c_str());
-}
-
 }  // namespace
 
 int pipeline_command(int argc, char** argv) {
@@ -210,7 +186,7 @@ int pipeline_command(int argc, char** argv) {
   if (args.has("json"))
     std::cout << results.to_json().dump(2) << "\n";
   else
-    print_table(results, options.out);
+    std::cout << report::render_table(results, options.out);
   return 0;
 }
 

@@ -27,7 +27,6 @@ namespace {
 
 using util::Json;
 
-
 std::vector<OptionSpec> rl_specs() {
   std::vector<OptionSpec> specs{{"agent", true},     {"env", true},   {"energy-penalty", true},
                                 {"episodes", true},  {"steps", true}, {"precision", true},
@@ -49,18 +48,6 @@ std::vector<double> number_list(const std::string& text, const std::string& flag
     out.push_back(v);
   }
   return out;
-}
-
-std::string eval_text(const rl::EvalReport& e) {
-  char text[320];
-  std::snprintf(text, sizeof text,
-                "mean return %.1f over %d episodes (%s), %.1f steps balanced (min %d, %.0f %% to "
-                "the limit), mechanical work %.3f J per episode, %.4f J per step, %.0f %% coasting",
-                e.mean_return, e.episodes,
-                e.mean_return >= rl::kSolvedReturn ? "solved" : "not solved", e.mean_steps,
-                e.min_steps, 100 * e.balanced_fraction, e.work_per_episode_j, e.work_per_step_j,
-                100 * e.coast_fraction);
-  return text;
 }
 
 // The agent and its options from the flags; one given to the other agent is refused rather
@@ -132,49 +119,19 @@ int rl_train(const ParsedArgs& args) {
                 penalty);
   std::snprintf(tail, sizeof tail, "\ntraining: %lld steps in %.1f s, %s; wrote %s\n",
                 static_cast<long long>(t.report.steps), t.seconds,
-                energy_text(t.energy, t.emissions_kg, provenance).c_str(), out.c_str());
-  return print_result(args, result, head + eval_text(e) + tail);
+                track::energy_text(t.energy, t.emissions_kg, provenance).c_str(), out.c_str());
+  return print_result(args, result, head + e.to_text() + tail);
 }
 
 int rl_eval(const ParsedArgs& args) {
   if (args.positionals.size() != 2) throw UsageError("expected: greenai rl eval FILE");
   const rl::LoadedAgent l = rl::load_agent(args.positionals[1], rl::DqnAgent::load_agent);
-  const Json& training = l.context.training;
   const int episodes = static_cast<int>(integer(args, "episodes", 100, 1));
   const uint64_t seed =
       static_cast<uint64_t>(integer(args, "seed", static_cast<int64_t>(rl::kEvaluationSeed), 0));
   auto tracker = tracker_for_this_process(args);
-  tracker->start();
-  const rl::EvalReport e = rl::evaluate_policy(*l.agent, l.config, episodes, seed);
-  const track::Record total = tracker->stop();
-  const double decisions = e.mean_steps * e.episodes;
-  const std::string provenance = tracker->info().provenance();
-  Json result =
-      Json::object()
-          .set("command", "rl eval")
-          .set("agent", l.agent->kind())
-          .set("evaluation", e.to_json())
-          .set("compute", Json::object()
-                              .set("energy", track::energy_to_json(total.tree, total.emissions_kg))
-                              .set("j_per_decision", total.tree.total_j() / decisions)
-                              .set("seconds", total.duration_s))
-          .set("training", training)
-          .set("provenance", provenance_json(*tracker));
-  std::string trained;
-  if (training.is_object() && training.find("energy") && training.find("seconds") &&
-      training.find("energy_provenance")) {
-    char text[160];
-    std::snprintf(text, sizeof text, "\ntraining (as recorded): %.1f s, %.4g J (%s)",
-                  training.at("seconds").number(), training.at("energy").at("total_j").number(),
-                  training.at("energy_provenance").string().c_str());
-    trained = text;
-  }
-  char compute[256];
-  std::snprintf(compute, sizeof compute,
-                "\ncompute: %.0f decisions in %.2f s, %s, %.3g J per decision\n", decisions,
-                total.duration_s, energy_text(total.tree, total.emissions_kg, provenance).c_str(),
-                total.tree.total_j() / decisions);
-  return print_result(args, result, l.agent->kind() + ": " + eval_text(e) + trained + compute);
+  const rl::AgentEvaluation e = rl::evaluate_agent(l, episodes, seed, *tracker);
+  return print_result(args, e.to_json(), e.to_text());
 }
 
 int rl_sweep(const ParsedArgs& args) {
@@ -183,9 +140,8 @@ int rl_sweep(const ParsedArgs& args) {
   const rl::AgentRequest request = agent_request(args);
   auto tracker = tracker_for_this_process(args);
   tracker->start();
-  const rl::SweepResult sweep =
-      rl::sweep_penalties(request, args.get("env").value_or("cartpole-energy"), penalties,
-                          eval_episodes, *tracker);
+  const rl::SweepResult sweep = rl::sweep_penalties(
+      request, args.get("env").value_or("cartpole-energy"), penalties, eval_episodes, *tracker);
   tracker->stop();
   if (auto svg = args.get("svg")) {
     std::vector<report::Point> points;
@@ -195,22 +151,13 @@ int rl_sweep(const ParsedArgs& args) {
       points.push_back({label, std::max(r.eval.work_per_step_j, 1e-6),
                         r.eval.mean_steps / rl::CartPoleConfig{}.max_steps, false});
     }
-    util::write_file_atomic(*svg, report::standalone_svg(report::pareto_svg(
-                                      points, "mechanical work per step (J, log)",
-                                      "steps balanced (share of 500)")));
+    util::write_file_atomic(
+        *svg, report::standalone_svg(report::pareto_svg(points, "mechanical work per step (J, log)",
+                                                        "steps balanced (share of 500)")));
   }
   Json result = sweep.to_json();
   result.set("command", "rl sweep").set("provenance", provenance_json(*tracker));
-  std::string text = "penalty   return   steps  balanced   J/episode    J/step  coast   vs first\n";
-  for (const auto& r : sweep.rows) {
-    char line[200];
-    std::snprintf(line, sizeof line, "%7g %8.1f %7.1f %8.0f%% %11.3f %9.4f %5.0f%% %9.1f%%\n",
-                  r.penalty, r.eval.mean_return, r.eval.mean_steps, 100 * r.eval.balanced_fraction,
-                  r.eval.work_per_episode_j, r.eval.work_per_step_j, 100 * r.eval.coast_fraction,
-                  100 * sweep.work_saved_vs_first(r));
-    text += line;
-  }
-  return print_result(args, result, text);
+  return print_result(args, result, sweep.to_text());
 }
 
 }  // namespace

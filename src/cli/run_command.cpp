@@ -11,8 +11,8 @@
 #include <optional>
 
 #include "cli/args.h"
-#include "cli/help.h"
 #include "cli/commands.h"
+#include "cli/help.h"
 #include "cli/tracking_flags.h"
 #include "greenai/carbon/intensity.h"
 #include "greenai/error.h"
@@ -24,7 +24,6 @@ namespace greenai::cli {
 namespace {
 
 const std::vector<int> kForwardedSignals{SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
-
 
 // --when-green: the start within --window with the least mean intensity over --duration.
 struct WhenGreen {

@@ -9,8 +9,8 @@
 #include <optional>
 
 #include "cli/commands.h"
-#include "cli/help.h"
 #include "cli/grid_models.h"
+#include "cli/help.h"
 #include "cli/progress.h"
 #include "greenai/carbon/intensity.h"
 #include "greenai/error.h"
@@ -39,7 +39,6 @@ double parse_power(const std::string& text) {
   return value * scale;
 }
 
-
 double time_flag(const ParsedArgs& args) {
   if (auto now = args.get("now")) {
     auto t = carbon::parse_timestamp(*now);
@@ -62,45 +61,6 @@ grid::ReplayPlan plan_replay(const ParsedArgs& args) {
   r.warm_up_s = grid::parse_duration(args.get("warm-up").value_or("56d"), "--warm-up");
   r.refit_every_s = grid::parse_duration(args.get("refit-every").value_or("28d"), "--refit-every");
   return grid::plan_replay(load_series_flags(*args.get("intensity-series"), args), r);
-}
-
-void print_replay(const grid::ReplayPlan& p, const grid::Replay& perfect,
-                  const std::vector<grid::ForecasterReplay>& results,
-                  const std::vector<std::string>& skipped, const std::string& energy_source) {
-  const grid::Series& series = p.series;
-  std::printf(
-      "%s: %zu arrivals, one every %.0f s from %s to %s;\n"
-      "at each, a job of each of %zu lengths that must finish within %.0f h;\n"
-      "forecasters refitted every %zu steps on all earlier values\n",
-      series.origin.c_str(), p.arrivals.size(), series.step_s,
-      carbon::format_timestamp(series.times[p.arrivals.front()]).c_str(),
-      carbon::format_timestamp(series.times[p.arrivals.back()]).c_str(),
-      p.options.durations_steps.size(), p.window_s / 3600, p.refit_steps);
-  if (!series.filled.empty())
-    std::printf(
-        "%zu missing values filled by linear interpolation (first at %s) for the forecasters;\n"
-        "%zu arrivals whose window holds one are not scored\n",
-        series.filled.size(), carbon::format_timestamp(series.times[series.filled[0]]).c_str(),
-        p.unscored);
-  for (const std::string& why : skipped) std::printf("skipped %s\n", why.c_str());
-  std::printf("\nperfect foresight saves %.1f %% of the carbon of running at once\n\n",
-              100 * perfect.all.perfect_saving());
-  std::printf("%-20s %12s %12s %10s", "forecaster", "window MAPE", "saving %", "captured");
-  for (int d : p.options.durations_steps) std::printf(" %6.0fh", d * series.step_s / 3600);
-  std::printf(" %10s\n", "energy J");
-  for (const auto& r : results) {
-    std::printf("%-20s %11.2f%% %11.1f%% %9.1f%%", r.model.c_str(), r.window_mape,
-                100 * r.replay.all.forecast_saving(), 100 * r.replay.all.captured());
-    for (const auto& row : r.replay.rows) std::printf(" %6.1f%%", 100 * row.captured());
-    std::printf(" %10.1f\n", r.energy_j);
-  }
-  std::printf("%-20s %12s %11.1f%% %9.1f%%", "perfect foresight", "",
-              100 * perfect.all.perfect_saving(), 100.0);
-  for (const auto& row : perfect.rows) std::printf(" %6.1f%%", 100 * row.perfect_saving());
-  std::printf(
-      "\n\n(per-length columns: share of the perfect saving captured; for perfect\n"
-      "foresight, its saving). Energy of fitting and forecasting: %s.\n",
-      energy_source.c_str());
 }
 
 int replay_main(const ParsedArgs& args, const LstmFactory& lstm) {
@@ -133,44 +93,9 @@ int replay_main(const ParsedArgs& args, const LstmFactory& lstm) {
     std::cout << grid::replay_to_json(plan, perfect, results, skipped, provenance).dump(2) << "\n";
     return 0;
   }
-  print_replay(plan, perfect, results, skipped,
-               provenance + " (" + tracker->info().sources[0].detail + ")");
+  std::cout << grid::replay_to_text(plan, perfect, results, skipped,
+                                    provenance + " (" + tracker->info().sources[0].detail + ")");
   return 0;
-}
-
-void print_schedule(const grid::JobSchedule& j) {
-  const grid::Schedule& s = j.schedule;
-  const double now = j.request.now;
-  if (!j.forecaster.empty())
-    std::printf("on the %s forecast of %s from %s:\n", j.forecaster.c_str(), j.series.c_str(),
-                carbon::format_timestamp(now).c_str());
-  if (j.request.interruptible) {
-    std::printf("run in %zu stretch(es):\n", s.runs.size());
-    for (const auto& [start, end] : s.runs)
-      std::printf("  %s to %s\n", carbon::format_timestamp(start).c_str(),
-                  carbon::format_timestamp(end).c_str());
-  } else {
-    std::printf("best start: %s (%.1f h after %s), until %s\n",
-                carbon::format_timestamp(s.runs[0].first).c_str(), (s.runs[0].first - now) / 3600,
-                carbon::format_timestamp(now).c_str(),
-                carbon::format_timestamp(s.runs[0].second).c_str());
-  }
-  std::printf(
-      "%smean intensity %.1f g/kWh, against %.1f g/kWh starting at once: %.1f %% less carbon\n",
-      j.forecaster.empty() ? "" : "forecast ", s.mean_g_per_kwh, s.now_mean_g_per_kwh,
-      100 * j.saving());
-  if (j.power_w > 0) {
-    const double kg = j.kg(s.mean_g_per_kwh), now_kg = j.kg(s.now_mean_g_per_kwh);
-    std::printf("at %.0f W: %.4g kg CO2eq instead of %.4g (%.4g kg avoided)\n", j.power_w, kg,
-                now_kg, now_kg - kg);
-  }
-  if (j.actual)
-    std::printf(
-        "actually: %.1f g/kWh at the chosen time, %.1f starting at once, %.1f with perfect "
-        "foresight (from %s)\n",
-        j.actual->mean_g_per_kwh, j.actual->perfect.now_mean_g_per_kwh,
-        j.actual->perfect.mean_g_per_kwh,
-        carbon::format_timestamp(j.actual->perfect.runs[0].first).c_str());
 }
 
 // The best time for one job, on a series or on a forecaster's forecast of a history; with the
@@ -197,10 +122,7 @@ int schedule_once(const ParsedArgs& args, const std::string& path, const LstmFac
   } else {
     job = grid::schedule_on_series(path, carbon::IntensitySeries::load(path), request, watts);
   }
-  if (args.has("json"))
-    std::cout << job.to_json().dump(2) << "\n";
-  else
-    print_schedule(job);
+  std::cout << (args.has("json") ? job.to_json().dump(2) + "\n" : job.to_text());
   return 0;
 }
 

@@ -13,7 +13,6 @@ namespace greenai::cli {
 
 using util::Json;
 
-
 std::vector<OptionSpec> common_specs(std::vector<OptionSpec> own) {
   for (auto s : tracking_option_specs(/*json_is_log=*/false)) own.push_back(s);
   for (const char* name : {"data", "limit-train", "limit-test", "threads", "seed"})
@@ -38,13 +37,6 @@ Data load_data(const ParsedArgs& args, bool need_train) {
         nn::load_fashion_mnist(nn::Split::kTrain, dir).head(integer(args, "limit-train", 0, 0));
   data.test = nn::load_fashion_mnist(nn::Split::kTest, dir).head(integer(args, "limit-test", 0, 0));
   return data;
-}
-
-std::string energy_text(const track::Energy& e, double kg, const std::string& provenance) {
-  char text[128];
-  std::snprintf(text, sizeof text, "%.4g J, %.3g kg CO2eq (%s)", e.total_j(), kg,
-                provenance.c_str());
-  return text;
 }
 
 int print_result(const ParsedArgs& args, const Json& result, const std::string& headline) {

@@ -23,7 +23,6 @@ struct Data {
 };
 Data load_data(const ParsedArgs& args, bool need_train = true);
 
-std::string energy_text(const track::Energy& e, double kg, const std::string& provenance);
 /// Prints `result` as JSON with --json, else the one-line `headline`; returns 0.
 int print_result(const ParsedArgs& args, const util::Json& result, const std::string& headline);
 

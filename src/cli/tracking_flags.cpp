@@ -7,7 +7,6 @@
 
 namespace greenai::cli {
 
-
 std::vector<OptionSpec> tracking_option_specs(bool json_is_log) {
   return {{"interval", true},
           {"output", true},

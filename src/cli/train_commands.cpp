@@ -11,8 +11,8 @@
 #include <thread>
 
 #include "cli/args.h"
-#include "cli/help.h"
 #include "cli/commands.h"
+#include "cli/help.h"
 #include "cli/progress.h"
 #include "cli/torch_common.h"
 #include "cli/tracking_flags.h"
@@ -21,10 +21,10 @@
 #include "greenai/jobs/training.h"
 #include "greenai/nn/checkpoint.h"
 #include "greenai/nn/precision_probe.h"
+#include "greenai/track/measurements.h"
 
 namespace greenai::cli {
 namespace {
-
 
 // The options of every command that trains (train, distill, and prune's fine-tuning).
 std::vector<OptionSpec> training_specs(std::vector<OptionSpec> own) {
@@ -91,16 +91,10 @@ jobs::TrainData train_data(const ParsedArgs& args) {
   return {std::move(data.train), std::move(data.test)};
 }
 
-void print_epochs(const ParsedArgs& args, const nn::TrainReport& r, const std::string& provenance) {
-  if (args.has("json")) return;
-  for (const auto& e : r.epochs) {
-    std::fprintf(stderr, "epoch %d: loss %.4f", e.epoch, e.train_loss);
-    if (e.test.examples) std::fprintf(stderr, ", test accuracy %.2f %%", 100 * e.test.accuracy);
-    std::fprintf(stderr, ", %.1f s, %.0f examples/s, %s\n", e.seconds, e.examples_per_s,
-                 energy_text(e.energy, e.emissions_kg, provenance).c_str());
-  }
+// Each epoch on stderr, unless the result goes to stdout as JSON.
+void print_epochs(const ParsedArgs& args, const jobs::TrainedModel& t) {
+  if (!args.has("json")) std::fputs(t.epochs_text().c_str(), stderr);
 }
-
 
 }  // namespace
 
@@ -119,16 +113,8 @@ int train_command(int argc, char** argv) {
   const std::string out = args.get("out").value_or("model.pt");
   const jobs::TrainedModel t =
       jobs::train_model(model, spec, setup, train_data(args), out, *tracker);
-  const std::string provenance = tracker->info().provenance();
-  print_epochs(args, t.report, provenance);
-  char headline[512];
-  std::snprintf(
-      headline, sizeof headline,
-      "%s %s: test accuracy %.2f %%, %lld parameters, trained in %.1f s with %s; wrote %s\n",
-      model.c_str(), spec.describe().c_str(), 100 * t.report.final_test.accuracy,
-      static_cast<long long>(spec.parameter_count()), t.report.seconds,
-      energy_text(t.report.energy, t.report.emissions_kg, provenance).c_str(), out.c_str());
-  return print_result(args, t.info, headline);
+  print_epochs(args, t);
+  return print_result(args, t.info, t.summary);
 }
 
 int distill_command(int argc, char** argv) {
@@ -144,24 +130,15 @@ int distill_command(int argc, char** argv) {
   auto out = args.get("out");
   if (!out) throw UsageError("missing --out FILE");
   configure_threads(args);
-  const compress::DistillOptions distill{args.number("temperature", 1.0), args.number("alpha", 0.9)};
+  const compress::DistillOptions distill{args.number("temperature", 1.0),
+                                         args.number("alpha", 0.9)};
   auto tracker = tracker_for_this_process(args);
   Progress progress(args.has("quiet"));
   const jobs::TrainSetup setup = train_setup(args, 20, default_batch("student"), progress);
   const jobs::Distilled d = jobs::distill_model(*teacher_path, integer(args, "hidden", 20, 1),
                                                 distill, setup, train_data(args), *out, *tracker);
-  const std::string provenance = tracker->info().provenance();
-  print_epochs(args, d.report, provenance);
-  char headline[512];
-  std::snprintf(
-      headline, sizeof headline,
-      "student %s distilled (T=%g, alpha=%g): test accuracy %.2f %%, trained in %.1f s with %s "
-      "(+ %.1f J for the teacher's logits); wrote %s\n",
-      d.net->spec().describe().c_str(), distill.temperature, distill.alpha,
-      100 * d.report.final_test.accuracy, d.report.seconds,
-      energy_text(d.report.energy, d.report.emissions_kg, provenance).c_str(),
-      d.teacher_energy.total_j(), out->c_str());
-  return print_result(args, d.info, headline);
+  print_epochs(args, d);
+  return print_result(args, d.info, d.summary);
 }
 
 int prune_command(int argc, char** argv) {
@@ -185,21 +162,8 @@ int prune_command(int argc, char** argv) {
       args, 3, default_batch(nn::load_checkpoint(request.source).net->spec().arch), progress);
   setup.options.epochs = static_cast<int>(integer(args, "finetune-epochs", 3, 0));
   const jobs::Pruned p = jobs::prune_model(request, setup, train_data(args), *out, *tracker);
-  const std::string provenance = tracker->info().provenance();
-  if (setup.options.epochs > 0) print_epochs(args, p.report, provenance);
-  char headline[640];
-  std::snprintf(
-      headline, sizeof headline,
-      "%s pruning of %s -> %s: %.1f %% of weights kept (%lld of %lld); test accuracy %.2f %% "
-      "before, %.2f %% right after, %.2f %% after %d fine-tuning epochs (%s); wrote %s (%lld "
-      "bytes)\n",
-      request.structured ? "structured" : "magnitude", p.source_architecture.c_str(),
-      p.net->spec().describe().c_str(), 100.0 * p.weights_left / p.weights_before,
-      static_cast<long long>(p.weights_left), static_cast<long long>(p.weights_before),
-      100 * p.before.accuracy, 100 * p.right_after.accuracy, 100 * p.accuracy,
-      setup.options.epochs, energy_text(p.report.energy, p.report.emissions_kg, provenance).c_str(),
-      out->c_str(), static_cast<long long>(p.size_bytes));
-  return print_result(args, p.info, headline);
+  print_epochs(args, p);
+  return print_result(args, p.info, p.summary);
 }
 
 }  // namespace greenai::cli

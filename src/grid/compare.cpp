@@ -4,6 +4,7 @@
 
 #include "greenai/carbon/intensity.h"
 #include "greenai/error.h"
+#include "greenai/util/text.h"
 
 namespace greenai::grid {
 
@@ -75,6 +76,48 @@ void write_forecasts_csv(const std::string& path, const Series& series,
       f << "\n";
     }
   if (!f.flush()) throw Error("cannot write forecasts (path=" + path + ")", "write failed");
+}
+
+util::Json Comparison::to_json() const {
+  util::Json rows = util::Json::array();
+  for (const auto& m : models) rows.push(m.to_json().set("energy_provenance", provenance));
+  util::Json filled = util::Json::array();
+  for (size_t i : series->filled) filled.push(carbon::format_timestamp(series->times[i]));
+  util::Json skipped_json = util::Json::array();
+  for (const auto& why : skipped) skipped_json.push(why);
+  return util::Json::object()
+      .set("series", series->origin)
+      .set("values", static_cast<double>(series->values.size()))
+      .set("step_s", series->step_s)
+      .set("filled", filled)
+      .set("train", static_cast<double>(train_end))
+      .set("horizon", horizon)
+      .set("seasons", util::Json::array().push(seasons.first).push(seasons.second))
+      .set("models", rows)
+      .set("skipped", skipped_json);
+}
+
+std::string Comparison::to_text() const {
+  std::string text;
+  util::appendf(text,
+                "%s: %zu values every %.0f s; trained on %zu, %zu origins every %d steps, "
+                "horizon %d\n",
+                series->origin.c_str(), series->values.size(), series->step_s, train_end,
+                models.empty() ? size_t{0} : models[0].evaluation.origins, stride, horizon);
+  if (!series->filled.empty())
+    util::appendf(text, "%zu missing values filled by linear interpolation (first at %s)\n",
+                  series->filled.size(),
+                  carbon::format_timestamp(series->times[series->filled[0]]).c_str());
+  util::appendf(text, "\n%-20s %8s %12s %12s %9s %9s %9s %10s\n", "model", "MAPE %", "MAE", "RMSE",
+                "step 1", "step h/2", "step h", "energy J");
+  for (const std::string& why : skipped) util::appendf(text, "skipped %s\n", why.c_str());
+  for (const MeteredEvaluation& m : models) {
+    const Evaluation& r = m.evaluation;
+    util::appendf(text, "%-20s %8.2f %12.4g %12.4g %8.2f%% %8.2f%% %8.2f%% %10.2f\n",
+                  r.model.c_str(), r.mape_all, r.mae_all, r.rmse_all, r.mape[0],
+                  r.mape[r.mape.size() / 2], r.mape.back(), m.cost.energy_j);
+  }
+  return text;
 }
 
 }  // namespace greenai::grid

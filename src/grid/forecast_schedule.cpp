@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "greenai/error.h"
+#include "greenai/util/text.h"
 
 namespace greenai::grid {
 
@@ -53,14 +54,12 @@ ActualOutcome score_on_actual(const Schedule& chosen, const carbon::IntensitySer
 }
 
 double JobSchedule::saving() const {
-  return schedule.now_mean_g_per_kwh > 0
-             ? 1 - schedule.mean_g_per_kwh / schedule.now_mean_g_per_kwh
-             : 0;
+  return schedule.now_mean_g_per_kwh > 0 ? 1 - schedule.mean_g_per_kwh / schedule.now_mean_g_per_kwh
+                                         : 0;
 }
 
 double JobSchedule::kg(double g_per_kwh) const {
-  return carbon::emissions_kg(power_w * request.duration_s / carbon::kJoulesPerKwh, 1.0,
-                              g_per_kwh);
+  return carbon::emissions_kg(power_w * request.duration_s / carbon::kJoulesPerKwh, 1.0, g_per_kwh);
 }
 
 namespace {
@@ -101,6 +100,46 @@ util::Json JobSchedule::to_json() const {
   return result;
 }
 
+std::string JobSchedule::to_text() const {
+  const JobSchedule& j = *this;
+  std::string text;
+  const Schedule& s = j.schedule;
+  const double now = j.request.now;
+  if (!j.forecaster.empty())
+    util::appendf(text, "on the %s forecast of %s from %s:\n", j.forecaster.c_str(),
+                  j.series.c_str(), carbon::format_timestamp(now).c_str());
+  if (j.request.interruptible) {
+    util::appendf(text, "run in %zu stretch(es):\n", s.runs.size());
+    for (const auto& [start, end] : s.runs)
+      util::appendf(text, "  %s to %s\n", carbon::format_timestamp(start).c_str(),
+                    carbon::format_timestamp(end).c_str());
+  } else {
+    util::appendf(text, "best start: %s (%.1f h after %s), until %s\n",
+                  carbon::format_timestamp(s.runs[0].first).c_str(), (s.runs[0].first - now) / 3600,
+                  carbon::format_timestamp(now).c_str(),
+                  carbon::format_timestamp(s.runs[0].second).c_str());
+  }
+  util::appendf(
+      text,
+      "%smean intensity %.1f g/kWh, against %.1f g/kWh starting at once: %.1f %% less carbon\n",
+      j.forecaster.empty() ? "" : "forecast ", s.mean_g_per_kwh, s.now_mean_g_per_kwh,
+      100 * j.saving());
+  if (j.power_w > 0) {
+    const double kg = j.kg(s.mean_g_per_kwh), now_kg = j.kg(s.now_mean_g_per_kwh);
+    util::appendf(text, "at %.0f W: %.4g kg CO2eq instead of %.4g (%.4g kg avoided)\n", j.power_w,
+                  kg, now_kg, now_kg - kg);
+  }
+  if (j.actual)
+    util::appendf(
+        text,
+        "actually: %.1f g/kWh at the chosen time, %.1f starting at once, %.1f with perfect "
+        "foresight (from %s)\n",
+        j.actual->mean_g_per_kwh, j.actual->perfect.now_mean_g_per_kwh,
+        j.actual->perfect.mean_g_per_kwh,
+        carbon::format_timestamp(j.actual->perfect.runs[0].first).c_str());
+  return text;
+}
+
 JobSchedule schedule_on_series(const std::string& path, const carbon::IntensitySeries& series,
                                const ScheduleRequest& request, double power_w) {
   JobSchedule j;
@@ -114,8 +153,8 @@ JobSchedule schedule_on_series(const std::string& path, const carbon::IntensityS
 JobSchedule schedule_on_forecast(const std::string& path, const Series& past, Forecaster& model,
                                  const ScheduleRequest& request, double power_w) {
   const ForecastOrigin at = forecast_origin(past, request.now, request.window_s);
-  JobSchedule j = schedule_on_series(path, forecast_intensity(model, past, at, request.now),
-                                     request, power_w);
+  JobSchedule j =
+      schedule_on_series(path, forecast_intensity(model, past, at, request.now), request, power_w);
   j.forecaster = model.name();
   if (auto history = actual_intensity(past, request.now, request.window_s))
     j.actual = score_on_actual(j.schedule, *history, request);

@@ -4,6 +4,7 @@
 
 #include "greenai/carbon/intensity.h"
 #include "greenai/error.h"
+#include "greenai/util/text.h"
 
 namespace greenai::grid {
 
@@ -132,6 +133,48 @@ Json replay_to_json(const ReplayPlan& p, const Replay& perfect,
       .set("perfect_saving", perfect.all.perfect_saving())
       .set("models", models)
       .set("skipped", skipped_json);
+}
+
+std::string replay_to_text(const ReplayPlan& p, const Replay& perfect,
+                           const std::vector<ForecasterReplay>& results,
+                           const std::vector<std::string>& skipped, const std::string& provenance) {
+  std::string text;
+  const Series& series = p.series;
+  util::appendf(text,
+                "%s: %zu arrivals, one every %.0f s from %s to %s;\n"
+                "at each, a job of each of %zu lengths that must finish within %.0f h;\n"
+                "forecasters refitted every %zu steps on all earlier values\n",
+                series.origin.c_str(), p.arrivals.size(), series.step_s,
+                carbon::format_timestamp(series.times[p.arrivals.front()]).c_str(),
+                carbon::format_timestamp(series.times[p.arrivals.back()]).c_str(),
+                p.options.durations_steps.size(), p.window_s / 3600, p.refit_steps);
+  if (!series.filled.empty())
+    util::appendf(
+        text,
+        "%zu missing values filled by linear interpolation (first at %s) for the forecasters;\n"
+        "%zu arrivals whose window holds one are not scored\n",
+        series.filled.size(), carbon::format_timestamp(series.times[series.filled[0]]).c_str(),
+        p.unscored);
+  for (const std::string& why : skipped) util::appendf(text, "skipped %s\n", why.c_str());
+  util::appendf(text, "\nperfect foresight saves %.1f %% of the carbon of running at once\n\n",
+                100 * perfect.all.perfect_saving());
+  util::appendf(text, "%-20s %12s %12s %10s", "forecaster", "window MAPE", "saving %", "captured");
+  for (int d : p.options.durations_steps) util::appendf(text, " %6.0fh", d * series.step_s / 3600);
+  util::appendf(text, " %10s\n", "energy J");
+  for (const auto& r : results) {
+    util::appendf(text, "%-20s %11.2f%% %11.1f%% %9.1f%%", r.model.c_str(), r.window_mape,
+                  100 * r.replay.all.forecast_saving(), 100 * r.replay.all.captured());
+    for (const auto& row : r.replay.rows) util::appendf(text, " %6.1f%%", 100 * row.captured());
+    util::appendf(text, " %10.1f\n", r.energy_j);
+  }
+  util::appendf(text, "%-20s %12s %11.1f%% %9.1f%%", "perfect foresight", "",
+                100 * perfect.all.perfect_saving(), 100.0);
+  for (const auto& row : perfect.rows) util::appendf(text, " %6.1f%%", 100 * row.perfect_saving());
+  util::appendf(text,
+                "\n\n(per-length columns: share of the perfect saving captured; for perfect\n"
+                "foresight, its saving). Energy of fitting and forecasting: %s.\n",
+                provenance.c_str());
+  return text;
 }
 
 }  // namespace greenai::grid

@@ -2,6 +2,7 @@
 #include "greenai/jobs/convert.h"
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -104,28 +105,43 @@ ConvertResult convert_model(const ConvertRequest& request) {
   return result;
 }
 
+std::string ConvertResult::to_text() const {
+  std::string kept;
+  for (size_t layer : request.quantize.keep_fp32)
+    kept += (kept.empty() ? "; layers kept in fp32: " : ", ") + std::to_string(layer);
+  char text[768];
+  std::snprintf(text, sizeof text,
+                "wrote %s: %s %s model, %zu bytes (%s %.0f bytes, %.1fx smaller)%s%s\n",
+                request.out.c_str(), precision.c_str(), request.format.c_str(), size_bytes,
+                from_edge ? "edge file" : "checkpoint", source_bytes, source_bytes / size_bytes,
+                kept.c_str(), request.format == "onnx" ? "; passes the ONNX checker" : "");
+  return text;
+}
+
 Json ConvertResult::to_json() const {
   const bool calibrated = precision == "int8";
-  Json result = Json::object()
-                    .set("model", request.model)
-                    .set("out", request.out)
-                    .set("format", request.format)
-                    .set("precision", precision)
-                    .set("observer", calibrated ? compress::to_string(request.quantize.observer) : "")
-                    .set("calibration_examples", calibrated ? request.calibration : 0)
-                    .set("weight_bits", calibrated ? request.quantize.weight_bits : 8)
-                    .set("size_bytes", static_cast<double>(size_bytes))
-                    .set("source_bytes", source_bytes)
-                    .set("onnx_checker", request.format == "onnx" ? "passed" : "");
+  Json result =
+      Json::object()
+          .set("model", request.model)
+          .set("out", request.out)
+          .set("format", request.format)
+          .set("precision", precision)
+          .set("observer", calibrated ? compress::to_string(request.quantize.observer) : "")
+          .set("calibration_examples", calibrated ? request.calibration : 0)
+          .set("weight_bits", calibrated ? request.quantize.weight_bits : 8)
+          .set("size_bytes", static_cast<double>(size_bytes))
+          .set("source_bytes", source_bytes)
+          .set("onnx_checker", request.format == "onnx" ? "passed" : "");
   Json kept = Json::array();
   for (size_t layer : request.quantize.keep_fp32) kept.push(layer);
   result.set("kept_fp32_layers", kept);
   if (!sensitivity.empty()) {
     Json trials = Json::array();
     for (const auto& t : sensitivity)
-      trials.push(Json::object()
-                      .set("kept_fp32_layer", t.layer == compress::kNoLayer ? Json() : Json(t.layer))
-                      .set("validation_accuracy", t.accuracy));
+      trials.push(
+          Json::object()
+              .set("kept_fp32_layer", t.layer == compress::kNoLayer ? Json() : Json(t.layer))
+              .set("validation_accuracy", t.accuracy));
     result.set("layer_sensitivity", trials);
   }
   return result;

@@ -31,8 +31,8 @@ double file_size(const std::string& path) {
 }
 
 // The energy of the tracker's phase named `phase`, per 1,000 of `inferences`.
-track::PerThousandInferences phase_per_1000(const track::Tracker& tracker,
-                                            const std::string& phase, double inferences) {
+track::PerThousandInferences phase_per_1000(const track::Tracker& tracker, const std::string& phase,
+                                            double inferences) {
   for (const auto& p : tracker.phases())
     if (p.phase == phase) return track::per_thousand_inferences(p, inferences);
   return {};
@@ -147,6 +147,18 @@ Json CheckpointEvaluation::to_json() const {
       .set("provenance", provenance.to_json());
 }
 
+std::string EdgeEvaluation::to_text() const {
+  char text[512];
+  std::snprintf(
+      text, sizeof text,
+      "%s (edge runtime, %s kernels): test accuracy %.2f %%, %.0f bytes; %.0f "
+      "inferences/s at batch %lld; 1,000 inferences: %s\n",
+      model.c_str(), kernels.c_str(), 100 * accuracy, size_bytes, inferences_per_s,
+      static_cast<long long>(batch),
+      track::energy_text(per_1000.energy, per_1000.emissions_kg, provenance.energy).c_str());
+  return text;
+}
+
 CheckpointEvaluation evaluate_checkpoint(const std::string& path, const nn::Dataset& test,
                                          const EvalOptions& options, track::Tracker& tracker) {
   nn::Checkpoint checkpoint = nn::load_checkpoint(path);
@@ -156,8 +168,8 @@ CheckpointEvaluation evaluate_checkpoint(const std::string& path, const nn::Data
   track::Energy energy;
   double kg = 0, seconds = 0;
   for (int64_t r = 0; r < options.repeat; ++r) {
-    report = nn::evaluate(checkpoint.net, test, options.batch, options.precision, torch::kCPU,
-                          &tracker);
+    report =
+        nn::evaluate(checkpoint.net, test, options.batch, options.precision, torch::kCPU, &tracker);
     energy += report.energy;
     kg += report.emissions_kg;
     seconds += report.seconds;
@@ -223,7 +235,9 @@ class BenchModel {
       std::vector<float> output(greenai_edge_output_size(edge_->get()) * batch);
       greenai_edge_model* m = edge_->get();
       return track::time_calls(
-          [&] { run_edge(m, path_, batch, input.data(), input.size(), output.data(), output.size()); },
+          [&] {
+            run_edge(m, path_, batch, input.data(), input.size(), output.data(), output.size());
+          },
           seconds);
     }
     std::vector<int64_t> shape{batch};
@@ -242,6 +256,34 @@ class BenchModel {
 };
 
 }  // namespace
+
+std::string CheckpointEvaluation::to_text() const {
+  char text[640];
+  std::snprintf(
+      text, sizeof text,
+      "%s (%s): test accuracy %.2f %%, loss %.4f, %lld parameters (%lld non-zero), %lld "
+      "bytes on disk; %.0f inferences/s at batch %lld; 1,000 inferences: %s\n",
+      model.c_str(), architecture.c_str(), 100 * accuracy, loss, static_cast<long long>(parameters),
+      static_cast<long long>(nonzero_parameters), static_cast<long long>(size_bytes),
+      inferences_per_s, static_cast<long long>(batch),
+      track::energy_text(per_1000.energy, per_1000.emissions_kg, provenance.energy).c_str());
+  return text;
+}
+
+std::string BenchReport::to_text() const {
+  std::string table =
+      "model                          runtime                  batch     p50 us     p99 us  "
+      "inferences/s  energy per 1,000 inferences\n";
+  for (const track::BenchRow& row : rows) {
+    char line[512];
+    std::snprintf(line, sizeof line, "%-30s %-24s %5d %10.1f %10.1f %13.0f  %.4g J, %.3g kg\n",
+                  row.model.c_str(), row.runtime.c_str(), row.batch, row.p50_us, row.p99_us,
+                  row.inferences_per_s, row.energy.energy.total_j(), row.energy.emissions_kg);
+    table += line;
+  }
+  // Every figure above is this CPU's: its model, features and the edge kernels that ran.
+  return table + "hardware: " + hardware.summary() + "\nenergy: " + provenance.energy + "\n";
+}
 
 BenchReport bench_models(const std::vector<std::string>& paths, const std::vector<int>& batches,
                          double seconds, track::Tracker& tracker) {

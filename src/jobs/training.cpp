@@ -2,6 +2,7 @@
 #include "greenai/jobs/training.h"
 
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 
 #include "greenai/compress/prune.h"
@@ -31,6 +32,11 @@ void write(TrainedModel& t, const std::string& out, Json info, const track::Trac
   t.checkpoint = out;
   t.size_bytes = static_cast<double>(std::filesystem::file_size(out));
   t.info = info.set("checkpoint", out).set("size_bytes", t.size_bytes);
+  t.provenance = tracker.info().provenance();
+}
+
+std::string energy(const nn::TrainReport& r, const std::string& provenance) {
+  return track::energy_text(r.energy, r.emissions_kg, provenance);
 }
 
 nn::TrainOptions with_tracker(const TrainSetup& setup, track::Tracker& tracker) {
@@ -40,6 +46,21 @@ nn::TrainOptions with_tracker(const TrainSetup& setup, track::Tracker& tracker) 
 }
 
 }  // namespace
+
+std::string TrainedModel::epochs_text() const {
+  std::string text;
+  for (const auto& e : report.epochs) {
+    char line[320];
+    const int n = std::snprintf(line, sizeof line, "epoch %d: loss %.4f", e.epoch, e.train_loss);
+    if (e.test.examples)
+      std::snprintf(line + n, sizeof line - n, ", test accuracy %.2f %%", 100 * e.test.accuracy);
+    text += line;
+    std::snprintf(line, sizeof line, ", %.1f s, %.0f examples/s, %s\n", e.seconds, e.examples_per_s,
+                  track::energy_text(e.energy, e.emissions_kg, provenance).c_str());
+    text += line;
+  }
+  return text;
+}
 
 TrainedModel train_model(const std::string& model, const nn::ModelSpec& spec,
                          const TrainSetup& setup, const TrainData& data, const std::string& out,
@@ -59,6 +80,14 @@ TrainedModel train_model(const std::string& model, const nn::ModelSpec& spec,
             .set("training", t.report.to_json())
             .set("accuracy", t.report.final_test.accuracy),
         tracker);
+  char text[512];
+  std::snprintf(text, sizeof text,
+                "%s %s: test accuracy %.2f %%, %lld parameters, trained in %.1f s with %s; wrote "
+                "%s\n",
+                model.c_str(), spec.describe().c_str(), 100 * t.report.final_test.accuracy,
+                static_cast<long long>(spec.parameter_count()), t.report.seconds,
+                energy(t.report, t.provenance).c_str(), out.c_str());
+  t.summary = text;
   return t;
 }
 
@@ -92,6 +121,14 @@ Distilled distill_model(const std::string& teacher, int64_t hidden,
             .set("teacher_logits_energy", track::energy_to_json(d.teacher_energy, d.teacher_kg))
             .set("accuracy", d.report.final_test.accuracy),
         tracker);
+  char text[512];
+  std::snprintf(text, sizeof text,
+                "student %s distilled (T=%g, alpha=%g): test accuracy %.2f %%, trained in %.1f s "
+                "with %s (+ %.1f J for the teacher's logits); wrote %s\n",
+                d.net->spec().describe().c_str(), distill.temperature, distill.alpha,
+                100 * d.report.final_test.accuracy, d.report.seconds,
+                energy(d.report, d.provenance).c_str(), d.teacher_energy.total_j(), out.c_str());
+  d.summary = text;
   return d;
 }
 
@@ -122,22 +159,34 @@ Pruned prune_model(const PruneRequest& request, const TrainSetup& setup, const T
   p.weights_left = compress::prunable_weight_count(p.net->spec());
   if (!request.structured)
     p.weights_left -= static_cast<int64_t>(std::llround(masks.sparsity() * p.weights_before));
-  Json info = Json::object()
-                  .set("command", "prune")
-                  .set("model", p.net->spec().arch)
-                  .set("source", request.source)
-                  .set("method", request.structured ? "structured" : "magnitude")
-                  .set("sparsity_requested", request.sparsity)
-                  .set("weights_before", p.weights_before)
-                  .set("weights_after", p.weights_left)
-                  .set("weights_kept_fraction",
-                       static_cast<double>(p.weights_left) / p.weights_before)
-                  .set("accuracy_before", p.before.accuracy)
-                  .set("accuracy_after_pruning", p.right_after.accuracy)
-                  .set("accuracy", p.accuracy)
-                  .set("hyperparameters", hyperparameters(setup));
+  Json info =
+      Json::object()
+          .set("command", "prune")
+          .set("model", p.net->spec().arch)
+          .set("source", request.source)
+          .set("method", request.structured ? "structured" : "magnitude")
+          .set("sparsity_requested", request.sparsity)
+          .set("weights_before", p.weights_before)
+          .set("weights_after", p.weights_left)
+          .set("weights_kept_fraction", static_cast<double>(p.weights_left) / p.weights_before)
+          .set("accuracy_before", p.before.accuracy)
+          .set("accuracy_after_pruning", p.right_after.accuracy)
+          .set("accuracy", p.accuracy)
+          .set("hyperparameters", hyperparameters(setup));
   if (options.epochs > 0) info.set("finetuning", p.report.to_json());
   write(p, out, info, tracker);
+  char text[640];
+  std::snprintf(text, sizeof text,
+                "%s pruning of %s -> %s: %.1f %% of weights kept (%lld of %lld); test accuracy "
+                "%.2f %% before, %.2f %% right after, %.2f %% after %d fine-tuning epochs (%s); "
+                "wrote %s (%lld bytes)\n",
+                request.structured ? "structured" : "magnitude", p.source_architecture.c_str(),
+                p.net->spec().describe().c_str(), 100.0 * p.weights_left / p.weights_before,
+                static_cast<long long>(p.weights_left), static_cast<long long>(p.weights_before),
+                100 * p.before.accuracy, 100 * p.right_after.accuracy, 100 * p.accuracy,
+                options.epochs, energy(p.report, p.provenance).c_str(), out.c_str(),
+                static_cast<long long>(p.size_bytes));
+  p.summary = text;
   return p;
 }
 

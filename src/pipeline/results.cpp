@@ -1,6 +1,7 @@
 #include "greenai/pipeline/results.h"
 
 #include "greenai/error.h"
+#include "greenai/hardware/cpu.h"
 
 namespace greenai::pipeline {
 namespace {
@@ -28,6 +29,16 @@ std::vector<T> read_array(const Json& json, const std::string& key, const std::s
 }
 
 }  // namespace
+
+std::string MeasuredOn::summary() const {
+  hardware::Hardware h;
+  h.cpu.architecture = architecture;
+  h.cpu.model = cpu_model;
+  h.cpu.features = features;
+  h.edge.selected = edge_kernels;
+  h.caps = caps;
+  return h.summary();
+}
 
 Json MeasuredOn::to_json() const {
   return Json::object()

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "greenai/error.h"
+#include "greenai/util/text.h"
 
 namespace greenai::report {
 namespace {
@@ -366,6 +367,34 @@ std::string render_html(const pipeline::PipelineResults& results) {
       "</ul>\n<p class=\"note\">Written by <code>greenai pipeline</code>; the numbers are in "
       "<code>results.json</code> beside this page (docs/pipeline.md).</p>\n</body></html>\n";
   return html;
+}
+
+std::string render_table(const pipeline::PipelineResults& r, const std::string& out) {
+  std::string text;
+  util::appendf(text, "\n%-14s %8s %7s %10s %9s %9s %10s %12s %8s %10s\n", "variant", "accuracy",
+                "drop", "file", "p50 b1", "p50 b64", "J/1000", "kg/10^6 inf", "energy",
+                "J to make");
+  const std::string best = r.recommendation ? r.recommendation->variant : "";
+  for (const pipeline::VariantResult& v : r.variants)
+    util::appendf(text,
+                  "%-14s %7.2f%% %+7.2f %8.1fkB %7.1fus %7.0fus %10.4g %12.3g %7.1fx %10.4g%s\n",
+                  v.name.c_str(), 100 * v.accuracy, -v.accuracy_drop_points, v.size_bytes / 1e3,
+                  v.batch1_p50_us, v.batch64_p50_us, v.energy_per_1000_j, v.kg_per_million,
+                  v.energy_ratio, v.produce_energy_j, v.name == best ? "  <- best" : "");
+  for (const pipeline::SkippedVariant& k : r.skipped)
+    util::appendf(text, "%-14s skipped: %s\n", k.name.c_str(), k.reason.c_str());
+  util::appendf(text, "\nhardware: %s\nenergy: %s; intensity: %s\n", r.hardware.summary().c_str(),
+                r.provenance.energy.c_str(), r.provenance.intensity.c_str());
+  if (r.recommendation)
+    util::appendf(
+        text,
+        "within %.2g point(s) of the teacher's accuracy, the least energy per inference: %s\n",
+        r.recommendation->budget_points, best.c_str());
+  util::appendf(text,
+                "the whole pipeline: %.0f s, %.4g J, %.3g kg CO2eq; wrote %s/results.json and "
+                "%s/report.html\n",
+                r.seconds, r.total_j, r.emissions_kg, out.c_str(), out.c_str());
+  return text;
 }
 
 }  // namespace greenai::report

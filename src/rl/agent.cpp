@@ -1,6 +1,7 @@
 #include "greenai/rl/agent.h"
 
 #include <algorithm>
+#include <cstdio>
 
 #include "greenai/error.h"
 
@@ -63,6 +64,18 @@ util::Json EvalReport::to_json() const {
       .set("work_per_step_j", work_per_step_j)
       .set("coast_fraction", coast_fraction)
       .set("solved", mean_return >= kSolvedReturn);
+}
+
+std::string EvalReport::to_text() const {
+  const EvalReport& e = *this;
+  char text[320];
+  std::snprintf(text, sizeof text,
+                "mean return %.1f over %d episodes (%s), %.1f steps balanced (min %d, %.0f %% to "
+                "the limit), mechanical work %.3f J per episode, %.4f J per step, %.0f %% coasting",
+                e.mean_return, e.episodes, e.mean_return >= kSolvedReturn ? "solved" : "not solved",
+                e.mean_steps, e.min_steps, 100 * e.balanced_fraction, e.work_per_episode_j,
+                e.work_per_step_j, 100 * e.coast_fraction);
+  return text;
 }
 
 }  // namespace greenai::rl

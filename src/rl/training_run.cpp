@@ -1,8 +1,11 @@
 // Agents trained and compared under the meter.
 #include "greenai/rl/training_run.h"
 
+#include <cstdio>
+
 #include "greenai/error.h"
 #include "greenai/track/measurements.h"
+#include "greenai/util/text.h"
 
 namespace greenai::rl {
 
@@ -57,6 +60,19 @@ Json SweepResult::to_json() const {
   return Json::object().set("agent", agent).set("env", env).set("sweep", list);
 }
 
+std::string SweepResult::to_text() const {
+  std::string text = "penalty   return   steps  balanced   J/episode    J/step  coast   vs first\n";
+  for (const auto& r : rows) {
+    char line[200];
+    std::snprintf(line, sizeof line, "%7g %8.1f %7.1f %8.0f%% %11.3f %9.4f %5.0f%% %9.1f%%\n",
+                  r.penalty, r.eval.mean_return, r.eval.mean_steps, 100 * r.eval.balanced_fraction,
+                  r.eval.work_per_episode_j, r.eval.work_per_step_j, 100 * r.eval.coast_fraction,
+                  100 * work_saved_vs_first(r));
+    text += line;
+  }
+  return text;
+}
+
 SweepResult sweep_penalties(const AgentRequest& request, const std::string& env,
                             const std::vector<double>& penalties, int eval_episodes,
                             track::Tracker& tracker) {
@@ -64,11 +80,50 @@ SweepResult sweep_penalties(const AgentRequest& request, const std::string& env,
   for (double penalty : penalties) {
     const CartPoleConfig config = CartPole::config_for(env, penalty);
     const TrainedAgent t = train_agent(request, config, tracker);
-    s.rows.push_back({penalty,
-                      evaluate_policy(*t.policy, config, eval_episodes, kEvaluationSeed),
-                      t.seconds});
+    s.rows.push_back(
+        {penalty, evaluate_policy(*t.policy, config, eval_episodes, kEvaluationSeed), t.seconds});
   }
   return s;
+}
+
+AgentEvaluation evaluate_agent(const LoadedAgent& agent, int episodes, uint64_t seed,
+                               track::Tracker& tracker) {
+  AgentEvaluation a;
+  a.kind = agent.agent->kind();
+  a.training = agent.context.training;
+  tracker.start();
+  a.eval = evaluate_policy(*agent.agent, agent.config, episodes, seed);
+  a.compute = tracker.stop();
+  a.decisions = a.eval.mean_steps * a.eval.episodes;
+  a.provenance = track::Provenance::of(tracker.info());
+  return a;
+}
+
+Json AgentEvaluation::to_json() const {
+  return Json::object()
+      .set("command", "rl eval")
+      .set("agent", kind)
+      .set("evaluation", eval.to_json())
+      .set("compute", Json::object()
+                          .set("energy", track::energy_to_json(compute.tree, compute.emissions_kg))
+                          .set("j_per_decision", compute.tree.total_j() / decisions)
+                          .set("seconds", compute.duration_s))
+      .set("training", training)
+      .set("provenance", provenance.to_json());
+}
+
+std::string AgentEvaluation::to_text() const {
+  std::string text = kind + ": " + eval.to_text();
+  if (training.is_object() && training.find("energy") && training.find("seconds") &&
+      training.find("energy_provenance"))
+    util::appendf(text, "\ntraining (as recorded): %.1f s, %.4g J (%s)",
+                  training.at("seconds").number(), training.at("energy").at("total_j").number(),
+                  training.at("energy_provenance").string().c_str());
+  util::appendf(text, "\ncompute: %.0f decisions in %.2f s, %s, %.3g J per decision\n", decisions,
+                compute.duration_s,
+                track::energy_text(compute.tree, compute.emissions_kg, provenance.energy).c_str(),
+                compute.tree.total_j() / decisions);
+  return text;
 }
 
 }  // namespace greenai::rl

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 
 #include "greenai/error.h"
 
@@ -141,6 +142,13 @@ BenchRow BenchRow::from_json(const Json& json) {
   r.energy = PerThousandInferences::from_json(
       util::object_field(json, "energy_per_1000_inferences", what));
   return r;
+}
+
+std::string energy_text(const Energy& energy, double emissions_kg, const std::string& provenance) {
+  char text[128];
+  std::snprintf(text, sizeof text, "%.4g J, %.3g kg CO2eq (%s)", energy.total_j(), emissions_kg,
+                provenance.c_str());
+  return text;
 }
 
 }  // namespace greenai::track

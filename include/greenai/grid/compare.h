@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "greenai/grid/forecast.h"
@@ -38,4 +39,20 @@ std::vector<MeteredEvaluation> compare_forecasters(
 void write_forecasts_csv(const std::string& path, const Series& series,
                          const std::vector<MeteredEvaluation>& results, int horizon);
 
+/// A comparison as `greenai forecast` reports it.
+struct Comparison {
+  const Series* series = nullptr;  ///< what was forecast (outlives the comparison)
+  size_t train_end = 0;
+  int horizon = 0, stride = 0;
+  std::pair<int, int> seasons;  ///< the baselines' two seasons, in steps
+  std::vector<MeteredEvaluation> models;
+  std::vector<std::string> skipped;
+  std::string provenance;  ///< of the energy figures (measured or estimated, and how)
+  /// {"series", "values", "step_s", "filled", "train", "horizon", "seasons", "models",
+  /// "skipped"}; each model with its "energy_provenance".
+  util::Json to_json() const;
+  /// The series, the evaluation's shape, and a table of each model's MAPE, MAE, RMSE, MAPE at
+  /// steps 1, h/2 and h, and energy.
+  std::string to_text() const;
+};
 }  // namespace greenai::grid

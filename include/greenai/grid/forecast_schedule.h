@@ -67,6 +67,9 @@ struct JobSchedule {
   /// "now_mean_g_per_kwh", "saving_fraction"[, "forecaster", "intensities"][, "power_w", "kg",
   /// "now_kg"][, "actual"]}
   util::Json to_json() const;
+  /// Lines for people: the start (or stretches), the mean intensity against starting at once,
+  /// the kg CO2eq at power_w, and the actual outcome.
+  std::string to_text() const;
 };
 
 /// Schedules on `series` as it is.

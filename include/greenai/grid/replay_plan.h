@@ -73,5 +73,10 @@ std::vector<ForecasterReplay> replay_forecasters(
 util::Json replay_to_json(const ReplayPlan& plan, const Replay& perfect,
                           const std::vector<ForecasterReplay>& results,
                           const std::vector<std::string>& skipped, const std::string& provenance);
+/// The same as a table for people: each forecaster's window MAPE, saving and share of the
+/// perfect saving captured (overall and per job length), and its energy.
+std::string replay_to_text(const ReplayPlan& plan, const Replay& perfect,
+                           const std::vector<ForecasterReplay>& results,
+                           const std::vector<std::string>& skipped, const std::string& provenance);
 
 }  // namespace greenai::grid

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "greenai/compress/quantize.h"
+#include "greenai/nn/dataset.h"
 #include "greenai/util/json.h"
 
 namespace greenai::jobs {
@@ -19,7 +20,7 @@ namespace greenai::jobs {
 struct ConvertRequest {
   std::string model;  ///< a checkpoint (FILE + FILE.json), or an edge file to change format only
   std::string out;
-  std::string format = "edge";     ///< "edge" or "onnx"
+  std::string format = "edge";  ///< "edge" or "onnx"
   /// "int8", "dynamic" or "fp32"; "" for an edge file, whose precision is fixed.
   std::string precision = "int8";
   compress::QuantizeOptions quantize;  ///< observer, weight bits and layers kept in fp32
@@ -27,7 +28,8 @@ struct ConvertRequest {
   /// (kHeldOutExamples after the calibration ones), if one helps by more than kMinimumGain.
   bool keep_fp32_auto = false;
   int64_t calibration = 1000;  ///< the first N training examples calibrate int8 activations
-  std::string data_dir;        ///< Fashion-MNIST, for calibration and the fp32 layer choice
+  /// Fashion-MNIST, for calibration and the fp32 layer choice.
+  std::string data_dir = nn::default_fashion_mnist_dir();
 };
 
 inline constexpr int64_t kHeldOutExamples = 2000;
@@ -41,13 +43,15 @@ struct ConvertResult {
   ConvertRequest request;
   std::string precision;  ///< as written: the request's, or "unchanged" for an edge file
   bool from_edge = false;
-  size_t size_bytes = 0;   ///< what was written
-  double source_bytes = 0; ///< the input file's size
+  size_t size_bytes = 0;                                ///< what was written
+  double source_bytes = 0;                              ///< the input file's size
   std::vector<compress::LayerSensitivity> sensitivity;  ///< keep_fp32_auto's trials
   /// `greenai quantize --json`: {"model", "out", "format", "precision", "observer",
   /// "calibration_examples", "weight_bits", "size_bytes", "source_bytes", "onnx_checker",
   /// "kept_fp32_layers"[, "layer_sensitivity"]}.
   util::Json to_json() const;
+  /// "wrote FILE: int8 edge model, N bytes (checkpoint M bytes, 4.0x smaller)..."
+  std::string to_text() const;
 };
 
 /// Converts and writes. Throws greenai::Error for a request that cannot be honoured (an unknown

@@ -5,8 +5,8 @@
 // track::EvalSummary and track::BenchRow.
 //
 //   auto tracker = greenai::track::Tracker::for_this_process();
-//   jobs::EdgeEvaluation e = jobs::evaluate_edge("teacher.int8.edge", test, {.batch = 64}, *tracker);
-//   std::printf("%.2f %%\n", 100 * e.accuracy);
+//   jobs::EdgeEvaluation e = jobs::evaluate_edge("teacher.int8.edge", test, {.batch = 64},
+//   *tracker); std::printf("%.2f %%\n", 100 * e.accuracy);
 #pragma once
 
 #include <cstdint>
@@ -28,8 +28,8 @@ bool is_edge_file(const std::string& path);
 bool runs_on_edge_runtime(const std::string& path);
 
 struct EvalOptions {
-  int64_t batch = 64;   ///< examples per call
-  int64_t repeat = 3;   ///< passes over the test set (the energy is divided by all inferences)
+  int64_t batch = 64;  ///< examples per call
+  int64_t repeat = 3;  ///< passes over the test set (the energy is divided by all inferences)
   nn::Precision precision = nn::Precision::kFp32;  ///< checkpoints only
 };
 
@@ -49,6 +49,8 @@ struct EdgeEvaluation {
   track::Provenance provenance;
   /// `greenai eval --json` for an edge or ONNX file.
   util::Json to_json() const;
+  /// One line for people: accuracy, size, throughput, energy per 1,000 inferences.
+  std::string to_text() const;
 };
 
 /// Runs the test set `options.repeat` times through the model, metered as the phase "edge
@@ -72,6 +74,8 @@ struct CheckpointEvaluation {
   track::Provenance provenance;
   /// `greenai eval --json` for a checkpoint.
   util::Json to_json() const;
+  /// One line for people: accuracy, loss, parameters, size, throughput, energy.
+  std::string to_text() const;
 };
 
 /// The same for a checkpoint (FILE + FILE.json).
@@ -85,6 +89,8 @@ struct BenchReport {
   track::Provenance provenance;
   /// `greenai bench --json`: {"results", "hardware", "provenance"}.
   util::Json to_json() const;
+  /// A table, one row per model and batch, then the hardware and the energy's provenance.
+  std::string to_text() const;
 };
 
 /// Each model at each batch size: a warm-up, then `seconds` (and at least 20 calls) of timed

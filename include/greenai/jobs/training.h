@@ -39,6 +39,11 @@ struct TrainedModel {
   util::Json info;
   std::string checkpoint;
   double size_bytes = 0;
+  std::string provenance;  ///< how the energy figures were obtained (measured or estimated)
+  /// One line for people: what was made, its accuracy, the time and energy it took, the file.
+  std::string summary;
+  /// One line per epoch: loss, test accuracy, time, throughput, energy.
+  std::string epochs_text() const;
 };
 
 /// Trains `spec` from scratch (seeded by the options) with cross-entropy, `tracker` started and

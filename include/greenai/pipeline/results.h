@@ -27,6 +27,8 @@ struct MeasuredOn {
   std::vector<std::string> edge_kernels_runnable;
   /// Environment caps in force (GREENAI_EDGE_KERNELS, ONEDNN_MAX_CPU_ISA, ...): name, value.
   std::vector<std::pair<std::string, std::string>> caps;
+  /// As hardware::Hardware::summary says it: "MODEL (ARCH; FEATURES; edge kernels SET)".
+  std::string summary() const;
   util::Json to_json() const;
   static MeasuredOn from_json(const util::Json& json);
 };

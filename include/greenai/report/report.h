@@ -53,4 +53,10 @@ std::string lines_svg(const std::vector<Line>& lines, const std::string& x_label
 /// The whole page from the pipeline's results.
 std::string render_html(const pipeline::PipelineResults& results);
 
+/// The same results as a text table for a terminal: a row per variant (accuracy and its drop,
+/// size, latency, energy and kg per inference, the ratio to the teacher, the energy to make it),
+/// the skipped variants with why, the hardware, the provenance and the recommendation; `out` is
+/// the folder the files were written to.
+std::string render_table(const pipeline::PipelineResults& results, const std::string& out);
+
 }  // namespace greenai::report

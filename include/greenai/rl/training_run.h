@@ -17,6 +17,7 @@
 #include "greenai/rl/cartpole.h"
 #include "greenai/rl/dqn.h"
 #include "greenai/rl/q_learning.h"
+#include "greenai/track/measurements.h"
 #include "greenai/track/tracker.h"
 #include "greenai/util/json.h"
 
@@ -60,6 +61,8 @@ struct SweepResult {
   /// {"agent", "env", "sweep": [{"energy_penalty", "evaluation", "work_saved_vs_first",
   /// "training_seconds"}]}
   util::Json to_json() const;
+  /// A table: per penalty, return, steps balanced, work per episode and step, coasting, saving.
+  std::string to_text() const;
 };
 
 /// Trains one agent per penalty on `env` (CartPole::config_for's name) and evaluates each on
@@ -67,5 +70,24 @@ struct SweepResult {
 SweepResult sweep_penalties(const AgentRequest& request, const std::string& env,
                             const std::vector<double>& penalties, int eval_episodes,
                             track::Tracker& tracker);
+
+/// A saved agent evaluated as `greenai rl eval` does, with the compute energy per decision.
+struct AgentEvaluation {
+  std::string kind;  ///< "q" or "dqn"
+  EvalReport eval;
+  track::Record compute;  ///< the evaluation's span of the tracker
+  double decisions = 0;   ///< steps taken over all episodes
+  util::Json training;    ///< the file's record of its training (AgentContext::training)
+  track::Provenance provenance;
+  /// {"command", "agent", "evaluation", "compute": {"energy", "j_per_decision", "seconds"},
+  /// "training", "provenance"}
+  util::Json to_json() const;
+  /// The evaluation, the training as recorded, and the compute: decisions, time, energy.
+  std::string to_text() const;
+};
+
+/// Runs `episodes` greedy episodes from `seed` under `tracker` (started and stopped here).
+AgentEvaluation evaluate_agent(const LoadedAgent& agent, int episodes, uint64_t seed,
+                               track::Tracker& tracker);
 
 }  // namespace greenai::rl

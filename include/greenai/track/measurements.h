@@ -45,6 +45,10 @@ struct PerThousandInferences {
 /// result of greenai writes them.
 util::Json energy_to_json(const Energy& energy, double emissions_kg);
 
+/// "12.3 J, 4.56e-06 kg CO2eq (estimated ...)": energy and emissions as every line of text of
+/// greenai says them, with where they came from.
+std::string energy_text(const Energy& energy, double emissions_kg, const std::string& provenance);
+
 /// Energy and emissions spent on `inferences` inferences, per 1,000 of them (all zero when
 /// `inferences` is not positive).
 PerThousandInferences per_thousand_inferences(const Energy& energy, double emissions_kg,
