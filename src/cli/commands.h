@@ -32,8 +32,8 @@ std::span<const Command> command_table();
 /// LSTM), before it has printed or written anything: the dispatcher hands over to greenai-torch.
 struct NeedsTorch {};
 
-/// The top-level help, from the table.
-std::string help_text(std::span<const Command> commands);
+/// The top-level help: the table's summaries by group, then docs/cli/greenai.txt.
+std::string overview_text(std::span<const Command> commands);
 
 /// The executable's main: --help, --version, then the command named by argv[1].
 /// `self` is how the executable names itself in errors ("greenai", "greenai-torch").

@@ -12,6 +12,8 @@
 #include "cli/torch_common.h"
 #include "cli/tracking_flags.h"
 #include "greenai/compress/quantize.h"
+#include "greenai/edge/format.h"
+#include "greenai/interop/runtime_model.h"
 #include "greenai/jobs/convert.h"
 #include "greenai/jobs/measure.h"
 #include "greenai/nn/dataset.h"
@@ -91,7 +93,7 @@ int convert_command(int argc, char** argv, const std::string& command) {
   r.out = *out;
   r.format = args.get("format").value_or(onnx_name ? "onnx" : "edge");
   r.precision =
-      args.get("precision").value_or(jobs::is_edge_file(model_path) ? "" : default_precision);
+      args.get("precision").value_or(edge::is_edge_file(model_path) ? "" : default_precision);
   r.quantize.observer = compress::parse_observer(args.get("observer").value_or("minmax"));
   if (args.has("weight-bits") && r.precision != "int8")
     throw UsageError("--weight-bits applies to --precision int8 only");
@@ -126,7 +128,7 @@ int eval_command(int argc, char** argv) {
     throw UsageError("expected one MODEL: a checkpoint, an edge file or an ONNX file");
   configure_threads(args);
   const std::string path = args.positionals[0];
-  if (jobs::runs_on_edge_runtime(path)) return eval_edge(args, path);
+  if (interop::RuntimeModel::loads(path)) return eval_edge(args, path);
   auto tracker = tracker_for_this_process(args);
   const jobs::CheckpointEvaluation e =
       jobs::evaluate_checkpoint(path, test_data(args), eval_options(args, 1000), *tracker);

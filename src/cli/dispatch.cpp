@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cli/args.h"
+#include "cli/help.h"
 #include "greenai/error.h"
 #include "greenai/version.h"
 
@@ -52,7 +53,7 @@ int exec_sibling(const std::string& name, const std::string& command, int argc, 
   return 2;
 }
 
-std::string help_text(std::span<const Command> commands) {
+std::string overview_text(std::span<const Command> commands) {
   std::string text = "usage: greenai [--help] [--version] COMMAND [ARGS]\n";
   std::string_view group;
   for (const Command& c : commands) {
@@ -67,22 +68,13 @@ std::string help_text(std::span<const Command> commands) {
       text += ch == '\n' ? std::string("\n             ") : std::string(1, ch);
     text += "\n";
   }
-  return text +
-         "\n"
-         "`greenai COMMAND --help` describes a command. Every energy figure says whether it was\n"
-         "measured (RAPL, NVML) or estimated (a documented model), and how.\n"
-         "\n"
-         "Exit status: 0 ok; 2 bad usage or input (a one-line message, nothing started or "
-         "written);\n"
-         "1 an unexpected failure; for `run`, the command's own status (128+N if killed by signal "
-         "N,\n"
-         "126/127 if it cannot run).\n";
+  return text + "\n" + help_text("greenai");
 }
 
 int dispatch(int argc, char** argv, std::span<const Command> commands, const char* self) {
   const std::string command = argc > 1 ? argv[1] : "";
   if (argc < 2 || command == "--help" || command == "-h" || command == "help") {
-    (argc < 2 ? std::cerr : std::cout) << help_text(commands);
+    (argc < 2 ? std::cerr : std::cout) << overview_text(commands);
     return argc < 2 ? 2 : 0;
   }
   if (command == "--version" || command == "version") {

@@ -19,7 +19,6 @@
 #include "greenai/compress/distill.h"
 #include "greenai/hardware/cpu.h"
 #include "greenai/jobs/training.h"
-#include "greenai/nn/checkpoint.h"
 #include "greenai/nn/precision_probe.h"
 #include "greenai/track/measurements.h"
 
@@ -69,7 +68,8 @@ jobs::TrainSetup train_setup(const ParsedArgs& args, int default_epochs, int64_t
   jobs::TrainSetup setup;
   nn::TrainOptions& o = setup.options;
   o.epochs = static_cast<int>(integer(args, "epochs", default_epochs, 1));
-  o.batch_size = integer(args, "batch", default_batch, 1);
+  // (a default of 0 leaves the choice to the job: prune_model takes the source's)
+  o.batch_size = args.get("batch") ? integer(args, "batch", 1, 1) : default_batch;
   o.learning_rate = args.number("lr", 1e-3);
   o.optimizer = args.get("optimizer").value_or("adam");
   o.schedule = args.get("schedule").value_or("cosine");
@@ -80,11 +80,6 @@ jobs::TrainSetup train_setup(const ParsedArgs& args, int default_epochs, int64_t
   setup.precision_note = precision.note;
   return setup;
 }
-
-// The student has so few multiply-adds per example that per-step overhead dominates: it learns
-// more per joule from more, smaller steps. The teacher and the cnn use batches large enough for
-// bf16 to pay (measured: docs/training.md).
-int64_t default_batch(const std::string& arch) { return arch.rfind("student", 0) == 0 ? 128 : 512; }
 
 jobs::TrainData train_data(const ParsedArgs& args) {
   Data data = load_data(args);
@@ -109,7 +104,7 @@ int train_command(int argc, char** argv) {
   auto tracker = tracker_for_this_process(args);
   Progress progress(args.has("quiet"));
   const jobs::TrainSetup setup =
-      train_setup(args, model == "cnn" ? 5 : 20, default_batch(model), progress);
+      train_setup(args, model == "cnn" ? 5 : 20, jobs::default_batch(model), progress);
   const std::string out = args.get("out").value_or("model.pt");
   const jobs::TrainedModel t =
       jobs::train_model(model, spec, setup, train_data(args), out, *tracker);
@@ -134,7 +129,7 @@ int distill_command(int argc, char** argv) {
                                          args.number("alpha", 0.9)};
   auto tracker = tracker_for_this_process(args);
   Progress progress(args.has("quiet"));
-  const jobs::TrainSetup setup = train_setup(args, 20, default_batch("student"), progress);
+  const jobs::TrainSetup setup = train_setup(args, 20, jobs::default_batch("student"), progress);
   const jobs::Distilled d = jobs::distill_model(*teacher_path, integer(args, "hidden", 20, 1),
                                                 distill, setup, train_data(args), *out, *tracker);
   print_epochs(args, d);
@@ -157,9 +152,8 @@ int prune_command(int argc, char** argv) {
   const jobs::PruneRequest request{args.positionals[0], *sparsity, args.has("structured")};
   auto tracker = tracker_for_this_process(args);
   Progress progress(args.has("quiet"));
-  // The default batch is the source's: read its spec before anything is measured.
-  jobs::TrainSetup setup = train_setup(
-      args, 3, default_batch(nn::load_checkpoint(request.source).net->spec().arch), progress);
+  // Batch 0: prune_model takes the default of the source's architecture.
+  jobs::TrainSetup setup = train_setup(args, 3, /*default_batch=*/0, progress);
   setup.options.epochs = static_cast<int>(integer(args, "finetune-epochs", 3, 0));
   const jobs::Pruned p = jobs::prune_model(request, setup, train_data(args), *out, *tracker);
   print_epochs(args, p);

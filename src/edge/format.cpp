@@ -74,6 +74,16 @@ std::vector<uint8_t> FileBuilder::finish() const {
   return bytes;
 }
 
+bool is_edge_file(const std::string& path) {
+  char magic[sizeof kMagic] = {};
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return false;
+  const bool edge_file = std::fread(magic, 1, sizeof magic, f) == sizeof magic &&
+                         std::memcmp(magic, kMagic, sizeof magic) == 0;
+  std::fclose(f);
+  return edge_file;
+}
+
 std::string write_file(const std::string& path, const std::vector<uint8_t>& bytes) {
   std::FILE* f = std::fopen(path.c_str(), "wb");
   if (!f) return std::strerror(errno);

@@ -30,7 +30,7 @@ bool looks_like_onnx(const std::string& path) {
   char first[8] = {};
   f.read(first, sizeof first);
   if (f.gcount() < 2) return false;
-  if (std::memcmp(first, edge::kMagic, sizeof first) == 0) return false;
+  if (std::memcmp(first, edge::kMagic, sizeof first) == 0) return false;  // an edge file
   return first[0] == 0x08;  // field 1 (ir_version), varint: how every ModelProto starts
 }
 

@@ -28,6 +28,10 @@ RuntimeModel::RuntimeModel(const std::string& path, int max_batch) {
   if (status != GREENAI_EDGE_OK) throw Error("cannot load model (path=" + path + ")", why);
 }
 
+bool RuntimeModel::loads(const std::string& path) {
+  return edge::is_edge_file(path) || looks_like_onnx(path);
+}
+
 RuntimeModel::~RuntimeModel() { greenai_edge_free(model_); }
 
 }  // namespace greenai::interop

@@ -89,7 +89,7 @@ int weight_bits_for_this_cpu() {
 ConvertResult convert_model(const ConvertRequest& request) {
   ConvertResult result;
   result.request = request;
-  result.from_edge = is_edge_file(request.model);
+  result.from_edge = edge::is_edge_file(request.model);
   check(request, result.from_edge);
   std::vector<uint8_t> bytes;
   if (result.from_edge) {

@@ -46,20 +46,6 @@ void run_edge(greenai_edge_model* model, const std::string& path, int count, con
 
 }  // namespace
 
-bool is_edge_file(const std::string& path) {
-  char magic[sizeof edge::kMagic] = {};
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) return false;
-  const bool edge_file = std::fread(magic, 1, sizeof magic, f) == sizeof magic &&
-                         std::memcmp(magic, edge::kMagic, sizeof magic) == 0;
-  std::fclose(f);
-  return edge_file;
-}
-
-bool runs_on_edge_runtime(const std::string& path) {
-  return is_edge_file(path) || interop::looks_like_onnx(path);
-}
-
 Json EdgeEvaluation::to_json() const {
   return Json::object()
       .set("model", model)
@@ -106,11 +92,13 @@ EdgeEvaluation evaluate_edge(const std::string& path, const nn::Dataset& test,
   EdgeEvaluation e;
   e.per_1000 = phase_per_1000(tracker, "edge inference", inferences);
   tracker.stop();
+  const torch::Tensor label_tensor = test.labels.to(torch::kInt64).contiguous();
+  const int64_t* labels = label_tensor.data_ptr<int64_t>();
   int64_t correct = 0;
   for (int64_t i = 0; i < n; ++i) {
     const float* row = logits.data() + i * classes;
     e.predictions.push_back(std::max_element(row, row + classes) - row);
-    correct += e.predictions.back() == test.labels[i].item<int64_t>();
+    correct += e.predictions.back() == labels[i];
   }
   e.model = path;
   e.format = loaded.format();
@@ -213,7 +201,7 @@ namespace {
 class BenchModel {
  public:
   BenchModel(const std::string& path, int max_batch) : path_(path) {
-    if (runs_on_edge_runtime(path)) {
+    if (interop::RuntimeModel::loads(path)) {
       edge_ = std::make_unique<interop::RuntimeModel>(path, max_batch);
       input_size_ = greenai_edge_input_size(edge_->get());
       runtime_ = std::string("edge ") + greenai_edge_kernels(edge_->get()) +

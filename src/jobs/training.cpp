@@ -47,6 +47,8 @@ nn::TrainOptions with_tracker(const TrainSetup& setup, track::Tracker& tracker) 
 
 }  // namespace
 
+int64_t default_batch(const std::string& arch) { return arch.rfind("student", 0) == 0 ? 128 : 512; }
+
 std::string TrainedModel::epochs_text() const {
   std::string text;
   for (const auto& e : report.epochs) {
@@ -132,9 +134,12 @@ Distilled distill_model(const std::string& teacher, int64_t hidden,
   return d;
 }
 
-Pruned prune_model(const PruneRequest& request, const TrainSetup& setup, const TrainData& data,
+Pruned prune_model(const PruneRequest& request, const TrainSetup& asked, const TrainData& data,
                    const std::string& out, track::Tracker& tracker) {
   nn::Checkpoint source = nn::load_checkpoint(request.source);
+  TrainSetup setup = asked;
+  if (setup.options.batch_size == 0)
+    setup.options.batch_size = default_batch(source.net->spec().arch);
   nn::TrainOptions options = with_tracker(setup, tracker);
   Pruned p;
   p.source_architecture = source.net->spec().describe();

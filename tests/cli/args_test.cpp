@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/help.h"
 #include "cli/progress.h"
 #include "support/temp_dir.h"
 
@@ -81,7 +82,7 @@ TEST(ArgParser, StopsAtTheCommandForRun) {
 }
 
 TEST(CommandTable, HelpListsEveryCommandOnceUnderItsGroup) {
-  const std::string help = help_text(command_table());
+  const std::string help = overview_text(command_table());
   for (const Command& c : command_table()) {
     const std::string entry = "\n  " + std::string(c.name) + " ";
     const size_t at = help.find(entry);
@@ -93,6 +94,14 @@ TEST(CommandTable, HelpListsEveryCommandOnceUnderItsGroup) {
   }
   EXPECT_NE(help.find("  pipeline   every green technique end to end"), std::string::npos);
   EXPECT_NE(help.find("\n             results.json and report.html\n"), std::string::npos);
+}
+
+TEST(CommandTable, EveryCommandHasItsHelpTextInDocs) {
+  for (const Command& c : command_table())
+    EXPECT_NE(help_text(std::string(c.name)), nullptr) << "docs/cli/" << c.name << ".txt";
+  for (const char* shared : {"common", "tracking", "convert", "greenai"})
+    EXPECT_NE(help_text(shared), nullptr) << shared;
+  EXPECT_EQ(help_text("no-such-command"), nullptr);
 }
 
 TEST(Progress, FormatsDurationsAndReadsAChildsLastLine) {

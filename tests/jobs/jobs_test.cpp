@@ -126,6 +126,7 @@ TEST(Jobs, PruningWithoutFineTuningReportsTheAccuracyRightAfter) {
   train_model("student", nn::student_spec(32), one_epoch(), data, dir.file("s.pt"), *tracker);
   TrainSetup none = one_epoch();
   none.options.epochs = 0;
+  none.options.batch_size = 0;  // the default of the source's architecture
   auto prune_tracker = quiet_tracker();
   const Pruned p = prune_model({dir.file("s.pt"), 0.5, /*structured=*/true}, none, data,
                                dir.file("p.pt"), *prune_tracker);
@@ -133,6 +134,9 @@ TEST(Jobs, PruningWithoutFineTuningReportsTheAccuracyRightAfter) {
   EXPECT_EQ(p.accuracy, p.right_after.accuracy);
   EXPECT_TRUE(p.report.epochs.empty());
   EXPECT_EQ(p.info.at("method").string(), "structured");
+  EXPECT_EQ(p.info.at("hyperparameters").at("batch").number(), default_batch("student"));
+  EXPECT_EQ(default_batch("student"), 128);
+  EXPECT_EQ(default_batch("teacher"), 512);
   EXPECT_NE(p.summary.find("structured pruning"), std::string::npos) << p.summary;
 }
 

@@ -78,6 +78,9 @@ struct FileView {
 /// them into `view`; returns "" or the loader's reason.
 std::string view_file(const std::vector<uint8_t>& bytes, FileView* view);
 
+/// Whether the file at `path` starts with the edge format's magic (false when it cannot be read).
+bool is_edge_file(const std::string& path);
+
 /// Writes bytes to `path`; returns an empty string or the reason it failed.
 std::string write_file(const std::string& path, const std::vector<uint8_t>& bytes);
 

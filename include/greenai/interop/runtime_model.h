@@ -16,6 +16,8 @@ namespace greenai::interop {
 
 class RuntimeModel {
  public:
+  /// Whether `path` is a file the edge runtime loads: an edge file, or ONNX it imports.
+  static bool loads(const std::string& path);
   /// Throws greenai::Error naming the path when it cannot be read, imported or loaded.
   RuntimeModel(const std::string& path, int max_batch);
   ~RuntimeModel();

@@ -22,11 +22,6 @@
 
 namespace greenai::jobs {
 
-/// Whether `path` starts with the edge format's magic (false when it cannot be read).
-bool is_edge_file(const std::string& path);
-/// Whether `path` is a model the edge runtime runs: an edge file, or ONNX it imports.
-bool runs_on_edge_runtime(const std::string& path);
-
 struct EvalOptions {
   int64_t batch = 64;  ///< examples per call
   int64_t repeat = 3;  ///< passes over the test set (the energy is divided by all inferences)

@@ -30,6 +30,12 @@ struct TrainSetup {
   util::Json precision_note;
 };
 
+/// The batch size an architecture ("student", "teacher", "cnn", ...) trains at by default. The
+/// student has so few multiply-adds per example that per-step overhead dominates: it learns more
+/// per joule from more, smaller steps (128). The teacher and the cnn use batches large enough for
+/// bf16 to pay (512). Measured: docs/training.md.
+int64_t default_batch(const std::string& arch);
+
 /// A trained model, written.
 struct TrainedModel {
   nn::Net net{nullptr};
@@ -75,7 +81,8 @@ struct Pruned : TrainedModel {
   int64_t weights_before = 0, weights_left = 0;
 };
 
-/// Prunes, then fine-tunes for setup.options.epochs (0: none) keeping pruned weights at zero.
+/// Prunes, then fine-tunes for setup.options.epochs (0: none) keeping pruned weights at zero,
+/// at setup.options.batch_size (0: default_batch of the source's architecture).
 Pruned prune_model(const PruneRequest& request, const TrainSetup& setup, const TrainData& data,
                    const std::string& out, track::Tracker& tracker);
 

@@ -19,11 +19,7 @@ namespace {
 struct UnsignedDot {
   static constexpr int kExamples = 6;  // 2 x 6 accumulators, 2 weights, the input
   using Prepared = __m256i;
-  GREENAI_X86_TARGET Prepared load(const uint8_t* u) const {
-    int32_t v;
-    memcpy(&v, u, 4);
-    return _mm256_set1_epi32(v);
-  }
+  GREENAI_X86_TARGET Prepared load(const uint8_t* u) const { return broadcast_u8x4(u); }
   GREENAI_X86_TARGET static __m256i accumulate(__m256i acc, const Prepared& u, __m256i w) {
     return _mm256_dpbusd_avx_epi32(acc, u, w);
   }

@@ -12,6 +12,14 @@
 #error "define GREENAI_X86_TARGET before including gemm256.h"
 #endif
 
+// Four consecutive unsigned inputs in every 32-bit lane: what one step of the GEMM multiplies
+// the 8 channels' packed weights by.
+GREENAI_X86_TARGET inline __m256i broadcast_u8x4(const uint8_t* u) {
+  int32_t v;
+  memcpy(&v, u, 4);
+  return _mm256_set1_epi32(v);
+}
+
 // (a b + nudge) / 2^31 truncated toward zero, for the signed low 32 bits of each 64-bit lane
 // (saturating_rounding_doubling_high_mul; b is a multiplier, never INT32_MIN). The quotient fits
 // in 32 bits, so a logical 64-bit shift gives its low half as the arithmetic one would.
