@@ -87,6 +87,20 @@ std::vector<std::string> split_list(const std::string& text) {
   }
 }
 
+std::vector<double> number_list(const std::string& text, const std::string& usage, double minimum,
+                                double maximum, bool whole) {
+  std::vector<double> numbers;
+  for (const std::string& item : split_list(text)) {
+    char* end = nullptr;
+    const double v = std::strtod(item.c_str(), &end);
+    if (item.empty() || *end != '\0' || !std::isfinite(v) || v < minimum || v > maximum ||
+        (whole && v != std::floor(v)))
+      throw UsageError(usage);
+    numbers.push_back(v);
+  }
+  return numbers;
+}
+
 int64_t integer(const ParsedArgs& args, const std::string& name, int64_t fallback, int64_t minimum,
                 int64_t maximum) {
   const double value = args.number(name, static_cast<double>(fallback));

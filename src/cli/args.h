@@ -44,6 +44,11 @@ struct ParsedArgs {
 /// to refuse.
 std::vector<std::string> split_list(const std::string& text);
 
+/// The numbers of a comma-separated list, each finite and in [minimum, maximum] (and whole with
+/// `whole`); UsageError(`usage`) for anything else, an empty list or an empty item included.
+std::vector<double> number_list(const std::string& text, const std::string& usage, double minimum,
+                                double maximum, bool whole = false);
+
 /// The whole-number option `name` (from `minimum` to `maximum`), or `fallback`; UsageError
 /// otherwise.
 int64_t integer(const ParsedArgs& args, const std::string& name, int64_t fallback, int64_t minimum,

@@ -1,10 +1,7 @@
 // `greenai quantize`, `export`, `eval` and `bench`: turning checkpoints into deployable models
 // (edge files, ONNX) and measuring them (accuracy, latency, energy per 1,000 inferences). The
 // work is the jobs module's; this parses the options and prints.
-#include <cstdio>
-#include <cstdlib>
 #include <iostream>
-#include <sstream>
 
 #include "cli/args.h"
 #include "cli/commands.h"
@@ -52,25 +49,6 @@ int eval_edge(const ParsedArgs& args, const std::string& path) {
 
 namespace {
 
-// The parsed --keep-fp32 list of layer indices (not "auto").
-std::vector<size_t> parse_layers(const std::string& list) {
-  std::vector<size_t> layers;
-  size_t start = 0;
-  while (start <= list.size()) {
-    size_t comma = list.find(',', start);
-    std::string item =
-        list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    char* end = nullptr;
-    const long index = std::strtol(item.c_str(), &end, 10);
-    if (item.empty() || *end != '\0' || index < 0)
-      throw UsageError("--keep-fp32 takes layer indices such as 1,4, or auto");
-    layers.push_back(static_cast<size_t>(index));
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  return layers;
-}
-
 // quantize and export: a checkpoint (or edge file) to an edge or ONNX file.
 int convert_command(int argc, char** argv, const std::string& command) {
   ParsedArgs args = ArgParser(command, common_specs({{"calibration", true},
@@ -102,7 +80,10 @@ int convert_command(int argc, char** argv, const std::string& command) {
                                : static_cast<int>(integer(args, "weight-bits", 8, 7, 8));
   if (auto kept = args.get("keep-fp32")) {
     r.keep_fp32_auto = *kept == "auto";
-    if (!r.keep_fp32_auto) r.quantize.keep_fp32 = parse_layers(*kept);
+    if (!r.keep_fp32_auto)
+      for (double layer : number_list(*kept, "--keep-fp32 takes layer indices such as 1,4, or auto",
+                                      0, 1e6, /*whole=*/true))
+        r.quantize.keep_fp32.push_back(static_cast<size_t>(layer));
   }
   r.calibration = integer(args, "calibration", 1000, 1);
   r.data_dir = args.get("data").value_or(nn::default_fashion_mnist_dir());
@@ -135,32 +116,16 @@ int eval_command(int argc, char** argv) {
   return print_result(args, e.to_json(), e.to_text());
 }
 
-namespace {
-
-// The --batch list, e.g. "1,64".
-std::vector<int> parse_batches(const std::string& list) {
-  std::vector<int> batches;
-  std::stringstream in(list);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    char* end = nullptr;
-    const long b = std::strtol(item.c_str(), &end, 10);
-    if (item.empty() || *end != '\0' || b < 1 || b > 65536)
-      throw UsageError("--batch takes batch sizes from 1 to 65536, such as 1,64");
-    batches.push_back(static_cast<int>(b));
-  }
-  if (batches.empty()) throw UsageError("--batch takes batch sizes such as 1,64");
-  return batches;
-}
-
-}  // namespace
-
 int bench_command(int argc, char** argv) {
   ParsedArgs args =
       ArgParser("bench", common_specs({{"batch", true}, {"seconds", true}})).parse(argc, argv, 2);
   if (args.has("help")) return print_help({"bench", "common", "tracking"});
   if (args.positionals.empty()) throw UsageError("expected one or more model files");
-  const std::vector<int> batches = parse_batches(args.get("batch").value_or("1,64"));
+  std::vector<int> batches;
+  for (double b : number_list(args.get("batch").value_or("1,64"),
+                              "--batch takes batch sizes from 1 to 65536, such as 1,64", 1, 65536,
+                              /*whole=*/true))
+    batches.push_back(static_cast<int>(b));
   const double seconds = args.number("seconds", 2.0);
   if (!(seconds > 0) || seconds > 3600) throw UsageError("--seconds must be in (0, 3600]");
   torch::set_num_threads(static_cast<int>(integer(args, "threads", 1, 1)));

@@ -1,8 +1,6 @@
 // `greenai sensors`, `greenai co2` and `greenai workload`.
-#include <chrono>
 #include <cstdio>
 #include <iostream>
-#include <vector>
 
 #include "cli/args.h"
 #include "cli/commands.h"
@@ -15,16 +13,6 @@
 #include "greenai/util/json.h"
 
 namespace greenai::cli {
-namespace {
-
-// The text of a JSON string without its quotes.
-std::string json_escape(const std::string& text) {
-  std::string quoted = util::Json(text).dump();
-  return quoted.substr(1, quoted.size() - 2);
-}
-
-}  // namespace
-
 int sensors_command(int argc, char** argv) {
   ParsedArgs args =
       ArgParser("sensors",
@@ -33,14 +21,14 @@ int sensors_command(int argc, char** argv) {
   if (args.has("help")) return print_help({"sensors"});
   meter::SensorSet set = meter::open_sensors(sensor_options(args));
   if (args.has("json")) {
-    std::cout << "[";
-    for (size_t i = 0; i < set.report.size(); ++i) {
-      const auto& r = set.report[i];
-      std::cout << (i ? "," : "") << "{\"sensor\":\"" << r.sensor
-                << "\",\"usable\":" << (r.usable ? "true" : "false") << ",\"detail\":\""
-                << json_escape(r.detail) << "\",\"hint\":\"" << json_escape(r.hint) << "\"}";
-    }
-    std::cout << "]\n";
+    util::Json list = util::Json::array();
+    for (const auto& r : set.report)
+      list.push(util::Json::object()
+                    .set("sensor", r.sensor)
+                    .set("usable", r.usable)
+                    .set("detail", r.detail)
+                    .set("hint", r.hint));
+    std::cout << list.dump() << "\n";
     return 0;
   }
   for (const auto& r : set.report) {
@@ -83,10 +71,14 @@ int co2_command(int argc, char** argv) {
   double g_per_kwh = source.average_over(0, 0);
   double kg = carbon::emissions_kg(*kwh, pue, g_per_kwh);
   if (args.has("json")) {
-    std::printf(
-        "{\"kwh\":%.10g,\"pue\":%.10g,\"intensity_g_per_kwh\":%.10g,\"emissions_kg\":%.10g,"
-        "\"intensity_source\":\"%s\"}\n",
-        *kwh, pue, g_per_kwh, kg, json_escape(source.description()).c_str());
+    std::cout << util::Json::object()
+                     .set("kwh", *kwh)
+                     .set("pue", pue)
+                     .set("intensity_g_per_kwh", g_per_kwh)
+                     .set("emissions_kg", kg)
+                     .set("intensity_source", source.description())
+                     .dump()
+              << "\n";
   } else {
     std::printf("%.6g kg CO2eq  (%.6g kWh x PUE %.2f x %.2f g/kWh)\nintensity: %s\n", kg, *kwh, pue,
                 g_per_kwh, source.description().c_str());

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <set>
 #include <sstream>
@@ -37,19 +38,6 @@ std::vector<OptionSpec> rl_specs() {
   return specs;
 }
 
-std::vector<double> number_list(const std::string& text, const std::string& flag) {
-  std::vector<double> out;
-  for (const std::string& item : split_list(text)) {
-    char* end = nullptr;
-    const double v = std::strtod(item.c_str(), &end);
-    if (item.empty() || *end != '\0' || !std::isfinite(v) || v < 0)
-      throw UsageError("--" + flag + " takes non-negative numbers separated by commas, such as " +
-                       (flag == "bins" ? "3,3,8,12" : "0,1,2,5"));
-    out.push_back(v);
-  }
-  return out;
-}
-
 // The agent and its options from the flags; one given to the other agent is refused rather
 // than ignored.
 rl::AgentRequest agent_request(const ParsedArgs& args) {
@@ -66,10 +54,10 @@ rl::AgentRequest agent_request(const ParsedArgs& args) {
   r.q.episodes = static_cast<int>(integer(args, "episodes", r.q.episodes, 1));
   r.q.seed = seed;
   if (auto bins = args.get("bins")) {
-    const auto b = number_list(*bins, "bins");
-    if (b.size() != 4 ||
-        std::any_of(b.begin(), b.end(), [](double v) { return v != std::floor(v); }))
-      throw UsageError("--bins takes four whole counts: x, x_dot, theta, theta_dot");
+    const char* usage =
+        "--bins takes four whole counts: x, x_dot, theta, theta_dot, such as 3,3,8,12";
+    const auto b = number_list(*bins, usage, 1, 1e6, /*whole=*/true);
+    if (b.size() != 4) throw UsageError(usage);
     for (size_t i = 0; i < 4; ++i) r.q.discretiser.bins[i] = static_cast<int>(b[i]);
   }
   r.dqn.steps = integer(args, "steps", r.dqn.steps, 1);
@@ -79,48 +67,13 @@ rl::AgentRequest agent_request(const ParsedArgs& args) {
 }
 
 int rl_train(const ParsedArgs& args) {
-  const double penalty = args.number("energy-penalty", 0);
-  const std::string env = args.get("env").value_or("cartpole");
-  const rl::CartPoleConfig config = rl::CartPole::config_for(env, penalty);
   const rl::AgentRequest request = agent_request(args);
-  const std::string out = args.get("out").value_or("agent.rl");
-  const int eval_episodes = static_cast<int>(integer(args, "eval-episodes", 100, 1));
   auto tracker = tracker_for_this_process(args);
-  tracker->start();
-  tracker->begin_phase("train");
-  const rl::TrainedAgent t = rl::train_agent(request, config, *tracker);
-  tracker->begin_phase("evaluate");
-  const rl::EvalReport e =
-      rl::evaluate_policy(*t.policy, config, eval_episodes, rl::kEvaluationSeed);
-  tracker->end_phase();
-  tracker->stop();
-  const std::string provenance = tracker->info().provenance();
-  rl::AgentContext context;
-  context.env = env;
-  context.energy_penalty = penalty;
-  context.training = Json::object()
-                         .set("env_steps", static_cast<double>(t.report.steps))
-                         .set("seconds", t.seconds)
-                         .set("energy", track::energy_to_json(t.energy, t.emissions_kg))
-                         .set("energy_provenance", provenance);
-  t.policy->save(out, context);
-  const Json result = Json::object()
-                          .set("command", "rl train")
-                          .set("agent", request.agent)
-                          .set("env", env)
-                          .set("energy_penalty", penalty)
-                          .set("hyperparameters", t.hyperparameters)
-                          .set("training", t.training_json())
-                          .set("evaluation", e.to_json())
-                          .set("provenance", provenance_json(*tracker))
-                          .set("out", out);
-  char head[128], tail[256];
-  std::snprintf(head, sizeof head, "%s on %s (penalty %g): ", request.agent.c_str(), env.c_str(),
-                penalty);
-  std::snprintf(tail, sizeof tail, "\ntraining: %lld steps in %.1f s, %s; wrote %s\n",
-                static_cast<long long>(t.report.steps), t.seconds,
-                track::energy_text(t.energy, t.emissions_kg, provenance).c_str(), out.c_str());
-  return print_result(args, result, head + e.to_text() + tail);
+  const rl::TrainingRun run = rl::train_and_save(
+      request, args.get("env").value_or("cartpole"), args.number("energy-penalty", 0),
+      static_cast<int>(integer(args, "eval-episodes", 100, 1)),
+      args.get("out").value_or("agent.rl"), *tracker);
+  return print_result(args, run.to_json(), run.to_text());
 }
 
 int rl_eval(const ParsedArgs& args) {
@@ -135,7 +88,10 @@ int rl_eval(const ParsedArgs& args) {
 }
 
 int rl_sweep(const ParsedArgs& args) {
-  const auto penalties = number_list(args.get("penalties").value_or("0,1,2,5,10"), "penalties");
+  const auto penalties =
+      number_list(args.get("penalties").value_or("0,1,2,5,10"),
+                  "--penalties takes non-negative numbers separated by commas, such as 0,1,2,5", 0,
+                  std::numeric_limits<double>::max());
   const int eval_episodes = static_cast<int>(integer(args, "eval-episodes", 100, 1));
   const rl::AgentRequest request = agent_request(args);
   auto tracker = tracker_for_this_process(args);

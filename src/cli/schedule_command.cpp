@@ -27,18 +27,6 @@ namespace {
 
 using util::Json;
 
-// "300W", "1.5kW" or plain watts.
-double parse_power(const std::string& text) {
-  char* end = nullptr;
-  const double value = std::strtod(text.c_str(), &end);
-  const std::string unit = end ? std::string(end) : "";
-  const double scale = unit.empty() || unit == "W" ? 1 : unit == "kW" ? 1000 : 0;
-  if (end == text.c_str() || scale == 0 || !(value > 0) || !std::isfinite(value))
-    throw Error("cannot read power (--power=" + text + ")", "not a positive power",
-                "write it as 300W or 1.5kW");
-  return value * scale;
-}
-
 double time_flag(const ParsedArgs& args) {
   if (auto now = args.get("now")) {
     auto t = carbon::parse_timestamp(*now);
@@ -108,7 +96,8 @@ int schedule_once(const ParsedArgs& args, const std::string& path, const LstmFac
   request.window_s = grid::parse_duration(args.get("window").value_or("24h"), "--window");
   request.interruptible = args.has("interruptible");
   request.now = time_flag(args);
-  const double watts = args.get("power") ? parse_power(*args.get("power")) : 0;  // 0: not given
+  const double watts =
+      args.get("power") ? grid::parse_power(*args.get("power")) : 0;  // 0: not given
   grid::JobSchedule job;
   if (auto name = args.get("forecaster")) {
     const grid::Series past = load_series_flags(path, args);

@@ -40,6 +40,17 @@ double parse_duration(const std::string& text, const std::string& what) {
   return value * scale;
 }
 
+double parse_power(const std::string& text) {
+  char* end = nullptr;
+  const double value = std::strtod(text.c_str(), &end);
+  const std::string unit = end ? std::string(end) : "";
+  const double scale = unit.empty() || unit == "W" ? 1 : unit == "kW" ? 1000 : 0;
+  if (end == text.c_str() || scale == 0 || !(value > 0) || !std::isfinite(value))
+    throw Error("cannot read power (--power=" + text + ")", "not a positive power",
+                "write it as 300W or 1.5kW");
+  return value * scale;
+}
+
 Schedule best_schedule(const carbon::IntensitySeries& series, const ScheduleRequest& r) {
   if (!(r.duration_s > 0)) throw Error("cannot schedule", "the job's duration must be positive");
   if (!(r.window_s >= r.duration_s))

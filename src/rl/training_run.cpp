@@ -44,6 +44,55 @@ TrainedAgent train_agent(const AgentRequest& request, const CartPoleConfig& conf
   return t;
 }
 
+TrainingRun train_and_save(const AgentRequest& request, const std::string& env, double penalty,
+                           int eval_episodes, const std::string& out, track::Tracker& tracker) {
+  const CartPoleConfig config = CartPole::config_for(env, penalty);
+  TrainingRun run{request, env, penalty, {}, {}, out, {}};
+  tracker.start();
+  tracker.begin_phase("train");
+  run.trained = train_agent(request, config, tracker);
+  tracker.begin_phase("evaluate");
+  run.eval = evaluate_policy(*run.trained.policy, config, eval_episodes, kEvaluationSeed);
+  tracker.end_phase();
+  tracker.stop();
+  run.provenance = track::Provenance::of(tracker.info());
+  const TrainedAgent& t = run.trained;
+  AgentContext context;
+  context.env = env;
+  context.energy_penalty = penalty;
+  context.training = Json::object()
+                         .set("env_steps", static_cast<double>(t.report.steps))
+                         .set("seconds", t.seconds)
+                         .set("energy", track::energy_to_json(t.energy, t.emissions_kg))
+                         .set("energy_provenance", run.provenance.energy);
+  t.policy->save(out, context);
+  return run;
+}
+
+Json TrainingRun::to_json() const {
+  return Json::object()
+      .set("command", "rl train")
+      .set("agent", request.agent)
+      .set("env", env)
+      .set("energy_penalty", penalty)
+      .set("hyperparameters", trained.hyperparameters)
+      .set("training", trained.training_json())
+      .set("evaluation", eval.to_json())
+      .set("provenance", provenance.to_json())
+      .set("out", out);
+}
+
+std::string TrainingRun::to_text() const {
+  std::string text;
+  util::appendf(text, "%s on %s (penalty %g): ", request.agent.c_str(), env.c_str(), penalty);
+  text += eval.to_text();
+  util::appendf(text, "\ntraining: %lld steps in %.1f s, %s; wrote %s\n",
+                static_cast<long long>(trained.report.steps), trained.seconds,
+                track::energy_text(trained.energy, trained.emissions_kg, provenance.energy).c_str(),
+                out.c_str());
+  return text;
+}
+
 double SweepResult::work_saved_vs_first(const SweepRow& row) const {
   const double base = rows.empty() ? 0 : rows.front().eval.work_per_step_j;
   return base > 0 ? 1 - row.eval.work_per_step_j / base : 0;

@@ -36,6 +36,16 @@ TEST(ParseDuration, UnitsAndErrors) {
         << bad;
 }
 
+TEST(ParsePower, UnitsAndErrors) {
+  EXPECT_DOUBLE_EQ(parse_power("300W"), 300);
+  EXPECT_DOUBLE_EQ(parse_power("1.5kW"), 1500);
+  EXPECT_DOUBLE_EQ(parse_power("250"), 250);
+  for (const char* bad : {"", "W", "-3W", "0", "3MW", "nan", "inf", "3 W"})
+    EXPECT_EQ(testing::error_of([&] { parse_power(bad); }).rfind("cannot read power (--power=", 0),
+              0u)
+        << bad;
+}
+
 TEST(BestSchedule, FindsTheCleanHoursByHand) {
   const auto series = hourly({500, 400, 100, 100, 300, 600});
   Schedule s = best_schedule(series, {kT0, 2 * kHour, 6 * kHour, false});

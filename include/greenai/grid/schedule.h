@@ -51,5 +51,7 @@ WaitOutcome waiting_outcome(const carbon::IntensitySeries& series, double asked,
 
 /// "3h", "90m", "45s", "1.5h", "2d" or plain seconds; throws greenai::Error naming `what`.
 double parse_duration(const std::string& text, const std::string& what);
+/// "300W", "1.5kW" or plain watts, positive; throws greenai::Error naming --power.
+double parse_power(const std::string& text);
 
 }  // namespace greenai::grid

@@ -47,6 +47,28 @@ struct TrainedAgent {
 TrainedAgent train_agent(const AgentRequest& request, const CartPoleConfig& config,
                          track::Tracker& tracker);
 
+/// `greenai rl train`: an agent trained, evaluated and written.
+struct TrainingRun {
+  AgentRequest request;
+  std::string env;
+  double penalty = 0;
+  TrainedAgent trained;
+  EvalReport eval;  ///< greedy, on episodes of kEvaluationSeed
+  std::string out;  ///< the agent file written
+  track::Provenance provenance;
+  /// {"command", "agent", "env", "energy_penalty", "hyperparameters", "training",
+  /// "evaluation", "provenance", "out"}
+  util::Json to_json() const;
+  /// The evaluation, then the training's steps, time and energy, and the file.
+  std::string to_text() const;
+};
+
+/// Trains on `env` at `penalty` (phase "train" of `tracker`, started and stopped here),
+/// evaluates on `eval_episodes` episodes (phase "evaluate") and saves the agent to `out` with
+/// its training's record.
+TrainingRun train_and_save(const AgentRequest& request, const std::string& env, double penalty,
+                           int eval_episodes, const std::string& out, track::Tracker& tracker);
+
 struct SweepRow {
   double penalty = 0;
   EvalReport eval;  ///< on the task itself (steps balanced, work), whatever the reward
