@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
@@ -10,8 +11,8 @@
 #include <optional>
 #include <sstream>
 
-#include "greenai/util/csv.h"
 #include "greenai/error.h"
+#include "greenai/util/csv.h"
 #include "greenai/util/json.h"
 
 namespace greenai::carbon {
@@ -140,6 +141,10 @@ std::optional<double> parse_timestamp(std::string_view raw) {
   return days * 86400 + hour * 3600 + minute * 60 + second + fraction - offset_s;
 }
 
+double now_unix_s() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
 std::string format_timestamp(double unix_s) {
   const auto t = static_cast<std::time_t>(std::floor(unix_s));
   std::tm utc{};
@@ -159,8 +164,7 @@ IntensitySeries IntensitySeries::parse_csv(std::string_view text, const std::str
   util::for_each_line(text, [&](size_t number, std::string_view line) {
     const std::string where = "line " + std::to_string(number);
     if (trim(line).empty() || line.front() == '#') return;
-    if (!util::split_csv_line(line, fields))
-      throw Error(action, where + ": unterminated quote");
+    if (!util::split_csv_line(line, fields)) throw Error(action, where + ": unterminated quote");
     if (!header_seen) {
       header_seen = true;
       if (!parse_timestamp(fields[0])) {  // A header: find the columns by name.

@@ -14,6 +14,7 @@
 #include "greenai/grid/lstm.h"
 #include "greenai/report/report.h"
 #include "greenai/track/tracker.h"
+#include "greenai/util/file.h"
 #include "greenai/util/json.h"
 
 namespace greenai::cli {
@@ -65,28 +66,17 @@ int forecast_main(int argc, char** argv, const LstmFactory& lstm) {
       skipped);
   tracker->stop();
   const std::string provenance = tracker->info().provenance();
-  std::vector<grid::Evaluation> results;
-  for (const auto& m : metered) results.push_back(m.evaluation);
   if (auto out = args.get("out")) grid::write_forecasts_csv(*out, series, metered, horizon);
-  if (auto svg = args.get("svg")) {
-    const size_t tail = series.values.size() - train_end;
-    std::vector<report::Line> lines{{"actual", {}}};
-    lines[0].y.assign(series.values.begin() + static_cast<long>(train_end), series.values.end());
-    for (const auto& r : results) {
-      report::Line line{r.model, std::vector<double>(tail, std::nan(""))};
-      for (size_t k = 0; k < r.origins; ++k)
-        for (size_t j = 0; j < r.forecasts[k].size(); ++j)
-          line.y[r.origin_index[k] - train_end + j] = r.forecasts[k][j];
-      lines.push_back(std::move(line));
-    }
-    std::ofstream f(*svg);
-    f << report::standalone_svg(report::lines_svg(
-        lines, "held-out steps from " + carbon::format_timestamp(series.times[train_end]),
-        args.get("column").value_or("value")));
-    if (!f) throw Error("cannot write chart (path=" + *svg + ")", "write failed");
-  }
   const grid::Comparison comparison{&series,  train_end, horizon, stride,
                                     {m1, m2}, metered,   skipped, provenance};
+  if (auto svg = args.get("svg")) {
+    std::vector<report::Line> lines;
+    for (auto& [label, y] : comparison.held_out_lines()) lines.push_back({label, y});
+    util::write_file_atomic(
+        *svg, report::standalone_svg(report::lines_svg(
+                  lines, "held-out steps from " + carbon::format_timestamp(series.times[train_end]),
+                  args.get("column").value_or("value"))));
+  }
   std::cout << (args.has("json") ? comparison.to_json().dump(2) + "\n" : comparison.to_text());
   if (!args.has("json"))
     std::printf("\nenergy of fitting and forecasting each model: %s (%s)\n", provenance.c_str(),

@@ -41,12 +41,7 @@ std::vector<std::unique_ptr<grid::Forecaster>> make_models(const std::string& wh
   o.window = static_cast<int>(integer(args, "lstm-window", o.window, 1));
   o.epochs = static_cast<int>(integer(args, "lstm-epochs", o.epochs, 1));
   o.seed = static_cast<uint64_t>(integer(args, "seed", 0, 0));
-  const std::string anchor = args.get("lstm-anchor").value_or("week");
-  if (anchor != "week" && anchor != "day" && anchor != "none")
-    throw UsageError("--lstm-anchor takes week, day or none");
-  choice.anchor = anchor == "week"  ? grid::LstmAnchor::kWeek
-                  : anchor == "day" ? grid::LstmAnchor::kDay
-                                    : grid::LstmAnchor::kNone;
+  choice.anchor = grid::parse_anchor(args.get("lstm-anchor").value_or("week"));
   return grid::make_forecasters(choice, series, horizon, lstm, skipped);
 }
 

@@ -14,16 +14,6 @@
 #include "greenai/util/json.h"
 
 namespace greenai::cli {
-namespace {
-
-std::string joined(const std::vector<std::string>& words, const char* separator) {
-  std::string text;
-  for (const auto& w : words) text += (text.empty() ? "" : separator) + w;
-  return text.empty() ? "none" : text;
-}
-
-}  // namespace
-
 int hardware_command(int argc, char** argv) {
   ParsedArgs args =
       ArgParser("hardware",
@@ -44,26 +34,7 @@ int hardware_command(int argc, char** argv) {
               << "\n";
     return 0;
   }
-  std::printf("cpu:           %s (%s, %d logical CPUs)\n", here.cpu.model.c_str(),
-              here.cpu.architecture.c_str(), here.cpu.logical_cpus);
-  std::printf("features:      %s\n", joined(here.cpu.features, " ").c_str());
-  std::printf("missing:       %s\n", joined(here.cpu.missing, " ").c_str());
-  std::printf("edge kernels:  %s (this CPU runs: %s)\n",
-              here.edge.selected.empty() ? "none: GREENAI_EDGE_KERNELS names a set it cannot run"
-                                         : here.edge.selected.c_str(),
-              joined(here.edge.runnable, ", ").c_str());
-  std::vector<std::string> caps;
-  for (const auto& [name, value] : here.caps) caps.push_back(name + "=" + value);
-  if (!caps.empty()) std::printf("capped by:     %s\n", joined(caps, " ").c_str());
-  char bf16[64] = "did not run";
-  if (probe.bf16_step_s > 0) std::snprintf(bf16, sizeof bf16, "%.3g ms", probe.bf16_step_s * 1e3);
-  std::printf("training:      LibTorch %s, %d thread(s): one step fp32 %.3g ms, bf16 %s (%s)\n",
-              probe.torch_version.c_str(), probe.threads, probe.fp32_step_s * 1e3, bf16,
-              probe.source.c_str());
-  std::printf("               %s\n", advice.reason.c_str());
-  std::printf("               fp16: %s\n",
-              probe.fp16_error.empty() ? "runs" : probe.fp16_error.c_str());
-  std::printf("precision:     --precision auto trains in %s\n", nn::to_string(advice.fastest));
+  std::cout << here.to_text() << probe.to_text();
   return 0;
 }
 

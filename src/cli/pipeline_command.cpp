@@ -2,7 +2,6 @@
 // stage cache and the results live in the pipeline module; this parses the options, shows the
 // stages' progress and prints the table.
 #include <signal.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -25,6 +24,7 @@
 #include "greenai/report/report.h"
 #include "greenai/track/process.h"
 #include "greenai/util/file.h"
+#include "greenai/util/text.h"
 
 namespace greenai::cli {
 namespace {
@@ -36,22 +36,21 @@ namespace fs = std::filesystem;
 // stage.json, so a rerun redoes it and reuses the stages before it.
 const std::vector<int> kStopSignals{SIGINT, SIGTERM, SIGHUP};
 
-// Prints "[i/n] label ... 12 s" on a terminal, refreshed until stopped, with the stage's own
-// progress (the last "progress: " line of its log) after it.
+// Prints a stage's heading; live, refreshes it with the time so far and the stage's own progress
+// (the last "progress: " line of its log) until destroyed, which leaves the heading alone on the
+// line for the outcome to follow.
 class Ticker {
  public:
-  Ticker(std::string prefix, bool live, std::string log)
-      : prefix_(std::move(prefix)), live_(live), log_(std::move(log)) {
-    std::cerr << prefix_ << std::flush;
-    if (live_) thread_ = std::thread([this] { loop(); });
+  Ticker(std::string heading, bool live, std::string log)
+      : heading_(std::move(heading)), log_(std::move(log)) {
+    std::cerr << heading_ << std::flush;
+    if (live) thread_ = std::thread([this] { loop(); });
   }
-  ~Ticker() { stop(); }
-  void stop() {
-    if (!live_) return;
-    live_ = false;
+  ~Ticker() {
+    if (!thread_.joinable()) return;
     done_ = true;
     thread_.join();
-    std::cerr << "\r\033[K" << prefix_ << std::flush;
+    std::cerr << "\r\033[K" << heading_ << std::flush;
   }
 
  private:
@@ -59,21 +58,15 @@ class Ticker {
     const auto begin = std::chrono::steady_clock::now();
     while (!done_) {
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
-      const double s =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+      const std::chrono::duration<double> s = std::chrono::steady_clock::now() - begin;
       const std::string inner = last_progress(log_);
-      std::string line = prefix_ + " " + std::to_string(static_cast<int>(s)) + " s" +
-                         (inner.empty() ? "" : "  " + inner);
-      // One terminal row: a line that wraps cannot be rewritten in place.
-      winsize size{};
-      const size_t columns = ::ioctl(2, TIOCGWINSZ, &size) == 0 && size.ws_col ? size.ws_col : 100;
-      if (line.size() >= columns) line.resize(columns - 1);
-      std::cerr << "\r\033[K" << line << std::flush;
+      std::cerr << "\r\033[K"
+                << fit_to_terminal(heading_ + " " + util::format_duration(s.count()) +
+                                   (inner.empty() ? "" : "  " + inner))
+                << std::flush;
     }
   }
-  std::string prefix_;
-  bool live_;
-  std::string log_;
+  std::string heading_, log_;
   std::atomic<bool> done_{false};
   std::thread thread_;
 };
@@ -84,36 +77,12 @@ class StageLines {
   explicit StageLines(bool live) : live_(live) {}
   void operator()(const pipeline::StageEvent& e) {
     using Kind = pipeline::StageEvent::Kind;
-    char prefix[160];
-    if (e.total)
-      std::snprintf(prefix, sizeof prefix, "[%2zu/%zu] %-44s", e.index, e.total,
-                    e.stage.label.c_str());
-    else  // the count is not known yet
-      std::snprintf(prefix, sizeof prefix, "[%2zu/..] %-44s", e.index, e.stage.label.c_str());
-    switch (e.kind) {
-      case Kind::kCached:
-        std::cerr << prefix << " cached (" << fs::path(e.result->dir).filename().string() << ")\n";
-        break;
-      case Kind::kStarted:
-        ticker_ = std::make_unique<Ticker>(prefix, live_, e.result->dir + "/log.txt");
-        break;
-      case Kind::kFinished: {
-        ticker_.reset();
-        char done[96];
-        std::snprintf(done, sizeof done, " %6.1f s, %8.4g J\n", e.result->seconds,
-                      e.result->energy_j);
-        std::cerr << done;
-        break;
-      }
-      case Kind::kFailed:
-        ticker_.reset();
-        std::cerr << " failed\n";
-        break;
-      case Kind::kStopped:
-        ticker_.reset();
-        std::cerr << " stopped\n";
-        break;
-    }
+    if (e.kind == Kind::kCached) std::cerr << e.heading();
+    if (e.kind == Kind::kStarted)
+      ticker_ = std::make_unique<Ticker>(e.heading(), live_, e.result->dir + "/log.txt");
+    else
+      ticker_.reset();  // leaves the heading on the line
+    std::cerr << e.outcome();
   }
 
  private:
@@ -161,19 +130,15 @@ int pipeline_command(int argc, char** argv) {
   fs::create_directories(options.out);
 
   // The pipeline's own meter: every stage's process tree, a phase per stage.
-  auto usage = std::make_unique<meter::DescendantsUsage>(::getpid());
-  meter::DescendantsUsage* tree = usage.get();
-  track::Tracker tracker(meter::open_sensors(sensor_options(args)), std::move(usage),
-                         tracker_options(args));
-  for (auto& sink : open_sinks(args)) tracker.add_sink(sink);
+  auto [tracker, tree] = tracker_for_descendants(args, tracker_options(args));
   track::Supervisor supervisor(*tree, kStopSignals);
   pipeline::PipelineResults results;
   try {
     results =
-        pipeline::run(options, tracker, supervisor,
+        pipeline::run(options, *tracker, supervisor,
                       StageLines(progress_mode(args.has("quiet")) == ProgressMode::kTerminal));
   } catch (const pipeline::Stopped& stopped) {
-    tracker.stop();
+    tracker->stop();
     std::cerr << "greenai: pipeline stopped by signal " << stopped.signal << " ("
               << strsignal(stopped.signal) << ") in stage " << stopped.stage
               << "; the stages before it are cached: a rerun resumes there\n";

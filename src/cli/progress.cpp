@@ -1,5 +1,6 @@
 #include "cli/progress.h"
 
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -25,7 +26,7 @@ void ProgressLine::show(const std::string& text, bool force) {
   last_ = now;
   shown_ = true;
   if (mode_ == ProgressMode::kTerminal)
-    std::fprintf(stderr, "\r\033[K%s", text.c_str());
+    std::fprintf(stderr, "\r\033[K%s", fit_to_terminal(text).c_str());
   else
     std::fprintf(stderr, "%s%s\n", kProgressPrefix, text.c_str());
   std::fflush(stderr);
@@ -38,16 +39,11 @@ void ProgressLine::clear() {
   shown_ = false;
 }
 
-std::string format_duration(double seconds) {
-  char text[32];
-  const long s = seconds > 0 ? static_cast<long>(seconds + 0.5) : 0;
-  if (s < 60)
-    std::snprintf(text, sizeof text, "%ld s", s);
-  else if (s < 3600)
-    std::snprintf(text, sizeof text, "%ld min %02ld s", s / 60, s % 60);
-  else
-    std::snprintf(text, sizeof text, "%ld h %02ld min", s / 3600, s / 60 % 60);
-  return text;
+std::string fit_to_terminal(std::string line) {
+  winsize size{};
+  const size_t columns = ::ioctl(2, TIOCGWINSZ, &size) == 0 && size.ws_col ? size.ws_col : 100;
+  if (line.size() >= columns) line.resize(columns - 1);
+  return line;
 }
 
 std::string last_progress(const std::string& log_path) {

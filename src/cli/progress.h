@@ -32,8 +32,9 @@ class ProgressLine {
   std::chrono::steady_clock::time_point last_{};
 };
 
-/// "45 s", "3 min 20 s", "2 h 05 min".
-std::string format_duration(double seconds);
+/// `line` cut to one row of the terminal on stderr (100 columns where it cannot be asked): a live
+/// line that wraps cannot be rewritten in place.
+std::string fit_to_terminal(std::string line);
 
 /// The text of the last "progress: " line of a child's log, or "".
 std::string last_progress(const std::string& log_path);

@@ -4,9 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cmath>
 #include <cstdio>
-#include <ctime>
 #include <iostream>
 #include <optional>
 
@@ -32,12 +30,6 @@ struct WhenGreen {
   double asked;  // when the run was asked for
 };
 
-double now_unix_s() {
-  timespec t{};
-  ::clock_gettime(CLOCK_REALTIME, &t);
-  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
-}
-
 WhenGreen plan_when_green(const ParsedArgs& args) {
   auto path = args.get("intensity-series");
   if (!path)
@@ -46,7 +38,7 @@ WhenGreen plan_when_green(const ParsedArgs& args) {
   auto duration = args.get("duration");
   if (!duration) throw UsageError("--when-green needs --duration, the job's expected length (3h)");
   grid::ScheduleRequest request;
-  request.now = now_unix_s();
+  request.now = carbon::now_unix_s();
   request.duration_s = grid::parse_duration(*duration, "--duration");
   request.window_s = grid::parse_duration(args.get("window").value_or("8h"), "--window");
   WhenGreen green{carbon::IntensitySeries::load(*path), {}, request.now};
@@ -67,14 +59,6 @@ WhenGreen plan_when_green(const ParsedArgs& args) {
   return green;
 }
 
-// Sleeps until the Unix time `t` (a signal's default action still ends the wait).
-void wait_until(double t) {
-  for (double left = t - now_unix_s(); left > 0; left = t - now_unix_s()) {
-    timespec pause{static_cast<time_t>(left), static_cast<long>((left - std::floor(left)) * 1e9)};
-    ::nanosleep(&pause, nullptr);
-  }
-}
-
 }  // namespace
 
 int run_command(int argc, char** argv) {
@@ -86,7 +70,7 @@ int run_command(int argc, char** argv) {
   if (args.has("help")) return print_help({"run", "tracking"});
   // Everything is validated before the command starts or a file is touched.
   track::TrackerOptions options = tracker_options(args);
-  meter::SensorOptions sensors = sensor_options(args);
+  sensor_options(args);  // validated here; the tracker reads them again below
   std::optional<WhenGreen> green;
   if (args.has("when-green")) green = plan_when_green(args);
   std::vector<std::string> command = args.rest;
@@ -96,29 +80,26 @@ int run_command(int argc, char** argv) {
               << "': " << (rc == ENOENT ? "command not found" : "permission denied") << "\n";
     return rc == ENOENT ? 127 : 126;
   }
-  auto usage = std::make_unique<meter::DescendantsUsage>(::getpid());
-  meter::DescendantsUsage* tree = usage.get();
-  track::Tracker tracker(meter::open_sensors(sensors), std::move(usage), options);
-  for (auto& sink : open_sinks(args)) tracker.add_sink(sink);
+  auto [tracker, tree] = tracker_for_descendants(args, options);
 
-  if (green) wait_until(green->schedule.runs[0].first);
+  if (green) grid::sleep_until(green->schedule.runs[0].first);
   // From here on, the signals sent to greenai are passed on to the command.
   track::Supervisor supervisor(*tree, kForwardedSignals);
-  const double started = now_unix_s();
-  tracker.start();
+  const double started = carbon::now_unix_s();
+  tracker->start();
   int exit_code = 0;
   try {
     exit_code = supervisor.run(command);
   } catch (const greenai::Error& e) {
-    tracker.stop();
+    tracker->stop();
     std::cerr << "greenai: " << e.what() << "\n";
     return 126;
   }
-  track::Record total = tracker.stop();
-  std::cerr << track::format_summary(tracker.info(), total, tracker.phases());
+  track::Record total = tracker->stop();
+  std::cerr << track::format_summary(tracker->info(), total, tracker->phases());
   if (green) {
     const grid::WaitOutcome w =
-        grid::waiting_outcome(green->series, green->asked, started, now_unix_s());
+        grid::waiting_outcome(green->series, green->asked, started, carbon::now_unix_s());
     std::fprintf(stderr,
                  "  when green: ran at %.1f g/kWh against %.1f g/kWh had it started when asked: "
                  "%.3g kg CO2eq avoided (from the series)\n",

@@ -1,10 +1,8 @@
 // `greenai schedule`: when to run a job so that it emits the least (grid module), on a series
 // of intensities, on a forecast made from their history, or replayed over history to measure
 // what scheduling saves.
-#include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <ctime>
 #include <iostream>
 #include <optional>
 
@@ -35,7 +33,7 @@ double time_flag(const ParsedArgs& args) {
                   "use ISO 8601 (2022-07-01T06:00:00Z) or Unix seconds");
     return *t;
   }
-  return static_cast<double>(std::time(nullptr));
+  return carbon::now_unix_s();
 }
 
 grid::ReplayPlan plan_replay(const ParsedArgs& args) {

@@ -29,9 +29,9 @@ void configure_threads(const ParsedArgs& args) {
   torch::set_num_threads(static_cast<int>(threads));
 }
 
-Data load_data(const ParsedArgs& args, bool need_train) {
+jobs::TrainData load_data(const ParsedArgs& args, bool need_train) {
   std::string dir = args.get("data").value_or(nn::default_fashion_mnist_dir());
-  Data data;
+  jobs::TrainData data;
   if (need_train)
     data.train =
         nn::load_fashion_mnist(nn::Split::kTrain, dir).head(integer(args, "limit-train", 0, 0));

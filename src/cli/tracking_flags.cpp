@@ -1,5 +1,7 @@
 #include "cli/tracking_flags.h"
 
+#include <unistd.h>
+
 #include <filesystem>
 
 #include "greenai/track/measurements.h"
@@ -74,6 +76,15 @@ std::unique_ptr<track::Tracker> tracker_for_this_process(const ParsedArgs& args)
   auto tracker = track::Tracker::for_this_process(tracker_options(args), sensor_options(args));
   for (auto& sink : open_sinks(args)) tracker->add_sink(sink);
   return tracker;
+}
+
+TreeTracker tracker_for_descendants(const ParsedArgs& args, const track::TrackerOptions& options) {
+  auto usage = std::make_unique<meter::DescendantsUsage>(::getpid());
+  meter::DescendantsUsage* tree = usage.get();
+  auto tracker = std::make_unique<track::Tracker>(meter::open_sensors(sensor_options(args)),
+                                                  std::move(usage), options);
+  for (auto& sink : open_sinks(args)) tracker->add_sink(sink);
+  return {std::move(tracker), tree};
 }
 
 util::Json provenance_json(const track::Tracker& tracker) {

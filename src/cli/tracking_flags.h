@@ -9,6 +9,7 @@
 
 #include "cli/args.h"
 #include "greenai/meter/sensors.h"
+#include "greenai/meter/system.h"
 #include "greenai/track/tracker.h"
 #include "greenai/util/json.h"
 
@@ -24,6 +25,14 @@ track::TrackerOptions tracker_options(const ParsedArgs& args);
 /// Opens the sinks asked for (CSV, JSON lines, Prometheus); throws greenai::Error if one cannot
 /// be opened, before anything has been written.
 std::vector<std::shared_ptr<track::Sink>> open_sinks(const ParsedArgs& args);
+/// A tracker of this process's tree of descendants (what a track::Supervisor runs) with the shared
+/// flags applied (`options`, as tracker_options gave them) and its sinks attached; `tree` is its
+/// usage source, for the Supervisor.
+struct TreeTracker {
+  std::unique_ptr<track::Tracker> tracker;
+  meter::DescendantsUsage* tree;
+};
+TreeTracker tracker_for_descendants(const ParsedArgs& args, const track::TrackerOptions& options);
 /// Where a tracker's figures come from: "energy" (measured, estimated or mixed), "sources" (the
 /// sensor or model of each component), "intensity" (the g/kWh source) and "pue".
 util::Json provenance_json(const track::Tracker& tracker);

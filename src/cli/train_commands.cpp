@@ -37,19 +37,8 @@ class Progress {
  public:
   explicit Progress(bool quiet) : mode_(progress_mode(quiet)), line_(mode_) {}
   void operator()(const nn::TrainProgress& p) {
-    // A bar on a terminal; the pipeline shows the lines after its own text, so they are short.
-    constexpr int kWidth = 20;
-    const int filled = static_cast<int>(kWidth * p.step / p.steps);
-    const std::string bar =
-        mode_ == ProgressMode::kTerminal
-            ? "[" + std::string(filled, '#') + std::string(kWidth - filled, '.') + "] "
-            : "";
-    char text[256];
-    std::snprintf(text, sizeof text, "epoch %d/%d %s%3d%% loss %.4f, %.0f ex/s, %s left", p.epoch,
-                  p.epochs, bar.c_str(), static_cast<int>(100 * p.step / p.steps), p.loss,
-                  p.examples_per_s, format_duration(p.eta_s).c_str());
     const bool last = p.step == p.steps && p.epoch == p.epochs;
-    line_.show(text, last);
+    line_.show(p.to_text(/*bar=*/mode_ == ProgressMode::kTerminal), last);
     if (last) line_.clear();
   }
 
@@ -81,11 +70,6 @@ jobs::TrainSetup train_setup(const ParsedArgs& args, int default_epochs, int64_t
   return setup;
 }
 
-jobs::TrainData train_data(const ParsedArgs& args) {
-  Data data = load_data(args);
-  return {std::move(data.train), std::move(data.test)};
-}
-
 // Each epoch on stderr, unless the result goes to stdout as JSON.
 void print_epochs(const ParsedArgs& args, const jobs::TrainedModel& t) {
   if (!args.has("json")) std::fputs(t.epochs_text().c_str(), stderr);
@@ -107,7 +91,7 @@ int train_command(int argc, char** argv) {
       train_setup(args, model == "cnn" ? 5 : 20, jobs::default_batch(model), progress);
   const std::string out = args.get("out").value_or("model.pt");
   const jobs::TrainedModel t =
-      jobs::train_model(model, spec, setup, train_data(args), out, *tracker);
+      jobs::train_model(model, spec, setup, load_data(args), out, *tracker);
   print_epochs(args, t);
   return print_result(args, t.info, t.summary);
 }
@@ -131,7 +115,7 @@ int distill_command(int argc, char** argv) {
   Progress progress(args.has("quiet"));
   const jobs::TrainSetup setup = train_setup(args, 20, jobs::default_batch("student"), progress);
   const jobs::Distilled d = jobs::distill_model(*teacher_path, integer(args, "hidden", 20, 1),
-                                                distill, setup, train_data(args), *out, *tracker);
+                                                distill, setup, load_data(args), *out, *tracker);
   print_epochs(args, d);
   return print_result(args, d.info, d.summary);
 }
@@ -155,7 +139,7 @@ int prune_command(int argc, char** argv) {
   // Batch 0: prune_model takes the default of the source's architecture.
   jobs::TrainSetup setup = train_setup(args, 3, /*default_batch=*/0, progress);
   setup.options.epochs = static_cast<int>(integer(args, "finetune-epochs", 3, 0));
-  const jobs::Pruned p = jobs::prune_model(request, setup, train_data(args), *out, *tracker);
+  const jobs::Pruned p = jobs::prune_model(request, setup, load_data(args), *out, *tracker);
   print_epochs(args, p);
   return print_result(args, p.info, p.summary);
 }

@@ -1,5 +1,6 @@
 #include "greenai/grid/compare.h"
 
+#include <cmath>
 #include <fstream>
 
 #include "greenai/carbon/intensity.h"
@@ -95,6 +96,21 @@ util::Json Comparison::to_json() const {
       .set("seasons", util::Json::array().push(seasons.first).push(seasons.second))
       .set("models", rows)
       .set("skipped", skipped_json);
+}
+
+std::vector<std::pair<std::string, std::vector<double>>> Comparison::held_out_lines() const {
+  const size_t tail = series->values.size() - train_end;
+  std::vector<std::pair<std::string, std::vector<double>>> lines{
+      {"actual", {series->values.begin() + static_cast<long>(train_end), series->values.end()}}};
+  for (const MeteredEvaluation& m : models) {
+    const Evaluation& r = m.evaluation;
+    std::vector<double> y(tail, std::nan(""));
+    for (size_t k = 0; k < r.origins; ++k)
+      for (size_t j = 0; j < r.forecasts[k].size(); ++j)
+        y[r.origin_index[k] - train_end + j] = r.forecasts[k][j];
+    lines.emplace_back(r.model, std::move(y));
+  }
+  return lines;
 }
 
 std::string Comparison::to_text() const {

@@ -12,6 +12,14 @@ std::pair<int, int> default_seasons(const Series& series) {
   return {day, 7 * day};
 }
 
+LstmAnchor parse_anchor(const std::string& name) {
+  if (name == "week") return LstmAnchor::kWeek;
+  if (name == "day") return LstmAnchor::kDay;
+  if (name == "none") return LstmAnchor::kNone;
+  throw Error("cannot read the LSTM's anchor (--lstm-anchor=" + name + ")", "unknown anchor",
+              "use week, day or none");
+}
+
 std::vector<std::unique_ptr<Forecaster>> make_forecasters(const ModelChoice& choice,
                                                           const Series& series, int horizon,
                                                           const LstmFactory& lstm,

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <ctime>
 
 #include "greenai/error.h"
 
@@ -38,6 +39,13 @@ double parse_duration(const std::string& text, const std::string& what) {
     throw Error("cannot read duration (" + what + "=" + text + ")",
                 "not a positive number of seconds", "write it as 90s, 45m, 3h or 1.5d");
   return value * scale;
+}
+
+void sleep_until(double t) {
+  for (double left = t - carbon::now_unix_s(); left > 0; left = t - carbon::now_unix_s()) {
+    timespec pause{static_cast<time_t>(left), static_cast<long>((left - std::floor(left)) * 1e9)};
+    ::nanosleep(&pause, nullptr);
+  }
 }
 
 double parse_power(const std::string& text) {

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "greenai/edge/greenai_edge.h"
+#include "greenai/util/text.h"
 
 namespace greenai::hardware {
 namespace {
@@ -155,6 +156,27 @@ std::string Hardware::summary() const {
     for (const auto& [name, value] : caps) text += " " + name + "=" + value;
   }
   return text + ")";
+}
+
+std::string Hardware::to_text() const {
+  auto joined = [](const std::vector<std::string>& words, const char* separator) {
+    std::string text;
+    for (const auto& w : words) text += (text.empty() ? "" : separator) + w;
+    return text.empty() ? std::string("none") : text;
+  };
+  std::string text;
+  util::appendf(text, "cpu:           %s (%s, %d logical CPUs)\n", cpu.model.c_str(),
+                cpu.architecture.c_str(), cpu.logical_cpus);
+  util::appendf(text, "features:      %s\n", joined(cpu.features, " ").c_str());
+  util::appendf(text, "missing:       %s\n", joined(cpu.missing, " ").c_str());
+  util::appendf(text, "edge kernels:  %s (this CPU runs: %s)\n",
+                edge.selected.empty() ? "none: GREENAI_EDGE_KERNELS names a set it cannot run"
+                                      : edge.selected.c_str(),
+                joined(edge.runnable, ", ").c_str());
+  std::vector<std::string> capped;
+  for (const auto& [name, value] : caps) capped.push_back(name + "=" + value);
+  if (!capped.empty()) util::appendf(text, "capped by:     %s\n", joined(capped, " ").c_str());
+  return text;
 }
 
 std::string Hardware::key() const {

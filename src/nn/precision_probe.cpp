@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "greenai/error.h"
+#include "greenai/util/text.h"
 
 namespace greenai::nn {
 namespace {
@@ -178,6 +179,21 @@ PrecisionProbe probe_precision(const hardware::Hardware& here, int threads, bool
     if (out.flush()) fs::rename(partial, file, ec);
   }
   return probe;
+}
+
+std::string PrecisionProbe::to_text() const {
+  const PrecisionAdvice advice = advise_precision(*this);
+  std::string text;
+  char bf16[64] = "did not run";
+  if (bf16_step_s > 0) std::snprintf(bf16, sizeof bf16, "%.3g ms", bf16_step_s * 1e3);
+  util::appendf(text,
+                "training:      LibTorch %s, %d thread(s): one step fp32 %.3g ms, bf16 %s (%s)\n",
+                torch_version.c_str(), threads, fp32_step_s * 1e3, bf16, source.c_str());
+  util::appendf(text, "               %s\n", advice.reason.c_str());
+  util::appendf(text, "               fp16: %s\n",
+                fp16_error.empty() ? "runs" : fp16_error.c_str());
+  util::appendf(text, "precision:     --precision auto trains in %s\n", to_string(advice.fastest));
+  return text;
 }
 
 PrecisionAdvice advise_precision(const PrecisionProbe& probe) {

@@ -2,11 +2,25 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 
 #include "greenai/error.h"
 #include "greenai/track/measurements.h"
+#include "greenai/util/text.h"
 
 namespace greenai::nn {
+
+std::string TrainProgress::to_text(bool with_bar) const {
+  constexpr int kWidth = 20;
+  const int filled = steps ? static_cast<int>(kWidth * step / steps) : 0;
+  const std::string bar =
+      with_bar ? "[" + std::string(filled, '#') + std::string(kWidth - filled, '.') + "] " : "";
+  char text[256];
+  std::snprintf(text, sizeof text, "epoch %d/%d %s%3d%% loss %.4f, %.0f ex/s, %s left", epoch,
+                epochs, bar.c_str(), steps ? static_cast<int>(100 * step / steps) : 0, loss,
+                examples_per_s, util::format_duration(eta_s).c_str());
+  return text;
+}
 namespace {
 
 using Clock = std::chrono::steady_clock;

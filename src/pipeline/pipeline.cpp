@@ -181,7 +181,7 @@ PipelineResults run(const PipelineOptions& options, track::Tracker& tracker,
   const track::Record whole = tracker.stop();
 
   r.version = GREENAI_VERSION;
-  r.created = carbon::format_timestamp(static_cast<double>(std::time(nullptr)));
+  r.created = carbon::format_timestamp(carbon::now_unix_s());
   const std::string train = limit_train(options), test = limit_test(options);
   r.dataset = "Fashion-MNIST (" + (train.empty() ? std::string("60000") : train) + " training, " +
               (test.empty() ? std::string("10000") : test) + " test examples)";

@@ -10,6 +10,33 @@
 #include "greenai/version.h"
 
 namespace greenai::pipeline {
+
+std::string StageEvent::heading() const {
+  char text[160];
+  if (total)
+    std::snprintf(text, sizeof text, "[%2zu/%zu] %-44s", index, total, stage.label.c_str());
+  else
+    std::snprintf(text, sizeof text, "[%2zu/..] %-44s", index, stage.label.c_str());
+  return text;
+}
+
+std::string StageEvent::outcome() const {
+  char text[96] = "";
+  switch (kind) {
+    case Kind::kCached:
+      return " cached (" + std::filesystem::path(result->dir).filename().string() + ")\n";
+    case Kind::kStarted:
+      return "";
+    case Kind::kFinished:
+      std::snprintf(text, sizeof text, " %6.1f s, %8.4g J\n", result->seconds, result->energy_j);
+      return text;
+    case Kind::kFailed:
+      return " failed\n";
+    case Kind::kStopped:
+      return " stopped\n";
+  }
+  return text;
+}
 namespace {
 
 namespace fs = std::filesystem;

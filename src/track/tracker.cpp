@@ -13,13 +13,7 @@
 #include "greenai/error.h"
 
 namespace greenai::track {
-namespace {
-
-double unix_now_s() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-}  // namespace
+namespace {}  // namespace
 
 Energy& Energy::operator+=(const Energy& other) {
   for (size_t i = 0; i < joules.size(); ++i) joules[i] += other.joules[i];
@@ -140,7 +134,7 @@ void Tracker::add_sink(std::shared_ptr<Sink> sink) {
 Tracker::Sample Tracker::take_sample() {
   Sample sample;
   sample.time = meter::Clock::now();
-  sample.unix_s = unix_now_s();
+  sample.unix_s = carbon::now_unix_s();
   for (const auto& sensor : sensors_.sensors) {
     sample.energy_uj.emplace_back(sensor->channels().size());
     sensor->sample(sample.time, sample.energy_uj.back());

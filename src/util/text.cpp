@@ -14,4 +14,16 @@ void appendf(std::string& text, const char* format, ...) {
   text += line;
 }
 
+std::string format_duration(double seconds) {
+  char text[32];
+  const long s = seconds > 0 ? static_cast<long>(seconds + 0.5) : 0;
+  if (s < 60)
+    std::snprintf(text, sizeof text, "%ld s", s);
+  else if (s < 3600)
+    std::snprintf(text, sizeof text, "%ld min %02ld s", s / 60, s % 60);
+  else
+    std::snprintf(text, sizeof text, "%ld h %02ld min", s / 3600, s / 60 % 60);
+  return text;
+}
+
 }  // namespace greenai::util

@@ -140,6 +140,14 @@ TEST(ForecastSchedule, ForecastsFromNowAndScoresOnTheActuals) {
 namespace greenai::grid {
 namespace {
 
+TEST(ParseAnchor, NamesAndErrors) {
+  EXPECT_EQ(parse_anchor("week"), LstmAnchor::kWeek);
+  EXPECT_EQ(parse_anchor("day"), LstmAnchor::kDay);
+  EXPECT_EQ(parse_anchor("none"), LstmAnchor::kNone);
+  EXPECT_EQ(error_of([] { parse_anchor("month"); }),
+            "cannot read the LSTM's anchor (--lstm-anchor=month): unknown anchor");
+}
+
 TEST(MakeForecasters, ChoosesByNameAndSaysWhatItCannotMake) {
   Series s;
   for (int i = 0; i < 48; ++i) s.times.push_back(1800.0 * i), s.values.push_back(1);

@@ -22,6 +22,13 @@ const Slices& slices() {
   return data;
 }
 
+TEST(TrainProgress, SaysTheEpochTheBarAndTheTimeLeft) {
+  const TrainProgress p{2, 5, 25, 100, 0.43121, 51234.4, 70};
+  EXPECT_EQ(p.to_text(/*bar=*/true),
+            "epoch 2/5 [#####...............]  25% loss 0.4312, 51234 ex/s, 1 min 10 s left");
+  EXPECT_EQ(p.to_text(/*bar=*/false), "epoch 2/5  25% loss 0.4312, 51234 ex/s, 1 min 10 s left");
+}
+
 TEST(Trainer, LossFallsAndAccuracyRisesAboveChance) {
   torch::set_num_threads(1);
   Net net(student_spec(32));

@@ -176,6 +176,20 @@ struct Harness {
   }
 };
 
+TEST(StageEvent, HeadingAndOutcomeMakeOneLinePerStage) {
+  const StageSpec spec{"t", "train the teacher", {}, {}};
+  StageResult done{"t", "/out/stages/t-0123", {}, 12.34, 45.6, 0, false};
+  using K = StageEvent::Kind;
+  const StageEvent finished{K::kFinished, spec, 3, 15, &done};
+  EXPECT_EQ(finished.heading(), "[ 3/15] train the teacher" + std::string(27, ' '));
+  EXPECT_EQ(finished.outcome(), "   12.3 s,     45.6 J\n");
+  EXPECT_EQ((StageEvent{K::kStarted, spec, 3, 0, &done}.heading().rfind("[ 3/..] train", 0)), 0u);
+  EXPECT_EQ((StageEvent{K::kStarted, spec, 3, 15, &done}.outcome()), "");
+  EXPECT_EQ((StageEvent{K::kCached, spec, 3, 15, &done}.outcome()), " cached (t-0123)\n");
+  EXPECT_EQ((StageEvent{K::kFailed, spec, 3, 15, nullptr}.outcome()), " failed\n");
+  EXPECT_EQ((StageEvent{K::kStopped, spec, 3, 15, nullptr}.outcome()), " stopped\n");
+}
+
 TEST(StageRunner, CachesByContentAndWiresStagesByName) {
   Harness h;
   track::Supervisor supervisor(*h.tree, {SIGTERM});

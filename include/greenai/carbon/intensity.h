@@ -112,6 +112,8 @@ IntensitySource resolve_intensity(const IntensityRequest& request);
 /// Parses an ISO 8601 date-time ("2024-03-01T13:00:00Z", "2024-03-01 13:00", offsets
 /// "+01:00") or Unix seconds into Unix seconds; naive times are UTC. nullopt if malformed.
 std::optional<double> parse_timestamp(std::string_view text);
+/// The wall clock now, in Unix seconds (fractions included).
+double now_unix_s();
 /// Unix seconds as ISO 8601 UTC to the second ("2024-03-01T13:00:00Z"), as parse_timestamp reads.
 std::string format_timestamp(double unix_s);
 

@@ -51,6 +51,9 @@ struct Comparison {
   /// {"series", "values", "step_s", "filled", "train", "horizon", "seasons", "models",
   /// "skipped"}; each model with its "energy_provenance".
   util::Json to_json() const;
+  /// The held-out tail ("actual"), then each model's forecasts over it, one value per step (NaN
+  /// where the model made none): what `greenai forecast --svg` draws.
+  std::vector<std::pair<std::string, std::vector<double>>> held_out_lines() const;
   /// The series, the evaluation's shape, and a table of each model's MAPE, MAE, RMSE, MAPE at
   /// steps 1, h/2 and h, and energy.
   std::string to_text() const;

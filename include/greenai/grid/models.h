@@ -23,6 +23,8 @@ using LstmFactory = std::function<std::unique_ptr<Forecaster>(const LstmOptions&
 std::pair<int, int> default_seasons(const Series& series);
 
 enum class LstmAnchor { kWeek, kDay, kNone };
+/// "week", "day" or "none"; throws greenai::Error naming --lstm-anchor otherwise.
+LstmAnchor parse_anchor(const std::string& name);
 
 struct ModelChoice {
   /// naive, seasonal-naive (both seasons), seasonal-naive-M, holt-winters, lstm or all.

@@ -49,6 +49,10 @@ struct WaitOutcome {
 WaitOutcome waiting_outcome(const carbon::IntensitySeries& series, double asked, double started,
                             double ended);
 
+/// Sleeps until the Unix time `t` (at once if it has passed); a signal's default action still
+/// ends the wait.
+void sleep_until(double t);
+
 /// "3h", "90m", "45s", "1.5h", "2d" or plain seconds; throws greenai::Error naming `what`.
 double parse_duration(const std::string& text, const std::string& what);
 /// "300W", "1.5kW" or plain watts, positive; throws greenai::Error naming --power.

@@ -60,6 +60,9 @@ struct Hardware {
   /// "AMD EPYC 9R14 (x86_64; avx2 fma avx512f ...; edge kernels avx512-vnni)", and
   /// "; capped: ONEDNN_MAX_CPU_ISA=AVX2 ..." when caps are set.
   std::string summary() const;
+  /// Lines for people, as `greenai hardware` prints them: cpu, features, missing, edge kernels
+  /// (and those runnable), caps.
+  std::string to_text() const;
   /// A short, stable key of what decides measured speed here (model, architecture, features,
   /// the edge kernel set, and the caps): the name under which per-CPU measurements are cached.
   /// 16 hex digits.

@@ -31,6 +31,9 @@ struct PrecisionProbe {
   int bf16_steps = 0;  ///< steps timed in bf16 (0: its second warm-up step stands for it,
                        ///< as for a bf16 10x slower than fp32)
   std::string source;  ///< "measured" or "cached (PATH)"
+  /// Lines for people, as `greenai hardware` prints them: the step times, the advice drawn from
+  /// them (advise_precision) and what --precision auto trains in.
+  std::string to_text() const;
 
   util::Json to_json() const;
   /// Throws greenai::Error on a missing or mistyped field.

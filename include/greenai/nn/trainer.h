@@ -39,6 +39,9 @@ struct TrainProgress {
   double examples_per_s = 0;    ///< Training throughput over the epoch so far.
   /// Seconds of training left at the pace so far (evaluations not counted).
   double eta_s = 0;
+  /// "epoch 2/5 [#####...............]  25% loss 0.4312, 51234 ex/s, 1 min 10 s left"; without
+  /// the bar where the line is shown after other text (the pipeline's).
+  std::string to_text(bool bar) const;
 };
 
 struct TrainOptions {

@@ -69,6 +69,12 @@ struct StageEvent {
   /// For kCached and kFinished; for kStarted, its folder only (the log is dir/log.txt, where
   /// the stage writes "progress: ..." lines); else nullptr.
   const StageResult* result;
+  /// "[ 3/15] LABEL" padded to a column ("[ 3/..]" while the count is not known): how a
+  /// stage's line starts.
+  std::string heading() const;
+  /// What ends the stage's line: " cached (FOLDER)", " 12.3 s,    45.6 J", " failed" or
+  /// " stopped", with a newline; "" for kStarted.
+  std::string outcome() const;
 };
 using Progress = std::function<void(const StageEvent&)>;
 
