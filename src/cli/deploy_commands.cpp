@@ -1,7 +1,6 @@
 // `greenai quantize`, `export`, `eval` and `bench`: turning checkpoints into deployable models
 // (edge files, ONNX) and measuring them (accuracy, latency, energy per 1,000 inferences). The
 // work is the jobs module's; this parses the options and prints.
-#include <iostream>
 
 #include "cli/args.h"
 #include "cli/commands.h"
@@ -14,7 +13,6 @@
 #include "greenai/jobs/convert.h"
 #include "greenai/jobs/measure.h"
 #include "greenai/nn/dataset.h"
-#include "greenai/track/measurements.h"
 #include "greenai/util/file.h"
 
 namespace greenai::cli {
@@ -44,10 +42,6 @@ int eval_edge(const ParsedArgs& args, const std::string& path) {
   }
   return print_result(args, e.to_json(), e.to_text());
 }
-
-}  // namespace
-
-namespace {
 
 // quantize and export: a checkpoint (or edge file) to an edge or ONNX file.
 int convert_command(int argc, char** argv, const std::string& command) {

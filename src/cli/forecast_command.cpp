@@ -2,7 +2,6 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 
 #include "cli/commands.h"
@@ -19,8 +18,6 @@
 
 namespace greenai::cli {
 namespace {
-
-using util::Json;
 
 // Where scripts/setup exports Taylor's (2003) half-hourly demand series from r-cran-forecast.
 constexpr const char* kDefaultSeries = "/usr/local/share/greenai/taylor_demand_2000.csv";

@@ -1,6 +1,5 @@
 #include "cli/grid_models.h"
 
-#include <cmath>
 #include <cstdio>
 
 #include "greenai/error.h"

@@ -1,8 +1,6 @@
 // `greenai hardware`: what this CPU offers, the edge kernels that run on it, and whether reduced
 // precision pays for training here (the precision probe).
-#include <torch/torch.h>
 
-#include <cstdio>
 #include <iostream>
 
 #include "cli/args.h"

@@ -1,7 +1,6 @@
 #include "cli/help.h"
 
 #include <cassert>
-#include <cstring>
 #include <iostream>
 
 namespace greenai::cli {

@@ -2,7 +2,6 @@
 // stage cache and the results live in the pipeline module; this parses the options, shows the
 // stages' progress and prints the table.
 #include <signal.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -18,8 +17,6 @@
 #include "cli/help.h"
 #include "cli/progress.h"
 #include "cli/tracking_flags.h"
-#include "greenai/hardware/cpu.h"
-#include "greenai/meter/system.h"
 #include "greenai/pipeline/pipeline.h"
 #include "greenai/report/report.h"
 #include "greenai/track/process.h"

@@ -1,16 +1,11 @@
 // `greenai rl`: energy-aware reinforcement learning on CartPole (rl module): train a tabular
 // Q-learning or DQN agent, evaluate it, and sweep the energy penalty for the trade-off curve.
-#include <torch/torch.h>
 
 #include <algorithm>
-#include <cmath>
 #include <cstdio>
-#include <fstream>
-#include <iostream>
 #include <limits>
 #include <map>
 #include <set>
-#include <sstream>
 
 #include "cli/commands.h"
 #include "cli/help.h"
@@ -19,7 +14,6 @@
 #include "greenai/error.h"
 #include "greenai/report/report.h"
 #include "greenai/rl/training_run.h"
-#include "greenai/track/measurements.h"
 #include "greenai/util/file.h"
 #include "greenai/util/json.h"
 

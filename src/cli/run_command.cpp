@@ -1,8 +1,6 @@
 // `greenai run`: start a command, track its whole process tree, write records as they are taken.
 #include <signal.h>
-#include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <iostream>
@@ -15,7 +13,6 @@
 #include "greenai/carbon/intensity.h"
 #include "greenai/error.h"
 #include "greenai/grid/schedule.h"
-#include "greenai/meter/system.h"
 #include "greenai/track/process.h"
 
 namespace greenai::cli {

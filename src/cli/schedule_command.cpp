@@ -2,9 +2,7 @@
 // of intensities, on a forecast made from their history, or replayed over history to measure
 // what scheduling saves.
 #include <cstdio>
-#include <cstdlib>
 #include <iostream>
-#include <optional>
 
 #include "cli/commands.h"
 #include "cli/grid_models.h"
@@ -22,8 +20,6 @@
 
 namespace greenai::cli {
 namespace {
-
-using util::Json;
 
 double time_flag(const ParsedArgs& args) {
   if (auto now = args.get("now")) {

@@ -1,9 +1,6 @@
 // Helpers shared by the LibTorch commands of greenai-torch.
 #include "cli/torch_common.h"
 
-#include <cmath>
-#include <cstdio>
-#include <cstring>
 #include <thread>
 
 #include "cli/tracking_flags.h"

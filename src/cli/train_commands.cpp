@@ -1,14 +1,7 @@
 // `greenai train`, `distill`, `prune` and `eval`: the training side of the green techniques,
 // each run tracked by the meter (energy and kg CO2eq per epoch and in total).
-#include <torch/torch.h>
-#include <unistd.h>
 
-#include <chrono>
 #include <cstdio>
-#include <cstring>
-#include <filesystem>
-#include <iostream>
-#include <thread>
 
 #include "cli/args.h"
 #include "cli/commands.h"
@@ -20,7 +13,6 @@
 #include "greenai/hardware/cpu.h"
 #include "greenai/jobs/training.h"
 #include "greenai/nn/precision_probe.h"
-#include "greenai/track/measurements.h"
 
 namespace greenai::cli {
 namespace {
