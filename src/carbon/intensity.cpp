@@ -157,7 +157,7 @@ std::string format_timestamp(double unix_s) {
 IntensitySeries IntensitySeries::parse_csv(std::string_view text, const std::string& origin) {
   const std::string action = "cannot read intensity series (path=" + origin + ")";
   IntensitySeries series;
-  series.origin_ = origin;
+  series.series_.origin = origin;
   size_t time_column = 0, value_column = 1;
   bool header_seen = false;
   std::vector<std::string> fields;
@@ -211,19 +211,19 @@ IntensitySeries IntensitySeries::parse_csv(std::string_view text, const std::str
     if (!v)
       throw Error(action, where + ": intensity '" + fields[value_column] + "' is not a number");
     if (*v < 0) throw Error(action, where + ": negative intensity " + trim(fields[value_column]));
-    if (!series.times_.empty() && *t <= series.times_.back())
+    if (!series.series_.times.empty() && *t <= series.series_.times.back())
       throw Error(action, where + ": timestamp not after the previous line's",
                   "sort the series by time and remove duplicates");
-    series.times_.push_back(*t);
-    series.values_.push_back(*v);
+    series.series_.times.push_back(*t);
+    series.series_.values.push_back(*v);
   });
-  if (series.times_.empty()) throw Error(action, "no data lines");
-  if (series.times_.size() > 1) {
+  if (series.series_.times.empty()) throw Error(action, "no data lines");
+  if (series.series_.times.size() > 1) {
     std::vector<double> steps;
-    for (size_t i = 1; i < series.times_.size(); ++i)
-      steps.push_back(series.times_[i] - series.times_[i - 1]);
+    for (size_t i = 1; i < series.series_.times.size(); ++i)
+      steps.push_back(series.series_.times[i] - series.series_.times[i - 1]);
     std::nth_element(steps.begin(), steps.begin() + steps.size() / 2, steps.end());
-    series.step_s_ = steps[steps.size() / 2];
+    series.series_.step_s = steps[steps.size() / 2];
   }
   return series;
 }
@@ -240,10 +240,17 @@ IntensitySeries IntensitySeries::from_values(std::vector<double> times, std::vec
     if (i > 0 && times[i] <= times[i - 1]) throw Error(action, "times must be strictly increasing");
   }
   IntensitySeries series;
-  series.times_ = std::move(times);
-  series.values_ = std::move(values);
-  series.step_s_ = step_s;
-  series.origin_ = std::move(origin);
+  series.series_.times = std::move(times);
+  series.series_.values = std::move(values);
+  series.series_.step_s = step_s;
+  series.series_.origin = std::move(origin);
+  return series;
+}
+
+IntensitySeries IntensitySeries::from_series(Series s) {
+  IntensitySeries series =
+      from_values(std::move(s.times), std::move(s.values), s.step_s, std::move(s.origin));
+  series.series_.filled = std::move(s.filled);
   return series;
 }
 
@@ -332,17 +339,19 @@ IntensitySeries IntensitySeries::load(const std::string& path) {
 }
 
 double IntensitySeries::average_over(double t0, double t1) const {
+  const std::vector<double>& times = series_.times;
+  const std::vector<double>& values = series_.values;
   // Value in force at time t: the last sample at or before t (the first one before the start).
   auto value_at = [&](double t) {
-    auto it = std::upper_bound(times_.begin(), times_.end(), t);
-    return values_[it == times_.begin() ? 0 : static_cast<size_t>(it - times_.begin()) - 1];
+    auto it = std::upper_bound(times.begin(), times.end(), t);
+    return values[it == times.begin() ? 0 : static_cast<size_t>(it - times.begin()) - 1];
   };
   if (t1 <= t0) return value_at(t0);
   double weighted = 0;
   double t = t0;
   while (t < t1) {
-    auto it = std::upper_bound(times_.begin(), times_.end(), t);
-    double next = it == times_.end() ? t1 : std::min(t1, *it);
+    auto it = std::upper_bound(times.begin(), times.end(), t);
+    double next = it == times.end() ? t1 : std::min(t1, *it);
     weighted += value_at(t) * (next - t);
     t = next;
   }

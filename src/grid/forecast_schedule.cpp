@@ -41,7 +41,7 @@ carbon::IntensitySeries forecast_intensity(Forecaster& model, const Series& past
 std::optional<carbon::IntensitySeries> actual_intensity(const Series& past, double now,
                                                         double window_s) {
   if (past.times.back() + past.step_s < now + window_s) return std::nullopt;
-  return carbon::IntensitySeries::from_values(past.times, past.values, past.step_s, past.origin);
+  return carbon::IntensitySeries::from_series(past);
 }
 
 ActualOutcome score_on_actual(const Schedule& chosen, const carbon::IntensitySeries& actual,

@@ -247,6 +247,15 @@ TEST(IntensitySeries, FromValuesChecksItsInput) {
               IntensitySeries::from_values({2, 1}, {5, 6}, 60, "x");
             }),
             "cannot make intensity series (x): times must be strictly increasing");
+  // A Series becomes one as it is, filled values listed.
+  const IntensitySeries from_series =
+      IntensitySeries::from_series({{0, 60, 120}, {5, 6, 7}, 60, "s", {1}});
+  EXPECT_EQ(from_series.series().filled, std::vector<size_t>{1});
+  EXPECT_DOUBLE_EQ(from_series.average_over(0, 180), 6);
+  EXPECT_EQ(error_of([] {
+              IntensitySeries::from_series({{0, 60}, {5}, 60, "s", {}});
+            }),
+            "cannot make intensity series (s): needs one value per time, and at least one");
   EXPECT_EQ(error_of([] { IntensitySeries::from_values({1}, {-5}, 60, "x"); }),
             "cannot make intensity series (x): value 0 is negative or not a number");
   EXPECT_DOUBLE_EQ(IntensitySeries::from_values({0, 60}, {1, 3}, 60, "x").average_over(0, 120), 2);

@@ -40,6 +40,20 @@ std::optional<CountryIntensity> find_country(std::string_view code);
 /// The table's WORLD entry.
 CountryIntensity world_average();
 
+/// Values over time: the one series type of greenai. Grid intensities, demand and forecasts are
+/// all Series; an IntensitySeries is one read as a step function of g CO2eq/kWh, and the
+/// forecasters (grid::Series is this type) take them with a regular step.
+struct Series {
+  std::vector<double> times;   ///< Unix seconds, strictly increasing
+  std::vector<double> values;  ///< >= 0
+  /// The regular interval; for irregular points (a Carbon Aware SDK forecast), how long the last
+  /// value holds.
+  double step_s = 0;
+  std::string origin;  ///< The file, for messages.
+  /// Indices of values that were missing and filled by linear interpolation.
+  std::vector<size_t> filled;
+};
+
 /// A step series of intensity over time: each value holds from its timestamp to the next one;
 /// the last holds for one more median step.
 class IntensitySeries {
@@ -57,23 +71,25 @@ class IntensitySeries {
   /// for `step_s`. Throws greenai::Error for mismatched sizes, unordered times or bad values.
   static IntensitySeries from_values(std::vector<double> times, std::vector<double> values,
                                      double step_s, std::string origin);
+  /// The same from a Series.
+  static IntensitySeries from_series(Series series);
   /// Reads and parses a file: JSON when it starts with '[' or '{', CSV otherwise.
   static IntensitySeries load(const std::string& path);
 
   /// Time-weighted mean intensity over [t0_unix_s, t1_unix_s]; outside the covered span the
   /// nearest value is used. With t0 == t1, the value at t0.
   double average_over(double t0_unix_s, double t1_unix_s) const;
-  double start_unix_s() const { return times_.front(); }
-  double end_unix_s() const { return times_.back() + step_s_; }
-  size_t size() const { return times_.size(); }
-  const std::vector<double>& times_unix_s() const { return times_; }
-  const std::vector<double>& values_g_per_kwh() const { return values_; }
-  const std::string& origin() const { return origin_; }
+  double start_unix_s() const { return series_.times.front(); }
+  double end_unix_s() const { return series_.times.back() + series_.step_s; }
+  size_t size() const { return series_.times.size(); }
+  const std::vector<double>& times_unix_s() const { return series_.times; }
+  const std::vector<double>& values_g_per_kwh() const { return series_.values; }
+  const std::string& origin() const { return series_.origin; }
+  /// The values as a Series (step_s: the median step, or the last value's duration).
+  const Series& series() const { return series_; }
 
  private:
-  std::vector<double> times_, values_;
-  double step_s_ = 3600;
-  std::string origin_;
+  Series series_{{}, {}, 3600, "", {}};
 };
 
 /// What the user asked for; resolve_intensity applies the precedence.

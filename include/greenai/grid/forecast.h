@@ -11,17 +11,12 @@
 #include <string>
 #include <vector>
 
+#include "greenai/carbon/intensity.h"
+
 namespace greenai::grid {
 
-/// A regular series read from CSV.
-struct Series {
-  std::vector<double> times;   ///< Unix seconds
-  std::vector<double> values;  ///< >= 0
-  double step_s = 0;           ///< The regular interval.
-  std::string origin;          ///< The file, for messages.
-  /// Indices of values that were missing and filled by linear interpolation.
-  std::vector<size_t> filled;
-};
+/// A regular series (carbon::Series, greenai's one series type), as the forecasters take it.
+using Series = carbon::Series;
 
 /// Parses CSV text with a header: the first column a timestamp (ISO 8601 or Unix seconds), the
 /// value from `column` (by name) or else the second column. Throws greenai::Error naming the
