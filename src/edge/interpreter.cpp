@@ -38,8 +38,8 @@ void im2col(const T* x, const Conv2dShape& c, T pad, T* cols) {
 // QConv2d on a fast kernel set, one example at a time: im2col (padding holds the input zero point,
 // real 0, as the reference assumes), the kernel set's int8 GEMM with the conv's requantization,
 // then [pixels, channels] to (C, H, W). The integer sums are those of ref::qconv2d: bit-exact.
-void qconv2d_as_gemm(const Step& s, const Requant& r, const int8_t* x,
-                     int batch, uint8_t* scratch, int8_t* y) {
+void qconv2d_as_gemm(const Step& s, const Requant& r, const int8_t* x, int batch, uint8_t* scratch,
+                     int8_t* y) {
   const Conv2dShape& c = s.conv;
   const int kk = c.kernel * c.kernel, row = c.in_channels * kk, pixels = c.out_h * c.out_w;
   auto* cols = reinterpret_cast<int8_t*>(scratch);
@@ -57,6 +57,25 @@ void qconv2d_as_gemm(const Step& s, const Requant& r, const int8_t* x,
               s.hwc_output ? yn : result);
     if (s.hwc_output) continue;                  // the next QLinear reads [pixels, channels]
     for (int oc = 0; oc < c.out_channels; ++oc)  // sequential stores, strided loads from L1
+      for (int p = 0; p < pixels; ++p)
+        yn[static_cast<long>(oc) * pixels + p] = result[static_cast<long>(p) * c.out_channels + oc];
+  }
+}
+
+// QConv2d through the kernel set's direct convolution, one example at a time, into
+// [pixels, channels] (then (C, H, W) unless the next QLinear reads that order).
+void qconv2d_direct(const Step& s, const Requant& r, const int8_t* x, int batch, uint8_t* scratch,
+                    int8_t* y) {
+  const Conv2dShape& c = s.conv;
+  const int pixels = c.out_h * c.out_w;
+  auto* result = reinterpret_cast<int8_t*>(scratch + conv_image(c).scratch_bytes);
+  const long in_size = static_cast<long>(c.in_channels) * c.in_h * c.in_w;
+  const long out_size = static_cast<long>(c.out_channels) * pixels;
+  for (int n = 0; n < batch; ++n) {
+    int8_t* yn = y + n * out_size;
+    s.kernels->qconv2d_direct(x + n * in_size, c, s.packed, r, scratch, s.hwc_output ? yn : result);
+    if (s.hwc_output) continue;
+    for (int oc = 0; oc < c.out_channels; ++oc)
       for (int p = 0; p < pixels; ++p)
         yn[static_cast<long>(oc) * pixels + p] = result[static_cast<long>(p) * c.out_channels + oc];
   }
@@ -132,7 +151,10 @@ void run_step(const Step& s, const void* in, void* out, uint8_t* scratch, int ba
                         relu, static_cast<float*>(out));
       break;
     case OpKind::kQConv2d:
-      if (s.conv_as_gemm)
+      if (s.direct_conv)
+        qconv2d_direct(s, r, static_cast<const int8_t*>(in), batch, scratch,
+                       static_cast<int8_t*>(out));
+      else if (s.conv_as_gemm)
         qconv2d_as_gemm(s, r, static_cast<const int8_t*>(in), batch, scratch,
                         static_cast<int8_t*>(out));
       else

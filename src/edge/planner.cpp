@@ -100,6 +100,15 @@ LoadError pack_int8(Step& s, uint64_t row) {
         for (uint64_t p = 0; p < pixels; ++p)
           permuted[o * row + p * channels + c] = w[o * row + c * pixels + p];
   }
+  if (s.direct_conv) {  // a convolution's own layout (never permuted: that is its successor's)
+    const size_t bytes = k.pack_qconv2d(nullptr, s.conv, nullptr);
+    s.packed_storage = static_cast<int8_t*>(malloc(bytes + kAlignment));
+    if (!s.packed_storage) return no_memory("packed weights");
+    auto* packed = reinterpret_cast<int8_t*>(aligned(s.packed_storage));
+    k.pack_qconv2d(w, s.conv, packed);
+    s.packed = packed;
+    return kOk;
+  }
   if (!k.pack_qlinear && !permuted) return kOk;
   const int inputs = static_cast<int>(row), outputs = static_cast<int>(s.op.out);
   const int8_t* source = permuted ? permuted : w;
@@ -120,37 +129,42 @@ LoadError pack_int8(Step& s, uint64_t row) {
   return kOk;
 }
 
-// QLinear/QConv2d: a convolution runs as a GEMM over im2col rows (one per output pixel, kernel x
-// kernel x in_channels wide) on the fast sets; the reference keeps the textbook loops. A layer
-// with a -128 weight on a set that needs them in [-127, 127] runs on the reference. The bias is
-// folded with the input zero point for unsigned (x + 128) and signed inputs (Requant).
+// QLinear/QConv2d: a convolution runs on the fast sets directly on its image where the set has
+// that kernel and the shape suits it (direct_conv_pays), else as a GEMM over im2col rows (one per
+// output pixel, kernel x kernel x in_channels wide); the reference keeps the textbook loops. A
+// layer with a -128 weight on a set that needs them in [-127, 127] runs on the reference. The bias
+// is folded with the input zero point for unsigned (x + 128) and signed inputs (Requant).
 LoadError plan_int8(Step& s, greenai_edge_model* m, Sizes& sizes) {
   const bool conv = s.op.kind == OpKind::kQConv2d;
   const uint64_t row = conv ? uint64_t{s.op.in} * s.op.kernel * s.op.kernel : s.op.in;
   if (conv) {
     if (m->kernels == &reference_kernels()) return kOk;
-    s.conv_as_gemm = true;
     const uint64_t pixels = uint64_t{static_cast<uint32_t>(s.conv.out_h)} * s.conv.out_w;
-    // im2col rows, the kernel's scratch for them, the [pixels, channels] result.
-    sizes.conv_bytes = max_of<size_t>(
-        sizes.conv_bytes,
-        pixels * row + pixels * kQLinearScratchPerInput * (row + 4) + pixels * s.op.out + 64);
+    s.direct_conv = m->kernels->qconv2d_direct && direct_conv_pays(s.conv);
+    s.conv_as_gemm = !s.direct_conv;
+    // The direct kernel's image, or im2col rows and the kernel's scratch for them; then the
+    // [pixels, channels] result.
+    const size_t rows = s.direct_conv ? conv_image(s.conv).scratch_bytes
+                                      : pixels * row + pixels * kQLinearScratchPerInput * (row + 4);
+    sizes.conv_bytes = max_of<size_t>(sizes.conv_bytes, rows + pixels * s.op.out + 64);
   } else {
     sizes.scratch = max_of<size_t>(sizes.scratch, kQLinearScratchPerInput * (s.in_elems + 4));
   }
   const auto* w = static_cast<const int8_t*>(s.weight);
   int8_t largest = 0;  // the largest weight magnitude (|-128| as 127: it is refused below)
   for (uint64_t i = 0; i < row * s.op.out; ++i)
-    largest = max_of<int8_t>(largest, w[i] < 0 ? static_cast<int8_t>(w[i] == -128 ? 127 : -w[i])
-                                               : w[i]);
+    largest =
+        max_of<int8_t>(largest, w[i] < 0 ? static_cast<int8_t>(w[i] == -128 ? 127 : -w[i]) : w[i]);
   if (m->kernels->qlinear_needs_symmetric_weights)
     for (uint64_t i = 0; i < row * s.op.out; ++i)
       if (w[i] == -128) {
         s.kernels = &reference_kernels();
+        s.direct_conv = false;
+        s.conv_as_gemm = conv;
         break;
       }
   s.qlinear = s.kernels->qlinear_small_weights && largest <= 63 ? s.kernels->qlinear_small_weights
-                                                                 : s.kernels->qlinear;
+                                                                : s.kernels->qlinear;
   if (LoadError e = pack_int8(s, row); e.status != GREENAI_EDGE_OK) return e;
   const auto* bias = static_cast<const int32_t*>(s.bias);
   s.bias_unsigned = static_cast<int32_t*>(malloc(2 * s.op.out * sizeof(int32_t)));

@@ -352,6 +352,84 @@ TEST(FastKernels, Int8ConvMatchesTheReferenceBitForBit) {
   }
 }
 
+// The direct convolutions (no im2col rows) of every set that has one, called as the runtime
+// calls them, against ref::qconv2d: kernel sizes the planner sends there and those it does not,
+// strides, paddings, channel counts around the block widths, and the requantization's corners.
+TEST(FastKernels, Int8DirectConvMatchesTheReferenceBitForBit) {
+  struct Shape {
+    int in_c, h, w, out_c, kernel, stride, padding;
+  };
+  std::vector<const KernelSet*> sets;
+  for (const KernelSet* k : fast_sets())
+    if (k->qconv2d_direct) sets.push_back(k);
+  if (sets.empty()) GTEST_SKIP() << "no direct convolution kernel for this CPU";
+  std::mt19937 rng(37);
+  for (const Shape& c : std::vector<Shape>{{1, 28, 28, 16, 3, 1, 1},
+                                           {3, 9, 7, 5, 3, 2, 1},
+                                           {2, 6, 11, 33, 3, 1, 0},
+                                           {1, 5, 5, 8, 4, 1, 2},
+                                           {2, 8, 9, 17, 7, 3, 3},
+                                           {4, 4, 4, 1, 1, 1, 0},
+                                           {1, 3, 3, 7, 3, 1, 1}}) {
+    internal::Conv2dShape s{c.in_c, c.h, c.w, c.out_c, 0, 0, c.kernel, c.stride, c.padding};
+    s.out_h = (c.h + 2 * c.padding - c.kernel) / c.stride + 1;
+    s.out_w = (c.w + 2 * c.padding - c.kernel) / c.stride + 1;
+    const int row = c.in_c * c.kernel * c.kernel, pixels = s.out_h * s.out_w;
+    for (int variant = 0; variant < 5; ++variant) {
+      QProblem p(1, row, c.out_c, variant == 1, rng);  // weights and requantization
+      std::vector<int8_t> x(size_t(c.in_c) * c.h * c.w);
+      for (auto& v : x) v = static_cast<int8_t>(static_cast<int>(rng() % 256) - 128);
+      if (variant == 2)  // multipliers of 1 or more (left shifts) and the smallest ones
+        for (int o = 0; o < c.out_c; ++o)
+          quantize_multiplier(o % 3 == 0   ? 1.5 + o
+                              : o % 3 == 1 ? std::ldexp(0.75, -31)
+                                           : std::ldexp(0.6, -1),
+                              &p.multiplier[o], &p.shift[o]);
+      if (variant == 3)  // biases at the edge of int32: sums wrap alike
+        for (int o = 0; o < c.out_c; ++o) p.bias[o] = (o % 2 ? INT32_MAX : INT32_MIN) - o;
+      if (variant == 4) {  // extremes, and a zero point that pads with 127
+        for (size_t i = 0; i < x.size(); ++i) x[i] = i % 3 ? -128 : 127;
+        for (size_t i = 0; i < p.w.size(); ++i) p.w[i] = i % 5 ? -127 : 127;
+        p.r.input_zero_point = 127;
+      }
+      p.derive_biases();
+      std::vector<int8_t> y_ref(size_t(c.out_c) * pixels);
+      internal::ref::qconv2d(x.data(), 1, s, p.w.data(), p.r, y_ref.data());
+      for (const KernelSet* k : sets) {
+        std::vector<int8_t> storage(k->pack_qconv2d(nullptr, s, nullptr) + 64);
+        auto* packed =
+            storage.data() + (64 - reinterpret_cast<uintptr_t>(storage.data()) % 64) % 64;
+        k->pack_qconv2d(p.w.data(), s, packed);
+        std::vector<uint8_t> scratch(internal::conv_image(s).scratch_bytes);
+        std::vector<int8_t> hwc(size_t(c.out_c) * pixels);
+        k->qconv2d_direct(x.data(), s, packed, p.r, scratch.data(), hwc.data());
+        int mismatches = 0;
+        for (int o = 0; o < c.out_c; ++o)
+          for (int px = 0; px < pixels; ++px)
+            mismatches += y_ref[size_t(o) * pixels + px] != hwc[size_t(px) * c.out_c + o];
+        EXPECT_EQ(mismatches, 0) << k->name << " in " << c.in_c << " kernel " << c.kernel
+                                 << " stride " << c.stride << " padding " << c.padding << " out "
+                                 << c.out_c << " variant " << variant;
+      }
+    }
+  }
+}
+
+// The planner sends 3x3 and larger odd kernels whose rows pad well to the direct convolution, and
+// 1x1, 2x2 and 5x5 ones (most of each group of four would be padding) to im2col rows.
+TEST(FastKernels, DirectConvolutionOnlyWhereItsPaddingIsSmall) {
+  auto shape = [](int in_c, int kernel) {
+    return internal::Conv2dShape{in_c, 8, 8, 4, 8, 8, kernel, 1, kernel / 2};
+  };
+  EXPECT_TRUE(internal::direct_conv_pays(shape(1, 3)));
+  EXPECT_TRUE(internal::direct_conv_pays(shape(16, 3)));
+  EXPECT_TRUE(internal::direct_conv_pays(shape(3, 4)));
+  EXPECT_TRUE(internal::direct_conv_pays(shape(3, 7)));
+  EXPECT_FALSE(internal::direct_conv_pays(shape(8, 1)));
+  EXPECT_FALSE(internal::direct_conv_pays(shape(2, 2)));
+  EXPECT_FALSE(internal::direct_conv_pays(shape(2, 5)));
+}
+
 // Every fast set's Quantize, on ties, near-ties, infinities, NaN and out-of-range values.
 TEST(FastKernels, QuantizeMatchesTheReferenceBitForBit) {
   const auto sets = fast_sets();

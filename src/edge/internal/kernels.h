@@ -61,6 +61,17 @@ using DynamicLinear = void (*)(const float* x, int batch, int in, int out, const
                                const float* w_scale, const int64_t* row_sum, const float* b,
                                bool relu, uint8_t* scratch, float* y);
 
+/// A direct convolution (QConv2d without im2col rows) of one example: the input, made as the
+/// set's GEMM takes it, lies in padded planes (ConvImage) and each output pixel reads its window
+/// there in groups of four bytes, one kernel row at a time (each row's weights zero padded to a
+/// multiple of four, so the bytes read past the window meet zero weights). Writes the example's
+/// output as [pixels, channels]. `scratch` holds conv_image(s).scratch_bytes.
+using QConv2dDirect = void (*)(const int8_t* x, const Conv2dShape& s, const int8_t* packed,
+                               const Requant& r, uint8_t* scratch, int8_t* y);
+/// Rearranges QConv2d weights [out][in_channels][kernel][kernel] for a QConv2dDirect (at load).
+/// Returns the bytes needed; writes them when `packed` is not null.
+using PackQConv2d = size_t (*)(const int8_t* w, const Conv2dShape& s, int8_t* packed);
+
 struct KernelSet {
   const char* name;
   LinearF32 linear_f32;           ///< Takes the packed weights when pack_linear_f32 is set.
@@ -77,7 +88,37 @@ struct KernelSet {
   /// A faster qlinear for layers whose weights all lie in [-63, 63] (7-bit codes), on the same
   /// packed layout; null where the set has none.
   QLinear qlinear_small_weights = nullptr;
+  /// QConv2d without im2col rows, on weights laid out by pack_qconv2d; null where the set has
+  /// none (its convolutions run as im2col rows and qlinear).
+  QConv2dDirect qconv2d_direct = nullptr;
+  PackQConv2d pack_qconv2d = nullptr;
 };
+
+/// The layout of a direct convolution's scratch for one example: its input in padded planes,
+/// each row `row_stride` bytes (the padded width and 3 more, for the last group of four), then
+/// the offset of each output pixel's window and of each group of four within a window (pixel
+/// p's group g lies at image + pixel[p] + group[g]).
+struct ConvImage {
+  int row_stride;        ///< in_w + 2 padding + 3
+  long plane;            ///< (in_h + 2 padding) x row_stride
+  int groups;            ///< in_channels x kernel x ceil(kernel / 4)
+  size_t image_bytes;    ///< in_channels x plane, rounded up to 64
+  size_t scratch_bytes;  ///< the image (twice: room for a second copy such as |q|), the offsets
+};
+ConvImage conv_image(const Conv2dShape& s);
+/// Whether a direct convolution pays for a shape: its groups of four (each kernel row padded
+/// to a multiple of four) are at most 4/3 of the im2col row's (3x3 kernels: yes; 1x1, 2x2,
+/// 5x5: no).
+bool direct_conv_pays(const Conv2dShape& s);
+/// Writes the example `x` (C, H, W) into the image (`scratch`) as bytes q ^ flip, the padding
+/// as pad_value, and the offsets after the image(s); returns the pixel offsets (the group
+/// offsets follow them).
+int32_t* fill_conv_image(const int8_t* x, const Conv2dShape& s, const ConvImage& c, uint8_t flip,
+                         uint8_t pad_value, uint8_t* scratch);
+/// QConv2d weights in blocks of `channels` output channels; within a block, for each group of
+/// four (ConvImage), the 4 bytes of each channel; zero padded.
+size_t pack_qconv2d_blocks(const int8_t* w, const Conv2dShape& s, int channels, int8_t* packed);
+size_t pack_qconv2d_blocks8(const int8_t* w, const Conv2dShape& s, int8_t* packed);
 
 namespace ref {
 void linear_f32(const float* x, int batch, int in, int out, const float* w, const float* b,
@@ -121,9 +162,8 @@ void qlinear_avx2_packed(const int8_t* x, int batch, int in, int out, const int8
 /// The same GEMM for weights in [-63, 63]: unsigned inputs (u = q + 128) straight into
 /// vpmaddubsw, whose pair sums then stay below 2 x 255 x 63 = 32130 < 2^15: exact, one
 /// instruction fewer per 32 products.
-void qlinear_avx2_small_weights(const int8_t* x, int batch, int in, int out,
-                                const int8_t* packed, const Requant& r, uint8_t* scratch,
-                                int8_t* y);
+void qlinear_avx2_small_weights(const int8_t* x, int batch, int in, int out, const int8_t* packed,
+                                const Requant& r, uint8_t* scratch, int8_t* y);
 /// The same GEMM through the 256-bit AVX-VNNI vpdpbusd on unsigned inputs.
 void qlinear_avx_vnni_packed(const int8_t* x, int batch, int in, int out, const int8_t* packed,
                              const Requant& r, uint8_t* scratch, int8_t* y);
@@ -134,6 +174,11 @@ void linear_f32_avx2_packed(const float* x, int batch, int in, int out, const fl
 /// bytes of each of the 16 channels (64 bytes: one vpdpbusd operand). Inputs are padded to a
 /// multiple of 4 and channels to a multiple of 16 with zeros.
 size_t pack_qlinear_vnni(const int8_t* w, int in, int out, int8_t* packed);
+/// pack_qconv2d_blocks with 16 channels.
+size_t pack_qconv2d_vnni(const int8_t* w, const Conv2dShape& s, int8_t* packed);
+/// QConv2dDirect through vpdpbusd on the unsigned image (u = q + 128).
+void qconv2d_avx512_vnni(const int8_t* x, const Conv2dShape& s, const int8_t* packed,
+                         const Requant& r, uint8_t* scratch, int8_t* y);
 /// ref::dynamic_linear on packed weights (in <= 65536), bit for bit. `scratch` holds
 /// batch x (round_up(in, 4) + 8) bytes.
 void dynamic_linear_avx512_vnni(const float* x, int batch, int in, int out, const int8_t* packed,

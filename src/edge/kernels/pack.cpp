@@ -1,5 +1,8 @@
 // Weight layouts shared by the kernel sets that read 8 output channels at a time (x86 AVX2 and
-// AVX-VNNI, ARM64 NEON): rearranged once, at load.
+// AVX-VNNI, ARM64 NEON), and the direct convolution's image and weights: rearranged once, at
+// load (the image: once per example).
+#include <string.h>
+
 #include "edge/internal/kernels.h"
 
 namespace greenai::edge::internal {
@@ -36,6 +39,78 @@ size_t pack_linear_f32_blocks8(const float* w, int in, int out, float* packed) {
             o < out ? w[static_cast<long>(o) * in + i] : 0.0f;
       }
   return bytes;
+}
+
+namespace {
+constexpr int groups_per_kernel_row(int kernel) { return (kernel + 3) / 4; }
+}  // namespace
+
+ConvImage conv_image(const Conv2dShape& s) {
+  ConvImage c{};
+  c.row_stride = s.in_w + 2 * s.padding + 3;
+  c.plane = static_cast<long>(s.in_h + 2 * s.padding) * c.row_stride;
+  c.groups = s.in_channels * s.kernel * groups_per_kernel_row(s.kernel);
+  c.image_bytes = (static_cast<size_t>(s.in_channels) * c.plane + 63) / 64 * 64;
+  const size_t pixels = static_cast<size_t>(s.out_h) * s.out_w;
+  c.scratch_bytes = 2 * c.image_bytes + (pixels + c.groups) * sizeof(int32_t);
+  return c;
+}
+
+bool direct_conv_pays(const Conv2dShape& s) {
+  const long direct = 4L * s.in_channels * s.kernel * groups_per_kernel_row(s.kernel);
+  const long im2col = (static_cast<long>(s.in_channels) * s.kernel * s.kernel + 3) / 4 * 4;
+  // Offsets are int32: the image must stay well inside 2^31 bytes.
+  return 3 * direct <= 4 * im2col && conv_image(s).image_bytes < (size_t{1} << 30);
+}
+
+int32_t* fill_conv_image(const int8_t* x, const Conv2dShape& s, const ConvImage& c, uint8_t flip,
+                         uint8_t pad_value, uint8_t* scratch) {
+  memset(scratch, pad_value, c.image_bytes);
+  for (int ic = 0; ic < s.in_channels; ++ic)
+    for (int iy = 0; iy < s.in_h; ++iy) {
+      const int8_t* src = x + (static_cast<long>(ic) * s.in_h + iy) * s.in_w;
+      uint8_t* dst =
+          scratch + ic * c.plane + static_cast<long>(iy + s.padding) * c.row_stride + s.padding;
+      for (int ix = 0; ix < s.in_w; ++ix) dst[ix] = static_cast<uint8_t>(src[ix]) ^ flip;
+    }
+  auto* pixel = reinterpret_cast<int32_t*>(scratch + 2 * c.image_bytes);
+  for (int oy = 0; oy < s.out_h; ++oy)
+    for (int ox = 0; ox < s.out_w; ++ox)
+      pixel[oy * s.out_w + ox] = oy * s.stride * c.row_stride + ox * s.stride;
+  int32_t* group = pixel + static_cast<long>(s.out_h) * s.out_w;
+  const int per_row = groups_per_kernel_row(s.kernel);
+  for (int ic = 0; ic < s.in_channels; ++ic)
+    for (int ky = 0; ky < s.kernel; ++ky)
+      for (int j = 0; j < per_row; ++j)
+        group[(ic * s.kernel + ky) * per_row + j] =
+            static_cast<int32_t>(ic * c.plane + ky * c.row_stride + 4 * j);
+  return pixel;
+}
+
+size_t pack_qconv2d_blocks(const int8_t* w, const Conv2dShape& s, int channels, int8_t* packed) {
+  const int per_row = groups_per_kernel_row(s.kernel), k = s.kernel;
+  const int groups = s.in_channels * k * per_row;
+  const int blocks = (s.out_channels + channels - 1) / channels;
+  const size_t group_bytes = static_cast<size_t>(channels) * 4;
+  const size_t bytes = static_cast<size_t>(blocks) * groups * group_bytes;
+  if (!packed) return bytes;
+  for (int b = 0; b < blocks; ++b)
+    for (int g = 0; g < groups; ++g) {
+      const int ic = g / (k * per_row), ky = g / per_row % k, j = g % per_row;
+      for (int lane = 0; lane < channels; ++lane)
+        for (int t = 0; t < 4; ++t) {
+          const int o = b * channels + lane, kx = 4 * j + t;
+          packed[(static_cast<size_t>(b) * groups + g) * group_bytes + lane * 4 + t] =
+              o < s.out_channels && kx < k
+                  ? w[((static_cast<long>(o) * s.in_channels + ic) * k + ky) * k + kx]
+                  : 0;
+        }
+    }
+  return bytes;
+}
+
+size_t pack_qconv2d_blocks8(const int8_t* w, const Conv2dShape& s, int8_t* packed) {
+  return pack_qconv2d_blocks(w, s, 8, packed);
 }
 
 }  // namespace greenai::edge::internal

@@ -40,7 +40,10 @@ int kernel_sets_for(const IsaFeatures& isa, const KernelSet** sets, int capacity
                                      x86::pack_qlinear_vnni,
                                      x86::quantize_avx512,
                                      x86::dynamic_linear_avx512_vnni,
-                                     false};
+                                     false,
+                                     nullptr,
+                                     x86::qconv2d_avx512_vnni,
+                                     x86::pack_qconv2d_vnni};
   static const KernelSet avx_vnni{"avx-vnni",
                                   x86::linear_f32_avx2_packed,
                                   pack_linear_f32_blocks8,

@@ -15,6 +15,7 @@
 
 #include "edge/internal/kernels.h"
 #include "edge/internal/scalar.h"
+#include "edge/kernels/rows.h"
 
 namespace greenai::edge::internal::x86 {
 
@@ -26,80 +27,107 @@ namespace {
 
 #define GREENAI_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 
-// (a b + nudge) / 2^31, truncated toward zero, for the low signed 32 bits of each 64-bit lane:
-// saturating_rounding_doubling_high_mul on 8 lanes (b is a multiplier, never INT32_MIN).
-GREENAI_VNNI inline __m512i high_mul_lanes(__m512i a, __m512i b) {
-  const __m512i zero = _mm512_setzero_si512();
-  __m512i ab = _mm512_mul_epi32(a, b);
-  const __mmask8 negative = _mm512_cmplt_epi64_mask(ab, zero);
-  ab = _mm512_add_epi64(ab, _mm512_mask_blend_epi64(negative, _mm512_set1_epi64(1LL << 30),
-                                                    _mm512_set1_epi64(1 - (1LL << 30))));
-  // Division truncates toward zero: add 2^31 - 1 to negative values before the shift.
-  const __mmask8 still_negative = _mm512_cmplt_epi64_mask(ab, zero);
-  ab = _mm512_mask_add_epi64(ab, still_negative, ab, _mm512_set1_epi64((1LL << 31) - 1));
-  return _mm512_srai_epi64(ab, 31);
+// fixed_point.h's multiply_by_quantized_multiplier for right shifts (shift <= 0: every
+// multiplier below 1), 16 channels at a time, in one rounding step per 64-bit product. Its two
+// steps are, for every sign of a q (q is never INT32_MIN):
+//   x = saturating_rounding_doubling_high_mul(a, q) = floor((a q + 2^30) / 2^31)
+//   rounding_divide_by_pot(x, r) = floor((x + h - n) / 2^r),  h = 2^r / 2 (0 for r = 0),
+//                                  n = 1 where x < 0 and r > 0, else 0
+// and nested floors of integer quotients fold into one:
+//   floor((a q + 2^30 + (h - n) 2^31) / 2^(31 + r)),  x < 0 exactly where a q < -2^30.
+// The sum stays inside int64 (|a q| < 2^62, r <= 31): the same integers, fewer operations.
+struct RequantConstants {  // per 64-bit lane: even channels, then odd ones
+  __m512i q_even, q_odd, add_even, add_odd, add_negative_even, add_negative_odd;
+  __m512i shift_even, shift_odd;
+};
+
+// The constants of the 64-bit lanes whose right shifts are r64.
+GREENAI_VNNI inline void lane_constants(__m512i r64, __m512i& add, __m512i& add_negative,
+                                        __m512i& shift) {
+  const __mmask8 rounds = _mm512_cmpgt_epi64_mask(r64, _mm512_setzero_si512());
+  const __m512i half = _mm512_maskz_sllv_epi64(rounds, _mm512_set1_epi64(1),
+                                               _mm512_add_epi64(r64, _mm512_set1_epi64(30)));
+  add = _mm512_add_epi64(_mm512_set1_epi64(1LL << 30), half);
+  add_negative = _mm512_mask_sub_epi64(add, rounds, add, _mm512_set1_epi64(1LL << 31));
+  shift = _mm512_add_epi64(r64, _mm512_set1_epi64(31));
 }
 
-// fixed_point.h's multiply_by_quantized_multiplier on 16 lanes, for right shifts (shift <= 0,
-// every multiplier below 1): the same integer steps, so the same results.
-GREENAI_VNNI inline __m512i requantize_lanes(__m512i acc, __m512i q, __m512i right) {
-  const __m512i even = high_mul_lanes(acc, q);
-  const __m512i odd = high_mul_lanes(_mm512_srli_epi64(acc, 32), _mm512_srli_epi64(q, 32));
-  const __m512i x = _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32));
-  // Rounding divide by 2^right, ties away from zero.
-  const __m512i mask =
-      _mm512_sub_epi32(_mm512_sllv_epi32(_mm512_set1_epi32(1), right), _mm512_set1_epi32(1));
-  const __m512i remainder = _mm512_and_si512(x, mask);
-  const __mmask16 x_negative = _mm512_cmplt_epi32_mask(x, _mm512_setzero_si512());
-  const __m512i threshold = _mm512_mask_add_epi32(_mm512_srli_epi32(mask, 1), x_negative,
-                                                  _mm512_srli_epi32(mask, 1), _mm512_set1_epi32(1));
-  const __mmask16 up = _mm512_cmpgt_epi32_mask(remainder, threshold);
-  const __m512i shifted = _mm512_srav_epi32(x, right);
-  return _mm512_mask_add_epi32(shifted, up, shifted, _mm512_set1_epi32(1));
+GREENAI_VNNI inline void requant_constants(__m512i q, __m512i right, RequantConstants& k) {
+  k.q_even = q;
+  k.q_odd = _mm512_srli_epi64(q, 32);
+  lane_constants(_mm512_and_si512(right, _mm512_set1_epi64(0xFFFFFFFF)), k.add_even,
+                 k.add_negative_even, k.shift_even);
+  lane_constants(_mm512_srli_epi64(right, 32), k.add_odd, k.add_negative_odd, k.shift_odd);
 }
 
-// Requantizes 16 channel sums of one example and stores the channels that exist.
-GREENAI_VNNI __attribute__((noinline)) void store_block(__m512i acc, int block, int out,
-                                                        const Requant& r, int8_t* y) {
+// One rounding step for the signed low 32 bits of each 64-bit lane of `lanes`.
+GREENAI_VNNI inline __m512i requantize_half(__m512i lanes, __m512i q, __m512i add,
+                                            __m512i add_negative, __m512i shift) {
+  const __m512i ab = _mm512_mul_epi32(lanes, q);
+  const __mmask8 negative = _mm512_cmplt_epi64_mask(ab, _mm512_set1_epi64(-(1LL << 30)));
+  return _mm512_srav_epi64(
+      _mm512_add_epi64(ab, _mm512_mask_blend_epi64(negative, add, add_negative)), shift);
+}
+
+// The requantized (not yet offset) value of each 32-bit lane of `a`.
+GREENAI_VNNI inline __m512i requantize_lanes(__m512i a, const RequantConstants& k) {
+  const __m512i even = requantize_half(a, k.q_even, k.add_even, k.add_negative_even, k.shift_even);
+  const __m512i odd = requantize_half(_mm512_srli_epi64(a, 32), k.q_odd, k.add_odd,
+                                      k.add_negative_odd, k.shift_odd);
+  return _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32));
+}
+
+// Requantizes 16 channel sums of `count` examples (rows `out` bytes apart from y) and stores the
+// channels that exist; the channels' constants are loaded once for them all. Not inlined: GCC 12
+// keeps a tile's accumulators in registers through its loop only when the epilogue is a call.
+GREENAI_VNNI __attribute__((noinline)) void store_rows(const __m512i* acc, int count, int block,
+                                                       int out, const Requant& r, int8_t* y) {
   const int first = block * 16, end = min_of(16, out - first);
   const __mmask16 lanes = end == 16 ? 0xFFFF : static_cast<__mmask16>((1u << end) - 1);
   const __m512i shift = _mm512_maskz_loadu_epi32(lanes, r.shift + first);
   if (_mm512_mask_cmpgt_epi32_mask(lanes, shift, _mm512_setzero_si512())) {
     // A multiplier of 1 or more (rare): the scalar path, with its saturating left shift.
-    alignas(64) int32_t sums[16];
-    _mm512_store_si512(sums, acc);
-    for (int lane = 0; lane < end; ++lane) {
-      const int c = first + lane;
-      y[c] = requantize(wrapping_add(r.bias_unsigned[c], sums[lane]), c, r);
+    for (int e = 0; e < count; ++e) {
+      alignas(64) int32_t sums[16];
+      _mm512_store_si512(sums, acc[e]);
+      for (int lane = 0; lane < end; ++lane) {
+        const int c = first + lane;
+        y[static_cast<long>(e) * out + c] =
+            requantize(wrapping_add(r.bias_unsigned[c], sums[lane]), c, r);
+      }
     }
     return;
   }
-  acc = _mm512_add_epi32(acc, _mm512_maskz_loadu_epi32(lanes, r.bias_unsigned + first));
-  __m512i v = requantize_lanes(acc, _mm512_maskz_loadu_epi32(lanes, r.multiplier + first),
-                               _mm512_sub_epi32(_mm512_setzero_si512(), shift));
-  v = _mm512_add_epi32(v, _mm512_set1_epi32(r.output_zero_point));
-  v = _mm512_max_epi32(v, _mm512_set1_epi32(r.min));
-  v = _mm512_min_epi32(v, _mm512_set1_epi32(r.max));
-  _mm_mask_storeu_epi8(y + first, lanes, _mm512_cvtepi32_epi8(v));
+  RequantConstants k;
+  requant_constants(_mm512_maskz_loadu_epi32(lanes, r.multiplier + first),
+                    _mm512_sub_epi32(_mm512_setzero_si512(), shift), k);
+  const __m512i bias = _mm512_maskz_loadu_epi32(lanes, r.bias_unsigned + first);
+  const __m512i zero_point = _mm512_set1_epi32(r.output_zero_point);
+  const __m512i lo = _mm512_set1_epi32(r.min), hi = _mm512_set1_epi32(r.max);
+  for (int e = 0; e < count; ++e) {
+    __m512i v = _mm512_add_epi32(requantize_lanes(_mm512_add_epi32(acc[e], bias), k), zero_point);
+    v = _mm512_min_epi32(_mm512_max_epi32(v, lo), hi);
+    _mm_mask_storeu_epi8(y + static_cast<long>(e) * out + first, lanes, _mm512_cvtepi32_epi8(v));
+  }
 }
 
-// NB blocks of 16 channels x NE examples: NB x NE accumulators, each weight vector loaded once
-// for NE examples and each broadcast input used for NB blocks. 2 x 6 keeps 12 vpdpbusd chains
-// in flight, enough to cover their latency at two a cycle; the block's weights (groups x 128
-// bytes) stay in L1 while every example passes over them.
-// Stores for the GEMM below: what becomes of 16 channel sums of example n.
+// Stores for the GEMM below: what becomes of 16 channel sums of `count` examples from n.
 struct RequantStore {  // QLinear: requantized int8
   const Requant& r;
   int out;
   int8_t* y;
-  GREENAI_VNNI void operator()(__m512i acc, int block, int n) const {
-    store_block(acc, block, out, r, y + static_cast<long>(n) * out);
+  GREENAI_VNNI void operator()(const __m512i* acc, int count, int block, int n) const {
+    store_rows(acc, count, block, out, r, y + static_cast<long>(n) * out);
   }
 };
 
-template <int NB, int NE, typename Store>
-GREENAI_VNNI inline void tile(const int8_t* wb, size_t block_bytes, int groups, const uint8_t* u,
-                              int stride, int block, int n0, const Store& store) {
+// NB blocks of 16 channels x NE rows: NB x NE accumulators, each weight vector loaded once for
+// NE rows and each broadcast input used for NB blocks. 2 x 6 keeps 12 vpdpbusd chains in flight,
+// enough to cover their latency at two a cycle; the block's weights (groups x 128 bytes) stay in
+// L1 while every row passes over them. Rows says where each row's inputs lie (rows.h).
+template <int NB, int NE, typename Rows, typename Store>
+GREENAI_VNNI inline void tile(const int8_t* wb, size_t block_bytes, int groups, const Rows& rows,
+                              int block, int n0, const Store& store) {
   __m512i acc[NB][NE];
   for (int j = 0; j < NB; ++j)
     for (int e = 0; e < NE; ++e) acc[j][e] = _mm512_setzero_si512();
@@ -108,62 +136,62 @@ GREENAI_VNNI inline void tile(const int8_t* wb, size_t block_bytes, int groups, 
     for (int j = 0; j < NB; ++j)
       w[j] = _mm512_loadu_si512(wb + j * block_bytes + static_cast<size_t>(g) * 64);
     for (int e = 0; e < NE; ++e) {
-      int32_t v;  // four inputs of one example, broadcast to the 16 lanes
-      memcpy(&v, u + static_cast<long>(e) * stride + 4 * g, 4);
+      int32_t v;  // four inputs of one row, broadcast to the 16 lanes
+      memcpy(&v, rows.at(e, g), 4);
       const __m512i x = _mm512_set1_epi32(v);
       for (int j = 0; j < NB; ++j) acc[j][e] = _mm512_dpbusd_epi32(acc[j][e], x, w[j]);
     }
   }
-  // Unrolled, with the stores not inlined: only so does GCC 12 keep the accumulators in
-  // registers through the loop (otherwise it copied all of them every step).
 #pragma GCC unroll 16
-  for (int j = 0; j < NB; ++j)
+  for (int j = 0; j < NB; ++j) {
+    __m512i sums[NE];
 #pragma GCC unroll 16
-    for (int e = 0; e < NE; ++e) store(acc[j][e], block + j, n0 + e);
+    for (int e = 0; e < NE; ++e) sums[e] = acc[j][e];
+    store(sums, NE, block + j, n0);
+  }
 }
 
-// All examples for NB blocks starting at `block`: tiles of 6 examples, then the rest.
-template <int NB, typename Store>
-GREENAI_VNNI void blocks_pass(const int8_t* packed, int groups, const uint8_t* u, int stride,
-                              int batch, int block, const Store& store) {
+// All rows for NB blocks starting at `block`: tiles of 6 rows, then the rest.
+template <int NB, typename Rows, typename Store>
+GREENAI_VNNI void blocks_pass(const int8_t* packed, int groups, const Rows& rows, int batch,
+                              int block, const Store& store) {
   const size_t block_bytes = static_cast<size_t>(groups) * 64;
   const int8_t* wb = packed + block * block_bytes;
   int n = 0;
   for (; n + 6 <= batch; n += 6)
-    tile<NB, 6>(wb, block_bytes, groups, u + static_cast<long>(n) * stride, stride, block, n,
-                store);
-  const uint8_t* un = u + static_cast<long>(n) * stride;
+    tile<NB, 6>(wb, block_bytes, groups, rows.from(n), block, n, store);
+  const Rows rest = rows.from(n);
   switch (batch - n) {
     case 5:
-      tile<NB, 5>(wb, block_bytes, groups, un, stride, block, n, store);
+      tile<NB, 5>(wb, block_bytes, groups, rest, block, n, store);
       break;
     case 4:
-      tile<NB, 4>(wb, block_bytes, groups, un, stride, block, n, store);
+      tile<NB, 4>(wb, block_bytes, groups, rest, block, n, store);
       break;
     case 3:
-      tile<NB, 3>(wb, block_bytes, groups, un, stride, block, n, store);
+      tile<NB, 3>(wb, block_bytes, groups, rest, block, n, store);
       break;
     case 2:
-      tile<NB, 2>(wb, block_bytes, groups, un, stride, block, n, store);
+      tile<NB, 2>(wb, block_bytes, groups, rest, block, n, store);
       break;
     case 1:
-      tile<NB, 1>(wb, block_bytes, groups, un, stride, block, n, store);
+      tile<NB, 1>(wb, block_bytes, groups, rest, block, n, store);
       break;
     default:
       break;
   }
 }
 
-// The GEMM over unsigned rows u (batch x stride bytes, stride a multiple of 4) and packed weights.
-template <typename Store>
-GREENAI_VNNI void packed_gemm(const int8_t* packed, int groups, int blocks, const uint8_t* u,
-                              int stride, int batch, const Store& store) {
-  // Few examples: more blocks per pass keep enough accumulators busy.
+// The GEMM over unsigned rows and packed weights.
+template <typename Rows, typename Store>
+GREENAI_VNNI void packed_gemm(const int8_t* packed, int groups, int blocks, const Rows& rows,
+                              int batch, const Store& store) {
+  // Few rows: more blocks per pass keep enough accumulators busy.
   int b = 0;
   if (batch < 4)
-    for (; b + 4 <= blocks; b += 4) blocks_pass<4>(packed, groups, u, stride, batch, b, store);
-  for (; b + 2 <= blocks; b += 2) blocks_pass<2>(packed, groups, u, stride, batch, b, store);
-  for (; b < blocks; ++b) blocks_pass<1>(packed, groups, u, stride, batch, b, store);
+    for (; b + 4 <= blocks; b += 4) blocks_pass<4>(packed, groups, rows, batch, b, store);
+  for (; b + 2 <= blocks; b += 2) blocks_pass<2>(packed, groups, rows, batch, b, store);
+  for (; b < blocks; ++b) blocks_pass<1>(packed, groups, rows, batch, b, store);
 }
 
 }  // namespace
@@ -183,7 +211,24 @@ GREENAI_VNNI void qlinear_avx512_vnni_packed(const int8_t* x, int batch, int in,
     for (; i < in; ++i) row[i] = static_cast<uint8_t>(src[i] ^ 0x80);
     for (i = in; i < stride; ++i) row[i] = 0;
   }
-  packed_gemm(packed, groups, blocks, scratch, stride, batch, RequantStore{r, out, y});
+  packed_gemm(packed, groups, blocks, DenseRows{scratch, stride}, batch, RequantStore{r, out, y});
+}
+
+size_t pack_qconv2d_vnni(const int8_t* w, const Conv2dShape& s, int8_t* packed) {
+  return pack_qconv2d_blocks(w, s, 16, packed);
+}
+
+// The image made unsigned (u = q + 128; the padding u of the input zero point, real 0) and the
+// GEMM over its pixels; Requant::bias_unsigned carries the correction, as for QLinear.
+GREENAI_VNNI void qconv2d_avx512_vnni(const int8_t* x, const Conv2dShape& s, const int8_t* packed,
+                                      const Requant& r, uint8_t* scratch, int8_t* y) {
+  const ConvImage c = conv_image(s);
+  const int32_t* pixel =
+      fill_conv_image(x, s, c, 0x80, static_cast<uint8_t>(r.input_zero_point + 128), scratch);
+  const int pixels = s.out_h * s.out_w;
+  packed_gemm(packed, c.groups, (s.out_channels + 15) / 16,
+              ImageRows{scratch, pixel, pixel + pixels}, pixels,
+              RequantStore{r, s.out_channels, y});
 }
 
 namespace {
@@ -305,7 +350,11 @@ struct DynamicStore {
   const float* row_scale;
   const int32_t* row_zero_point;
   float* y;
-  GREENAI_VNNI __attribute__((noinline)) void operator()(__m512i acc, int block, int n) const {
+  GREENAI_VNNI __attribute__((noinline)) void operator()(const __m512i* acc, int count, int block,
+                                                         int n) const {
+    for (int e = 0; e < count; ++e) one(acc[e], block, n + e);
+  }
+  GREENAI_VNNI void one(__m512i acc, int block, int n) const {
     const int first = block * 16, end = min_of(16, out - first);
     const __mmask16 lanes = end == 16 ? 0xFFFF : static_cast<__mmask16>((1u << end) - 1);
     const __m512 b = bias ? _mm512_maskz_loadu_ps(lanes, bias + first) : _mm512_setzero_ps();
@@ -386,7 +435,7 @@ GREENAI_VNNI void dynamic_linear_avx512_vnni(const float* x, int batch, int in, 
     }
     for (int i = in; i < stride; ++i) u[i] = 0;
   }
-  packed_gemm(packed, groups, blocks, scratch, stride, batch,
+  packed_gemm(packed, groups, blocks, DenseRows{scratch, stride}, batch,
               DynamicStore{out, w_scale, row_sum, b, relu, row_scale, row_zero_point, y});
 }
 
