@@ -151,7 +151,7 @@ void run_step(const Step& s, const void* in, void* out, uint8_t* scratch, int ba
                         relu, static_cast<float*>(out));
       break;
     case OpKind::kQConv2d:
-      if (s.direct_conv)
+      if (s.qconv2d_direct)
         qconv2d_direct(s, r, static_cast<const int8_t*>(in), batch, scratch,
                        static_cast<int8_t*>(out));
       else if (s.conv_as_gemm)

@@ -100,7 +100,7 @@ LoadError pack_int8(Step& s, uint64_t row) {
         for (uint64_t p = 0; p < pixels; ++p)
           permuted[o * row + p * channels + c] = w[o * row + c * pixels + p];
   }
-  if (s.direct_conv) {  // a convolution's own layout (never permuted: that is its successor's)
+  if (s.qconv2d_direct) {  // a convolution's own layout (never permuted: that is its successor's)
     const size_t bytes = k.pack_qconv2d(nullptr, s.conv, nullptr);
     s.packed_storage = static_cast<int8_t*>(malloc(bytes + kAlignment));
     if (!s.packed_storage) return no_memory("packed weights");
@@ -140,12 +140,10 @@ LoadError plan_int8(Step& s, greenai_edge_model* m, Sizes& sizes) {
   if (conv) {
     if (m->kernels == &reference_kernels()) return kOk;
     const uint64_t pixels = uint64_t{static_cast<uint32_t>(s.conv.out_h)} * s.conv.out_w;
-    s.direct_conv = m->kernels->qconv2d_direct && direct_conv_pays(s.conv);
-    s.conv_as_gemm = !s.direct_conv;
-    // The direct kernel's image, or im2col rows and the kernel's scratch for them; then the
-    // [pixels, channels] result.
-    const size_t rows = s.direct_conv ? conv_image(s.conv).scratch_bytes
-                                      : pixels * row + pixels * kQLinearScratchPerInput * (row + 4);
+    // Room for either way (the direct kernel's image, or im2col rows and the kernel's scratch for
+    // them; then the [pixels, channels] result): which one runs is decided below.
+    const size_t rows = max_of<size_t>(conv_image(s.conv).scratch_bytes,
+                                       pixels * row + pixels * kQLinearScratchPerInput * (row + 4));
     sizes.conv_bytes = max_of<size_t>(sizes.conv_bytes, rows + pixels * s.op.out + 64);
   } else {
     sizes.scratch = max_of<size_t>(sizes.scratch, kQLinearScratchPerInput * (s.in_elems + 4));
@@ -159,12 +157,16 @@ LoadError plan_int8(Step& s, greenai_edge_model* m, Sizes& sizes) {
     for (uint64_t i = 0; i < row * s.op.out; ++i)
       if (w[i] == -128) {
         s.kernels = &reference_kernels();
-        s.direct_conv = false;
-        s.conv_as_gemm = conv;
         break;
       }
-  s.qlinear = s.kernels->qlinear_small_weights && largest <= 63 ? s.kernels->qlinear_small_weights
-                                                                : s.kernels->qlinear;
+  const bool small = largest <= 63;
+  s.qlinear = s.kernels->qlinear_small_weights && small ? s.kernels->qlinear_small_weights
+                                                        : s.kernels->qlinear;
+  if (conv && s.kernels->qconv2d_direct && direct_conv_pays(s.conv))
+    s.qconv2d_direct = s.kernels->qconv2d_direct_small_weights && small
+                           ? s.kernels->qconv2d_direct_small_weights
+                           : s.kernels->qconv2d_direct;
+  s.conv_as_gemm = conv && !s.qconv2d_direct;
   if (LoadError e = pack_int8(s, row); e.status != GREENAI_EDGE_OK) return e;
   const auto* bias = static_cast<const int32_t*>(s.bias);
   s.bias_unsigned = static_cast<int32_t*>(malloc(2 * s.op.out * sizeof(int32_t)));

@@ -375,7 +375,7 @@ TEST(FastKernels, Int8DirectConvMatchesTheReferenceBitForBit) {
     s.out_h = (c.h + 2 * c.padding - c.kernel) / c.stride + 1;
     s.out_w = (c.w + 2 * c.padding - c.kernel) / c.stride + 1;
     const int row = c.in_c * c.kernel * c.kernel, pixels = s.out_h * s.out_w;
-    for (int variant = 0; variant < 5; ++variant) {
+    for (int variant = 0; variant < 6; ++variant) {
       QProblem p(1, row, c.out_c, variant == 1, rng);  // weights and requantization
       std::vector<int8_t> x(size_t(c.in_c) * c.h * c.w);
       for (auto& v : x) v = static_cast<int8_t>(static_cast<int>(rng() % 256) - 128);
@@ -392,6 +392,10 @@ TEST(FastKernels, Int8DirectConvMatchesTheReferenceBitForBit) {
         for (size_t i = 0; i < p.w.size(); ++i) p.w[i] = i % 5 ? -127 : 127;
         p.r.input_zero_point = 127;
       }
+      if (variant == 5) {  // 7-bit weights (+-63) against extreme inputs: the small-weights kernels
+        for (size_t i = 0; i < p.w.size(); ++i) p.w[i] = static_cast<int8_t>(i % 5 ? -63 : 63);
+        for (size_t i = 0; i < x.size(); ++i) x[i] = i % 3 ? 127 : -128;
+      }
       p.derive_biases();
       std::vector<int8_t> y_ref(size_t(c.out_c) * pixels);
       internal::ref::qconv2d(x.data(), 1, s, p.w.data(), p.r, y_ref.data());
@@ -401,15 +405,21 @@ TEST(FastKernels, Int8DirectConvMatchesTheReferenceBitForBit) {
             storage.data() + (64 - reinterpret_cast<uintptr_t>(storage.data()) % 64) % 64;
         k->pack_qconv2d(p.w.data(), s, packed);
         std::vector<uint8_t> scratch(internal::conv_image(s).scratch_bytes);
-        std::vector<int8_t> hwc(size_t(c.out_c) * pixels);
-        k->qconv2d_direct(x.data(), s, packed, p.r, scratch.data(), hwc.data());
-        int mismatches = 0;
-        for (int o = 0; o < c.out_c; ++o)
-          for (int px = 0; px < pixels; ++px)
-            mismatches += y_ref[size_t(o) * pixels + px] != hwc[size_t(px) * c.out_c + o];
-        EXPECT_EQ(mismatches, 0) << k->name << " in " << c.in_c << " kernel " << c.kernel
-                                 << " stride " << c.stride << " padding " << c.padding << " out "
-                                 << c.out_c << " variant " << variant;
+        std::vector<internal::QConv2dDirect> kernels{k->qconv2d_direct};
+        if (k->qconv2d_direct_small_weights && variant == 5)
+          kernels.push_back(k->qconv2d_direct_small_weights);
+        for (internal::QConv2dDirect kernel : kernels) {
+          std::vector<int8_t> hwc(size_t(c.out_c) * pixels);
+          kernel(x.data(), s, packed, p.r, scratch.data(), hwc.data());
+          int mismatches = 0;
+          for (int o = 0; o < c.out_c; ++o)
+            for (int px = 0; px < pixels; ++px)
+              mismatches += y_ref[size_t(o) * pixels + px] != hwc[size_t(px) * c.out_c + o];
+          EXPECT_EQ(mismatches, 0)
+              << k->name << (kernel == k->qconv2d_direct ? "" : " (small weights)") << " in "
+              << c.in_c << " kernel " << c.kernel << " stride " << c.stride << " padding "
+              << c.padding << " out " << c.out_c << " variant " << variant;
+        }
       }
     }
   }

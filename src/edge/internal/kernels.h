@@ -92,6 +92,8 @@ struct KernelSet {
   /// none (its convolutions run as im2col rows and qlinear).
   QConv2dDirect qconv2d_direct = nullptr;
   PackQConv2d pack_qconv2d = nullptr;
+  /// qconv2d_direct for weights in [-63, 63] (as qlinear_small_weights); null where none.
+  QConv2dDirect qconv2d_direct_small_weights = nullptr;
 };
 
 /// The layout of a direct convolution's scratch for one example: its input in padded planes,
@@ -167,6 +169,16 @@ void qlinear_avx2_small_weights(const int8_t* x, int batch, int in, int out, con
 /// The same GEMM through the 256-bit AVX-VNNI vpdpbusd on unsigned inputs.
 void qlinear_avx_vnni_packed(const int8_t* x, int batch, int in, int out, const int8_t* packed,
                              const Requant& r, uint8_t* scratch, int8_t* y);
+/// QConv2dDirect on pack_qconv2d_blocks8 weights through the AVX2 GEMM: the signed image and its
+/// magnitudes (weights in [-127, 127]).
+void qconv2d_avx2(const int8_t* x, const Conv2dShape& s, const int8_t* packed, const Requant& r,
+                  uint8_t* scratch, int8_t* y);
+/// The same for weights in [-63, 63], on the unsigned image (as qlinear_avx2_small_weights).
+void qconv2d_avx2_small_weights(const int8_t* x, const Conv2dShape& s, const int8_t* packed,
+                                const Requant& r, uint8_t* scratch, int8_t* y);
+/// QConv2dDirect through the 256-bit AVX-VNNI GEMM on the unsigned image.
+void qconv2d_avx_vnni(const int8_t* x, const Conv2dShape& s, const int8_t* packed, const Requant& r,
+                      uint8_t* scratch, int8_t* y);
 /// fp32 GEMM on pack_linear_f32_blocks8 weights: 2 blocks x 6 examples of FMA accumulators.
 void linear_f32_avx2_packed(const float* x, int batch, int in, int out, const float* packed,
                             const float* b, bool relu, float* y);

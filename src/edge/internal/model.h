@@ -41,7 +41,9 @@ struct Step {
   const KernelSet* kernels = nullptr;
   QLinear qlinear = nullptr;  // QLinear, QConv2d: kernels->qlinear, or its small-weights variant
   bool conv_as_gemm = false;  // (Q)Conv2d through im2col and the kernel set's (q)linear
-  bool direct_conv = false;   // QConv2d through the kernel set's qconv2d_direct (no im2col)
+  // QConv2d through the kernel set's direct convolution (no im2col rows): qconv2d_direct, or
+  // its small-weights variant; null otherwise.
+  QConv2dDirect qconv2d_direct = nullptr;
   // QConv2d -> Flatten -> QLinear on a fast set: the conv leaves its output as [pixels, channels]
   // (no transpose) and the QLinear's weight columns are permuted to that order at load.
   bool hwc_output = false;

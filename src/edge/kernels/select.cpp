@@ -51,7 +51,10 @@ int kernel_sets_for(const IsaFeatures& isa, const KernelSet** sets, int capacity
                                   pack_qlinear_blocks8,
                                   x86::quantize_avx2,
                                   x86::dynamic_linear_avx_vnni,
-                                  false};
+                                  false,
+                                  nullptr,
+                                  x86::qconv2d_avx_vnni,
+                                  pack_qconv2d_blocks8};
   static const KernelSet avx2{"avx2",
                               x86::linear_f32_avx2_packed,
                               pack_linear_f32_blocks8,
@@ -60,7 +63,10 @@ int kernel_sets_for(const IsaFeatures& isa, const KernelSet** sets, int capacity
                               x86::quantize_avx2,
                               x86::dynamic_linear_avx2,
                               true,
-                              x86::qlinear_avx2_small_weights};
+                              x86::qlinear_avx2_small_weights,
+                              x86::qconv2d_avx2,
+                              pack_qconv2d_blocks8,
+                              x86::qconv2d_avx2_small_weights};
   const bool has_avx2 = isa.avx2 && isa.fma;
   if (has_avx2 && isa.avx512vnni && isa.avx512bw && isa.avx512vl) add(avx512_vnni);
   if (has_avx2 && isa.avxvnni) add(avx_vnni);

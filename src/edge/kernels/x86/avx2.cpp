@@ -12,6 +12,7 @@
 
 #include "edge/internal/kernels.h"
 #include "edge/internal/scalar.h"
+#include "edge/kernels/rows.h"
 
 namespace greenai::edge::internal::x86 {
 namespace {
@@ -159,8 +160,8 @@ GREENAI_X86_TARGET void qlinear_avx2_packed(const int8_t* x, int batch, int in, 
     }
     for (; i < stride; ++i) row[i] = magnitude[i] = 0;
   }
-  s8_packed_gemm(SignedDot{rows_bytes}, RequantStore{out, r.bias_signed, r, y}, packed, in, out,
-                 scratch, stride, batch);
+  s8_packed_gemm(SignedDot{rows_bytes}, RequantStore{out, r.bias_signed, r, y}, packed, stride / 4,
+                 out, DenseRows{scratch, stride}, batch);
 }
 
 GREENAI_X86_TARGET void qlinear_avx2_small_weights(const int8_t* x, int batch, int in, int out,
@@ -168,8 +169,38 @@ GREENAI_X86_TARGET void qlinear_avx2_small_weights(const int8_t* x, int batch, i
                                                    uint8_t* scratch, int8_t* y) {
   const int stride = (in + 3) / 4 * 4;
   unsigned_rows(x, batch, in, stride, scratch);
-  s8_packed_gemm(SmallWeightDot{}, RequantStore{out, r.bias_unsigned, r, y}, packed, in, out,
-                 scratch, stride, batch);
+  s8_packed_gemm(SmallWeightDot{}, RequantStore{out, r.bias_unsigned, r, y}, packed, stride / 4,
+                 out, DenseRows{scratch, stride}, batch);
+}
+
+// The direct convolution on the signed image (the padding holds the input zero point, real 0),
+// its magnitudes |q| one image further on, for SignedDot; Requant::bias_signed.
+GREENAI_X86_TARGET void qconv2d_avx2(const int8_t* x, const Conv2dShape& s, const int8_t* packed,
+                                     const Requant& r, uint8_t* scratch, int8_t* y) {
+  const ConvImage c = conv_image(s);
+  const int32_t* pixel =
+      fill_conv_image(x, s, c, 0, static_cast<uint8_t>(r.input_zero_point), scratch);
+  uint8_t* magnitude = scratch + c.image_bytes;
+  for (size_t i = 0; i < c.image_bytes; i += 32)  // image_bytes is a multiple of 64
+    _mm256_storeu_si256(
+        reinterpret_cast<__m256i*>(magnitude + i),
+        _mm256_abs_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(scratch + i))));
+  const int pixels = s.out_h * s.out_w;
+  s8_packed_gemm(SignedDot{static_cast<long>(c.image_bytes)},
+                 RequantStore{s.out_channels, r.bias_signed, r, y}, packed, c.groups,
+                 s.out_channels, ImageRows{scratch, pixel, pixel + pixels}, pixels);
+}
+
+// Weights in [-63, 63]: the unsigned image (u = q + 128) straight into vpmaddubsw.
+GREENAI_X86_TARGET void qconv2d_avx2_small_weights(const int8_t* x, const Conv2dShape& s,
+                                                   const int8_t* packed, const Requant& r,
+                                                   uint8_t* scratch, int8_t* y) {
+  const ConvImage c = conv_image(s);
+  const int32_t* pixel =
+      fill_conv_image(x, s, c, 0x80, static_cast<uint8_t>(r.input_zero_point + 128), scratch);
+  const int pixels = s.out_h * s.out_w;
+  s8_packed_gemm(SmallWeightDot{}, RequantStore{s.out_channels, r.bias_unsigned, r, y}, packed,
+                 c.groups, s.out_channels, ImageRows{scratch, pixel, pixel + pixels}, pixels);
 }
 
 // Rows quantized as ref::dynamic_linear does, made signed (u - 128) for SignedDot, with their

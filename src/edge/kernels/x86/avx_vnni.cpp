@@ -9,6 +9,7 @@
 
 #include "edge/internal/kernels.h"
 #include "edge/internal/scalar.h"
+#include "edge/kernels/rows.h"
 
 namespace greenai::edge::internal::x86 {
 namespace {
@@ -32,8 +33,20 @@ GREENAI_X86_TARGET void qlinear_avx_vnni_packed(const int8_t* x, int batch, int 
                                                 uint8_t* scratch, int8_t* y) {
   const int stride = (in + 3) / 4 * 4;
   unsigned_rows(x, batch, in, stride, scratch);
-  s8_packed_gemm(UnsignedDot{}, RequantStore{out, r.bias_unsigned, r, y}, packed, in, out, scratch,
-                 stride, batch);
+  s8_packed_gemm(UnsignedDot{}, RequantStore{out, r.bias_unsigned, r, y}, packed, stride / 4, out,
+                 DenseRows{scratch, stride}, batch);
+}
+
+// The direct convolution on the unsigned image (u = q + 128); Requant::bias_unsigned.
+GREENAI_X86_TARGET void qconv2d_avx_vnni(const int8_t* x, const Conv2dShape& s,
+                                         const int8_t* packed, const Requant& r, uint8_t* scratch,
+                                         int8_t* y) {
+  const ConvImage c = conv_image(s);
+  const int32_t* pixel =
+      fill_conv_image(x, s, c, 0x80, static_cast<uint8_t>(r.input_zero_point + 128), scratch);
+  const int pixels = s.out_h * s.out_w;
+  s8_packed_gemm(UnsignedDot{}, RequantStore{s.out_channels, r.bias_unsigned, r, y}, packed,
+                 c.groups, s.out_channels, ImageRows{scratch, pixel, pixel + pixels}, pixels);
 }
 
 // Rows quantized as ref::dynamic_linear does, unsigned as vpdpbusd takes them.

@@ -211,14 +211,14 @@ GREENAI_X86_TARGET inline void quantize_rows(const float* x, int batch, int in, 
   }
 }
 
-// The int8 GEMM: rows of `stride` bytes (a multiple of 4, zero padded) against packed weights.
-// Dot supplies load(the address of four input bytes), which broadcasts them (and whatever it
-// keeps beside them), and accumulate(acc, loaded, weights): the one place the 256-bit sets
-// differ.
-template <typename Dot, typename Store, int NB, int NE>
+// The int8 GEMM: rows (rows.h: dense rows of a multiple of 4 bytes, zero padded, or a direct
+// convolution's pixels) against packed weights. Dot supplies load(the address of four input
+// bytes), which broadcasts them (and whatever it keeps beside them), and accumulate(acc, loaded,
+// weights): the one place the 256-bit sets differ.
+template <typename Dot, typename Store, int NB, int NE, typename Rows>
 GREENAI_X86_TARGET inline void s8_tile(const Dot& dot, const Store& store, const int8_t* wb,
-                                       size_t block_bytes, int groups, const uint8_t* u, int stride,
-                                       int block, int n0) {
+                                       size_t block_bytes, int groups, const Rows& rows, int block,
+                                       int n0) {
   __m256i acc[NB][NE];
   for (int j = 0; j < NB; ++j)
     for (int e = 0; e < NE; ++e) acc[j][e] = _mm256_setzero_si256();
@@ -228,7 +228,7 @@ GREENAI_X86_TARGET inline void s8_tile(const Dot& dot, const Store& store, const
       w[j] = _mm256_load_si256(
           reinterpret_cast<const __m256i*>(wb + j * block_bytes + static_cast<size_t>(g) * 32));
     for (int e = 0; e < NE; ++e) {
-      const typename Dot::Prepared x = dot.load(u + static_cast<long>(e) * stride + 4 * g);
+      const typename Dot::Prepared x = dot.load(rows.at(e, g));
       for (int j = 0; j < NB; ++j) acc[j][e] = Dot::accumulate(acc[j][e], x, w[j]);
     }
   }
@@ -238,50 +238,45 @@ GREENAI_X86_TARGET inline void s8_tile(const Dot& dot, const Store& store, const
     for (int e = 0; e < NE; ++e) store(acc[j][e], block + j, n0 + e);
 }
 
-// The examples of one pass, `Dot::kExamples` at a time, then the rest in one smaller tile.
-template <typename Dot, typename Store, int NB, int NE = Dot::kExamples>
+// The rows of one pass, `Dot::kExamples` at a time, then the rest in one smaller tile.
+template <typename Dot, typename Store, int NB, int NE = Dot::kExamples, typename Rows>
 GREENAI_X86_TARGET void s8_rest(const Dot& dot, const Store& store, const int8_t* wb,
-                                size_t block_bytes, int groups, const uint8_t* u, int stride,
-                                int count, int block, int n) {
+                                size_t block_bytes, int groups, const Rows& rows, int count,
+                                int block, int n) {
   if constexpr (NE > 1) {
     if (count < NE)
-      return s8_rest<Dot, Store, NB, NE - 1>(dot, store, wb, block_bytes, groups, u, stride, count,
+      return s8_rest<Dot, Store, NB, NE - 1>(dot, store, wb, block_bytes, groups, rows, count,
                                              block, n);
   }
-  s8_tile<Dot, Store, NB, NE>(dot, store, wb, block_bytes, groups, u, stride, block, n);
+  s8_tile<Dot, Store, NB, NE>(dot, store, wb, block_bytes, groups, rows, block, n);
 }
 
-template <typename Dot, typename Store, int NB>
+template <typename Dot, typename Store, int NB, typename Rows>
 GREENAI_X86_TARGET void s8_blocks_pass(const Dot& dot, const Store& store, const int8_t* packed,
-                                       int groups, const uint8_t* u, int stride, int batch,
-                                       int block) {
+                                       int groups, const Rows& rows, int batch, int block) {
   constexpr int kTile = Dot::kExamples;
   const size_t block_bytes = static_cast<size_t>(groups) * 32;
   const int8_t* wb = packed + block * block_bytes;
   int n = 0;
   for (; n + kTile <= batch; n += kTile)
-    s8_tile<Dot, Store, NB, kTile>(dot, store, wb, block_bytes, groups,
-                                   u + static_cast<long>(n) * stride, stride, block, n);
+    s8_tile<Dot, Store, NB, kTile>(dot, store, wb, block_bytes, groups, rows.from(n), block, n);
   if (n < batch)
-    s8_rest<Dot, Store, NB>(dot, store, wb, block_bytes, groups, u + static_cast<long>(n) * stride,
-                            stride, batch - n, block, n);
+    s8_rest<Dot, Store, NB>(dot, store, wb, block_bytes, groups, rows.from(n), batch - n, block, n);
 }
 
-// 2 blocks x Dot::kExamples examples: the accumulators, 2 weight vectors and the loaded input
-// fit in the 16 ymm registers. Few examples: 4 blocks a pass keep enough independent chains in
-// flight.
-template <typename Dot, typename Store>
+// 2 blocks x Dot::kExamples rows: the accumulators, 2 weight vectors and the loaded input fit
+// in the 16 ymm registers. Few rows: 4 blocks a pass keep enough independent chains in flight.
+template <typename Dot, typename Store, typename Rows>
 GREENAI_X86_TARGET void s8_packed_gemm(const Dot& dot, const Store& store, const int8_t* packed,
-                                       int in, int out, const uint8_t* u, int stride, int batch) {
-  const int groups = (in + 3) / 4, blocks = (out + 7) / 8;
+                                       int groups, int out, const Rows& rows, int batch) {
+  const int blocks = (out + 7) / 8;
   int b = 0;
   if (batch < 3)
     for (; b + 4 <= blocks; b += 4)
-      s8_blocks_pass<Dot, Store, 4>(dot, store, packed, groups, u, stride, batch, b);
+      s8_blocks_pass<Dot, Store, 4>(dot, store, packed, groups, rows, batch, b);
   for (; b + 2 <= blocks; b += 2)
-    s8_blocks_pass<Dot, Store, 2>(dot, store, packed, groups, u, stride, batch, b);
-  for (; b < blocks; ++b)
-    s8_blocks_pass<Dot, Store, 1>(dot, store, packed, groups, u, stride, batch, b);
+    s8_blocks_pass<Dot, Store, 2>(dot, store, packed, groups, rows, batch, b);
+  for (; b < blocks; ++b) s8_blocks_pass<Dot, Store, 1>(dot, store, packed, groups, rows, batch, b);
 }
 
 // DynamicLinear on a 256-bit set: the rows quantized as ref::dynamic_linear does and shifted by
@@ -299,6 +294,6 @@ GREENAI_X86_TARGET void dynamic_gemm(const float* x, int batch, int in, int out,
   auto* row_offset = reinterpret_cast<int32_t*>(row_scale + batch);
   quantize_rows(x, batch, in, stride, shift, scratch, row_scale, row_offset);
   s8_packed_gemm(make_dot(scratch, rows_bytes),
-                 DynamicStore{out, w_scale, row_sum, b, relu, row_scale, row_offset, y}, packed, in,
-                 out, scratch, stride, batch);
+                 DynamicStore{out, w_scale, row_sum, b, relu, row_scale, row_offset, y}, packed,
+                 stride / 4, out, DenseRows{scratch, stride}, batch);
 }
