@@ -20,95 +20,119 @@ GREENAI_X86_TARGET inline __m256i broadcast_u8x4(const uint8_t* u) {
   return _mm256_set1_epi32(v);
 }
 
-// (a b + nudge) / 2^31 truncated toward zero, for the signed low 32 bits of each 64-bit lane
-// (saturating_rounding_doubling_high_mul; b is a multiplier, never INT32_MIN). The quotient fits
-// in 32 bits, so a logical 64-bit shift gives its low half as the arithmetic one would.
-GREENAI_X86_TARGET inline __m256i high_mul_lanes(__m256i a, __m256i b) {
-  const __m256i zero = _mm256_setzero_si256();
-  __m256i ab = _mm256_mul_epi32(a, b);
-  const __m256i negative = _mm256_cmpgt_epi64(zero, ab);
-  ab = _mm256_add_epi64(ab, _mm256_blendv_epi8(_mm256_set1_epi64x(1LL << 30),
-                                               _mm256_set1_epi64x(1 - (1LL << 30)), negative));
-  const __m256i still_negative = _mm256_cmpgt_epi64(zero, ab);
-  ab = _mm256_add_epi64(ab, _mm256_and_si256(still_negative, _mm256_set1_epi64x((1LL << 31) - 1)));
-  return _mm256_srli_epi64(ab, 31);
+// fixed_point.h's multiply_by_quantized_multiplier for right shifts (shift <= 0), 8 channels at
+// a time, in one rounding step per 64-bit product (the AVX-512 kernel's derivation):
+//   floor((a q + 2^30 + (h - n) 2^31) / 2^(31 + r)),  h = 2^r / 2, n = 1 where a q < -2^30 and
+//   r > 0.
+// AVX2 has no 64-bit arithmetic shift: 2^62 is added first, so that the sum is non-negative as
+// an unsigned 64-bit number and a logical shift divides it, and 2^(62 - 31 - r) taken off the
+// 32-bit result. The same integers as the reference.
+struct RequantConstants {  // per 64-bit lane: even channels, then odd ones
+  __m256i q_even, q_odd, add_even, add_odd, add_negative_even, add_negative_odd;
+  __m256i shift_even, shift_odd;
+  __m256i offset;  // per 32-bit lane: 2^(31 - r), modulo 2^32
+};
+
+GREENAI_X86_TARGET inline void lane_constants(__m256i r64, __m256i& add, __m256i& add_negative,
+                                              __m256i& shift) {
+  const __m256i rounds = _mm256_cmpgt_epi64(r64, _mm256_setzero_si256());
+  const __m256i half = _mm256_and_si256(
+      rounds,
+      _mm256_sllv_epi64(_mm256_set1_epi64x(1), _mm256_add_epi64(r64, _mm256_set1_epi64x(30))));
+  add = _mm256_add_epi64(_mm256_set1_epi64x((1LL << 62) + (1LL << 30)), half);
+  add_negative = _mm256_sub_epi64(add, _mm256_and_si256(rounds, _mm256_set1_epi64x(1LL << 31)));
+  shift = _mm256_add_epi64(r64, _mm256_set1_epi64x(31));
 }
 
-// multiply_by_quantized_multiplier on 8 lanes, for right shifts only (shift <= 0).
-GREENAI_X86_TARGET inline __m256i requantize_lanes(__m256i acc, __m256i q, __m256i right) {
-  const __m256i even = high_mul_lanes(acc, q);
-  const __m256i odd = high_mul_lanes(_mm256_srli_epi64(acc, 32), _mm256_srli_epi64(q, 32));
-  const __m256i x = _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA);
-  // Rounding divide by 2^right, ties away from zero.
-  const __m256i one = _mm256_set1_epi32(1);
-  const __m256i mask = _mm256_sub_epi32(_mm256_sllv_epi32(one, right), one);
-  const __m256i remainder = _mm256_and_si256(x, mask);
-  const __m256i x_negative = _mm256_cmpgt_epi32(_mm256_setzero_si256(), x);
-  const __m256i threshold = _mm256_sub_epi32(_mm256_srli_epi32(mask, 1), x_negative);
-  const __m256i up = _mm256_cmpgt_epi32(remainder, threshold);  // -1 where rounding up
-  return _mm256_sub_epi32(_mm256_srav_epi32(x, right), up);
+GREENAI_X86_TARGET inline void requant_constants(__m256i q, __m256i right, RequantConstants& k) {
+  k.q_even = q;
+  k.q_odd = _mm256_srli_epi64(q, 32);
+  lane_constants(_mm256_and_si256(right, _mm256_set1_epi64x(0xFFFFFFFF)), k.add_even,
+                 k.add_negative_even, k.shift_even);
+  lane_constants(_mm256_srli_epi64(right, 32), k.add_odd, k.add_negative_odd, k.shift_odd);
+  k.offset =
+      _mm256_sllv_epi32(_mm256_set1_epi32(1), _mm256_sub_epi32(_mm256_set1_epi32(31), right));
 }
 
-// Requantizes 8 channel sums (without bias) of one example and stores the channels that exist.
-// Not inlined: GCC 12 keeps a tile's accumulators in registers through the loop only when its
+// One rounding step for the signed low 32 bits of each 64-bit lane of `lanes` (plus 2^(31 - r)).
+GREENAI_X86_TARGET inline __m256i requantize_half(__m256i lanes, __m256i q, __m256i add,
+                                                  __m256i add_negative, __m256i shift) {
+  const __m256i ab = _mm256_mul_epi32(lanes, q);
+  const __m256i negative = _mm256_cmpgt_epi64(_mm256_set1_epi64x(-(1LL << 30)), ab);
+  return _mm256_srlv_epi64(_mm256_add_epi64(ab, _mm256_blendv_epi8(add, add_negative, negative)),
+                           shift);
+}
+
+// The requantized (not yet offset by the output zero point) value of each 32-bit lane of `a`.
+GREENAI_X86_TARGET inline __m256i requantize_lanes(__m256i a, const RequantConstants& k) {
+  const __m256i even = requantize_half(a, k.q_even, k.add_even, k.add_negative_even, k.shift_even);
+  const __m256i odd = requantize_half(_mm256_srli_epi64(a, 32), k.q_odd, k.add_odd,
+                                      k.add_negative_odd, k.shift_odd);
+  return _mm256_sub_epi32(_mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA), k.offset);
+}
+
+// The first `end` of 8 int32 values from `values`, zeros after.
+GREENAI_X86_TARGET inline __m256i load_lanes(const int32_t* values, int end) {
+  if (end == 8) return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(values));
+  alignas(32) int32_t lanes[8] = {};
+  for (int lane = 0; lane < end; ++lane) lanes[lane] = values[lane];
+  return _mm256_load_si256(reinterpret_cast<const __m256i*>(lanes));
+}
+
+// Requantizes 8 channel sums (without bias) of `count` examples (rows `out` bytes apart from y)
+// and stores the channels that exist; the channels' constants are loaded once for them all. Not
+// inlined: GCC 12 keeps a tile's accumulators in registers through the loop only when its
 // epilogue is a call (inlined, it stored every accumulator to the stack at every step).
-GREENAI_X86_TARGET __attribute__((noinline)) void store_q8(__m256i acc, int block, int out,
-                                                           const int32_t* bias, const Requant& r,
-                                                           int8_t* y) {
+GREENAI_X86_TARGET __attribute__((noinline)) void store_rows_q8(const __m256i* acc, int count,
+                                                                int block, int out,
+                                                                const int32_t* bias,
+                                                                const Requant& r, int8_t* y) {
   const int first = block * 8, end = min_of(8, out - first);
-  alignas(32) int32_t lanes[8];
-  if (end < 8) {
-    for (int lane = 0; lane < 8; ++lane) lanes[lane] = lane < end ? r.shift[first + lane] : 0;
-  }
-  const __m256i shift = end < 8
-                            ? _mm256_load_si256(reinterpret_cast<const __m256i*>(lanes))
-                            : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r.shift + first));
+  const __m256i shift = load_lanes(r.shift + first, end);
   if (_mm256_movemask_epi8(_mm256_cmpgt_epi32(shift, _mm256_setzero_si256()))) {
     // A multiplier of 1 or more (rare): the scalar path, with its saturating left shift.
-    _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), acc);
-    for (int lane = 0; lane < end; ++lane) {
-      const int c = first + lane;
-      y[c] = requantize(wrapping_add(bias[c], lanes[lane]), c, r);
+    for (int e = 0; e < count; ++e) {
+      alignas(32) int32_t sums[8];
+      _mm256_store_si256(reinterpret_cast<__m256i*>(sums), acc[e]);
+      for (int lane = 0; lane < end; ++lane) {
+        const int c = first + lane;
+        y[static_cast<long>(e) * out + c] = requantize(wrapping_add(bias[c], sums[lane]), c, r);
+      }
     }
     return;
   }
-  __m256i b, q;
-  if (end == 8) {
-    b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias + first));
-    q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r.multiplier + first));
-  } else {
-    alignas(32) int32_t bias_lanes[8], q_lanes[8];
-    for (int lane = 0; lane < 8; ++lane) {
-      bias_lanes[lane] = lane < end ? bias[first + lane] : 0;
-      q_lanes[lane] = lane < end ? r.multiplier[first + lane] : 0;
+  RequantConstants k;
+  requant_constants(load_lanes(r.multiplier + first, end),
+                    _mm256_sub_epi32(_mm256_setzero_si256(), shift), k);
+  const __m256i b = load_lanes(bias + first, end);
+  const __m256i zero_point = _mm256_set1_epi32(r.output_zero_point);
+  const __m256i lo = _mm256_set1_epi32(r.min), hi = _mm256_set1_epi32(r.max);
+  for (int e = 0; e < count; ++e) {
+    __m256i v = _mm256_add_epi32(requantize_lanes(_mm256_add_epi32(acc[e], b), k), zero_point);
+    v = _mm256_min_epi32(_mm256_max_epi32(v, lo), hi);
+    const __m128i words =
+        _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    const __m128i bytes = _mm_packs_epi16(words, words);
+    int8_t* ye = y + static_cast<long>(e) * out + first;
+    if (end == 8) {
+      _mm_storel_epi64(reinterpret_cast<__m128i*>(ye), bytes);
+    } else {
+      alignas(16) int8_t out_bytes[16];
+      _mm_store_si128(reinterpret_cast<__m128i*>(out_bytes), bytes);
+      for (int lane = 0; lane < end; ++lane) ye[lane] = out_bytes[lane];
     }
-    b = _mm256_load_si256(reinterpret_cast<const __m256i*>(bias_lanes));
-    q = _mm256_load_si256(reinterpret_cast<const __m256i*>(q_lanes));
-  }
-  __m256i v = requantize_lanes(_mm256_add_epi32(acc, b), q,
-                               _mm256_sub_epi32(_mm256_setzero_si256(), shift));
-  v = _mm256_add_epi32(v, _mm256_set1_epi32(r.output_zero_point));
-  v = _mm256_max_epi32(v, _mm256_set1_epi32(r.min));
-  v = _mm256_min_epi32(v, _mm256_set1_epi32(r.max));
-  const __m128i words = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-  const __m128i bytes = _mm_packs_epi16(words, words);
-  if (end == 8) {
-    _mm_storel_epi64(reinterpret_cast<__m128i*>(y + first), bytes);
-  } else {
-    alignas(16) int8_t out_bytes[16];
-    _mm_store_si128(reinterpret_cast<__m128i*>(out_bytes), bytes);
-    for (int lane = 0; lane < end; ++lane) y[first + lane] = out_bytes[lane];
   }
 }
 
-// Stores a tile's sums as QLinear's int8 outputs (store_q8 with the layer's bias and Requant).
+// Stores a tile's sums as QLinear's int8 outputs (store_rows_q8 with the layer's bias and
+// Requant): 8 channels of `count` examples from n.
 struct RequantStore {
   int out;
   const int32_t* bias;
   const Requant& r;
   int8_t* y;
-  GREENAI_X86_TARGET void operator()(__m256i acc, int block, int n) const {
-    store_q8(acc, block, out, bias, r, y + static_cast<long>(n) * out);
+  GREENAI_X86_TARGET void operator()(const __m256i* acc, int count, int block, int n) const {
+    store_rows_q8(acc, count, block, out, bias, r, y + static_cast<long>(n) * out);
   }
 };
 
@@ -129,8 +153,11 @@ struct DynamicStore {
   const float* row_scale;
   const int32_t* row_offset;
   float* y;
-  GREENAI_X86_TARGET __attribute__((noinline)) void operator()(__m256i acc, int block,
-                                                               int n) const {
+  GREENAI_X86_TARGET __attribute__((noinline)) void operator()(const __m256i* acc, int count,
+                                                               int block, int n) const {
+    for (int e = 0; e < count; ++e) one(acc[e], block, n + e);
+  }
+  GREENAI_X86_TARGET void one(__m256i acc, int block, int n) const {
     const int first = block * 8, end = min_of(8, out - first);
     alignas(32) int32_t sums[8] = {};
     alignas(32) float scales[8] = {}, biases[8] = {};
@@ -233,9 +260,12 @@ GREENAI_X86_TARGET inline void s8_tile(const Dot& dot, const Store& store, const
     }
   }
 #pragma GCC unroll 16
-  for (int j = 0; j < NB; ++j)
+  for (int j = 0; j < NB; ++j) {
+    __m256i sums[NE];
 #pragma GCC unroll 16
-    for (int e = 0; e < NE; ++e) store(acc[j][e], block + j, n0 + e);
+    for (int e = 0; e < NE; ++e) sums[e] = acc[j][e];
+    store(sums, NE, block + j, n0);
+  }
 }
 
 // The rows of one pass, `Dot::kExamples` at a time, then the rest in one smaller tile.
