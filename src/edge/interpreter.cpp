@@ -94,9 +94,10 @@ void conv2d_as_gemm(const Step& s, const float* x, int batch, uint8_t* scratch, 
   const long out_size = static_cast<long>(c.out_channels) * pixels;
   for (int n = 0; n < batch; ++n) {
     im2col(x + n * in_size, c, 0.0f, cols);
-    s.kernels->linear_f32(cols, pixels, row, c.out_channels, s.packed_f32,
-                          static_cast<const float*>(s.bias), relu, result);
     float* yn = y + n * out_size;
+    s.kernels->linear_f32(cols, pixels, row, c.out_channels, s.packed_f32,
+                          static_cast<const float*>(s.bias), relu, s.hwc_output ? yn : result);
+    if (s.hwc_output) continue;  // the next Linear reads [pixels, channels]
     for (int oc = 0; oc < c.out_channels; ++oc)
       for (int p = 0; p < pixels; ++p)
         yn[static_cast<long>(oc) * pixels + p] = result[static_cast<long>(p) * c.out_channels + oc];

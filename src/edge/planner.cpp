@@ -28,16 +28,31 @@ struct Sizes {
   size_t conv_bytes = 0;  // im2col rows and a [pixels, channels] output, for one example
 };
 
-// QConv2d -> Flatten -> QLinear on a fast set: the conv leaves [pixels, channels] and the
-// QLinear's weight columns are permuted to match (no transpose at run time).
+// (Q)Conv2d -> Flatten -> (Q)Linear on a fast set: the conv leaves [pixels, channels] and the
+// linear layer's weight columns are permuted to match (no transpose at run time).
 void mark_hwc_chains(greenai_edge_model* m) {
   if (m->kernels == &reference_kernels()) return;
-  for (size_t i = 0; i + 2 < m->step_count; ++i)
-    if (m->steps[i].op.kind == OpKind::kQConv2d && m->steps[i + 1].op.kind == OpKind::kFlatten &&
-        m->steps[i + 2].op.kind == OpKind::kQLinear) {
+  for (size_t i = 0; i + 2 < m->step_count; ++i) {
+    const OpKind conv = m->steps[i].op.kind, linear = m->steps[i + 2].op.kind;
+    const bool int8 = conv == OpKind::kQConv2d && linear == OpKind::kQLinear;
+    const bool fp32 = conv == OpKind::kConv2d && linear == OpKind::kLinear &&
+                      m->kernels->pack_linear_f32;  // the fp32 conv runs through im2col rows
+    if ((int8 || fp32) && m->steps[i + 1].op.kind == OpKind::kFlatten) {
       m->steps[i].hwc_output = true;
       m->steps[i + 2].hwc_channels = m->steps[i].op.out;
     }
+  }
+}
+
+// The weight columns of a linear layer whose input is [pixels, channels] (a conv's hwc output)
+// in that order, from the (C, H, W) order they were trained in.
+template <typename T>
+void permute_columns(const T* w, uint64_t row, uint64_t out, uint64_t channels, T* permuted) {
+  const uint64_t pixels = row / channels;
+  for (uint64_t o = 0; o < out; ++o)
+    for (uint64_t c = 0; c < channels; ++c)
+      for (uint64_t p = 0; p < pixels; ++p)
+        permuted[o * row + p * channels + c] = w[o * row + c * pixels + p];
 }
 
 // fp32 Linear/Conv2d on a set with a packed GEMM; a convolution through im2col rows.
@@ -51,12 +66,23 @@ LoadError plan_f32(Step& s, const KernelSet& k, Sizes& sizes) {
         max_of<size_t>(sizes.conv_bytes, (pixels * row + pixels * s.op.out) * sizeof(float) + 64);
   }
   const int inputs = static_cast<int>(row), outputs = static_cast<int>(s.op.out);
+  const auto* w = static_cast<const float*>(s.weight);
+  float* permuted = nullptr;  // weight columns in [pixels, channels] order
+  if (s.hwc_channels) {
+    permuted = static_cast<float*>(malloc(row * s.op.out * sizeof(float)));
+    if (!permuted) return no_memory("permuted weights");
+    permute_columns(w, row, s.op.out, s.hwc_channels, permuted);
+  }
   const size_t bytes = k.pack_linear_f32(nullptr, inputs, outputs, nullptr);
   s.packed_f32_storage = static_cast<float*>(malloc(bytes + kAlignment));
-  if (!s.packed_f32_storage) return no_memory("packed weights");
+  if (!s.packed_f32_storage) {
+    free(permuted);
+    return no_memory("packed weights");
+  }
   auto* packed = reinterpret_cast<float*>(aligned(s.packed_f32_storage));
-  k.pack_linear_f32(static_cast<const float*>(s.weight), inputs, outputs, packed);
+  k.pack_linear_f32(permuted ? permuted : w, inputs, outputs, packed);
   s.packed_f32 = packed;
+  free(permuted);
   return kOk;
 }
 
@@ -92,13 +118,9 @@ LoadError pack_int8(Step& s, uint64_t row) {
   const auto* w = static_cast<const int8_t*>(s.weight);
   int8_t* permuted = nullptr;  // weight columns in [pixels, channels] order
   if (s.hwc_channels) {
-    const uint64_t channels = s.hwc_channels, pixels = row / channels;
     permuted = static_cast<int8_t*>(malloc(row * s.op.out));
     if (!permuted) return no_memory("permuted weights");
-    for (uint64_t o = 0; o < s.op.out; ++o)
-      for (uint64_t c = 0; c < channels; ++c)
-        for (uint64_t p = 0; p < pixels; ++p)
-          permuted[o * row + p * channels + c] = w[o * row + c * pixels + p];
+    permute_columns(w, row, s.op.out, s.hwc_channels, permuted);
   }
   if (s.qconv2d_direct) {  // a convolution's own layout (never permuted: that is its successor's)
     const size_t bytes = k.pack_qconv2d(nullptr, s.conv, nullptr);

@@ -600,17 +600,43 @@ TEST(FastKernels, Fp32ConvWithinTheReorderingBound) {
     conv.weight = b.add_tensor(DType::kF32, w.data(), w.size());
     conv.bias = b.add_tensor(DType::kF32, bias.data(), bias.size());
     b.add_op(conv);
+    const int terms = static_cast<int>(c.in_c * c.kernel * c.kernel) + 1;
+    int features_in_chain = 0;
+    const bool chain =
+        c.in_c != 2;  // then Flatten and a Linear: the conv leaves [pixels, channels]
+    std::vector<float> lw, lb;
+    if (chain) {
+      const uint32_t oh = (c.h + 2 * c.padding - c.kernel) / c.stride + 1;
+      const uint32_t ow = (c.w + 2 * c.padding - c.kernel) / c.stride + 1;
+      const uint32_t features = c.out_c * oh * ow, outputs = 5;
+      lw.resize(size_t(features) * outputs);
+      lb.resize(outputs);
+      for (auto* v : {&lw, &lb})
+        for (float& f : *v) f = u(rng);
+      OpRecord linear{.kind = OpKind::kLinear, .in = features, .out = outputs};
+      linear.weight = b.add_tensor(DType::kF32, lw.data(), lw.size());
+      linear.bias = b.add_tensor(DType::kF32, lb.data(), lb.size());
+      b.add_op({.kind = OpKind::kFlatten});
+      b.add_op(linear);
+      features_in_chain = static_cast<int>(features);
+    }
     Aligned bytes(b.finish());
     std::vector<float> x(size_t(c.in_c) * c.h * c.w * 3);
     for (auto& v : x) v = u(rng);
     const auto y_ref = infer_with("reference", bytes, 3, x);
-    const int terms = static_cast<int>(c.in_c * c.kernel * c.kernel) + 1;
     for (const KernelSet* k : fast_sets()) {
       const auto y_fast = infer_with(k->name, bytes, 3, x);
       ASSERT_EQ(y_fast.size(), y_ref.size());
       // |w|, |x|, |b| <= 1: the terms' magnitudes sum to at most `terms`.
+      // The conv's outputs lie within `terms` of 0 and within reorder_bound(terms, terms) of the
+      // reference; a Linear after it (|w|, |b| <= 1) adds its own reordering over its sum of at
+      // most features x terms + 1 and carries the conv's error, at most features x that.
+      const int f = features_in_chain;
+      const float bound =
+          f ? reorder_bound(f + 1, double(f) * terms + 1) + f * reorder_bound(terms, terms)
+            : reorder_bound(terms, terms);
       for (size_t i = 0; i < y_ref.size(); ++i)
-        ASSERT_NEAR(y_fast[i], y_ref[i], reorder_bound(terms, terms)) << k->name << " at " << i;
+        ASSERT_NEAR(y_fast[i], y_ref[i], bound) << k->name << " at " << i;
     }
   }
 }

@@ -44,10 +44,11 @@ struct Step {
   // QConv2d through the kernel set's direct convolution (no im2col rows): qconv2d_direct, or
   // its small-weights variant; null otherwise.
   QConv2dDirect qconv2d_direct = nullptr;
-  // QConv2d -> Flatten -> QLinear on a fast set: the conv leaves its output as [pixels, channels]
-  // (no transpose) and the QLinear's weight columns are permuted to that order at load.
+  // (Q)Conv2d -> Flatten -> (Q)Linear on a fast set: the conv leaves its output as
+  // [pixels, channels] (no transpose) and the linear layer's weight columns are permuted to that
+  // order at load.
   bool hwc_output = false;
-  uint32_t hwc_channels = 0;  // QLinear: its input is [pixels, channels] of this many channels
+  uint32_t hwc_channels = 0;  // (Q)Linear: its input is [pixels, channels] of this many channels
   // QLinear / QConv2d weights in the kernel set's layout, if it has one, 64-byte aligned: a
   // 64-byte vector load that straddles two cache lines costs two (measured 2x on the teacher).
   int8_t* packed_storage = nullptr;
