@@ -224,6 +224,21 @@ void qlinear_neon_dotprod(const int8_t* x, int batch, int in, int out, const int
 /// The same GEMM with SMULL and SADALP, for AArch64 CPUs without the dot product.
 void qlinear_neon(const int8_t* x, int batch, int in, int out, const int8_t* packed,
                   const Requant& r, uint8_t* scratch, int8_t* y);
+/// QConv2dDirect on pack_qconv2d_blocks8 weights through SDOT / SMULL and SADALP on the signed
+/// image.
+void qconv2d_neon_dotprod(const int8_t* x, const Conv2dShape& s, const int8_t* packed,
+                          const Requant& r, uint8_t* scratch, int8_t* y);
+void qconv2d_neon(const int8_t* x, const Conv2dShape& s, const int8_t* packed, const Requant& r,
+                  uint8_t* scratch, int8_t* y);
+/// ref::dynamic_linear on pack_qlinear_blocks8 weights (in <= 65536), bit for bit: the rows
+/// quantized as the reference does, less 128, through the signed GEMMs. `scratch` holds
+/// batch x (round_up(in, 4) + 8) bytes.
+void dynamic_linear_neon_dotprod(const float* x, int batch, int in, int out, const int8_t* packed,
+                                 const float* w_scale, const int64_t* row_sum, const float* b,
+                                 bool relu, uint8_t* scratch, float* y);
+void dynamic_linear_neon(const float* x, int batch, int in, int out, const int8_t* packed,
+                         const float* w_scale, const int64_t* row_sum, const float* b, bool relu,
+                         uint8_t* scratch, float* y);
 /// fp32 GEMM on pack_linear_f32_blocks8 weights with FMLA: 2 blocks x 6 examples.
 void linear_f32_neon(const float* x, int batch, int in, int out, const float* packed,
                      const float* b, bool relu, float* y);

@@ -78,16 +78,22 @@ int kernel_sets_for(const IsaFeatures& isa, const KernelSet** sets, int capacity
                                       arm64::qlinear_neon_dotprod,
                                       pack_qlinear_blocks8,
                                       ref::quantize,
+                                      arm64::dynamic_linear_neon_dotprod,
+                                      false,
                                       nullptr,
-                                      false};
+                                      arm64::qconv2d_neon_dotprod,
+                                      pack_qconv2d_blocks8};
   static const KernelSet neon{"neon",
                               arm64::linear_f32_neon,
                               pack_linear_f32_blocks8,
                               arm64::qlinear_neon,
                               pack_qlinear_blocks8,
                               ref::quantize,
+                              arm64::dynamic_linear_neon,
+                              false,
                               nullptr,
-                              false};
+                              arm64::qconv2d_neon,
+                              pack_qconv2d_blocks8};
   if (isa.asimddp) add(neon_dotprod);
   add(neon);  // Advanced SIMD is part of every AArch64 CPU
 #endif

@@ -10,12 +10,15 @@
 //     most 128 x 128 = 2^14 in magnitude: exact), SADALP adds pairs of them into int32 lanes, and
 //     one pairwise add at the end gives each channel its sum.
 // A tile of 8 channels (one packed block) x NE examples keeps its accumulators in registers: each
-// weight vector loaded once for NE examples.
+// weight vector loaded once for NE examples. The same GEMMs run QConv2d directly on the image
+// (rows.h) and DynamicLinear on rows quantized as the reference quantizes them, made signed.
 #include <arm_neon.h>
+#include <math.h>
 #include <string.h>
 
 #include "edge/internal/kernels.h"
 #include "edge/internal/scalar.h"
+#include "edge/kernels/rows.h"
 
 #define GREENAI_DOTPROD __attribute__((target("arch=armv8.2-a+dotprod")))
 
@@ -49,34 +52,76 @@ __attribute__((noinline)) void store_q8(int32x4_t low, int32x4_t high, int block
   }
 }
 
-// The four input bytes of group g of an example, in every 32-bit lane.
-inline int8x16_t broadcast_group(const int8_t* row, int g) {
+// Stores the sums of one example's block as QLinear's int8 outputs.
+struct RequantStore {
+  int out;
+  const Requant& r;
+  int8_t* y;
+  void operator()(int32x4_t low, int32x4_t high, int block, int n) const {
+    store_q8(low, high, block, out, r, y + static_cast<long>(n) * out);
+  }
+};
+
+// DynamicLinear's epilogue for the 8 channels of example n: the GEMM summed (u - 128) w, so
+//   D = acc + (128 - zp[n]) row_sum[c]   (= sum_i u_i w[c][i] - zp[n] row_sum[c], exact)
+// and y = b[c] + s_x[n] s_w[c] D as ref::dynamic_linear computes it in float (no fused
+// multiply-add: the project builds with -ffp-contract=off); an example whose row had no usable
+// scale (row_scale 0) gets b alone; ReLU as max_of(v, 0).
+struct DynamicStore {
+  int out;
+  const float* w_scale;
+  const int64_t* row_sum;
+  const float* bias;
+  bool relu;
+  const float* row_scale;
+  const int32_t* row_zero_point;
+  float* y;
+  __attribute__((noinline)) void operator()(int32x4_t low, int32x4_t high, int block, int n) const {
+    int32_t sums[8];
+    vst1q_s32(sums, low);
+    vst1q_s32(sums + 4, high);
+    const int first = block * 8, end = min_of(8, out - first);
+    const float scale = row_scale[n];
+    for (int lane = 0; lane < end; ++lane) {
+      const int c = first + lane;
+      float value = bias ? bias[c] : 0.0f;
+      if (scale > 0) {
+        const int64_t d = sums[lane] + (128 - int64_t{row_zero_point[n]}) * row_sum[c];
+        value += scale * w_scale[c] * static_cast<float>(d);
+      }
+      y[static_cast<long>(n) * out + c] = relu ? max_of(value, 0.0f) : value;
+    }
+  }
+};
+
+// The four input bytes of group g of row e, in every 32-bit lane.
+template <typename Rows>
+inline int8x16_t broadcast_group(const Rows& rows, int e, int g) {
   int32_t v;
-  memcpy(&v, row + 4 * g, 4);
+  memcpy(&v, rows.at(e, g), 4);
   return vreinterpretq_s8_s32(vdupq_n_s32(v));
 }
 
-template <int NE>
-GREENAI_DOTPROD void dot_tile(const int8_t* wb, int groups, const int8_t* rows, int stride,
-                              int block, int n0, int out, const Requant& r, int8_t* y) {
+template <int NE, typename Rows, typename Store>
+GREENAI_DOTPROD void dot_tile(const int8_t* wb, int groups, const Rows& rows, int block, int n0,
+                              const Store& store) {
   int32x4_t acc[NE][2];
   for (int e = 0; e < NE; ++e) acc[e][0] = acc[e][1] = vdupq_n_s32(0);
   for (int g = 0; g < groups; ++g) {
     const int8x16_t w0 = vld1q_s8(wb + g * 32), w1 = vld1q_s8(wb + g * 32 + 16);
     for (int e = 0; e < NE; ++e) {
-      const int8x16_t x = broadcast_group(rows + static_cast<long>(e) * stride, g);
+      const int8x16_t x = broadcast_group(rows, e, g);
       acc[e][0] = vdotq_s32(acc[e][0], w0, x);
       acc[e][1] = vdotq_s32(acc[e][1], w1, x);
     }
   }
 #pragma GCC unroll 8
-  for (int e = 0; e < NE; ++e)
-    store_q8(acc[e][0], acc[e][1], block, out, r, y + static_cast<long>(n0 + e) * out);
+  for (int e = 0; e < NE; ++e) store(acc[e][0], acc[e][1], block, n0 + e);
 }
 
-template <int NE>
-void widening_tile(const int8_t* wb, int groups, const int8_t* rows, int stride, int block, int n0,
-                   int out, const Requant& r, int8_t* y) {
+template <int NE, typename Rows, typename Store>
+void widening_tile(const int8_t* wb, int groups, const Rows& rows, int block, int n0,
+                   const Store& store) {
   // Per example, 4 accumulators of channel pairs: lanes (c, inputs 0+1), (c, inputs 2+3), ...
   int32x4_t acc[NE][4];
   for (int e = 0; e < NE; ++e)
@@ -84,7 +129,7 @@ void widening_tile(const int8_t* wb, int groups, const int8_t* rows, int stride,
   for (int g = 0; g < groups; ++g) {
     const int8x16_t w0 = vld1q_s8(wb + g * 32), w1 = vld1q_s8(wb + g * 32 + 16);
     for (int e = 0; e < NE; ++e) {
-      const int8x16_t x = broadcast_group(rows + static_cast<long>(e) * stride, g);
+      const int8x16_t x = broadcast_group(rows, e, g);
       acc[e][0] = vpadalq_s16(acc[e][0], vmull_s8(vget_low_s8(w0), vget_low_s8(x)));
       acc[e][1] = vpadalq_s16(acc[e][1], vmull_high_s8(w0, x));
       acc[e][2] = vpadalq_s16(acc[e][2], vmull_s8(vget_low_s8(w1), vget_low_s8(x)));
@@ -93,53 +138,110 @@ void widening_tile(const int8_t* wb, int groups, const int8_t* rows, int stride,
   }
 #pragma GCC unroll 8
   for (int e = 0; e < NE; ++e)
-    store_q8(vpaddq_s32(acc[e][0], acc[e][1]), vpaddq_s32(acc[e][2], acc[e][3]), block, out, r,
-             y + static_cast<long>(n0 + e) * out);
-}
-
-// The last `count` (< 4) examples of a block in one tile of that height.
-template <template <int> class Tile, int NE = 3>
-void tile_rest(const int8_t* wb, int groups, const int8_t* rows, int stride, int count, int block,
-               int n, int out, const Requant& r, int8_t* y) {
-  if constexpr (NE > 1) {
-    if (count < NE)
-      return tile_rest<Tile, NE - 1>(wb, groups, rows, stride, count, block, n, out, r, y);
-  }
-  Tile<NE>::run(wb, groups, rows, stride, block, n, out, r, y);
-}
-
-// Every block over every example, 4 examples a tile, then the rest.
-template <template <int> class Tile>
-void gemm(const int8_t* packed, int in, int out, const int8_t* rows, int stride, int batch,
-          const Requant& r, int8_t* y) {
-  const int groups = (in + 3) / 4, blocks = (out + 7) / 8;
-  const size_t block_bytes = static_cast<size_t>(groups) * 32;
-  for (int b = 0; b < blocks; ++b) {
-    const int8_t* wb = packed + b * block_bytes;
-    int n = 0;
-    for (; n + 4 <= batch; n += 4)
-      Tile<4>::run(wb, groups, rows + static_cast<long>(n) * stride, stride, b, n, out, r, y);
-    if (n < batch)
-      tile_rest<Tile>(wb, groups, rows + static_cast<long>(n) * stride, stride, batch - n, b, n,
-                      out, r, y);
-  }
+    store(vpaddq_s32(acc[e][0], acc[e][1]), vpaddq_s32(acc[e][2], acc[e][3]), block, n0 + e);
 }
 
 template <int NE>
 struct DotTile {
-  static void run(const int8_t* wb, int groups, const int8_t* rows, int stride, int block, int n0,
-                  int out, const Requant& r, int8_t* y) {
-    dot_tile<NE>(wb, groups, rows, stride, block, n0, out, r, y);
+  template <typename Rows, typename Store>
+  static void run(const int8_t* wb, int groups, const Rows& rows, int block, int n0,
+                  const Store& store) {
+    dot_tile<NE>(wb, groups, rows, block, n0, store);
   }
 };
 
 template <int NE>
 struct WideningTile {
-  static void run(const int8_t* wb, int groups, const int8_t* rows, int stride, int block, int n0,
-                  int out, const Requant& r, int8_t* y) {
-    widening_tile<NE>(wb, groups, rows, stride, block, n0, out, r, y);
+  template <typename Rows, typename Store>
+  static void run(const int8_t* wb, int groups, const Rows& rows, int block, int n0,
+                  const Store& store) {
+    widening_tile<NE>(wb, groups, rows, block, n0, store);
   }
 };
+
+// The last `count` (< 4) rows of a block in one tile of that height.
+template <template <int> class Tile, int NE = 3, typename Rows, typename Store>
+void tile_rest(const int8_t* wb, int groups, const Rows& rows, int count, int block, int n,
+               const Store& store) {
+  if constexpr (NE > 1) {
+    if (count < NE) return tile_rest<Tile, NE - 1>(wb, groups, rows, count, block, n, store);
+  }
+  Tile<NE>::run(wb, groups, rows, block, n, store);
+}
+
+// Every block over every row (rows.h: dense rows or a direct convolution's pixels), 4 rows a
+// tile, then the rest.
+template <template <int> class Tile, typename Rows, typename Store>
+void gemm(const int8_t* packed, int groups, int out, const Rows& rows, int batch,
+          const Store& store) {
+  const int blocks = (out + 7) / 8;
+  const size_t block_bytes = static_cast<size_t>(groups) * 32;
+  for (int b = 0; b < blocks; ++b) {
+    const int8_t* wb = packed + b * block_bytes;
+    int n = 0;
+    for (; n + 4 <= batch; n += 4) Tile<4>::run(wb, groups, rows.from(n), b, n, store);
+    if (n < batch) tile_rest<Tile>(wb, groups, rows.from(n), batch - n, b, n, store);
+  }
+}
+
+// The direct convolution on the signed image (the padding holds the input zero point, real 0);
+// Requant::bias_signed.
+template <template <int> class Tile>
+void qconv2d(const int8_t* x, const Conv2dShape& s, const int8_t* packed, const Requant& r,
+             uint8_t* scratch, int8_t* y) {
+  const ConvImage c = conv_image(s);
+  const int32_t* pixel =
+      fill_conv_image(x, s, c, 0, static_cast<uint8_t>(r.input_zero_point), scratch);
+  const int pixels = s.out_h * s.out_w;
+  gemm<Tile>(packed, c.groups, s.out_channels, ImageRows{scratch, pixel, pixel + pixels}, pixels,
+             RequantStore{s.out_channels, r, y});
+}
+
+// Each row quantized as ref::dynamic_linear does (unsigned over its range widened to contain 0)
+// and stored as u - 128 for the signed GEMMs, zero padded to `stride`; the row's scale (0 when it
+// has none) and zero point.
+void quantize_rows(const float* x, int batch, int in, int stride, uint8_t* rows, float* row_scale,
+                   int32_t* row_zero_point) {
+  for (int n = 0; n < batch; ++n) {
+    const float* row = x + static_cast<long>(n) * in;
+    uint8_t* q = rows + static_cast<long>(n) * stride;
+    float lo = 0, hi = 0;
+    for (int i = 0; i < in; ++i) {
+      lo = min_of(lo, row[i]);
+      hi = max_of(hi, row[i]);
+    }
+    const float scale = (hi - lo) / 255.0f;
+    row_scale[n] = 0;
+    row_zero_point[n] = 0;
+    if (scale > 0 && isfinite(scale)) {
+      const int32_t zp = static_cast<int32_t>(clamp_of(roundf(-lo / scale), 0.0f, 255.0f));
+      row_scale[n] = scale;
+      row_zero_point[n] = zp;
+      for (int i = 0; i < in; ++i) {
+        const float v = roundf(row[i] / scale) + static_cast<float>(zp);
+        const int32_t u = isnan(v) ? zp : static_cast<int32_t>(clamp_of(v, 0.0f, 255.0f));
+        q[i] = static_cast<uint8_t>(u - 128);
+      }
+    } else {
+      memset(q, 0x80, static_cast<size_t>(in));  // unused: such a row gets b alone
+    }
+    memset(q + in, 0, static_cast<size_t>(stride - in));  // zero weights meet the padding
+  }
+}
+
+// DynamicLinear on packed weights: the rows quantized, then the signed GEMM with DynamicStore.
+// `scratch` holds batch x (round_up(in, 4) + 8) bytes.
+template <template <int> class Tile>
+void dynamic_linear(const float* x, int batch, int in, int out, const int8_t* packed,
+                    const float* w_scale, const int64_t* row_sum, const float* b, bool relu,
+                    uint8_t* scratch, float* y) {
+  const int stride = (in + 3) / 4 * 4;
+  auto* row_scale = reinterpret_cast<float*>(scratch + static_cast<size_t>(batch) * stride);
+  auto* row_zero_point = reinterpret_cast<int32_t*>(row_scale + batch);
+  quantize_rows(x, batch, in, stride, scratch, row_scale, row_zero_point);
+  gemm<Tile>(packed, stride / 4, out, DenseRows{scratch, stride}, batch,
+             DynamicStore{out, w_scale, row_sum, b, relu, row_scale, row_zero_point, y});
+}
 
 // Adds the bias, applies ReLU (as max_of(v, 0): NaN and -0 stay) and stores the channels of one
 // example's block that exist. Not inlined, as store_q8.
@@ -214,14 +316,38 @@ void f32_blocks_pass(const float* packed, int in, const float* x, int batch, int
 void qlinear_neon_dotprod(const int8_t* x, int batch, int in, int out, const int8_t* packed,
                           const Requant& r, uint8_t* scratch, int8_t* y) {
   const int stride = (in + 3) / 4 * 4;
-  gemm<DotTile>(packed, in, out, padded_rows(x, batch, in, stride, scratch), stride, batch, r, y);
+  const auto* rows = reinterpret_cast<const uint8_t*>(padded_rows(x, batch, in, stride, scratch));
+  gemm<DotTile>(packed, stride / 4, out, DenseRows{rows, stride}, batch, RequantStore{out, r, y});
 }
 
 void qlinear_neon(const int8_t* x, int batch, int in, int out, const int8_t* packed,
                   const Requant& r, uint8_t* scratch, int8_t* y) {
   const int stride = (in + 3) / 4 * 4;
-  gemm<WideningTile>(packed, in, out, padded_rows(x, batch, in, stride, scratch), stride, batch, r,
-                     y);
+  const auto* rows = reinterpret_cast<const uint8_t*>(padded_rows(x, batch, in, stride, scratch));
+  gemm<WideningTile>(packed, stride / 4, out, DenseRows{rows, stride}, batch,
+                     RequantStore{out, r, y});
+}
+
+void qconv2d_neon_dotprod(const int8_t* x, const Conv2dShape& s, const int8_t* packed,
+                          const Requant& r, uint8_t* scratch, int8_t* y) {
+  qconv2d<DotTile>(x, s, packed, r, scratch, y);
+}
+
+void qconv2d_neon(const int8_t* x, const Conv2dShape& s, const int8_t* packed, const Requant& r,
+                  uint8_t* scratch, int8_t* y) {
+  qconv2d<WideningTile>(x, s, packed, r, scratch, y);
+}
+
+void dynamic_linear_neon_dotprod(const float* x, int batch, int in, int out, const int8_t* packed,
+                                 const float* w_scale, const int64_t* row_sum, const float* b,
+                                 bool relu, uint8_t* scratch, float* y) {
+  dynamic_linear<DotTile>(x, batch, in, out, packed, w_scale, row_sum, b, relu, scratch, y);
+}
+
+void dynamic_linear_neon(const float* x, int batch, int in, int out, const int8_t* packed,
+                         const float* w_scale, const int64_t* row_sum, const float* b, bool relu,
+                         uint8_t* scratch, float* y) {
+  dynamic_linear<WideningTile>(x, batch, in, out, packed, w_scale, row_sum, b, relu, scratch, y);
 }
 
 void linear_f32_neon(const float* x, int batch, int in, int out, const float* packed,
