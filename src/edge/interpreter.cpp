@@ -62,8 +62,9 @@ void qconv2d_as_gemm(const Step& s, const Requant& r, const int8_t* x, int batch
   }
 }
 
-// QConv2d through the kernel set's direct convolution, one example at a time, into
-// [pixels, channels] (then (C, H, W) unless the next QLinear reads that order).
+// QConv2d through the direct convolution chosen at load, one example at a time, into
+// [padded pixels, channels]; then the real pixels as they are if the next QLinear reads that
+// order, else as (C, H, W).
 void qconv2d_direct(const Step& s, const Requant& r, const int8_t* x, int batch, uint8_t* scratch,
                     int8_t* y) {
   const Conv2dShape& c = s.conv;
@@ -73,8 +74,11 @@ void qconv2d_direct(const Step& s, const Requant& r, const int8_t* x, int batch,
   const long out_size = static_cast<long>(c.out_channels) * pixels;
   for (int n = 0; n < batch; ++n) {
     int8_t* yn = y + n * out_size;
-    s.kernels->qconv2d_direct(x + n * in_size, c, s.packed, r, scratch, s.hwc_output ? yn : result);
-    if (s.hwc_output) continue;
+    s.qconv2d_direct(x + n * in_size, c, s.packed, r, scratch, result);
+    if (s.hwc_output) {  // the next QLinear reads [pixels, channels]
+      memcpy(yn, result, static_cast<size_t>(out_size));
+      continue;
+    }
     for (int oc = 0; oc < c.out_channels; ++oc)
       for (int p = 0; p < pixels; ++p)
         yn[static_cast<long>(oc) * pixels + p] = result[static_cast<long>(p) * c.out_channels + oc];

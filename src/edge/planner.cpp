@@ -162,11 +162,14 @@ LoadError plan_int8(Step& s, greenai_edge_model* m, Sizes& sizes) {
   if (conv) {
     if (m->kernels == &reference_kernels()) return kOk;
     const uint64_t pixels = uint64_t{static_cast<uint32_t>(s.conv.out_h)} * s.conv.out_w;
-    // Room for either way (the direct kernel's image, or im2col rows and the kernel's scratch for
-    // them; then the [pixels, channels] result): which one runs is decided below.
-    const size_t rows = max_of<size_t>(conv_image(s.conv).scratch_bytes,
-                                       pixels * row + pixels * kQLinearScratchPerInput * (row + 4));
-    sizes.conv_bytes = max_of<size_t>(sizes.conv_bytes, rows + pixels * s.op.out + 64);
+    // Room for either way (the direct kernel's image and its [padded pixels, channels] result,
+    // or im2col rows, the kernel's scratch for them and the result): which one runs is decided
+    // below.
+    const ConvImage image = conv_image(s.conv);
+    const size_t direct = image.scratch_bytes + static_cast<size_t>(image.padded_pixels) * s.op.out;
+    const size_t im2col =
+        pixels * row + pixels * kQLinearScratchPerInput * (row + 4) + pixels * s.op.out;
+    sizes.conv_bytes = max_of<size_t>(sizes.conv_bytes, max_of(direct, im2col) + 64);
   } else {
     sizes.scratch = max_of<size_t>(sizes.scratch, kQLinearScratchPerInput * (s.in_elems + 4));
   }

@@ -386,7 +386,7 @@ TEST(FastKernels, Int8DirectConvMatchesTheReferenceBitForBit) {
                                            : std::ldexp(0.6, -1),
                               &p.multiplier[o], &p.shift[o]);
       if (variant == 3)  // biases at the edge of int32: sums wrap alike
-        for (int o = 0; o < c.out_c; ++o) p.bias[o] = (o % 2 ? INT32_MAX : INT32_MIN) - o;
+        for (int o = 0; o < c.out_c; ++o) p.bias[o] = o % 2 ? INT32_MAX - o : INT32_MIN + o;
       if (variant == 4) {  // extremes, and a zero point that pads with 127
         for (size_t i = 0; i < x.size(); ++i) x[i] = i % 3 ? -128 : 127;
         for (size_t i = 0; i < p.w.size(); ++i) p.w[i] = i % 5 ? -127 : 127;
@@ -409,7 +409,8 @@ TEST(FastKernels, Int8DirectConvMatchesTheReferenceBitForBit) {
         if (k->qconv2d_direct_small_weights && variant == 5)
           kernels.push_back(k->qconv2d_direct_small_weights);
         for (internal::QConv2dDirect kernel : kernels) {
-          std::vector<int8_t> hwc(size_t(c.out_c) * pixels);
+          // [padded pixels, channels]: the rows after the real pixels are the kernel's to use.
+          std::vector<int8_t> hwc(size_t(c.out_c) * internal::conv_image(s).padded_pixels);
           kernel(x.data(), s, packed, p.r, scratch.data(), hwc.data());
           int mismatches = 0;
           for (int o = 0; o < c.out_c; ++o)

@@ -65,7 +65,8 @@ using DynamicLinear = void (*)(const float* x, int batch, int in, int out, const
 /// set's GEMM takes it, lies in padded planes (ConvImage) and each output pixel reads its window
 /// there in groups of four bytes, one kernel row at a time (each row's weights zero padded to a
 /// multiple of four, so the bytes read past the window meet zero weights). Writes the example's
-/// output as [pixels, channels]. `scratch` holds conv_image(s).scratch_bytes.
+/// output as [padded_pixels, channels] (ConvImage: the rows after the real pixels are to be
+/// ignored). `scratch` holds conv_image(s).scratch_bytes.
 using QConv2dDirect = void (*)(const int8_t* x, const Conv2dShape& s, const int8_t* packed,
                                const Requant& r, uint8_t* scratch, int8_t* y);
 /// Rearranges QConv2d weights [out][in_channels][kernel][kernel] for a QConv2dDirect (at load).
@@ -101,20 +102,25 @@ struct KernelSet {
 /// the offset of each output pixel's window and of each group of four within a window (pixel
 /// p's group g lies at image + pixel[p] + group[g]).
 struct ConvImage {
-  int row_stride;        ///< in_w + 2 padding + 3
-  long plane;            ///< (in_h + 2 padding) x row_stride
-  int groups;            ///< in_channels x kernel x ceil(kernel / 4)
+  int row_stride;  ///< in_w + 2 padding + 3
+  long plane;      ///< (in_h + 2 padding) x row_stride
+  int groups;      ///< in_channels x kernel x ceil(kernel / 4)
+  /// The output pixels rounded up to a multiple of kConvPixelMultiple: the GEMMs run whole
+  /// tiles only (the extra pixels repeat the last one's window; their results are discarded).
+  int padded_pixels;
   size_t image_bytes;    ///< in_channels x plane, rounded up to 64
   size_t scratch_bytes;  ///< the image (twice: room for a second copy such as |q|), the offsets
 };
+/// A multiple of every set's tile height (4 and 6 rows).
+constexpr int kConvPixelMultiple = 12;
 ConvImage conv_image(const Conv2dShape& s);
 /// Whether a direct convolution pays for a shape: its groups of four (each kernel row padded
 /// to a multiple of four) are at most 4/3 of the im2col row's (3x3 kernels: yes; 1x1, 2x2,
 /// 5x5: no).
 bool direct_conv_pays(const Conv2dShape& s);
 /// Writes the example `x` (C, H, W) into the image (`scratch`) as bytes q ^ flip, the padding
-/// as pad_value, and the offsets after the image(s); returns the pixel offsets (the group
-/// offsets follow them).
+/// as pad_value, and the offsets after the image(s); returns the padded_pixels pixel offsets
+/// (the group offsets follow them).
 int32_t* fill_conv_image(const int8_t* x, const Conv2dShape& s, const ConvImage& c, uint8_t flip,
                          uint8_t pad_value, uint8_t* scratch);
 /// QConv2d weights in blocks of `channels` output channels; within a block, for each group of

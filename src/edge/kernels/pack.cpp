@@ -51,8 +51,9 @@ ConvImage conv_image(const Conv2dShape& s) {
   c.plane = static_cast<long>(s.in_h + 2 * s.padding) * c.row_stride;
   c.groups = s.in_channels * s.kernel * groups_per_kernel_row(s.kernel);
   c.image_bytes = (static_cast<size_t>(s.in_channels) * c.plane + 63) / 64 * 64;
-  const size_t pixels = static_cast<size_t>(s.out_h) * s.out_w;
-  c.scratch_bytes = 2 * c.image_bytes + (pixels + c.groups) * sizeof(int32_t);
+  const int pixels = s.out_h * s.out_w;
+  c.padded_pixels = (pixels + kConvPixelMultiple - 1) / kConvPixelMultiple * kConvPixelMultiple;
+  c.scratch_bytes = 2 * c.image_bytes + static_cast<size_t>(c.padded_pixels + c.groups) * 4;
   return c;
 }
 
@@ -77,7 +78,9 @@ int32_t* fill_conv_image(const int8_t* x, const Conv2dShape& s, const ConvImage&
   for (int oy = 0; oy < s.out_h; ++oy)
     for (int ox = 0; ox < s.out_w; ++ox)
       pixel[oy * s.out_w + ox] = oy * s.stride * c.row_stride + ox * s.stride;
-  int32_t* group = pixel + static_cast<long>(s.out_h) * s.out_w;
+  const int pixels = s.out_h * s.out_w;
+  for (int p = pixels; p < c.padded_pixels; ++p) pixel[p] = pixel[pixels - 1];
+  int32_t* group = pixel + c.padded_pixels;
   const int per_row = groups_per_kernel_row(s.kernel);
   for (int ic = 0; ic < s.in_channels; ++ic)
     for (int ky = 0; ky < s.kernel; ++ky)

@@ -9,6 +9,8 @@ namespace greenai::edge::internal {
 
 /// Rows of `stride` bytes, one after another.
 struct DenseRows {
+  /// Any number of rows: the GEMMs take a leftover tile, and wider tiles for few rows.
+  static constexpr bool kPadded = false;
   const uint8_t* u;
   long stride;
   const uint8_t* at(int e, int g) const { return u + e * stride + 4 * g; }
@@ -16,7 +18,11 @@ struct DenseRows {
 };
 
 /// Output pixels of a direct convolution: pixel e's group g at image + pixel[e] + group[g].
+/// The pixel count is padded (conv_image's padded_pixels: offsets repeated, results discarded)
+/// to a multiple of every tile height, so the GEMMs over them are compiled without leftover or
+/// wide tiles: a smaller runtime.
 struct ImageRows {
+  static constexpr bool kPadded = true;
   const uint8_t* image;
   const int32_t* pixel;
   const int32_t* group;

@@ -180,7 +180,9 @@ void gemm(const int8_t* packed, int groups, int out, const Rows& rows, int batch
     const int8_t* wb = packed + b * block_bytes;
     int n = 0;
     for (; n + 4 <= batch; n += 4) Tile<4>::run(wb, groups, rows.from(n), b, n, store);
-    if (n < batch) tile_rest<Tile>(wb, groups, rows.from(n), batch - n, b, n, store);
+    if constexpr (!Rows::kPadded) {
+      if (n < batch) tile_rest<Tile>(wb, groups, rows.from(n), batch - n, b, n, store);
+    }
   }
 }
 
@@ -192,7 +194,7 @@ void qconv2d(const int8_t* x, const Conv2dShape& s, const int8_t* packed, const 
   const ConvImage c = conv_image(s);
   const int32_t* pixel =
       fill_conv_image(x, s, c, 0, static_cast<uint8_t>(r.input_zero_point), scratch);
-  const int pixels = s.out_h * s.out_w;
+  const int pixels = c.padded_pixels;
   gemm<Tile>(packed, c.groups, s.out_channels, ImageRows{scratch, pixel, pixel + pixels}, pixels,
              RequantStore{s.out_channels, r, y});
 }

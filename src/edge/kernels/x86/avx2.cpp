@@ -185,7 +185,7 @@ GREENAI_X86_TARGET void qconv2d_avx2(const int8_t* x, const Conv2dShape& s, cons
     _mm256_storeu_si256(
         reinterpret_cast<__m256i*>(magnitude + i),
         _mm256_abs_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(scratch + i))));
-  const int pixels = s.out_h * s.out_w;
+  const int pixels = c.padded_pixels;
   s8_packed_gemm(SignedDot{static_cast<long>(c.image_bytes)},
                  RequantStore{s.out_channels, r.bias_signed, r, y}, packed, c.groups,
                  s.out_channels, ImageRows{scratch, pixel, pixel + pixels}, pixels);
@@ -198,7 +198,7 @@ GREENAI_X86_TARGET void qconv2d_avx2_small_weights(const int8_t* x, const Conv2d
   const ConvImage c = conv_image(s);
   const int32_t* pixel =
       fill_conv_image(x, s, c, 0x80, static_cast<uint8_t>(r.input_zero_point + 128), scratch);
-  const int pixels = s.out_h * s.out_w;
+  const int pixels = c.padded_pixels;
   s8_packed_gemm(SmallWeightDot{}, RequantStore{s.out_channels, r.bias_unsigned, r, y}, packed,
                  c.groups, s.out_channels, ImageRows{scratch, pixel, pixel + pixels}, pixels);
 }

@@ -160,6 +160,7 @@ GREENAI_VNNI void blocks_pass(const int8_t* packed, int groups, const Rows& rows
   int n = 0;
   for (; n + 6 <= batch; n += 6)
     tile<NB, 6>(wb, block_bytes, groups, rows.from(n), block, n, store);
+  if constexpr (Rows::kPadded) return;
   const Rows rest = rows.from(n);
   switch (batch - n) {
     case 5:
@@ -188,8 +189,10 @@ GREENAI_VNNI void packed_gemm(const int8_t* packed, int groups, int blocks, cons
                               int batch, const Store& store) {
   // Few rows: more blocks per pass keep enough accumulators busy.
   int b = 0;
-  if (batch < 4)
-    for (; b + 4 <= blocks; b += 4) blocks_pass<4>(packed, groups, rows, batch, b, store);
+  if constexpr (!Rows::kPadded) {
+    if (batch < 4)
+      for (; b + 4 <= blocks; b += 4) blocks_pass<4>(packed, groups, rows, batch, b, store);
+  }
   for (; b + 2 <= blocks; b += 2) blocks_pass<2>(packed, groups, rows, batch, b, store);
   for (; b < blocks; ++b) blocks_pass<1>(packed, groups, rows, batch, b, store);
 }
@@ -225,7 +228,7 @@ GREENAI_VNNI void qconv2d_avx512_vnni(const int8_t* x, const Conv2dShape& s, con
   const ConvImage c = conv_image(s);
   const int32_t* pixel =
       fill_conv_image(x, s, c, 0x80, static_cast<uint8_t>(r.input_zero_point + 128), scratch);
-  const int pixels = s.out_h * s.out_w;
+  const int pixels = c.padded_pixels;
   packed_gemm(packed, c.groups, (s.out_channels + 15) / 16,
               ImageRows{scratch, pixel, pixel + pixels}, pixels,
               RequantStore{r, s.out_channels, y});

@@ -44,7 +44,7 @@ GREENAI_X86_TARGET void qconv2d_avx_vnni(const int8_t* x, const Conv2dShape& s,
   const ConvImage c = conv_image(s);
   const int32_t* pixel =
       fill_conv_image(x, s, c, 0x80, static_cast<uint8_t>(r.input_zero_point + 128), scratch);
-  const int pixels = s.out_h * s.out_w;
+  const int pixels = c.padded_pixels;
   s8_packed_gemm(UnsignedDot{}, RequantStore{s.out_channels, r.bias_unsigned, r, y}, packed,
                  c.groups, s.out_channels, ImageRows{scratch, pixel, pixel + pixels}, pixels);
 }

@@ -290,8 +290,11 @@ GREENAI_X86_TARGET void s8_blocks_pass(const Dot& dot, const Store& store, const
   int n = 0;
   for (; n + kTile <= batch; n += kTile)
     s8_tile<Dot, Store, NB, kTile>(dot, store, wb, block_bytes, groups, rows.from(n), block, n);
-  if (n < batch)
-    s8_rest<Dot, Store, NB>(dot, store, wb, block_bytes, groups, rows.from(n), batch - n, block, n);
+  if constexpr (!Rows::kPadded) {
+    if (n < batch)
+      s8_rest<Dot, Store, NB>(dot, store, wb, block_bytes, groups, rows.from(n), batch - n, block,
+                              n);
+  }
 }
 
 // 2 blocks x Dot::kExamples rows: the accumulators, 2 weight vectors and the loaded input fit
@@ -301,9 +304,11 @@ GREENAI_X86_TARGET void s8_packed_gemm(const Dot& dot, const Store& store, const
                                        int groups, int out, const Rows& rows, int batch) {
   const int blocks = (out + 7) / 8;
   int b = 0;
-  if (batch < 3)
-    for (; b + 4 <= blocks; b += 4)
-      s8_blocks_pass<Dot, Store, 4>(dot, store, packed, groups, rows, batch, b);
+  if constexpr (!Rows::kPadded) {
+    if (batch < 3)
+      for (; b + 4 <= blocks; b += 4)
+        s8_blocks_pass<Dot, Store, 4>(dot, store, packed, groups, rows, batch, b);
+  }
   for (; b + 2 <= blocks; b += 2)
     s8_blocks_pass<Dot, Store, 2>(dot, store, packed, groups, rows, batch, b);
   for (; b < blocks; ++b) s8_blocks_pass<Dot, Store, 1>(dot, store, packed, groups, rows, batch, b);
