@@ -153,6 +153,15 @@ void quantize(const float* x, long count, float scale, int32_t zero_point, int8_
 void dequantize(const int8_t* x, long count, float scale, int32_t zero_point, float* y);
 }  // namespace ref
 
+/// Quantizes each example's row as ref::dynamic_linear does (unsigned 8 bits over its range
+/// widened to contain 0) into `rows` (batch x stride bytes, zero padded) as u + shift, with the
+/// row's scale (0 when it has none) and row_offset = -zp - shift: a GEMM's sums of
+/// (u + shift) w plus row_offset x the channel's weight sum are ref's exact integer. shift is
+/// -128 for kernels that take signed inputs, 0 for those that take unsigned ones. Scalar: shared
+/// by the DynamicLinear kernels of every set but AVX-512's.
+void quantize_rows(const float* x, int batch, int in, int stride, int shift, uint8_t* rows,
+                   float* row_scale, int32_t* row_offset);
+
 /// Blocks of `channels` output channels; within a block, for each group of 4 inputs, the 4 bytes
 /// of each channel (4 x channels bytes: one vector operand); zero padded. Returns the bytes
 /// needed; writes them when `packed` is not null.

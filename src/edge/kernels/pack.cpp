@@ -1,9 +1,11 @@
 // Weight layouts shared by the kernel sets that read 8 output channels at a time (x86 AVX2 and
 // AVX-VNNI, ARM64 NEON), and the direct convolution's image and weights: rearranged once, at
 // load (the image: once per example).
+#include <math.h>
 #include <string.h>
 
 #include "edge/internal/kernels.h"
+#include "edge/internal/scalar.h"
 
 namespace greenai::edge::internal {
 
@@ -39,6 +41,36 @@ size_t pack_linear_f32_blocks8(const float* w, int in, int out, float* packed) {
             o < out ? w[static_cast<long>(o) * in + i] : 0.0f;
       }
   return bytes;
+}
+
+void quantize_rows(const float* x, int batch, int in, int stride, int shift, uint8_t* rows,
+                   float* row_scale, int32_t* row_offset) {
+  for (int n = 0; n < batch; ++n) {
+    const float* row = x + static_cast<long>(n) * in;
+    uint8_t* u = rows + static_cast<long>(n) * stride;
+    float lo = 0, hi = 0;
+    for (int i = 0; i < in; ++i) {
+      lo = min_of(lo, row[i]);
+      hi = max_of(hi, row[i]);
+    }
+    const float scale = (hi - lo) / 255.0f;
+    row_scale[n] = 0;
+    row_offset[n] = 0;
+    if (!(scale > 0 && isfinite(scale))) {
+      memset(u, static_cast<uint8_t>(shift), static_cast<size_t>(in));  // zeros, shifted
+    } else {
+      const int32_t zp = static_cast<int32_t>(clamp_of(roundf(-lo / scale), 0.0f, 255.0f));
+      row_scale[n] = scale;
+      row_offset[n] = -zp - shift;
+      for (int i = 0; i < in; ++i) {
+        const float q = roundf(row[i] / scale) + static_cast<float>(zp);
+        const int32_t code = isnan(q) ? zp : static_cast<int32_t>(clamp_of(q, 0.0f, 255.0f));
+        u[i] = static_cast<uint8_t>(code + shift);
+      }
+    }
+    // Padding holds 0: a zero weight meets it.
+    for (int i = in; i < stride; ++i) u[i] = 0;
+  }
 }
 
 namespace {

@@ -13,7 +13,6 @@
 // weight vector loaded once for NE examples. The same GEMMs run QConv2d directly on the image
 // (rows.h) and DynamicLinear on rows quantized as the reference quantizes them, made signed.
 #include <arm_neon.h>
-#include <math.h>
 #include <string.h>
 
 #include "edge/internal/kernels.h"
@@ -63,7 +62,8 @@ struct RequantStore {
 };
 
 // DynamicLinear's epilogue for the 8 channels of example n: the GEMM summed (u - 128) w, so
-//   D = acc + (128 - zp[n]) row_sum[c]   (= sum_i u_i w[c][i] - zp[n] row_sum[c], exact)
+//   D = acc + row_offset[n] row_sum[c]   (row_offset = 128 - zp[n]: quantize_rows;
+//                                          D = sum_i u_i w[c][i] - zp[n] row_sum[c], exact)
 // and y = b[c] + s_x[n] s_w[c] D as ref::dynamic_linear computes it in float (no fused
 // multiply-add: the project builds with -ffp-contract=off); an example whose row had no usable
 // scale (row_scale 0) gets b alone; ReLU as max_of(v, 0).
@@ -74,7 +74,7 @@ struct DynamicStore {
   const float* bias;
   bool relu;
   const float* row_scale;
-  const int32_t* row_zero_point;
+  const int32_t* row_offset;
   float* y;
   __attribute__((noinline)) void operator()(int32x4_t low, int32x4_t high, int block, int n) const {
     int32_t sums[8];
@@ -86,7 +86,7 @@ struct DynamicStore {
       const int c = first + lane;
       float value = bias ? bias[c] : 0.0f;
       if (scale > 0) {
-        const int64_t d = sums[lane] + (128 - int64_t{row_zero_point[n]}) * row_sum[c];
+        const int64_t d = sums[lane] + int64_t{row_offset[n]} * row_sum[c];
         value += scale * w_scale[c] * static_cast<float>(d);
       }
       y[static_cast<long>(n) * out + c] = relu ? max_of(value, 0.0f) : value;
@@ -199,38 +199,6 @@ void qconv2d(const int8_t* x, const Conv2dShape& s, const int8_t* packed, const 
              RequantStore{s.out_channels, r, y});
 }
 
-// Each row quantized as ref::dynamic_linear does (unsigned over its range widened to contain 0)
-// and stored as u - 128 for the signed GEMMs, zero padded to `stride`; the row's scale (0 when it
-// has none) and zero point.
-void quantize_rows(const float* x, int batch, int in, int stride, uint8_t* rows, float* row_scale,
-                   int32_t* row_zero_point) {
-  for (int n = 0; n < batch; ++n) {
-    const float* row = x + static_cast<long>(n) * in;
-    uint8_t* q = rows + static_cast<long>(n) * stride;
-    float lo = 0, hi = 0;
-    for (int i = 0; i < in; ++i) {
-      lo = min_of(lo, row[i]);
-      hi = max_of(hi, row[i]);
-    }
-    const float scale = (hi - lo) / 255.0f;
-    row_scale[n] = 0;
-    row_zero_point[n] = 0;
-    if (scale > 0 && isfinite(scale)) {
-      const int32_t zp = static_cast<int32_t>(clamp_of(roundf(-lo / scale), 0.0f, 255.0f));
-      row_scale[n] = scale;
-      row_zero_point[n] = zp;
-      for (int i = 0; i < in; ++i) {
-        const float v = roundf(row[i] / scale) + static_cast<float>(zp);
-        const int32_t u = isnan(v) ? zp : static_cast<int32_t>(clamp_of(v, 0.0f, 255.0f));
-        q[i] = static_cast<uint8_t>(u - 128);
-      }
-    } else {
-      memset(q, 0x80, static_cast<size_t>(in));  // unused: such a row gets b alone
-    }
-    memset(q + in, 0, static_cast<size_t>(stride - in));  // zero weights meet the padding
-  }
-}
-
 // DynamicLinear on packed weights: the rows quantized, then the signed GEMM with DynamicStore.
 // `scratch` holds batch x (round_up(in, 4) + 8) bytes.
 template <template <int> class Tile>
@@ -239,10 +207,10 @@ void dynamic_linear(const float* x, int batch, int in, int out, const int8_t* pa
                     uint8_t* scratch, float* y) {
   const int stride = (in + 3) / 4 * 4;
   auto* row_scale = reinterpret_cast<float*>(scratch + static_cast<size_t>(batch) * stride);
-  auto* row_zero_point = reinterpret_cast<int32_t*>(row_scale + batch);
-  quantize_rows(x, batch, in, stride, scratch, row_scale, row_zero_point);
+  auto* row_offset = reinterpret_cast<int32_t*>(row_scale + batch);
+  quantize_rows(x, batch, in, stride, -128, scratch, row_scale, row_offset);
   gemm<Tile>(packed, stride / 4, out, DenseRows{scratch, stride}, batch,
-             DynamicStore{out, w_scale, row_sum, b, relu, row_scale, row_zero_point, y});
+             DynamicStore{out, w_scale, row_sum, b, relu, row_scale, row_offset, y});
 }
 
 // Adds the bias, applies ReLU (as max_of(v, 0): NaN and -0 stay) and stores the channels of one

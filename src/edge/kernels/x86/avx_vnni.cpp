@@ -41,12 +41,7 @@ GREENAI_X86_TARGET void qlinear_avx_vnni_packed(const int8_t* x, int batch, int 
 GREENAI_X86_TARGET void qconv2d_avx_vnni(const int8_t* x, const Conv2dShape& s,
                                          const int8_t* packed, const Requant& r, uint8_t* scratch,
                                          int8_t* y) {
-  const ConvImage c = conv_image(s);
-  const int32_t* pixel =
-      fill_conv_image(x, s, c, 0x80, static_cast<uint8_t>(r.input_zero_point + 128), scratch);
-  const int pixels = c.padded_pixels;
-  s8_packed_gemm(UnsignedDot{}, RequantStore{s.out_channels, r.bias_unsigned, r, y}, packed,
-                 c.groups, s.out_channels, ImageRows{scratch, pixel, pixel + pixels}, pixels);
+  unsigned_conv(UnsignedDot{}, x, s, packed, r, scratch, y);
 }
 
 // Rows quantized as ref::dynamic_linear does, unsigned as vpdpbusd takes them.

@@ -203,41 +203,6 @@ GREENAI_X86_TARGET inline void unsigned_rows(const int8_t* x, int batch, int in,
   }
 }
 
-// Quantizes each example's row as ref::dynamic_linear does (unsigned 8 bits over its range
-// widened to contain 0), into `rows` (batch x stride bytes, zero padded) as u + shift, with the
-// row's scale (0 when it has none) and row_offset = -zp - shift, for DynamicStore. shift is -128
-// for kernels that take signed inputs (u - 128), 0 for those that take unsigned ones.
-GREENAI_X86_TARGET inline void quantize_rows(const float* x, int batch, int in, int stride,
-                                             int shift, uint8_t* rows, float* row_scale,
-                                             int32_t* row_offset) {
-  for (int n = 0; n < batch; ++n) {
-    const float* row = x + static_cast<long>(n) * in;
-    uint8_t* u = rows + static_cast<long>(n) * stride;
-    float lo = 0, hi = 0;
-    for (int i = 0; i < in; ++i) {
-      lo = min_of(lo, row[i]);
-      hi = max_of(hi, row[i]);
-    }
-    const float scale = (hi - lo) / 255.0f;
-    row_scale[n] = 0;
-    row_offset[n] = 0;
-    if (!(scale > 0 && isfinite(scale))) {
-      memset(u, static_cast<uint8_t>(shift), static_cast<size_t>(in));  // zeros, shifted
-    } else {
-      const int32_t zp = static_cast<int32_t>(clamp_of(roundf(-lo / scale), 0.0f, 255.0f));
-      row_scale[n] = scale;
-      row_offset[n] = -zp - shift;
-      for (int i = 0; i < in; ++i) {
-        const float q = roundf(row[i] / scale) + static_cast<float>(zp);
-        const int32_t code = isnan(q) ? zp : static_cast<int32_t>(clamp_of(q, 0.0f, 255.0f));
-        u[i] = static_cast<uint8_t>(code + shift);
-      }
-    }
-    // Padding holds the shifted zero: (0 + shift) with a zero weight adds nothing.
-    for (int i = in; i < stride; ++i) u[i] = 0;
-  }
-}
-
 // The int8 GEMM: rows (rows.h: dense rows of a multiple of 4 bytes, zero padded, or a direct
 // convolution's pixels) against packed weights. Dot supplies load(the address of four input
 // bytes), which broadcasts them (and whatever it keeps beside them), and accumulate(acc, loaded,
@@ -312,6 +277,20 @@ GREENAI_X86_TARGET void s8_packed_gemm(const Dot& dot, const Store& store, const
   for (; b + 2 <= blocks; b += 2)
     s8_blocks_pass<Dot, Store, 2>(dot, store, packed, groups, rows, batch, b);
   for (; b < blocks; ++b) s8_blocks_pass<Dot, Store, 1>(dot, store, packed, groups, rows, batch, b);
+}
+
+// A direct convolution on the unsigned image (u = q + 128, the padding the input zero point's u)
+// through Dot, for the sets that multiply unsigned inputs; Requant::bias_unsigned.
+template <typename Dot>
+GREENAI_X86_TARGET void unsigned_conv(const Dot& dot, const int8_t* x, const Conv2dShape& s,
+                                      const int8_t* packed, const Requant& r, uint8_t* scratch,
+                                      int8_t* y) {
+  const ConvImage c = conv_image(s);
+  const int32_t* pixel =
+      fill_conv_image(x, s, c, 0x80, static_cast<uint8_t>(r.input_zero_point + 128), scratch);
+  s8_packed_gemm(dot, RequantStore{s.out_channels, r.bias_unsigned, r, y}, packed, c.groups,
+                 s.out_channels, ImageRows{scratch, pixel, pixel + c.padded_pixels},
+                 c.padded_pixels);
 }
 
 // DynamicLinear on a 256-bit set: the rows quantized as ref::dynamic_linear does and shifted by
