@@ -64,13 +64,15 @@ using DynamicLinear = void (*)(const float* x, int batch, int in, int out, const
 /// A direct convolution (QConv2d without im2col rows) of one example: the input, made as the
 /// set's GEMM takes it, lies in padded planes (ConvImage) and each output pixel reads its window
 /// there in groups of four bytes, one kernel row at a time (each row's weights zero padded to a
-/// multiple of four, so the bytes read past the window meet zero weights). Writes the example's
-/// output as [padded_pixels, channels] (ConvImage: the rows after the real pixels are to be
-/// ignored). `scratch` holds conv_image(s).scratch_bytes.
+/// multiple of four, so the bytes read past the window meet zero weights). `packed` is
+/// pack_qconv2d's: the window offsets, then the weights. Writes the example's output as
+/// [padded_pixels, channels] (ConvImage: the rows after the real pixels are to be ignored).
+/// `scratch` holds conv_image(s).scratch_bytes.
 using QConv2dDirect = void (*)(const int8_t* x, const Conv2dShape& s, const int8_t* packed,
                                const Requant& r, uint8_t* scratch, int8_t* y);
-/// Rearranges QConv2d weights [out][in_channels][kernel][kernel] for a QConv2dDirect (at load).
-/// Returns the bytes needed; writes them when `packed` is not null.
+/// Lays out a QConv2dDirect's constants at load: the window offsets (ConvImage), then the weights
+/// [out][in_channels][kernel][kernel] rearranged. Returns the bytes needed; writes them when
+/// `packed` is not null.
 using PackQConv2d = size_t (*)(const int8_t* w, const Conv2dShape& s, int8_t* packed);
 
 struct KernelSet {
@@ -97,10 +99,11 @@ struct KernelSet {
   QConv2dDirect qconv2d_direct_small_weights = nullptr;
 };
 
-/// The layout of a direct convolution's scratch for one example: its input in padded planes,
-/// each row `row_stride` bytes (the padded width and 3 more, for the last group of four), then
-/// the offset of each output pixel's window and of each group of four within a window (pixel
-/// p's group g lies at image + pixel[p] + group[g]).
+/// The layout of a direct convolution: one example's input in padded planes (its scratch), each
+/// row `row_stride` bytes (the padded width and 3 more, for the last group of four); and, fixed
+/// by the shape and so computed at load (at the head of the packed weights), the offset of each
+/// output pixel's window and of each group of four within a window: pixel p's group g lies at
+/// image + pixel[p] + group[g].
 struct ConvImage {
   int row_stride;  ///< in_w + 2 padding + 3
   long plane;      ///< (in_h + 2 padding) x row_stride
@@ -109,7 +112,8 @@ struct ConvImage {
   /// tiles only (the extra pixels repeat the last one's window; their results are discarded).
   int padded_pixels;
   size_t image_bytes;    ///< in_channels x plane, rounded up to 64
-  size_t scratch_bytes;  ///< the image (twice: room for a second copy such as |q|), the offsets
+  size_t scratch_bytes;  ///< the image twice: room for a second copy such as |q|
+  size_t offsets_bytes;  ///< padded_pixels + groups int32 offsets, rounded up to 64
 };
 /// A multiple of every set's tile height (4 and 6 rows).
 constexpr int kConvPixelMultiple = 12;
@@ -119,12 +123,19 @@ ConvImage conv_image(const Conv2dShape& s);
 /// 5x5: no).
 bool direct_conv_pays(const Conv2dShape& s);
 /// Writes the example `x` (C, H, W) into the image (`scratch`) as bytes q ^ flip, the padding
-/// as pad_value, and the offsets after the image(s); returns the padded_pixels pixel offsets
-/// (the group offsets follow them).
-int32_t* fill_conv_image(const int8_t* x, const Conv2dShape& s, const ConvImage& c, uint8_t flip,
-                         uint8_t pad_value, uint8_t* scratch);
-/// QConv2d weights in blocks of `channels` output channels; within a block, for each group of
-/// four (ConvImage), the 4 bytes of each channel; zero padded.
+/// as pad_value.
+void fill_conv_image(const int8_t* x, const Conv2dShape& s, const ConvImage& c, uint8_t flip,
+                     uint8_t pad_value, uint8_t* scratch);
+/// The padded_pixels pixel offsets at the head of pack_qconv2d's bytes (the group offsets follow
+/// them), and the packed weights after them (64-byte aligned where `packed` is).
+inline const int32_t* conv_offsets(const int8_t* packed) {
+  return reinterpret_cast<const int32_t*>(packed);
+}
+inline const int8_t* conv_weights(const int8_t* packed, const ConvImage& c) {
+  return packed + c.offsets_bytes;
+}
+/// The window offsets (ConvImage), then the QConv2d weights in blocks of `channels` output
+/// channels; within a block, for each group of four, the 4 bytes of each channel; zero padded.
 size_t pack_qconv2d_blocks(const int8_t* w, const Conv2dShape& s, int channels, int8_t* packed);
 size_t pack_qconv2d_blocks8(const int8_t* w, const Conv2dShape& s, int8_t* packed);
 

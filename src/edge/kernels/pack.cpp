@@ -85,7 +85,8 @@ ConvImage conv_image(const Conv2dShape& s) {
   c.image_bytes = (static_cast<size_t>(s.in_channels) * c.plane + 63) / 64 * 64;
   const int pixels = s.out_h * s.out_w;
   c.padded_pixels = (pixels + kConvPixelMultiple - 1) / kConvPixelMultiple * kConvPixelMultiple;
-  c.scratch_bytes = 2 * c.image_bytes + static_cast<size_t>(c.padded_pixels + c.groups) * 4;
+  c.scratch_bytes = 2 * c.image_bytes;
+  c.offsets_bytes = (static_cast<size_t>(c.padded_pixels + c.groups) * 4 + 63) / 64 * 64;
   return c;
 }
 
@@ -96,8 +97,8 @@ bool direct_conv_pays(const Conv2dShape& s) {
   return 3 * direct <= 4 * im2col && conv_image(s).image_bytes < (size_t{1} << 30);
 }
 
-int32_t* fill_conv_image(const int8_t* x, const Conv2dShape& s, const ConvImage& c, uint8_t flip,
-                         uint8_t pad_value, uint8_t* scratch) {
+void fill_conv_image(const int8_t* x, const Conv2dShape& s, const ConvImage& c, uint8_t flip,
+                     uint8_t pad_value, uint8_t* scratch) {
   memset(scratch, pad_value, c.image_bytes);
   for (int ic = 0; ic < s.in_channels; ++ic)
     for (int iy = 0; iy < s.in_h; ++iy) {
@@ -106,7 +107,13 @@ int32_t* fill_conv_image(const int8_t* x, const Conv2dShape& s, const ConvImage&
           scratch + ic * c.plane + static_cast<long>(iy + s.padding) * c.row_stride + s.padding;
       for (int ix = 0; ix < s.in_w; ++ix) dst[ix] = static_cast<uint8_t>(src[ix]) ^ flip;
     }
-  auto* pixel = reinterpret_cast<int32_t*>(scratch + 2 * c.image_bytes);
+}
+
+namespace {
+
+// The window offsets of ConvImage: each output pixel's (the padding pixels repeat the last
+// one's), then each group of four's within a window.
+void write_conv_offsets(const Conv2dShape& s, const ConvImage& c, int32_t* pixel) {
   for (int oy = 0; oy < s.out_h; ++oy)
     for (int ox = 0; ox < s.out_w; ++ox)
       pixel[oy * s.out_w + ox] = oy * s.stride * c.row_stride + ox * s.stride;
@@ -119,16 +126,21 @@ int32_t* fill_conv_image(const int8_t* x, const Conv2dShape& s, const ConvImage&
       for (int j = 0; j < per_row; ++j)
         group[(ic * s.kernel + ky) * per_row + j] =
             static_cast<int32_t>(ic * c.plane + ky * c.row_stride + 4 * j);
-  return pixel;
 }
+
+}  // namespace
 
 size_t pack_qconv2d_blocks(const int8_t* w, const Conv2dShape& s, int channels, int8_t* packed) {
   const int per_row = groups_per_kernel_row(s.kernel), k = s.kernel;
   const int groups = s.in_channels * k * per_row;
   const int blocks = (s.out_channels + channels - 1) / channels;
   const size_t group_bytes = static_cast<size_t>(channels) * 4;
-  const size_t bytes = static_cast<size_t>(blocks) * groups * group_bytes;
+  const ConvImage c = conv_image(s);
+  const size_t bytes = c.offsets_bytes + static_cast<size_t>(blocks) * groups * group_bytes;
   if (!packed) return bytes;
+  memset(packed, 0, c.offsets_bytes);
+  write_conv_offsets(s, c, reinterpret_cast<int32_t*>(packed));
+  packed += c.offsets_bytes;
   for (int b = 0; b < blocks; ++b)
     for (int g = 0; g < groups; ++g) {
       const int ic = g / (k * per_row), ky = g / per_row % k, j = g % per_row;

@@ -192,11 +192,11 @@ template <template <int> class Tile>
 void qconv2d(const int8_t* x, const Conv2dShape& s, const int8_t* packed, const Requant& r,
              uint8_t* scratch, int8_t* y) {
   const ConvImage c = conv_image(s);
-  const int32_t* pixel =
-      fill_conv_image(x, s, c, 0, static_cast<uint8_t>(r.input_zero_point), scratch);
+  const int32_t* pixel = conv_offsets(packed);
+  fill_conv_image(x, s, c, 0, static_cast<uint8_t>(r.input_zero_point), scratch);
   const int pixels = c.padded_pixels;
-  gemm<Tile>(packed, c.groups, s.out_channels, ImageRows{scratch, pixel, pixel + pixels}, pixels,
-             RequantStore{s.out_channels, r, y});
+  gemm<Tile>(conv_weights(packed, c), c.groups, s.out_channels,
+             ImageRows{scratch, pixel, pixel + pixels}, pixels, RequantStore{s.out_channels, r, y});
 }
 
 // DynamicLinear on packed weights: the rows quantized, then the signed GEMM with DynamicStore.

@@ -178,8 +178,8 @@ GREENAI_X86_TARGET void qlinear_avx2_small_weights(const int8_t* x, int batch, i
 GREENAI_X86_TARGET void qconv2d_avx2(const int8_t* x, const Conv2dShape& s, const int8_t* packed,
                                      const Requant& r, uint8_t* scratch, int8_t* y) {
   const ConvImage c = conv_image(s);
-  const int32_t* pixel =
-      fill_conv_image(x, s, c, 0, static_cast<uint8_t>(r.input_zero_point), scratch);
+  const int32_t* pixel = conv_offsets(packed);
+  fill_conv_image(x, s, c, 0, static_cast<uint8_t>(r.input_zero_point), scratch);
   uint8_t* magnitude = scratch + c.image_bytes;
   for (size_t i = 0; i < c.image_bytes; i += 32)  // image_bytes is a multiple of 64
     _mm256_storeu_si256(
@@ -187,8 +187,8 @@ GREENAI_X86_TARGET void qconv2d_avx2(const int8_t* x, const Conv2dShape& s, cons
         _mm256_abs_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(scratch + i))));
   const int pixels = c.padded_pixels;
   s8_packed_gemm(SignedDot{static_cast<long>(c.image_bytes)},
-                 RequantStore{s.out_channels, r.bias_signed, r, y}, packed, c.groups,
-                 s.out_channels, ImageRows{scratch, pixel, pixel + pixels}, pixels);
+                 RequantStore{s.out_channels, r.bias_signed, r, y}, conv_weights(packed, c),
+                 c.groups, s.out_channels, ImageRows{scratch, pixel, pixel + pixels}, pixels);
 }
 
 // Weights in [-63, 63]: the unsigned image (u = q + 128) straight into vpmaddubsw.

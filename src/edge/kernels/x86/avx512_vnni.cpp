@@ -226,10 +226,10 @@ size_t pack_qconv2d_vnni(const int8_t* w, const Conv2dShape& s, int8_t* packed) 
 GREENAI_VNNI void qconv2d_avx512_vnni(const int8_t* x, const Conv2dShape& s, const int8_t* packed,
                                       const Requant& r, uint8_t* scratch, int8_t* y) {
   const ConvImage c = conv_image(s);
-  const int32_t* pixel =
-      fill_conv_image(x, s, c, 0x80, static_cast<uint8_t>(r.input_zero_point + 128), scratch);
+  const int32_t* pixel = conv_offsets(packed);
+  fill_conv_image(x, s, c, 0x80, static_cast<uint8_t>(r.input_zero_point + 128), scratch);
   const int pixels = c.padded_pixels;
-  packed_gemm(packed, c.groups, (s.out_channels + 15) / 16,
+  packed_gemm(conv_weights(packed, c), c.groups, (s.out_channels + 15) / 16,
               ImageRows{scratch, pixel, pixel + pixels}, pixels,
               RequantStore{r, s.out_channels, y});
 }

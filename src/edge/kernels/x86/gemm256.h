@@ -286,10 +286,10 @@ GREENAI_X86_TARGET void unsigned_conv(const Dot& dot, const int8_t* x, const Con
                                       const int8_t* packed, const Requant& r, uint8_t* scratch,
                                       int8_t* y) {
   const ConvImage c = conv_image(s);
-  const int32_t* pixel =
-      fill_conv_image(x, s, c, 0x80, static_cast<uint8_t>(r.input_zero_point + 128), scratch);
-  s8_packed_gemm(dot, RequantStore{s.out_channels, r.bias_unsigned, r, y}, packed, c.groups,
-                 s.out_channels, ImageRows{scratch, pixel, pixel + c.padded_pixels},
+  const int32_t* pixel = conv_offsets(packed);
+  fill_conv_image(x, s, c, 0x80, static_cast<uint8_t>(r.input_zero_point + 128), scratch);
+  s8_packed_gemm(dot, RequantStore{s.out_channels, r.bias_unsigned, r, y}, conv_weights(packed, c),
+                 c.groups, s.out_channels, ImageRows{scratch, pixel, pixel + c.padded_pixels},
                  c.padded_pixels);
 }
 
