@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "edge/internal/fixed_point.h"
+#include "edge/internal/scalar.h"
 
 namespace greenai::edge::internal {
 
@@ -163,6 +164,17 @@ void softmax_f32(const float* x, int batch, int features, float* y);
 void quantize(const float* x, long count, float scale, int32_t zero_point, int8_t* y);
 void dequantize(const int8_t* x, long count, float scale, int32_t zero_point, float* y);
 }  // namespace ref
+
+/// One DynamicLinear output from its exact integer d = sum_i u_i w[c][i] - zp row_sum[c]:
+/// b + (s_x s_w) d in float, multiplied then added in this order (the project builds with
+/// -ffp-contract=off: a fused multiply-add would round differently), ReLU as max_of(v, 0). A row
+/// without a usable scale passes s_x = 0 and gets b. The reference and the scalar epilogues share
+/// it, so they round alike by construction.
+inline float dynamic_output(float bias, float row_scale, float w_scale, int64_t d, bool relu) {
+  float value = bias;
+  if (row_scale > 0) value += row_scale * w_scale * static_cast<float>(d);
+  return relu ? max_of(value, 0.0f) : value;
+}
 
 /// Quantizes each example's row as ref::dynamic_linear does (unsigned 8 bits over its range
 /// widened to contain 0) into `rows` (batch x stride bytes, zero padded) as u + shift, with the

@@ -64,9 +64,8 @@ struct RequantStore {
 // DynamicLinear's epilogue for the 8 channels of example n: the GEMM summed (u - 128) w, so
 //   D = acc + row_offset[n] row_sum[c]   (row_offset = 128 - zp[n]: quantize_rows;
 //                                          D = sum_i u_i w[c][i] - zp[n] row_sum[c], exact)
-// and y = b[c] + s_x[n] s_w[c] D as ref::dynamic_linear computes it in float (no fused
-// multiply-add: the project builds with -ffp-contract=off); an example whose row had no usable
-// scale (row_scale 0) gets b alone; ReLU as max_of(v, 0).
+// and y = dynamic_output(b[c], s_x[n], s_w[c], D), as ref::dynamic_linear computes it (a row
+// with no usable scale has row_scale 0 and gets b).
 struct DynamicStore {
   int out;
   const float* w_scale;
@@ -81,15 +80,11 @@ struct DynamicStore {
     vst1q_s32(sums, low);
     vst1q_s32(sums + 4, high);
     const int first = block * 8, end = min_of(8, out - first);
-    const float scale = row_scale[n];
     for (int lane = 0; lane < end; ++lane) {
       const int c = first + lane;
-      float value = bias ? bias[c] : 0.0f;
-      if (scale > 0) {
-        const int64_t d = sums[lane] + int64_t{row_offset[n]} * row_sum[c];
-        value += scale * w_scale[c] * static_cast<float>(d);
-      }
-      y[static_cast<long>(n) * out + c] = relu ? max_of(value, 0.0f) : value;
+      const int64_t d = sums[lane] + int64_t{row_offset[n]} * row_sum[c];
+      y[static_cast<long>(n) * out + c] =
+          dynamic_output(bias ? bias[c] : 0.0f, row_scale[n], w_scale[c], d, relu);
     }
   }
 };
@@ -102,60 +97,50 @@ inline int8x16_t broadcast_group(const Rows& rows, int e, int g) {
   return vreinterpretq_s8_s32(vdupq_n_s32(v));
 }
 
-template <int NE, typename Rows, typename Store>
-GREENAI_DOTPROD void dot_tile(const int8_t* wb, int groups, const Rows& rows, int block, int n0,
-                              const Store& store) {
-  int32x4_t acc[NE][2];
-  for (int e = 0; e < NE; ++e) acc[e][0] = acc[e][1] = vdupq_n_s32(0);
-  for (int g = 0; g < groups; ++g) {
-    const int8x16_t w0 = vld1q_s8(wb + g * 32), w1 = vld1q_s8(wb + g * 32 + 16);
-    for (int e = 0; e < NE; ++e) {
-      const int8x16_t x = broadcast_group(rows, e, g);
-      acc[e][0] = vdotq_s32(acc[e][0], w0, x);
-      acc[e][1] = vdotq_s32(acc[e][1], w1, x);
-    }
-  }
-#pragma GCC unroll 8
-  for (int e = 0; e < NE; ++e) store(acc[e][0], acc[e][1], block, n0 + e);
-}
-
-template <int NE, typename Rows, typename Store>
-void widening_tile(const int8_t* wb, int groups, const Rows& rows, int block, int n0,
-                   const Store& store) {
-  // Per example, 4 accumulators of channel pairs: lanes (c, inputs 0+1), (c, inputs 2+3), ...
-  int32x4_t acc[NE][4];
-  for (int e = 0; e < NE; ++e)
-    for (int k = 0; k < 4; ++k) acc[e][k] = vdupq_n_s32(0);
-  for (int g = 0; g < groups; ++g) {
-    const int8x16_t w0 = vld1q_s8(wb + g * 32), w1 = vld1q_s8(wb + g * 32 + 16);
-    for (int e = 0; e < NE; ++e) {
-      const int8x16_t x = broadcast_group(rows, e, g);
-      acc[e][0] = vpadalq_s16(acc[e][0], vmull_s8(vget_low_s8(w0), vget_low_s8(x)));
-      acc[e][1] = vpadalq_s16(acc[e][1], vmull_high_s8(w0, x));
-      acc[e][2] = vpadalq_s16(acc[e][2], vmull_s8(vget_low_s8(w1), vget_low_s8(x)));
-      acc[e][3] = vpadalq_s16(acc[e][3], vmull_high_s8(w1, x));
-    }
-  }
-#pragma GCC unroll 8
-  for (int e = 0; e < NE; ++e)
-    store(vpaddq_s32(acc[e][0], acc[e][1]), vpaddq_s32(acc[e][2], acc[e][3]), block, n0 + e);
-}
-
+// A tile of NE rows x one block through SDOT: 2 accumulators a row.
 template <int NE>
 struct DotTile {
   template <typename Rows, typename Store>
-  static void run(const int8_t* wb, int groups, const Rows& rows, int block, int n0,
-                  const Store& store) {
-    dot_tile<NE>(wb, groups, rows, block, n0, store);
+  GREENAI_DOTPROD static void run(const int8_t* wb, int groups, const Rows& rows, int block, int n0,
+                                  const Store& store) {
+    int32x4_t acc[NE][2];
+    for (int e = 0; e < NE; ++e) acc[e][0] = acc[e][1] = vdupq_n_s32(0);
+    for (int g = 0; g < groups; ++g) {
+      const int8x16_t w0 = vld1q_s8(wb + g * 32), w1 = vld1q_s8(wb + g * 32 + 16);
+      for (int e = 0; e < NE; ++e) {
+        const int8x16_t x = broadcast_group(rows, e, g);
+        acc[e][0] = vdotq_s32(acc[e][0], w0, x);
+        acc[e][1] = vdotq_s32(acc[e][1], w1, x);
+      }
+    }
+#pragma GCC unroll 8
+    for (int e = 0; e < NE; ++e) store(acc[e][0], acc[e][1], block, n0 + e);
   }
 };
 
+// The same tile through SMULL and SADALP.
 template <int NE>
 struct WideningTile {
   template <typename Rows, typename Store>
   static void run(const int8_t* wb, int groups, const Rows& rows, int block, int n0,
                   const Store& store) {
-    widening_tile<NE>(wb, groups, rows, block, n0, store);
+    // Per row, 4 accumulators of channel pairs: lanes (c, inputs 0+1), (c, inputs 2+3), ...
+    int32x4_t acc[NE][4];
+    for (int e = 0; e < NE; ++e)
+      for (int k = 0; k < 4; ++k) acc[e][k] = vdupq_n_s32(0);
+    for (int g = 0; g < groups; ++g) {
+      const int8x16_t w0 = vld1q_s8(wb + g * 32), w1 = vld1q_s8(wb + g * 32 + 16);
+      for (int e = 0; e < NE; ++e) {
+        const int8x16_t x = broadcast_group(rows, e, g);
+        acc[e][0] = vpadalq_s16(acc[e][0], vmull_s8(vget_low_s8(w0), vget_low_s8(x)));
+        acc[e][1] = vpadalq_s16(acc[e][1], vmull_high_s8(w0, x));
+        acc[e][2] = vpadalq_s16(acc[e][2], vmull_s8(vget_low_s8(w1), vget_low_s8(x)));
+        acc[e][3] = vpadalq_s16(acc[e][3], vmull_high_s8(w1, x));
+      }
+    }
+#pragma GCC unroll 8
+    for (int e = 0; e < NE; ++e)
+      store(vpaddq_s32(acc[e][0], acc[e][1]), vpaddq_s32(acc[e][2], acc[e][3]), block, n0 + e);
   }
 };
 

@@ -109,16 +109,17 @@ void dynamic_linear(const float* x, int batch, int in, int out, const int8_t* w,
             isnan(q) ? static_cast<uint8_t>(zp) : static_cast<uint8_t>(clamp_of(q, 0.0f, 255.0f));
       }
     }
+    const bool usable = scale > 0 && isfinite(scale);
     for (int o = 0; o < out; ++o) {
-      float value = b ? b[o] : 0.0f;
-      if (scale > 0 && isfinite(scale)) {
+      int64_t acc = 0;
+      if (usable) {
         const int8_t* wo = w + static_cast<long>(o) * in;
-        int64_t acc = 0;
         for (int i = 0; i < in; ++i)
           acc += static_cast<int32_t>(scratch[i]) * static_cast<int32_t>(wo[i]);
-        value += scale * w_scale[o] * static_cast<float>(acc - int64_t{zp} * row_sum[o]);
+        acc -= int64_t{zp} * row_sum[o];
       }
-      y[static_cast<long>(n) * out + o] = relu ? max_of(value, 0.0f) : value;
+      y[static_cast<long>(n) * out + o] =
+          dynamic_output(b ? b[o] : 0.0f, usable ? scale : 0.0f, w_scale[o], acc, relu);
     }
   }
 }
