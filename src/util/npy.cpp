@@ -1,11 +1,10 @@
 #include "greenai/util/npy.h"
 
 #include <algorithm>
-#include <array>
 #include <cmath>
 #include <cstring>
-#include <limits>
 
+#include "greenai/edge/records.h"
 #include "greenai/error.h"
 #include "greenai/util/file.h"
 
@@ -121,66 +120,36 @@ class HeaderParser {
   size_t at_ = 0;
 };
 
+// The dtypes read: NumPy's code (after the byte-order character), type and size.
 struct TypeInfo {
+  const char* code;
   NpyType type;
   size_t bytes;
 };
+constexpr TypeInfo kTypes[] = {
+    {"f4", NpyType::kFloat32, 4}, {"f8", NpyType::kFloat64, 8}, {"i1", NpyType::kInt8, 1},
+    {"i2", NpyType::kInt16, 2},   {"i4", NpyType::kInt32, 4},   {"i8", NpyType::kInt64, 8},
+    {"u1", NpyType::kUint8, 1},   {"u2", NpyType::kUint16, 2},  {"u4", NpyType::kUint32, 4},
+    {"u8", NpyType::kUint64, 8},  {"b1", NpyType::kBool, 1}};
 
 // '<f4', '>i8', '|u1', '=f8', '|b1': byte order, kind, size.
-TypeInfo type_of(const std::string& descr, bool& swap, const std::string& origin) {
-  static const struct {
-    const char* code;
-    NpyType type;
-    size_t bytes;
-  } kTypes[] = {
-      {"f4", NpyType::kFloat32, 4}, {"f8", NpyType::kFloat64, 8}, {"i1", NpyType::kInt8, 1},
-      {"i2", NpyType::kInt16, 2},   {"i4", NpyType::kInt32, 4},   {"i8", NpyType::kInt64, 8},
-      {"u1", NpyType::kUint8, 1},   {"u2", NpyType::kUint16, 2},  {"u4", NpyType::kUint32, 4},
-      {"u8", NpyType::kUint64, 8},  {"b1", NpyType::kBool, 1}};
+const TypeInfo& type_of(const std::string& descr, bool& swap, const std::string& origin) {
   if (descr.size() == 3 && std::strchr("<>|=", descr[0]))
-    for (const auto& t : kTypes)
+    for (const TypeInfo& t : kTypes)
       if (descr.compare(1, 2, t.code) == 0) {
         swap = descr[0] == '>' && t.bytes > 1;
-        return {t.type, t.bytes};
+        return t;
       }
   refuse(origin, "its dtype '" + descr + "' is not one read here",
          "save float32 inputs and int64 labels (x.astype(np.float32), y.astype(np.int64))");
 }
 
-// CRC-32 (IEEE 802.3, reflected, as zip stores it).
-uint32_t crc32(const uint8_t* data, size_t size) {
-  static const std::array<uint32_t, 256> table = [] {
-    std::array<uint32_t, 256> t{};
-    for (uint32_t i = 0; i < 256; ++i) {
-      uint32_t c = i;
-      for (int k = 0; k < 8; ++k) c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-      t[i] = c;
-    }
-    return t;
-  }();
-  uint32_t c = 0xFFFFFFFFu;
-  for (size_t i = 0; i < size; ++i) c = table[(c ^ data[i]) & 0xFF] ^ (c >> 8);
-  return c ^ 0xFFFFFFFFu;
-}
-
 }  // namespace
 
 size_t NpyArray::element_bytes() const {
-  switch (type) {
-    case NpyType::kFloat64:
-    case NpyType::kInt64:
-    case NpyType::kUint64:
-      return 8;
-    case NpyType::kFloat32:
-    case NpyType::kInt32:
-    case NpyType::kUint32:
-      return 4;
-    case NpyType::kInt16:
-    case NpyType::kUint16:
-      return 2;
-    default:
-      return 1;
-  }
+  for (const TypeInfo& t : kTypes)
+    if (t.type == type) return t.bytes;
+  return 1;
 }
 
 uint64_t NpyArray::elements() const {
@@ -190,61 +159,62 @@ uint64_t NpyArray::elements() const {
 }
 
 namespace {
-template <typename T>
-T element(const NpyArray& a, uint64_t i) {
-  T v;
-  std::memcpy(&v, a.data.data() + i * sizeof(T), sizeof(T));
-  return v;
+
+// Every element of `a`, stored as T, cast to Out: the type dispatched once, not per element.
+template <typename Out, typename T>
+std::vector<Out> cast_all(const NpyArray& a) {
+  std::vector<Out> out(a.elements());
+  for (size_t i = 0; i < out.size(); ++i) {
+    T v;
+    std::memcpy(&v, a.data.data() + i * sizeof(T), sizeof(T));
+    out[i] = static_cast<Out>(v);
+  }
+  return out;
 }
 
 template <typename Out>
-Out convert(const NpyArray& a, uint64_t i) {
+std::vector<Out> convert(const NpyArray& a) {
   switch (a.type) {
     case NpyType::kFloat32:
-      return static_cast<Out>(element<float>(a, i));
+      return cast_all<Out, float>(a);
     case NpyType::kFloat64:
-      return static_cast<Out>(element<double>(a, i));
+      return cast_all<Out, double>(a);
     case NpyType::kInt8:
-      return static_cast<Out>(element<int8_t>(a, i));
+      return cast_all<Out, int8_t>(a);
     case NpyType::kInt16:
-      return static_cast<Out>(element<int16_t>(a, i));
+      return cast_all<Out, int16_t>(a);
     case NpyType::kInt32:
-      return static_cast<Out>(element<int32_t>(a, i));
+      return cast_all<Out, int32_t>(a);
     case NpyType::kInt64:
-      return static_cast<Out>(element<int64_t>(a, i));
+      return cast_all<Out, int64_t>(a);
     case NpyType::kUint8:
     case NpyType::kBool:
-      return static_cast<Out>(element<uint8_t>(a, i));
+      return cast_all<Out, uint8_t>(a);
     case NpyType::kUint16:
-      return static_cast<Out>(element<uint16_t>(a, i));
+      return cast_all<Out, uint16_t>(a);
     case NpyType::kUint32:
-      return static_cast<Out>(element<uint32_t>(a, i));
+      return cast_all<Out, uint32_t>(a);
     case NpyType::kUint64:
-      return static_cast<Out>(element<uint64_t>(a, i));
+      return cast_all<Out, uint64_t>(a);
   }
-  return Out{};
+  return {};
 }
+
 }  // namespace
 
-std::vector<float> NpyArray::to_float32() const {
-  std::vector<float> out(elements());
-  for (uint64_t i = 0; i < out.size(); ++i) out[i] = convert<float>(*this, i);
-  return out;
-}
+std::vector<float> NpyArray::to_float32() const { return convert<float>(*this); }
 
 std::vector<int64_t> NpyArray::to_int64() const {
   if (type == NpyType::kFloat32 || type == NpyType::kFloat64)
     throw Error("cannot read integers (dtype=" + descr + ")",
                 "the array holds floating-point values",
                 "save labels as integers: y.astype(np.int64)");
-  std::vector<int64_t> out(elements());
-  for (uint64_t i = 0; i < out.size(); ++i) {
-    if (type == NpyType::kUint64 &&
-        element<uint64_t>(*this, i) > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
-      throw Error("cannot read integers (dtype=" + descr + ")",
-                  "element " + std::to_string(i) + " is above the int64 range");
-    out[i] = convert<int64_t>(*this, i);
-  }
+  std::vector<int64_t> out = convert<int64_t>(*this);
+  if (type == NpyType::kUint64)  // the cast wrapped values above INT64_MAX to negatives
+    for (size_t i = 0; i < out.size(); ++i)
+      if (out[i] < 0)
+        throw Error("cannot read integers (dtype=" + descr + ")",
+                    "element " + std::to_string(i) + " is above the int64 range");
   return out;
 }
 
@@ -272,7 +242,7 @@ NpyArray parse_npy(const std::vector<uint8_t>& bytes, const std::string& origin)
     refuse(origin, "it is in Fortran (column-major) order",
            "save a C-ordered copy: np.save(path, np.ascontiguousarray(array))");
   bool swap = false;
-  const TypeInfo info = type_of(a.descr, swap, origin);
+  const TypeInfo& info = type_of(a.descr, swap, origin);
   a.type = info.type;
   uint64_t count = 1;
   for (uint64_t d : a.shape) {
@@ -359,7 +329,7 @@ std::vector<std::pair<std::string, NpyArray>> parse_npz(const std::vector<uint8_
     if (little_endian(l, 4) != 0x04034b50) refuse(origin, "its member " + name + " is corrupt");
     const uint64_t data_offset = local + 30 + little_endian(l + 26, 2) + little_endian(l + 28, 2);
     const uint8_t* data = at(data_offset, size);
-    if (crc32(data, static_cast<size_t>(size)) != crc)
+    if (edge::crc32(data, static_cast<size_t>(size)) != crc)
       refuse(origin, "its member " + name + " fails its CRC-32 check (corrupt)");
     if (name.size() > 4 && name.compare(name.size() - 4, 4, ".npy") == 0)
       name.resize(name.size() - 4);
