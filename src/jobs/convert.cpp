@@ -2,7 +2,6 @@
 #include "greenai/jobs/convert.h"
 
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -15,6 +14,7 @@
 #include "greenai/nn/checkpoint.h"
 #include "greenai/nn/dataset.h"
 #include "greenai/util/file.h"
+#include "greenai/util/text.h"
 
 namespace greenai::jobs {
 namespace {
@@ -109,9 +109,8 @@ std::string ConvertResult::to_text() const {
   std::string kept;
   for (size_t layer : request.quantize.keep_fp32)
     kept += (kept.empty() ? "; layers kept in fp32: " : ", ") + std::to_string(layer);
-  char text[768];
-  std::snprintf(text, sizeof text,
-                "wrote %s: %s %s model, %zu bytes (%s %.0f bytes, %.1fx smaller)%s%s\n",
+  std::string text;
+  util::appendf(text, "wrote %s: %s %s model, %zu bytes (%s %.0f bytes, %.1fx smaller)%s%s\n",
                 request.out.c_str(), precision.c_str(), request.format.c_str(), size_bytes,
                 from_edge ? "edge file" : "checkpoint", source_bytes, source_bytes / size_bytes,
                 kept.c_str(), request.format == "onnx" ? "; passes the ONNX checker" : "");

@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <memory>
@@ -20,6 +19,7 @@
 #include "greenai/interop/runtime_model.h"
 #include "greenai/nn/checkpoint.h"
 #include "greenai/nn/trainer.h"
+#include "greenai/util/text.h"
 
 namespace greenai::jobs {
 namespace {
@@ -136,9 +136,9 @@ Json CheckpointEvaluation::to_json() const {
 }
 
 std::string EdgeEvaluation::to_text() const {
-  char text[512];
-  std::snprintf(
-      text, sizeof text,
+  std::string text;
+  util::appendf(
+      text,
       "%s (edge runtime, %s kernels): test accuracy %.2f %%, %.0f bytes; %.0f "
       "inferences/s at batch %lld; 1,000 inferences: %s\n",
       model.c_str(), kernels.c_str(), 100 * accuracy, size_bytes, inferences_per_s,
@@ -246,9 +246,9 @@ class BenchModel {
 }  // namespace
 
 std::string CheckpointEvaluation::to_text() const {
-  char text[640];
-  std::snprintf(
-      text, sizeof text,
+  std::string text;
+  util::appendf(
+      text,
       "%s (%s): test accuracy %.2f %%, loss %.4f, %lld parameters (%lld non-zero), %lld "
       "bytes on disk; %.0f inferences/s at batch %lld; 1,000 inferences: %s\n",
       model.c_str(), architecture.c_str(), 100 * accuracy, loss, static_cast<long long>(parameters),
@@ -263,11 +263,9 @@ std::string BenchReport::to_text() const {
       "model                          runtime                  batch     p50 us     p99 us  "
       "inferences/s  energy per 1,000 inferences\n";
   for (const track::BenchRow& row : rows) {
-    char line[512];
-    std::snprintf(line, sizeof line, "%-30s %-24s %5d %10.1f %10.1f %13.0f  %.4g J, %.3g kg\n",
+    util::appendf(table, "%-30s %-24s %5d %10.1f %10.1f %13.0f  %.4g J, %.3g kg\n",
                   row.model.c_str(), row.runtime.c_str(), row.batch, row.p50_us, row.p99_us,
                   row.inferences_per_s, row.energy.energy.total_j(), row.energy.emissions_kg);
-    table += line;
   }
   // Every figure above is this CPU's: its model, features and the edge kernels that ran.
   return table + "hardware: " + hardware.summary() + "\nenergy: " + provenance.energy + "\n";

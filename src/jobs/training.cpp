@@ -2,13 +2,13 @@
 #include "greenai/jobs/training.h"
 
 #include <cmath>
-#include <cstdio>
 #include <filesystem>
 
 #include "greenai/compress/prune.h"
 #include "greenai/nn/checkpoint.h"
 #include "greenai/nn/precision.h"
 #include "greenai/track/measurements.h"
+#include "greenai/util/text.h"
 
 namespace greenai::jobs {
 namespace {
@@ -52,14 +52,10 @@ int64_t default_batch(const std::string& arch) { return arch.rfind("student", 0)
 std::string TrainedModel::epochs_text() const {
   std::string text;
   for (const auto& e : report.epochs) {
-    char line[320];
-    const int n = std::snprintf(line, sizeof line, "epoch %d: loss %.4f", e.epoch, e.train_loss);
-    if (e.test.examples)
-      std::snprintf(line + n, sizeof line - n, ", test accuracy %.2f %%", 100 * e.test.accuracy);
-    text += line;
-    std::snprintf(line, sizeof line, ", %.1f s, %.0f examples/s, %s\n", e.seconds, e.examples_per_s,
+    util::appendf(text, "epoch %d: loss %.4f", e.epoch, e.train_loss);
+    if (e.test.examples) util::appendf(text, ", test accuracy %.2f %%", 100 * e.test.accuracy);
+    util::appendf(text, ", %.1f s, %.0f examples/s, %s\n", e.seconds, e.examples_per_s,
                   track::energy_text(e.energy, e.emissions_kg, provenance).c_str());
-    text += line;
   }
   return text;
 }
@@ -82,8 +78,8 @@ TrainedModel train_model(const std::string& model, const nn::ModelSpec& spec,
             .set("training", t.report.to_json())
             .set("accuracy", t.report.final_test.accuracy),
         tracker);
-  char text[512];
-  std::snprintf(text, sizeof text,
+  std::string text;
+  util::appendf(text,
                 "%s %s: test accuracy %.2f %%, %lld parameters, trained in %.1f s with %s; wrote "
                 "%s\n",
                 model.c_str(), spec.describe().c_str(), 100 * t.report.final_test.accuracy,
@@ -123,8 +119,8 @@ Distilled distill_model(const std::string& teacher, int64_t hidden,
             .set("teacher_logits_energy", track::energy_to_json(d.teacher_energy, d.teacher_kg))
             .set("accuracy", d.report.final_test.accuracy),
         tracker);
-  char text[512];
-  std::snprintf(text, sizeof text,
+  std::string text;
+  util::appendf(text,
                 "student %s distilled (T=%g, alpha=%g): test accuracy %.2f %%, trained in %.1f s "
                 "with %s (+ %.1f J for the teacher's logits); wrote %s\n",
                 d.net->spec().describe().c_str(), distill.temperature, distill.alpha,
@@ -180,8 +176,8 @@ Pruned prune_model(const PruneRequest& request, const TrainSetup& asked, const T
           .set("hyperparameters", hyperparameters(setup));
   if (options.epochs > 0) info.set("finetuning", p.report.to_json());
   write(p, out, info, tracker);
-  char text[640];
-  std::snprintf(text, sizeof text,
+  std::string text;
+  util::appendf(text,
                 "%s pruning of %s -> %s: %.1f %% of weights kept (%lld of %lld); test accuracy "
                 "%.2f %% before, %.2f %% right after, %.2f %% after %d fine-tuning epochs (%s); "
                 "wrote %s (%lld bytes)\n",
