@@ -116,12 +116,6 @@ LoadError plan_dynamic(Step& s, const KernelSet& k, Sizes& sizes) {
 LoadError pack_int8(Step& s, uint64_t row) {
   const KernelSet& k = *s.kernels;
   const auto* w = static_cast<const int8_t*>(s.weight);
-  int8_t* permuted = nullptr;  // weight columns in [pixels, channels] order
-  if (s.hwc_channels) {
-    permuted = static_cast<int8_t*>(malloc(row * s.op.out));
-    if (!permuted) return no_memory("permuted weights");
-    permute_columns(w, row, s.op.out, s.hwc_channels, permuted);
-  }
   if (s.qconv2d_direct) {  // a convolution's own layout (never permuted: that is its successor's)
     const size_t bytes = k.pack_qconv2d(nullptr, s.conv, nullptr);
     s.packed_storage = static_cast<int8_t*>(malloc(bytes + kAlignment));
@@ -130,6 +124,12 @@ LoadError pack_int8(Step& s, uint64_t row) {
     k.pack_qconv2d(w, s.conv, packed);
     s.packed = packed;
     return kOk;
+  }
+  int8_t* permuted = nullptr;  // weight columns in [pixels, channels] order
+  if (s.hwc_channels) {
+    permuted = static_cast<int8_t*>(malloc(row * s.op.out));
+    if (!permuted) return no_memory("permuted weights");
+    permute_columns(w, row, s.op.out, s.hwc_channels, permuted);
   }
   if (!k.pack_qlinear && !permuted) return kOk;
   const int inputs = static_cast<int>(row), outputs = static_cast<int>(s.op.out);
@@ -158,33 +158,20 @@ LoadError pack_int8(Step& s, uint64_t row) {
 // is folded with the input zero point for unsigned (x + 128) and signed inputs (Requant).
 LoadError plan_int8(Step& s, greenai_edge_model* m, Sizes& sizes) {
   const bool conv = s.op.kind == OpKind::kQConv2d;
+  if (conv && m->kernels == &reference_kernels()) return kOk;
   const uint64_t row = conv ? uint64_t{s.op.in} * s.op.kernel * s.op.kernel : s.op.in;
-  if (conv) {
-    if (m->kernels == &reference_kernels()) return kOk;
-    const uint64_t pixels = uint64_t{static_cast<uint32_t>(s.conv.out_h)} * s.conv.out_w;
-    // Room for either way (the direct kernel's image and its [padded pixels, channels] result,
-    // or im2col rows, the kernel's scratch for them and the result): which one runs is decided
-    // below.
-    const ConvImage image = conv_image(s.conv);
-    const size_t direct = image.scratch_bytes + static_cast<size_t>(image.padded_pixels) * s.op.out;
-    const size_t im2col =
-        pixels * row + pixels * kQLinearScratchPerInput * (row + 4) + pixels * s.op.out;
-    sizes.conv_bytes = max_of<size_t>(sizes.conv_bytes, max_of(direct, im2col) + 64);
-  } else {
-    sizes.scratch = max_of<size_t>(sizes.scratch, kQLinearScratchPerInput * (s.in_elems + 4));
-  }
   const auto* w = static_cast<const int8_t*>(s.weight);
-  int8_t largest = 0;  // the largest weight magnitude (|-128| as 127: it is refused below)
-  for (uint64_t i = 0; i < row * s.op.out; ++i)
-    largest =
-        max_of<int8_t>(largest, w[i] < 0 ? static_cast<int8_t>(w[i] == -128 ? 127 : -w[i]) : w[i]);
-  if (m->kernels->qlinear_needs_symmetric_weights)
-    for (uint64_t i = 0; i < row * s.op.out; ++i)
-      if (w[i] == -128) {
-        s.kernels = &reference_kernels();
-        break;
-      }
-  const bool small = largest <= 63;
+  int8_t largest = 0;  // the largest weight magnitude but for a -128
+  bool has_minus_128 = false;
+  for (uint64_t i = 0; i < row * s.op.out; ++i) {
+    if (w[i] == -128)
+      has_minus_128 = true;
+    else
+      largest = max_of<int8_t>(largest, w[i] < 0 ? static_cast<int8_t>(-w[i]) : w[i]);
+  }
+  if (has_minus_128 && m->kernels->qlinear_needs_symmetric_weights)
+    s.kernels = &reference_kernels();
+  const bool small = !has_minus_128 && largest <= 63;
   s.qlinear = s.kernels->qlinear_small_weights && small ? s.kernels->qlinear_small_weights
                                                         : s.kernels->qlinear;
   if (conv && s.kernels->qconv2d_direct && direct_conv_pays(s.conv))
@@ -192,6 +179,19 @@ LoadError plan_int8(Step& s, greenai_edge_model* m, Sizes& sizes) {
                            ? s.kernels->qconv2d_direct_small_weights
                            : s.kernels->qconv2d_direct;
   s.conv_as_gemm = conv && !s.qconv2d_direct;
+  if (s.qconv2d_direct) {  // the example's image, then its [padded pixels, channels] result
+    const ConvImage image = conv_image(s.conv);
+    sizes.conv_bytes = max_of<size_t>(
+        sizes.conv_bytes,
+        image.scratch_bytes + static_cast<size_t>(image.padded_pixels) * s.op.out + 64);
+  } else if (conv) {  // im2col rows, the kernel's scratch for them, the [pixels, channels] result
+    const uint64_t pixels = uint64_t{static_cast<uint32_t>(s.conv.out_h)} * s.conv.out_w;
+    sizes.conv_bytes = max_of<size_t>(
+        sizes.conv_bytes,
+        pixels * row + pixels * kQLinearScratchPerInput * (row + 4) + pixels * s.op.out + 64);
+  } else {
+    sizes.scratch = max_of<size_t>(sizes.scratch, kQLinearScratchPerInput * (s.in_elems + 4));
+  }
   if (LoadError e = pack_int8(s, row); e.status != GREENAI_EDGE_OK) return e;
   const auto* bias = static_cast<const int32_t*>(s.bias);
   s.bias_unsigned = static_cast<int32_t*>(malloc(2 * s.op.out * sizeof(int32_t)));
