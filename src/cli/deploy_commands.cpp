@@ -14,12 +14,22 @@
 #include "greenai/jobs/measure.h"
 #include "greenai/nn/dataset.h"
 #include "greenai/util/file.h"
+#include "greenai/util/npy.h"
 
 namespace greenai::cli {
 namespace {
 
-// The data set's test split (--data, --limit-test).
-nn::Dataset test_data(const ParsedArgs& args) { return load_data(args, /*need_train=*/false).test; }
+// The data set's test split (--data DIR, --limit-test), or NumPy arrays (--data x.npy
+// [--labels y.npy]).
+nn::Dataset test_data(const ParsedArgs& args) {
+  const std::string data = args.get("data").value_or("");
+  if (nn::is_array_file(data))
+    return nn::load_arrays(data, args.get("labels").value_or(""))
+        .head(integer(args, "limit-test", 0, 0));
+  if (args.has("labels"))
+    throw UsageError("--labels goes with --data FILE.npy (a directory holds its own labels)");
+  return load_data(args, /*need_train=*/false).test;
+}
 
 jobs::EvalOptions eval_options(const ParsedArgs& args, int64_t default_batch) {
   jobs::EvalOptions o;
@@ -33,8 +43,13 @@ jobs::EvalOptions eval_options(const ParsedArgs& args, int64_t default_batch) {
 // runtime (single-threaded, as on a small device).
 int eval_edge(const ParsedArgs& args, const std::string& path) {
   auto tracker = tracker_for_this_process(args);
-  const jobs::EdgeEvaluation e =
-      jobs::evaluate_edge(path, test_data(args), eval_options(args, 64), *tracker);
+  jobs::EvalOptions options = eval_options(args, 64);
+  options.keep_outputs = args.has("outputs");
+  const jobs::EdgeEvaluation e = jobs::evaluate_edge(path, test_data(args), options, *tracker);
+  if (auto file = args.get("outputs"))
+    util::write_npy(
+        *file, e.outputs,
+        {static_cast<uint64_t>(e.test_examples), static_cast<uint64_t>(e.outputs_per_example)});
   if (auto file = args.get("predictions")) {
     std::string lines;
     for (int64_t p : e.predictions) lines += std::to_string(p) + "\n";
@@ -92,21 +107,25 @@ int quantize_command(int argc, char** argv) { return convert_command(argc, argv,
 int export_command(int argc, char** argv) { return convert_command(argc, argv, "export"); }
 
 int eval_command(int argc, char** argv) {
-  ParsedArgs args =
-      ArgParser(
-          "eval",
-          common_specs(
-              {{"batch", true}, {"precision", true}, {"repeat", true}, {"predictions", true}}))
-          .parse(argc, argv, 2);
+  ParsedArgs args = ArgParser("eval", common_specs({{"batch", true},
+                                                    {"precision", true},
+                                                    {"repeat", true},
+                                                    {"predictions", true},
+                                                    {"labels", true},
+                                                    {"outputs", true}}))
+                        .parse(argc, argv, 2);
   if (args.has("help")) return print_help({"eval", "common", "tracking"});
   if (args.positionals.size() != 1)
     throw UsageError("expected one MODEL: a checkpoint, an edge file or an ONNX file");
   configure_threads(args);
   const std::string path = args.positionals[0];
   if (interop::RuntimeModel::loads(path)) return eval_edge(args, path);
+  const nn::Dataset test = test_data(args);
+  if (!test.labeled())
+    throw UsageError("a checkpoint is evaluated on labelled data: add --labels FILE.npy");
   auto tracker = tracker_for_this_process(args);
   const jobs::CheckpointEvaluation e =
-      jobs::evaluate_checkpoint(path, test_data(args), eval_options(args, 1000), *tracker);
+      jobs::evaluate_checkpoint(path, test, eval_options(args, 1000), *tracker);
   return print_result(args, e.to_json(), e.to_text());
 }
 

@@ -1,5 +1,5 @@
 // The edge runtime's C API (greenai/edge/greenai_edge.h): loading from memory or a mapped file,
-// inference through the arena's two ping-pong buffers, and the model's queries.
+// inference through the values placed in the arena, and the model's queries.
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -24,8 +24,11 @@ void free_model(greenai_edge_model* m) {
     free(m->steps[i].packed_storage);
     free(m->steps[i].packed_f32_storage);
     free(m->steps[i].row_sums);
+    free(m->steps[i].table);
   }
   free(m->steps);
+  free(m->value_offset);
+  free(m->value_root);
   free(m->arena);
   if (m->mapped) munmap(const_cast<uint8_t*>(m->data), m->size);
   free(m);
@@ -174,18 +177,21 @@ greenai_edge_status greenai_edge_infer(greenai_edge_model* model, int batch, con
   }
   uint8_t* base = model->arena;
   base += (kAlignment - reinterpret_cast<uintptr_t>(base) % kAlignment) % kAlignment;
-  uint8_t* buffers[2] = {base, base + model->buffer_bytes};
-  uint8_t* scratch = base + 2 * model->buffer_bytes;
-  const void* in = input;
-  int next = 0;  // the ping-pong buffer the next step writes
+  uint8_t* scratch = base + model->values_bytes;
+  // Value v: the input, the output (the last), or its root's place in the arena.
+  auto value = [&](uint32_t v) -> void* {
+    if (v == model->step_count) return output;
+    const uint32_t root = model->value_root[v];
+    if (root == 0) return const_cast<float*>(input);
+    return base + model->value_offset[root];
+  };
   for (size_t i = 0; i < model->step_count; ++i) {
+    const Step& s = model->steps[i];
     const bool last = i + 1 == model->step_count;
-    // Flatten moves no data: the next step reads its input where it is.
-    if (model->steps[i].op.kind == OpKind::kFlatten && !last) continue;
-    void* out = last ? static_cast<void*>(output) : buffers[next];
-    run_step(model->steps[i], in, out, scratch, batch);
-    in = out;
-    next ^= 1;
+    // Flatten and Reshape move no data: their readers read their input where it is.
+    if ((s.op.kind == OpKind::kFlatten || s.op.kind == OpKind::kReshape) && !last) continue;
+    const void* in2 = s.graph.input[1] == kNoValue ? nullptr : value(s.graph.input[1]);
+    run_step(s, value(s.graph.input[0]), in2, value(static_cast<uint32_t>(i + 1)), scratch, batch);
   }
   return GREENAI_EDGE_OK;
 }

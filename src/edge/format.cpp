@@ -28,7 +28,15 @@ uint32_t FileBuilder::add_tensor(DType dtype, const void* data, size_t count) {
   return static_cast<uint32_t>(tensors_.size() - 1);
 }
 
-void FileBuilder::add_op(const OpRecord& op) { ops_.push_back(op); }
+uint32_t FileBuilder::add_op(const OpRecord& op) {
+  return add_op(op, chain_graph(static_cast<uint32_t>(ops_.size())));
+}
+
+uint32_t FileBuilder::add_op(const OpRecord& op, const OpGraph& graph) {
+  ops_.push_back(op);
+  graphs_.push_back(graph);
+  return static_cast<uint32_t>(ops_.size());
+}
 
 void FileBuilder::add_int8_weights(OpRecord& op, const int8_t* codes, size_t count,
                                    const std::vector<int32_t>& bias,
@@ -59,15 +67,21 @@ std::vector<uint8_t> FileBuilder::finish() const {
   for (const OpRecord& op : ops_)
     if (op.kind == OpKind::kQLinear || op.kind == OpKind::kQConv2d || op.kind == OpKind::kQuantize)
       h.flags |= 1;
+  const size_t op_bytes = op_record_bytes(kVersion);
   const size_t records =
-      sizeof(Header) + ops_.size() * sizeof(OpRecord) + tensors_.size() * sizeof(TensorRecord);
+      sizeof(Header) + ops_.size() * op_bytes + tensors_.size() * sizeof(TensorRecord);
   h.data_offset = align_up(records);
   h.file_bytes = h.data_offset + data_.size();
   std::vector<uint8_t> bytes(h.file_bytes, 0);
   std::memcpy(bytes.data(), &h, sizeof h);
-  std::memcpy(bytes.data() + sizeof h, ops_.data(), ops_.size() * sizeof(OpRecord));
-  std::memcpy(bytes.data() + sizeof h + ops_.size() * sizeof(OpRecord), tensors_.data(),
-              tensors_.size() * sizeof(TensorRecord));
+  for (size_t k = 0; k < ops_.size(); ++k) {
+    uint8_t* record = bytes.data() + sizeof h + k * op_bytes;
+    std::memcpy(record, &ops_[k], sizeof(OpRecord));
+    std::memcpy(record + sizeof(OpRecord), &graphs_[k], sizeof(OpGraph));
+  }
+  if (!tensors_.empty())
+    std::memcpy(bytes.data() + sizeof h + ops_.size() * op_bytes, tensors_.data(),
+                tensors_.size() * sizeof(TensorRecord));
   if (!data_.empty()) std::memcpy(bytes.data() + h.data_offset, data_.data(), data_.size());
   const uint32_t checksum = crc32(bytes.data(), bytes.size());
   std::memcpy(bytes.data() + offsetof(Header, checksum), &checksum, sizeof checksum);
@@ -117,11 +131,20 @@ std::string view_file(const std::vector<uint8_t>& bytes, FileView* view) {
     return why;
   greenai_edge_free(model);
   std::memcpy(&view->header, file, sizeof(Header));
+  const size_t op_bytes = op_record_bytes(view->header.version);
   view->ops.resize(view->header.op_count);
+  view->graphs.resize(view->header.op_count);
   view->tensors.resize(view->header.tensor_count);
-  std::memcpy(view->ops.data(), file + sizeof(Header), view->ops.size() * sizeof(OpRecord));
+  for (uint32_t k = 0; k < view->header.op_count; ++k) {
+    const uint8_t* record = file + sizeof(Header) + k * op_bytes;
+    std::memcpy(&view->ops[k], record, sizeof(OpRecord));
+    if (view->header.version >= 2)
+      std::memcpy(&view->graphs[k], record + sizeof(OpRecord), sizeof(OpGraph));
+    else
+      view->graphs[k] = chain_graph(k);
+  }
   if (!view->tensors.empty())
-    std::memcpy(view->tensors.data(), file + sizeof(Header) + view->ops.size() * sizeof(OpRecord),
+    std::memcpy(view->tensors.data(), file + sizeof(Header) + view->ops.size() * op_bytes,
                 view->tensors.size() * sizeof(TensorRecord));
   return "";
 }

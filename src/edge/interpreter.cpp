@@ -7,30 +7,34 @@
 namespace greenai::edge::internal {
 namespace {
 
-// One example's im2col rows: for each output pixel, the kernel x kernel x in_channels inputs it
-// sees, `pad` where the window leaves the image.
+// One example's im2col rows: for each output pixel, the kernel_h x kernel_w x in_channels inputs
+// it sees, `pad` where the window leaves the image (dense convolutions only).
 template <typename T>
 void im2col(const T* x, const Conv2dShape& c, T pad, T* cols) {
-  const int row = c.in_channels * c.kernel * c.kernel;
+  const int kh = c.kernel, kw = c.kernel_w;
+  const long row = static_cast<long>(c.in_channels) * kh * kw;
+  const bool plain = c.dilation_w == 1;
   for (int oy = 0; oy < c.out_h; ++oy)
     for (int ox = 0; ox < c.out_w; ++ox) {
       T* dst = cols + static_cast<long>(oy * c.out_w + ox) * row;
-      const int ix0 = ox * c.stride - c.padding;
-      const bool x_inside = ix0 >= 0 && ix0 + c.kernel <= c.in_w;
+      const int ix0 = ox * c.stride_w - c.pad_left;
+      const bool x_inside = plain && ix0 >= 0 && ix0 + kw <= c.in_w;
       for (int ic = 0; ic < c.in_channels; ++ic)
-        for (int ky = 0; ky < c.kernel; ++ky, dst += c.kernel) {
-          const int iy = oy * c.stride - c.padding + ky;
+        for (int ky = 0; ky < kh; ++ky, dst += kw) {
+          const int iy = oy * c.stride - c.padding + ky * c.dilation_h;
           if (iy < 0 || iy >= c.in_h) {
-            for (int kx = 0; kx < c.kernel; ++kx) dst[kx] = pad;
+            for (int kx = 0; kx < kw; ++kx) dst[kx] = pad;
             continue;
           }
           const T* image_row = x + (static_cast<long>(ic) * c.in_h + iy) * c.in_w;
           if (x_inside) {  // a loop, not memcpy: a call costs more than a 3-element copy
-            for (int kx = 0; kx < c.kernel; ++kx) dst[kx] = image_row[ix0 + kx];
+            for (int kx = 0; kx < kw; ++kx) dst[kx] = image_row[ix0 + kx];
             continue;
           }
-          for (int kx = 0; kx < c.kernel; ++kx)
-            dst[kx] = ix0 + kx >= 0 && ix0 + kx < c.in_w ? image_row[ix0 + kx] : pad;
+          for (int kx = 0; kx < kw; ++kx) {
+            const int ix = ix0 + kx * c.dilation_w;
+            dst[kx] = ix >= 0 && ix < c.in_w ? image_row[ix] : pad;
+          }
         }
     }
 }
@@ -41,7 +45,7 @@ void im2col(const T* x, const Conv2dShape& c, T pad, T* cols) {
 void qconv2d_as_gemm(const Step& s, const Requant& r, const int8_t* x, int batch, uint8_t* scratch,
                      int8_t* y) {
   const Conv2dShape& c = s.conv;
-  const int kk = c.kernel * c.kernel, row = c.in_channels * kk, pixels = c.out_h * c.out_w;
+  const int row = c.in_channels * c.kernel * c.kernel_w, pixels = c.out_h * c.out_w;
   auto* cols = reinterpret_cast<int8_t*>(scratch);
   uint8_t* kernel_scratch = scratch + static_cast<size_t>(pixels) * row;
   auto* result = reinterpret_cast<int8_t*>(
@@ -91,7 +95,7 @@ void qconv2d_direct(const Step& s, const Requant& r, const int8_t* x, int batch,
 void conv2d_as_gemm(const Step& s, const float* x, int batch, uint8_t* scratch, bool relu,
                     float* y) {
   const Conv2dShape& c = s.conv;
-  const int kk = c.kernel * c.kernel, row = c.in_channels * kk, pixels = c.out_h * c.out_w;
+  const int row = c.in_channels * c.kernel * c.kernel_w, pixels = c.out_h * c.out_w;
   auto* cols = reinterpret_cast<float*>(scratch);
   float* result = cols + static_cast<size_t>(pixels) * row;
   const long in_size = static_cast<long>(c.in_channels) * c.in_h * c.in_w;
@@ -108,9 +112,47 @@ void conv2d_as_gemm(const Step& s, const float* x, int batch, uint8_t* scratch, 
   }
 }
 
+// Concat along the first per-example dimension: each example's a, then its b.
+void concat(const Step& s, const void* a, const void* b, int batch, void* y) {
+  const size_t unit = dtype_size(s.in_type);
+  const size_t a_bytes = s.in_elems * unit, b_bytes = s.in2_elems * unit;
+  auto* out = static_cast<uint8_t*>(y);
+  for (int n = 0; n < batch; ++n, out += a_bytes + b_bytes) {
+    const uint8_t* an = static_cast<const uint8_t*>(a) + n * a_bytes;
+    const uint8_t* bn = static_cast<const uint8_t*>(b) + n * b_bytes;
+    if (s.table) {  // int8: each input's codes at the output's scale
+      ref::lookup_i8(reinterpret_cast<const int8_t*>(an), static_cast<long>(a_bytes), s.table,
+                     reinterpret_cast<int8_t*>(out));
+      ref::lookup_i8(reinterpret_cast<const int8_t*>(bn), static_cast<long>(b_bytes), s.table + 256,
+                     reinterpret_cast<int8_t*>(out + a_bytes));
+    } else {
+      memcpy(out, an, a_bytes);
+      memcpy(out + a_bytes, bn, b_bytes);
+    }
+  }
+}
+
+// Add and Mul: b is the second input, or the step's constant.
+void binary(const Step& s, const void* in, const void* in2, int batch, void* out) {
+  const bool constant = in2 == nullptr;
+  const void* b = constant ? s.weight : in2;
+  const bool add = s.op.kind == OpKind::kAdd;
+  if (s.in_type == DType::kI8) {
+    (add ? ref::add_i8 : ref::mul_i8)(static_cast<const int8_t*>(in), static_cast<const int8_t*>(b),
+                                      batch, s.binary, constant, s.qbinary,
+                                      static_cast<int8_t*>(out));
+    return;
+  }
+  auto* y = static_cast<float*>(out);
+  (add ? ref::add_f32 : ref::mul_f32)(static_cast<const float*>(in), static_cast<const float*>(b),
+                                      batch, s.binary, constant, y);
+  if (s.op.flags & kFlagFusedReLU) ref::relu_f32(y, s.binary.elements * batch, y);
+}
+
 }  // namespace
 
-void run_step(const Step& s, const void* in, void* out, uint8_t* scratch, int batch) {
+void run_step(const Step& s, const void* in, const void* in2, void* out, uint8_t* scratch,
+              int batch) {
   const KernelSet& k = *s.kernels;
   const OpRecord& op = s.op;
   const bool relu = op.flags & kFlagFusedReLU;
@@ -198,7 +240,34 @@ void run_step(const Step& s, const void* in, void* out, uint8_t* scratch, int ba
                       static_cast<float*>(out));
       break;
     case OpKind::kFlatten:
+    case OpKind::kReshape:  // the last step only: the others' output is their input
       memcpy(out, in, count * dtype_size(s.in_type));
+      break;
+    case OpKind::kAdd:
+    case OpKind::kMul:
+      binary(s, in, in2, batch, out);
+      break;
+    case OpKind::kConcat:
+      concat(s, in, in2, batch, out);
+      break;
+    case OpKind::kClip:
+    case OpKind::kSigmoid:
+    case OpKind::kHardSigmoid:
+    case OpKind::kHardSwish:
+      if (s.table) {
+        ref::lookup_i8(static_cast<const int8_t*>(in), count, s.table, static_cast<int8_t*>(out));
+        break;
+      }
+      if (op.kind == OpKind::kClip)
+        ref::clip_f32(static_cast<const float*>(in), count, s.graph.alpha, s.graph.beta,
+                      static_cast<float*>(out));
+      else if (op.kind == OpKind::kSigmoid)
+        ref::sigmoid_f32(static_cast<const float*>(in), count, static_cast<float*>(out));
+      else if (op.kind == OpKind::kHardSigmoid)
+        ref::hard_sigmoid_f32(static_cast<const float*>(in), count, s.graph.alpha, s.graph.beta,
+                              static_cast<float*>(out));
+      else
+        ref::hard_swish_f32(static_cast<const float*>(in), count, static_cast<float*>(out));
       break;
   }
 }

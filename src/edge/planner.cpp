@@ -1,5 +1,6 @@
 // Planning a validated model: the kernel set, weights packed in its layout (64-byte aligned),
 // biases folded for its unsigned or signed inputs, and one arena sized for the largest batch.
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,20 +29,39 @@ struct Sizes {
   size_t conv_bytes = 0;  // im2col rows and a [pixels, channels] output, for one example
 };
 
-// (Q)Conv2d -> Flatten -> (Q)Linear on a fast set: the conv leaves [pixels, channels] and the
-// linear layer's weight columns are permuted to match (no transpose at run time).
-void mark_hwc_chains(greenai_edge_model* m) {
-  if (m->kernels == &reference_kernels()) return;
+// How many steps read each value (step_count + 1 counts, calloc'd), or null.
+uint32_t* count_readers(const greenai_edge_model* m) {
+  auto* readers = static_cast<uint32_t*>(calloc(m->step_count + 1, sizeof(uint32_t)));
+  if (!readers) return nullptr;
+  for (size_t i = 0; i < m->step_count; ++i)
+    for (uint32_t v : m->steps[i].graph.input)
+      if (v != kNoValue) ++readers[v];
+  return readers;
+}
+
+// (Q)Conv2d -> Flatten -> (Q)Linear on a fast set, each the one reader of the one before: the
+// conv leaves [pixels, channels] and the linear layer's weight columns are permuted to match (no
+// transpose at run time).
+LoadError mark_hwc_chains(greenai_edge_model* m) {
+  if (m->kernels == &reference_kernels()) return kOk;
+  uint32_t* readers = count_readers(m);
+  if (!readers) return no_memory("the graph's readers");
   for (size_t i = 0; i + 2 < m->step_count; ++i) {
-    const OpKind conv = m->steps[i].op.kind, linear = m->steps[i + 2].op.kind;
+    const Step& first = m->steps[i];
+    const OpKind conv = first.op.kind, linear = m->steps[i + 2].op.kind;
     const bool int8 = conv == OpKind::kQConv2d && linear == OpKind::kQLinear;
     const bool fp32 = conv == OpKind::kConv2d && linear == OpKind::kLinear &&
                       m->kernels->pack_linear_f32;  // the fp32 conv runs through im2col rows
-    if ((int8 || fp32) && m->steps[i + 1].op.kind == OpKind::kFlatten) {
+    const bool chained = m->steps[i + 1].graph.input[0] == i + 1 && readers[i + 1] == 1 &&
+                         m->steps[i + 2].graph.input[0] == i + 2 && readers[i + 2] == 1;
+    if ((int8 || fp32) && chained && is_square_dense(first.conv) &&
+        m->steps[i + 1].op.kind == OpKind::kFlatten) {
       m->steps[i].hwc_output = true;
       m->steps[i + 2].hwc_channels = m->steps[i].op.out;
     }
   }
+  free(readers);
+  return kOk;
 }
 
 // The weight columns of a linear layer whose input is [pixels, channels] (a conv's hwc output)
@@ -55,10 +75,18 @@ void permute_columns(const T* w, uint64_t row, uint64_t out, uint64_t channels, 
         permuted[o * row + p * channels + c] = w[o * row + c * pixels + p];
 }
 
-// fp32 Linear/Conv2d on a set with a packed GEMM; a convolution through im2col rows.
+// The im2col row of a dense convolution: in_channels x kernel height x kernel width.
+uint64_t conv_row(const Conv2dShape& c) {
+  return uint64_t{static_cast<uint32_t>(c.in_channels / c.groups)} *
+         static_cast<uint32_t>(c.kernel) * static_cast<uint32_t>(c.kernel_w);
+}
+
+// fp32 Linear/Conv2d on a set with a packed GEMM; a convolution through im2col rows (grouped
+// ones keep the reference's loops).
 LoadError plan_f32(Step& s, const KernelSet& k, Sizes& sizes) {
   const bool conv = s.op.kind == OpKind::kConv2d;
-  const uint64_t row = conv ? uint64_t{s.op.in} * s.op.kernel * s.op.kernel : s.op.in;
+  if (conv && s.conv.groups > 1) return kOk;
+  const uint64_t row = conv ? conv_row(s.conv) : s.op.in;
   if (conv) {
     s.conv_as_gemm = true;
     const uint64_t pixels = uint64_t{static_cast<uint32_t>(s.conv.out_h)} * s.conv.out_w;
@@ -158,8 +186,8 @@ LoadError pack_int8(Step& s, uint64_t row) {
 // is folded with the input zero point for unsigned (x + 128) and signed inputs (Requant).
 LoadError plan_int8(Step& s, greenai_edge_model* m, Sizes& sizes) {
   const bool conv = s.op.kind == OpKind::kQConv2d;
-  if (conv && m->kernels == &reference_kernels()) return kOk;
-  const uint64_t row = conv ? uint64_t{s.op.in} * s.op.kernel * s.op.kernel : s.op.in;
+  if (conv && (m->kernels == &reference_kernels() || s.conv.groups > 1)) return kOk;
+  const uint64_t row = conv ? conv_row(s.conv) : s.op.in;
   const auto* w = static_cast<const int8_t*>(s.weight);
   int8_t largest = 0;  // the largest weight magnitude but for a -128
   bool has_minus_128 = false;
@@ -174,7 +202,7 @@ LoadError plan_int8(Step& s, greenai_edge_model* m, Sizes& sizes) {
   const bool small = !has_minus_128 && largest <= 63;
   s.qlinear = s.kernels->qlinear_small_weights && small ? s.kernels->qlinear_small_weights
                                                         : s.kernels->qlinear;
-  if (conv && s.kernels->qconv2d_direct && direct_conv_pays(s.conv))
+  if (conv && s.kernels->qconv2d_direct && is_square_dense(s.conv) && direct_conv_pays(s.conv))
     s.qconv2d_direct = s.kernels->qconv2d_direct_small_weights && small
                            ? s.kernels->qconv2d_direct_small_weights
                            : s.kernels->qconv2d_direct;
@@ -208,6 +236,101 @@ LoadError plan_int8(Step& s, greenai_edge_model* m, Sizes& sizes) {
   return kOk;
 }
 
+// The real function of an int8 unary operator.
+float unary_real(const Step& s, float x) {
+  switch (s.op.kind) {
+    case OpKind::kClip:
+      return min_of(max_of(x, s.graph.alpha), s.graph.beta);
+    case OpKind::kSigmoid:
+      return 1.0f / (1.0f + expf(-x));
+    case OpKind::kHardSigmoid:
+      return max_of(0.0f, min_of(1.0f, s.graph.alpha * x + s.graph.beta));
+    case OpKind::kHardSwish:
+      return x * max_of(0.0f, min_of(1.0f, x * (1.0f / 6.0f) + 0.5f));
+    default:
+      return x;  // Concat: a rescaling
+  }
+}
+
+// The 256 output codes of code q + 128 at (scale, zero_point) through the step's function, at
+// the output's scale (round half away from zero, as ref::quantize).
+void fill_table(const Step& s, float scale, int32_t zero_point, int8_t* table) {
+  for (int code = -128; code <= 127; ++code) {
+    const float real = unary_real(s, scale * static_cast<float>(code - zero_point));
+    const float q = roundf(real / s.op.scale) + static_cast<float>(s.op.output_zero_point);
+    table[code + 128] = isnan(q) ? static_cast<int8_t>(s.op.output_zero_point)
+                                 : static_cast<int8_t>(clamp_of(q, -128.0f, 127.0f));
+  }
+}
+
+// int8 Clip, Sigmoid, HardSigmoid, HardSwish: one table; int8 Concat: one per input.
+LoadError plan_table(Step& s) {
+  const bool concat = s.op.kind == OpKind::kConcat;
+  s.table = static_cast<int8_t*>(malloc(concat ? 512 : 256));
+  if (!s.table) return no_memory("a lookup table");
+  fill_table(s, s.graph.input_scale, s.op.input_zero_point, s.table);
+  if (concat) fill_table(s, s.graph.input_scale_b, s.graph.input_zero_point_b, s.table + 256);
+  return kOk;
+}
+
+// Where each value lies: its whole batch at value_offset in the arena's first values_bytes,
+// placed first-fit among the values still to be read when it is written (so a step's output never
+// overlaps its inputs). Flatten and Reshape write nothing: their value is their input's
+// (value_root). The input and the last value are the caller's buffers.
+struct Placed {
+  size_t offset, bytes;
+};
+int by_offset(const void* a, const void* b) {
+  const size_t x = static_cast<const Placed*>(a)->offset, y = static_cast<const Placed*>(b)->offset;
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+LoadError place_values(greenai_edge_model* m, int max_batch) {
+  const size_t count = m->step_count + 1;
+  m->value_offset = static_cast<size_t*>(calloc(count, sizeof(size_t)));
+  m->value_root = static_cast<uint32_t*>(calloc(count, sizeof(uint32_t)));
+  auto* last_read = static_cast<size_t*>(calloc(count, sizeof(size_t)));
+  auto* bytes = static_cast<size_t*>(calloc(count, sizeof(size_t)));
+  auto* live = static_cast<Placed*>(calloc(count, sizeof(Placed)));
+  LoadError e = kOk;
+  if (!m->value_offset || !m->value_root || !last_read || !bytes || !live)
+    e = no_memory("the value plan");
+  for (size_t v = 0; e.status == GREENAI_EDGE_OK && v < count; ++v) {
+    m->value_root[v] = static_cast<uint32_t>(v);
+    if (v == 0) continue;
+    const Step& s = m->steps[v - 1];
+    const bool alias = (s.op.kind == OpKind::kFlatten || s.op.kind == OpKind::kReshape) &&
+                       v + 1 < count;  // the last value is the caller's output either way
+    if (alias) m->value_root[v] = m->value_root[s.graph.input[0]];
+    last_read[v] = v - 1;  // a value no step reads still needs room while it is written
+    bytes[v] = alias ? 0
+                     : (s.out_elems * dtype_size(s.out_type) * static_cast<size_t>(max_batch) +
+                        kAlignment - 1) /
+                           kAlignment * kAlignment;
+  }
+  for (size_t i = 0; e.status == GREENAI_EDGE_OK && i < m->step_count; ++i)
+    for (uint32_t v : m->steps[i].graph.input)
+      if (v != kNoValue) last_read[m->value_root[v]] = max_of(last_read[m->value_root[v]], i);
+  size_t end = 0;
+  for (size_t v = 1; e.status == GREENAI_EDGE_OK && v + 1 < count; ++v) {
+    if (bytes[v] == 0) continue;
+    size_t n = 0;  // the values placed before v and read at or after v's step
+    for (size_t u = 1; u < v; ++u)
+      if (bytes[u] && last_read[u] >= v - 1) live[n++] = {m->value_offset[u], bytes[u]};
+    qsort(live, n, sizeof(Placed), by_offset);
+    size_t at = 0;
+    for (size_t j = 0; j < n && live[j].offset < at + bytes[v]; ++j)
+      at = max_of(at, live[j].offset + live[j].bytes);
+    m->value_offset[v] = at;
+    end = max_of(end, at + bytes[v]);
+  }
+  m->values_bytes = end;
+  free(last_read);
+  free(bytes);
+  free(live);
+  return e;
+}
+
 }  // namespace
 
 LoadError prepare(greenai_edge_model* m, int max_batch) {
@@ -219,16 +342,19 @@ LoadError prepare(greenai_edge_model* m, int max_batch) {
                 "GREENAI_EDGE_KERNELS=%s is not a kernel set this CPU runs (it runs: %s)",
                 getenv("GREENAI_EDGE_KERNELS"), names);
   }
-  mark_hwc_chains(m);
+  if (LoadError e = mark_hwc_chains(m); e.status != GREENAI_EDGE_OK) return e;
   Sizes sizes;
-  size_t largest = 0;  // bytes of the largest activation of one example
   for (size_t step = 0; step < m->step_count; ++step) {
     Step& s = m->steps[step];
     s.kernels = m->kernels;
-    largest = max_of<size_t>(largest, s.out_elems * dtype_size(s.out_type));
     LoadError e = kOk;
-    if ((s.op.kind == OpKind::kLinear || s.op.kind == OpKind::kConv2d) &&
-        m->kernels->pack_linear_f32)
+    const OpKind kind = s.op.kind;
+    if (s.in_type == DType::kI8 &&
+        (kind == OpKind::kClip || kind == OpKind::kSigmoid || kind == OpKind::kHardSigmoid ||
+         kind == OpKind::kHardSwish || kind == OpKind::kConcat))
+      e = plan_table(s);
+    else if ((s.op.kind == OpKind::kLinear || s.op.kind == OpKind::kConv2d) &&
+             m->kernels->pack_linear_f32)
       e = plan_f32(s, *m->kernels, sizes);
     else if (s.op.kind == OpKind::kDynamicLinear)
       e = plan_dynamic(s, *m->kernels, sizes);
@@ -236,15 +362,15 @@ LoadError prepare(greenai_edge_model* m, int max_batch) {
       e = plan_int8(s, m, sizes);
     if (e.status != GREENAI_EDGE_OK) return e;
   }
-  // Two ping-pong buffers, each large enough for the largest activation of the batch, and a
-  // scratch area for the kernels' converted inputs and the convolutions' im2col rows.
+  // The values (place_values), then a scratch area for the kernels' converted inputs and the
+  // convolutions' im2col rows.
   auto round_up = [](size_t n) { return (n + kAlignment - 1) / kAlignment * kAlignment; };
   m->conv_bytes = sizes.conv_bytes;
   m->max_batch = max_batch;
-  m->buffer_bytes = round_up(largest * static_cast<size_t>(max_batch));
+  if (LoadError e = place_values(m, max_batch); e.status != GREENAI_EDGE_OK) return e;
   m->scratch_bytes =
       max_of(round_up(sizes.scratch * static_cast<size_t>(max_batch)), round_up(m->conv_bytes));
-  m->arena_bytes = 2 * m->buffer_bytes + m->scratch_bytes;
+  m->arena_bytes = m->values_bytes + m->scratch_bytes;
   m->arena = static_cast<uint8_t*>(malloc(m->arena_bytes + kAlignment));
   if (!m->arena)
     return fail(GREENAI_EDGE_ERROR_MEMORY, "cannot allocate the %zu-byte arena", m->arena_bytes);

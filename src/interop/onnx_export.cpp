@@ -136,7 +136,21 @@ class Exporter {
       case OpKind::kDynamicLinear:
         throw export_error(where + ": dynamic quantization has no ONNX form here",
                            "export with --precision int8 (static) or fp32");
+      case OpKind::kAdd:
+      case OpKind::kMul:
+      case OpKind::kConcat:
+      case OpKind::kClip:
+      case OpKind::kSigmoid:
+      case OpKind::kHardSigmoid:
+      case OpKind::kHardSwish:
+      case OpKind::kReshape:
+        throw export_error(where + ": the exporter writes chains of the version 1 operators only",
+                           "run the ONNX model you imported this one from");
     }
+    const edge::OpGraph& graph = view_.graphs[i];
+    if (graph.input[0] != i || graph.input[1] != edge::kNoValue || (op.flags & edge::kFlagWindow))
+      throw export_error(where + ": the exporter writes chains of square windows only",
+                         "run the ONNX model you imported this one from");
     if (op.kind == OpKind::kLinear || op.kind == OpKind::kQLinear) out_features_ = op.out;
   }
   int64_t out_features() const { return out_features_; }

@@ -9,6 +9,7 @@
 #include "greenai/edge/format.h"
 #include "greenai/error.h"
 #include "greenai/interop/onnx.h"
+#include "interop/onnx_graph_import.h"
 
 namespace greenai::interop {
 namespace {
@@ -365,6 +366,16 @@ std::vector<uint8_t> onnx_to_edge(const std::string& onnx_bytes) {
   ModelProto model;
   if (!model.ParseFromString(onnx_bytes)) throw import_error("not a serialized ONNX ModelProto");
   const GraphProto& g = model.graph();
+  bool quantized = false;  // a QDQ graph as greenai exports it; anything else is an fp32 graph
+  for (const NodeProto& n : g.node())
+    quantized = quantized || n.op_type() == "QuantizeLinear" || n.op_type() == "DequantizeLinear";
+  if (!quantized) {
+    std::vector<uint8_t> bytes = import_float_graph(model);
+    edge::FileView check;  // what the importer wrote must also load
+    if (std::string why = edge::view_file(bytes, &check); !why.empty())
+      throw import_error("the graph does not form a valid edge model: " + why);
+    return bytes;
+  }
   GraphReader r(g);
   std::string input;
   edge::FileBuilder b(input_shape(g, r, &input));

@@ -51,8 +51,11 @@ Json EdgeEvaluation::to_json() const {
       .set("model", model)
       .set("format", format)
       .set("runtime", "greenai edge (" + kernels + ")")
-      .set("accuracy", accuracy)
+      .set("labeled", labeled)
+      .set("accuracy", labeled ? Json(accuracy) : Json())
+      .set("top5_accuracy", labeled ? Json(top5_accuracy) : Json())
       .set("test_examples", test_examples)
+      .set("outputs_per_example", outputs_per_example)
       .set("size_bytes", size_bytes)
       .set("arena_bytes", arena_bytes)
       .set("batch", batch)
@@ -92,18 +95,35 @@ EdgeEvaluation evaluate_edge(const std::string& path, const nn::Dataset& test,
   EdgeEvaluation e;
   e.per_1000 = phase_per_1000(tracker, "edge inference", inferences);
   tracker.stop();
-  const torch::Tensor label_tensor = test.labels.to(torch::kInt64).contiguous();
-  const int64_t* labels = label_tensor.data_ptr<int64_t>();
-  int64_t correct = 0;
+  e.labeled = test.labeled();
+  torch::Tensor label_tensor;
+  const int64_t* labels = nullptr;
+  if (e.labeled) {
+    label_tensor = test.labels.to(torch::kInt64).contiguous();
+    labels = label_tensor.data_ptr<int64_t>();
+  }
+  int64_t correct = 0, correct5 = 0;
   for (int64_t i = 0; i < n; ++i) {
     const float* row = logits.data() + i * classes;
     e.predictions.push_back(std::max_element(row, row + classes) - row);
+    if (!labels) continue;
     correct += e.predictions.back() == labels[i];
+    // Top-5: the label's output is beaten by fewer than 5 others (ties to the lower index).
+    if (labels[i] < classes) {
+      const float mine = row[labels[i]];
+      int64_t better = 0;
+      for (int64_t c = 0; c < classes; ++c)
+        better += row[c] > mine || (row[c] == mine && c < labels[i]);
+      correct5 += better < 5;
+    }
   }
   e.model = path;
   e.format = loaded.format();
   e.kernels = greenai_edge_kernels(model);
   e.accuracy = n ? static_cast<double>(correct) / n : 0;
+  e.top5_accuracy = n ? static_cast<double>(correct5) / n : 0;
+  e.outputs_per_example = classes;
+  if (options.keep_outputs) e.outputs = std::move(logits);
   e.test_examples = n;
   e.size_bytes = file_size(path);
   e.arena_bytes = static_cast<double>(greenai_edge_arena_bytes(model));
@@ -137,12 +157,18 @@ Json CheckpointEvaluation::to_json() const {
 
 std::string EdgeEvaluation::to_text() const {
   std::string text;
+  std::string quality = "no labels, accuracy not measured";
+  if (labeled) {
+    quality.clear();
+    util::appendf(quality, "test accuracy %.2f %%", 100 * accuracy);
+    if (outputs_per_example > 5) util::appendf(quality, " (top-5 %.2f %%)", 100 * top5_accuracy);
+  }
   util::appendf(
       text,
-      "%s (edge runtime, %s kernels): test accuracy %.2f %%, %.0f bytes; %.0f "
+      "%s (edge runtime, %s kernels): %s on %lld examples, %.0f bytes; %.0f "
       "inferences/s at batch %lld; 1,000 inferences: %s\n",
-      model.c_str(), kernels.c_str(), 100 * accuracy, size_bytes, inferences_per_s,
-      static_cast<long long>(batch),
+      model.c_str(), kernels.c_str(), quality.c_str(), static_cast<long long>(test_examples),
+      size_bytes, inferences_per_s, static_cast<long long>(batch),
       track::energy_text(per_1000.energy, per_1000.emissions_kg, provenance.energy).c_str());
   return text;
 }

@@ -1,10 +1,12 @@
 #include "greenai/nn/dataset.h"
 
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 
 #include "greenai/error.h"
 #include "greenai/nn/idx.h"
+#include "greenai/util/npy.h"
 
 namespace greenai::nn {
 namespace {
@@ -30,7 +32,39 @@ IdxArray read_with_hint(const std::string& path) {
 
 Dataset Dataset::head(int64_t n) const {
   if (n <= 0 || n >= size()) return *this;
-  return {images.narrow(0, 0, n), labels.narrow(0, 0, n)};
+  return {images.narrow(0, 0, n), labels.defined() ? labels.narrow(0, 0, n) : labels};
+}
+
+bool is_array_file(const std::string& path) {
+  auto ends = [&](const char* suffix) {
+    const size_t k = std::strlen(suffix);
+    return path.size() > k && path.compare(path.size() - k, k, suffix) == 0;
+  };
+  return ends(".npy") || ends(".npz");
+}
+
+Dataset load_arrays(const std::string& data, const std::string& labels) {
+  const util::NpyArray x = util::read_array(data);
+  if (x.shape.empty() || x.shape[0] == 0)
+    throw Error("cannot read inputs (path=" + data + ")", "it holds no examples",
+                "save an array of shape [N, ...], N >= 1");
+  std::vector<int64_t> dims(x.shape.begin(), x.shape.end());
+  std::vector<float> values = x.to_float32();
+  Dataset d;
+  d.images = torch::from_blob(values.data(), dims, torch::kFloat32).clone();
+  if (labels.empty()) return d;
+  const util::NpyArray y = util::read_array(labels);
+  if (y.shape.size() != 1 || y.shape[0] != x.shape[0])
+    throw Error("cannot read labels (path=" + labels + ")",
+                "it must hold one label per example: shape [" + std::to_string(x.shape[0]) + "]");
+  std::vector<int64_t> classes = y.to_int64();
+  for (int64_t c : classes)
+    if (c < 0)
+      throw Error("cannot read labels (path=" + labels + ")", "a label is negative",
+                  "labels are class indices 0, 1, ...");
+  d.labels = torch::from_blob(classes.data(), {static_cast<int64_t>(classes.size())}, torch::kInt64)
+                 .clone();
+  return d;
 }
 
 std::string default_fashion_mnist_dir() {

@@ -360,4 +360,37 @@ NpyArray read_array(const std::string& path, const std::string& name) {
   refuse(path, "it has no array called " + name + " (it has: " + names + ")");
 }
 
+void write_npy(const std::string& path, const std::vector<float>& data,
+               const std::vector<uint64_t>& shape) {
+  uint64_t count = 1;
+  std::string dims;
+  for (uint64_t d : shape) {
+    count *= d;
+    dims += std::to_string(d) + ",";
+  }
+  if (shape.size() > 1) dims.pop_back();  // (3,) for one dimension, (3, 4) for more
+  if (count != data.size())
+    throw Error("cannot write array (path=" + path + ")",
+                "the shape holds " + std::to_string(count) + " elements, the data " +
+                    std::to_string(data.size()));
+  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + dims + "), }";
+  // Magic, version 1.0, the header's length, then the header padded with spaces and ended by a
+  // newline so that the data starts on a multiple of 64 bytes.
+  const size_t unpadded = 10 + header.size() + 1;
+  header.append((64 - unpadded % 64) % 64, ' ');
+  header += '\n';
+  std::string bytes = std::string("\x93NUMPY\x01\x00", 8);
+  bytes += static_cast<char>(header.size() & 0xFF);
+  bytes += static_cast<char>(header.size() >> 8);
+  bytes += header;
+  const size_t at = bytes.size();
+  bytes.resize(at + data.size() * sizeof(float));
+  for (size_t i = 0; i < data.size(); ++i) {  // little-endian whatever the host
+    uint32_t bits;
+    std::memcpy(&bits, &data[i], 4);
+    for (int b = 0; b < 4; ++b) bytes[at + 4 * i + b] = static_cast<char>(bits >> (8 * b));
+  }
+  write_file_atomic(path, bytes);
+}
+
 }  // namespace greenai::util

@@ -254,7 +254,7 @@ TEST(EdgeLoader, RefusesMalformedFilesWithTheReason) {
   auto version = good;
   version[8] = 9;
   EXPECT_EQ(load_error(version, true, GREENAI_EDGE_ERROR_VERSION),
-            "format version 9, this runtime reads 1");
+            "format version 9, this runtime reads 1 to 2");
   auto flipped = good;
   flipped.back() ^= 1;
   EXPECT_EQ(load_error(flipped, false, GREENAI_EDGE_ERROR_CHECKSUM),
@@ -262,14 +262,15 @@ TEST(EdgeLoader, RefusesMalformedFilesWithTheReason) {
   // Second layer made to expect 3 inputs: shapes do not chain.
   auto chain = good;
   OpRecord op;
-  std::memcpy(&op, chain.data() + sizeof(Header) + sizeof(OpRecord), sizeof op);
+  const size_t second_op = sizeof(Header) + op_record_bytes(kVersion);
+  std::memcpy(&op, chain.data() + second_op, sizeof op);
   op.in = 3;
-  std::memcpy(chain.data() + sizeof(Header) + sizeof(OpRecord), &op, sizeof op);
+  std::memcpy(chain.data() + second_op, &op, sizeof op);
   EXPECT_EQ(load_error(chain, true, GREENAI_EDGE_ERROR_SHAPE), "op 1: expects 3 features, gets 2");
   // A tensor whose offset points past the end.
   auto offset = good;
   TensorRecord t;
-  const size_t tensor_at = sizeof(Header) + 2 * sizeof(OpRecord);
+  const size_t tensor_at = sizeof(Header) + 2 * op_record_bytes(kVersion);
   std::memcpy(&t, offset.data() + tensor_at, sizeof t);
   t.offset = 1 << 20;
   std::memcpy(offset.data() + tensor_at, &t, sizeof t);

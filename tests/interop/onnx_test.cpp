@@ -214,7 +214,8 @@ TEST(OnnxExport, RefusesWhatHasNoOnnxForm) {
   ASSERT_EQ(edge::view_file(bytes, &view), "");
   OpRecord stripped = view.ops[1];
   stripped.flags &= ~edge::kFlagScales;
-  std::memcpy(bytes.data() + sizeof(edge::Header) + sizeof(OpRecord), &stripped, sizeof stripped);
+  std::memcpy(bytes.data() + sizeof(edge::Header) + edge::op_record_bytes(edge::kVersion),
+              &stripped, sizeof stripped);
   std::memset(bytes.data() + offsetof(edge::Header, checksum), 0, 4);
   const uint32_t crc = edge::crc32(bytes.data(), bytes.size());
   std::memcpy(bytes.data() + offsetof(edge::Header, checksum), &crc, 4);
@@ -244,7 +245,7 @@ TEST(OnnxImport, NamesTheNodeItCannotMap) {
   std::string bytes;
   model.SerializeToString(&bytes);
   EXPECT_THAT(greenai::testing::error_of([&] { onnx_to_edge(bytes); }),
-              ::testing::HasSubstr("(Tanh) has no edge operator"));
+              ::testing::HasSubstr("(Tanh, opset 13): has no edge operator"));
   EXPECT_THAT(greenai::testing::error_of([&] { onnx_to_edge("not a model"); }),
               ::testing::HasSubstr("not a serialized ONNX ModelProto"));
 }

@@ -23,7 +23,13 @@ class FileBuilder {
   explicit FileBuilder(std::vector<uint32_t> input_shape);
   /// Adds a tensor (copied); returns its index.
   uint32_t add_tensor(DType dtype, const void* data, size_t count);
-  void add_op(const OpRecord& op);
+  /// Adds an operator reading the previous operator's output (the model's input for the first);
+  /// returns the value it writes (docs/edge-format.md: operator k writes value k + 1).
+  uint32_t add_op(const OpRecord& op);
+  /// Adds an operator whose inputs `graph` names; returns the value it writes.
+  uint32_t add_op(const OpRecord& op, const OpGraph& graph);
+  /// Values written so far: the model's input (0) and each operator's output.
+  uint32_t value_count() const { return static_cast<uint32_t>(ops_.size() + 1); }
   /// The tensors of an int8 kQLinear or kQConv2d, the one place their requantization is derived:
   /// the weight codes (`count` of them), the int32 bias codes, per output channel c the
   /// multiplier and shift of input_scale x weight_scale[c] / output_scale, and the real weight
@@ -38,6 +44,7 @@ class FileBuilder {
  private:
   std::vector<uint32_t> input_shape_;
   std::vector<OpRecord> ops_;
+  std::vector<OpGraph> graphs_;
   std::vector<TensorRecord> tensors_;
   std::vector<uint8_t> data_;
 };
@@ -65,6 +72,7 @@ class AlignedBytes {
 struct FileView {
   Header header{};
   std::vector<OpRecord> ops;
+  std::vector<OpGraph> graphs;  ///< One per operator; chain_graph(k) for a version-1 file.
   std::vector<TensorRecord> tensors;
   /// A tensor's elements (the caller knows the dtype from the operator); null for kNoTensor.
   const void* tensor(uint32_t index) const;

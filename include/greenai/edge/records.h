@@ -12,9 +12,11 @@
 namespace greenai::edge {
 
 inline constexpr char kMagic[8] = {'G', 'R', 'N', 'A', 'I', 'E', 'D', 'G'};
-inline constexpr uint32_t kVersion = 1;
+inline constexpr uint32_t kVersion = 2;  ///< Written; version 1 files still load.
+inline constexpr uint32_t kOldestVersion = 1;
 inline constexpr uint32_t kAlignment = 64;  ///< Of the data section and of every tensor.
 inline constexpr uint32_t kNoTensor = 0xFFFFFFFFu;
+inline constexpr uint32_t kNoValue = 0xFFFFFFFFu;
 inline constexpr uint32_t kMaxDims = 3;  ///< Per-example activation shape: (C, H, W) or (N).
 
 enum class DType : uint32_t { kF32 = 1, kI8 = 2, kI32 = 3 };
@@ -34,6 +36,14 @@ enum class OpKind : uint32_t {
   kQConv2d = 11,  ///< as kQLinear, for convolutions
   kDynamicLinear = 12,  ///< fp32 in/out, int8 per-channel weights; the input is quantized per
                         ///< example at run time (dynamic quantization)
+  kAdd = 13,            ///< fp32 or int8: a + b, b the same shape, per channel or one value
+  kMul = 14,            ///< fp32 or int8: a x b, broadcast as kAdd
+  kConcat = 15,         ///< fp32 or int8: a then b along the first per-example dimension
+  kClip = 16,           ///< fp32 or int8: min(max(x, alpha), beta) (ReLU6: 0, 6)
+  kSigmoid = 17,        ///< fp32 or int8: 1 / (1 + exp(-x))
+  kHardSigmoid = 18,    ///< fp32 or int8: max(0, min(1, alpha x + beta))
+  kHardSwish = 19,      ///< fp32 or int8: x max(0, min(1, x / 6 + 1 / 2))
+  kReshape = 20,        ///< fp32 or int8: a new per-example shape (int32 tensor), no data moved
 };
 
 /// File header, 64 bytes at offset 0.
@@ -71,6 +81,44 @@ inline constexpr uint32_t kFlagFusedReLU = 1;
 /// QLinear / QConv2d also record their real scales (s_out in `scale`, s_w in `weight_scale`).
 /// The runtime does not need them; exporters to other formats (ONNX) do.
 inline constexpr uint32_t kFlagScales = 2;
+
+/// Version 2: the second 64 bytes of each operator record, after its OpRecord. Where the
+/// operator's inputs come from, a window in full, and the parameters of the operators version 2
+/// added. Version 1 files have none: each operator reads the one before it, windows are square.
+struct OpGraph {
+  /// Values: 0 is the model's input, k + 1 the output of operator k (k before this operator);
+  /// input[1] is kNoValue but for two-input operators (Add, Mul with no constant; Concat).
+  uint32_t input[2];
+  /// With kFlagWindow: the window in full (kernel, stride and padding in the OpRecord are the
+  /// height's and the top's); without it, square with equal padding.
+  uint32_t kernel_w, stride_w;
+  uint32_t pad_left, pad_bottom, pad_right;
+  uint32_t dilation_h, dilation_w;  ///< With kFlagWindow; 1 without.
+  uint32_t groups;    ///< Conv2d and QConv2d: 0 or 1, dense; in = out = groups: depthwise
+  float alpha, beta;  ///< Clip: min and max; HardSigmoid: alpha and beta
+  /// int8 elementwise operators (Add, Mul, Concat, Clip, Sigmoid, HardSigmoid, HardSwish): the
+  /// real scale of input a (its zero point is the OpRecord's input_zero_point) and of input b.
+  float input_scale;
+  float input_scale_b;
+  int32_t input_zero_point_b;
+  uint32_t reserved;
+};
+static_assert(sizeof(OpGraph) == 64);
+/// The OpGraph's window fields hold (kernel_w, stride_w, the pads, the dilations).
+inline constexpr uint32_t kFlagWindow = 4;
+/// The bytes of one operator's record(s) in a file of `version`: the OpRecord, and from version 2
+/// its OpGraph.
+constexpr size_t op_record_bytes(uint32_t version) {
+  return version >= 2 ? sizeof(OpRecord) + sizeof(OpGraph) : sizeof(OpRecord);
+}
+/// The OpGraph a version-1 operator k has: its input is operator k - 1's output (the model's
+/// input for k = 0), its window square.
+constexpr OpGraph chain_graph(uint32_t k) {
+  OpGraph g{};
+  g.input[0] = k;
+  g.input[1] = kNoValue;
+  return g;
+}
 
 /// One tensor, 32 bytes; the records follow the operators.
 struct TensorRecord {

@@ -26,15 +26,20 @@ struct EvalOptions {
   int64_t batch = 64;  ///< examples per call
   int64_t repeat = 3;  ///< passes over the test set (the energy is divided by all inferences)
   nn::Precision precision = nn::Precision::kFp32;  ///< checkpoints only
+  bool keep_outputs = false;  ///< edge and ONNX files: keep every example's outputs (logits)
 };
 
 /// An edge or ONNX file evaluated by the edge runtime (one thread, as on a small device).
 struct EdgeEvaluation {
-  std::string model;    ///< the file
-  std::string format;   ///< "edge" or "onnx"
-  std::string kernels;  ///< the edge kernel set that ran, e.g. "avx2"
-  double accuracy = 0;  ///< top-1 on the test set, 0..1
+  std::string model;         ///< the file
+  std::string format;        ///< "edge" or "onnx"
+  std::string kernels;       ///< the edge kernel set that ran, e.g. "avx2"
+  bool labeled = true;       ///< whether the inputs came with labels (else no accuracy)
+  double accuracy = 0;       ///< top-1 on the test set, 0..1
+  double top5_accuracy = 0;  ///< top-5 (top-k for fewer than 5 classes: 1)
   int64_t test_examples = 0;
+  int64_t outputs_per_example = 0;
+  std::vector<float> outputs;  ///< [test_examples, outputs_per_example] with keep_outputs
   double size_bytes = 0, arena_bytes = 0;
   int64_t batch = 0;
   double inferences_per_s = 0;

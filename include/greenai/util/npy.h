@@ -67,4 +67,10 @@ std::vector<std::pair<std::string, NpyArray>> parse_npz(const std::vector<uint8_
 /// and everything parse_npy refuses.
 NpyArray read_array(const std::string& path, const std::string& name = {});
 
+/// Writes float32 data of `shape` as a .npy file (version 1, little-endian "<f4", C order),
+/// atomically. Throws greenai::Error when the file cannot be written or the shape does not hold
+/// data.size() elements.
+void write_npy(const std::string& path, const std::vector<float>& data,
+               const std::vector<uint64_t>& shape);
+
 }  // namespace greenai::util

@@ -11,12 +11,23 @@
 
 namespace greenai::edge::internal {
 
-/// Shape of a convolution or pooling step, per example.
+/// Shape of a convolution or pooling step, per example. `kernel`, `stride` and `padding` are the
+/// height's (and the top's); the rest default to a square window with equal padding, dense.
 struct Conv2dShape {
   int in_channels, in_h, in_w;
   int out_channels, out_h, out_w;
   int kernel, stride, padding;
+  int kernel_w = kernel, stride_w = stride;
+  int pad_left = padding, pad_bottom = padding, pad_right = padding;
+  int dilation_h = 1, dilation_w = 1;
+  int groups = 1;
 };
+/// A square window, equal padding, no dilation, dense: the shapes the fast convolutions take.
+inline bool is_square_dense(const Conv2dShape& s) {
+  return s.kernel_w == s.kernel && s.stride_w == s.stride && s.pad_left == s.padding &&
+         s.pad_bottom == s.padding && s.pad_right == s.padding && s.dilation_h == 1 &&
+         s.dilation_w == 1 && s.groups == 1;
+}
 
 /// Per-output-channel int8 requantization parameters.
 struct Requant {
@@ -140,6 +151,23 @@ inline const int8_t* conv_weights(const int8_t* packed, const ConvImage& c) {
 size_t pack_qconv2d_blocks(const int8_t* w, const Conv2dShape& s, int channels, int8_t* packed);
 size_t pack_qconv2d_blocks8(const int8_t* w, const Conv2dShape& s, int8_t* packed);
 
+/// The broadcast of a two-input operator: b has as many elements as a (`kSame`), one per
+/// channel of a (C, H, W) a (`kPerChannel`, `plane` = H x W), or one (`kOne`).
+enum class Broadcast { kSame, kPerChannel, kOne };
+struct BinaryShape {
+  Broadcast broadcast;
+  long elements;  ///< of a, per example
+  long b_elements;
+  long plane;
+};
+/// int8 Add and Mul: the real values s (q - zp) of a and b combined in float and quantized to
+/// the output scale (round half away from zero), then clamped.
+struct QBinary {
+  float scale_a, scale_b, scale_out;
+  int32_t zero_point_a, zero_point_b, zero_point_out;
+  int32_t min, max;  ///< The output clamp: [-128, 127], or [zero point, 127] with ReLU fused.
+};
+
 namespace ref {
 void linear_f32(const float* x, int batch, int in, int out, const float* w, const float* b,
                 bool relu, float* y);
@@ -153,6 +181,8 @@ void max_pool_f32(const float* x, int batch, const Conv2dShape& s, float* y);
 void max_pool_i8(const int8_t* x, int batch, const Conv2dShape& s, int8_t* y);
 void avg_pool_f32(const float* x, int batch, const Conv2dShape& s, float* y);
 void avg_pool_i8(const int8_t* x, int batch, const Conv2dShape& s, int8_t* y);
+/// Any window, dilation and groups (conv2d_f32 and qconv2d too); a depthwise convolution
+/// (groups = in = out channels) runs row by row.
 void relu_f32(const float* x, long count, float* y);
 void relu_i8(const int8_t* x, long count, int8_t zero_point, int8_t* y);
 /// Dynamic quantization (OpKind::kDynamicLinear); `scratch` holds `in` bytes, `row_sum[c]` the
@@ -163,6 +193,22 @@ void dynamic_linear(const float* x, int batch, int in, int out, const int8_t* w,
 void softmax_f32(const float* x, int batch, int features, float* y);
 void quantize(const float* x, long count, float scale, int32_t zero_point, int8_t* y);
 void dequantize(const int8_t* x, long count, float scale, int32_t zero_point, float* y);
+/// y = x[y's index] through a 256-entry table indexed by the code + 128: every int8 unary
+/// operator (Clip, Sigmoid, HardSigmoid, HardSwish, and Concat's rescaling), its table made at
+/// load from the real function.
+void lookup_i8(const int8_t* x, long count, const int8_t* table, int8_t* y);
+void add_f32(const float* a, const float* b, int batch, const BinaryShape& s, bool b_constant,
+             float* y);
+void mul_f32(const float* a, const float* b, int batch, const BinaryShape& s, bool b_constant,
+             float* y);
+void add_i8(const int8_t* a, const int8_t* b, int batch, const BinaryShape& s, bool b_constant,
+            const QBinary& q, int8_t* y);
+void mul_i8(const int8_t* a, const int8_t* b, int batch, const BinaryShape& s, bool b_constant,
+            const QBinary& q, int8_t* y);
+void clip_f32(const float* x, long count, float lo, float hi, float* y);
+void sigmoid_f32(const float* x, long count, float* y);
+void hard_sigmoid_f32(const float* x, long count, float alpha, float beta, float* y);
+void hard_swish_f32(const float* x, long count, float* y);
 }  // namespace ref
 
 /// One DynamicLinear output from its exact integer d = sum_i u_i w[c][i] - zp row_sum[c]:

@@ -23,6 +23,7 @@ constexpr int kMaxBatch = 1 << 16;
 // One validated step of the graph, with its tensors resolved to pointers into the file.
 struct Step {
   OpRecord op;
+  OpGraph graph;  // where its inputs come from (version 1 files: chain_graph)
   DType in_type, out_type;
   uint32_t in_shape[kMaxDims], out_shape[kMaxDims];
   int in_dims, out_dims;
@@ -57,6 +58,14 @@ struct Step {
   float* packed_f32_storage = nullptr;
   const float* packed_f32 = nullptr;
   int64_t* row_sums = nullptr;  // kDynamicLinear: sum of each channel's weights
+  // Add, Mul: how b broadcasts over a; b is the constant `weight` when graph.input[1] is
+  // kNoValue.
+  BinaryShape binary{};
+  QBinary qbinary{};       // int8 Add, Mul
+  uint64_t in2_elems = 0;  // Concat: b's elements per example
+  // int8 Clip, Sigmoid, HardSigmoid, HardSwish: the table of the 256 codes (made at load);
+  // Concat: a's table then b's (each input's codes at the output's scale).
+  int8_t* table = nullptr;
 };
 
 struct LoadError {
@@ -80,8 +89,10 @@ LoadError validate(greenai_edge_model& m);
 /// Chooses the kernel set, packs the weights for it and allocates the arena for `max_batch`.
 LoadError prepare(greenai_edge_model* m, int max_batch);
 
-/// Runs one step on `batch` examples from `in` to `out`, with the arena's scratch.
-void run_step(const Step& s, const void* in, void* out, uint8_t* scratch, int batch);
+/// Runs one step on `batch` examples from `in` (and `in2`, its second input or null) to `out`,
+/// with the arena's scratch.
+void run_step(const Step& s, const void* in, const void* in2, void* out, uint8_t* scratch,
+              int batch);
 
 /// Frees the model and everything it owns (unmapping a mapped file).
 void free_model(greenai_edge_model* m);
@@ -96,10 +107,15 @@ struct greenai_edge_model {
   bool mapped;
   greenai::edge::internal::Step* steps;  // step_count of them, calloc'd
   size_t step_count;
+  // Value v (0 the input, k + 1 step k's output) lies at arena + value_offset[v] for the whole
+  // batch, or is the input or the output itself; a Flatten or Reshape's output is its input
+  // (value_root). step_count + 1 of each, calloc'd.
+  size_t* value_offset;
+  uint32_t* value_root;
   int max_batch;
   uint64_t input_size, output_size;
   uint8_t* arena;
-  size_t arena_bytes, buffer_bytes, scratch_bytes;
+  size_t arena_bytes, values_bytes, scratch_bytes;
   size_t conv_bytes;  // im2col rows and a [pixels, channels] output, for one example
   const greenai::edge::internal::KernelSet* kernels;
   char error[160];

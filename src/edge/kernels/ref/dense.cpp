@@ -19,29 +19,94 @@ void linear_f32(const float* x, int batch, int in, int out, const float* w, cons
     }
 }
 
-// y[c_out][oy][ox] = b + sum over c_in, ky, kx of w[c_out][c_in][ky][kx] x[c_in][iy][ix], with
-// iy = oy*stride - padding + ky and zero outside the image.
+namespace {
+
+// The input row and column a window tap reads, per output row and column: iy = oy x stride -
+// pad_top + ky x dilation.
+inline int tap_y(const Conv2dShape& s, int oy, int ky) {
+  return oy * s.stride - s.padding + ky * s.dilation_h;
+}
+inline int tap_x(const Conv2dShape& s, int ox, int kx) {
+  return ox * s.stride_w - s.pad_left + kx * s.dilation_w;
+}
+
+// The output columns [begin, end) whose tap kx lies inside the image.
+inline void inside_columns(const Conv2dShape& s, int kx, int* begin, int* end) {
+  const int offset = kx * s.dilation_w - s.pad_left;  // ix = ox x stride_w + offset
+  int b = offset >= 0 ? 0 : (-offset + s.stride_w - 1) / s.stride_w;
+  int e = s.in_w - offset <= 0 ? 0 : (s.in_w - offset + s.stride_w - 1) / s.stride_w;
+  *begin = min_of(b, s.out_w);
+  *end = max_of(*begin, min_of(e, s.out_w));
+}
+
+// A depthwise convolution (one input channel per group) of fp32 planes: each output row
+// accumulates its taps in the order ky, kx after the bias, as the general loop does (the same
+// sums, bit for bit), but along whole rows.
+void depthwise_f32(const float* x, int batch, const Conv2dShape& s, const float* w, const float* b,
+                   bool relu, float* y) {
+  const long in_plane = static_cast<long>(s.in_h) * s.in_w;
+  const long out_plane = static_cast<long>(s.out_h) * s.out_w;
+  const int multiplier = s.out_channels / s.groups;  // outputs per input channel
+  const int taps = s.kernel * s.kernel_w;
+  for (int n = 0; n < batch; ++n)
+    for (int oc = 0; oc < s.out_channels; ++oc) {
+      const float* in = x + (static_cast<long>(n) * s.in_channels + oc / multiplier) * in_plane;
+      float* out = y + (static_cast<long>(n) * s.out_channels + oc) * out_plane;
+      const float* wc = w + static_cast<long>(oc) * taps;
+      for (long p = 0; p < out_plane; ++p) out[p] = b ? b[oc] : 0.0f;
+      for (int oy = 0; oy < s.out_h; ++oy) {
+        float* row = out + static_cast<long>(oy) * s.out_w;
+        for (int ky = 0; ky < s.kernel; ++ky) {
+          const int iy = tap_y(s, oy, ky);
+          if (iy < 0 || iy >= s.in_h) continue;
+          const float* in_row = in + static_cast<long>(iy) * s.in_w;
+          for (int kx = 0; kx < s.kernel_w; ++kx) {
+            int begin, end;
+            inside_columns(s, kx, &begin, &end);
+            const float wk = wc[ky * s.kernel_w + kx];
+            const int offset = kx * s.dilation_w - s.pad_left;
+            if (s.stride_w == 1)
+              for (int ox = begin; ox < end; ++ox) row[ox] += wk * in_row[ox + offset];
+            else
+              for (int ox = begin; ox < end; ++ox) row[ox] += wk * in_row[ox * s.stride_w + offset];
+          }
+        }
+      }
+      if (relu)
+        for (long p = 0; p < out_plane; ++p) out[p] = max_of(out[p], 0.0f);
+    }
+}
+
+}  // namespace
+
+// y[c_out][oy][ox] = b + sum over the group's c_in, ky, kx of w[c_out][c_in][ky][kx]
+// x[c_in][iy][ix], with iy = oy stride - pad_top + ky dilation and zero outside the image.
 void conv2d_f32(const float* x, int batch, const Conv2dShape& s, const float* w, const float* b,
                 bool relu, float* y) {
+  if (s.groups == s.in_channels && s.groups > 1) return depthwise_f32(x, batch, s, w, b, relu, y);
   const long in_size = static_cast<long>(s.in_channels) * s.in_h * s.in_w;
   const long out_size = static_cast<long>(s.out_channels) * s.out_h * s.out_w;
+  const int in_per_group = s.in_channels / s.groups, out_per_group = s.out_channels / s.groups;
   for (int n = 0; n < batch; ++n)
-    for (int oc = 0; oc < s.out_channels; ++oc)
+    for (int oc = 0; oc < s.out_channels; ++oc) {
+      const int first_ic = oc / out_per_group * in_per_group;
       for (int oy = 0; oy < s.out_h; ++oy)
         for (int ox = 0; ox < s.out_w; ++ox) {
           float acc = b ? b[oc] : 0.0f;
-          for (int ic = 0; ic < s.in_channels; ++ic)
+          for (int g = 0; g < in_per_group; ++g)
             for (int ky = 0; ky < s.kernel; ++ky)
-              for (int kx = 0; kx < s.kernel; ++kx) {
-                const int iy = oy * s.stride - s.padding + ky, ix = ox * s.stride - s.padding + kx;
+              for (int kx = 0; kx < s.kernel_w; ++kx) {
+                const int iy = tap_y(s, oy, ky), ix = tap_x(s, ox, kx);
                 if (iy < 0 || iy >= s.in_h || ix < 0 || ix >= s.in_w) continue;
-                acc += w[((static_cast<long>(oc) * s.in_channels + ic) * s.kernel + ky) * s.kernel +
-                         kx] *
-                       x[n * in_size + (static_cast<long>(ic) * s.in_h + iy) * s.in_w + ix];
+                acc +=
+                    w[((static_cast<long>(oc) * in_per_group + g) * s.kernel + ky) * s.kernel_w +
+                      kx] *
+                    x[n * in_size + (static_cast<long>(first_ic + g) * s.in_h + iy) * s.in_w + ix];
               }
           y[n * out_size + (static_cast<long>(oc) * s.out_h + oy) * s.out_w + ox] =
               relu ? max_of(acc, 0.0f) : acc;
         }
+    }
 }
 
 // acc = bias + sum (x - zp_in) w (|x - zp| <= 255, |w| <= 127), summed in int64 and wrapped.
@@ -62,27 +127,30 @@ void qconv2d(const int8_t* x, int batch, const Conv2dShape& s, const int8_t* w, 
              int8_t* y) {
   const long in_size = static_cast<long>(s.in_channels) * s.in_h * s.in_w;
   const long out_size = static_cast<long>(s.out_channels) * s.out_h * s.out_w;
+  const int in_per_group = s.in_channels / s.groups, out_per_group = s.out_channels / s.groups;
   for (int n = 0; n < batch; ++n)
-    for (int oc = 0; oc < s.out_channels; ++oc)
+    for (int oc = 0; oc < s.out_channels; ++oc) {
+      const int first_ic = oc / out_per_group * in_per_group;
       for (int oy = 0; oy < s.out_h; ++oy)
         for (int ox = 0; ox < s.out_w; ++ox) {
           int64_t dot = 0;
-          for (int ic = 0; ic < s.in_channels; ++ic)
+          for (int g = 0; g < in_per_group; ++g)
             for (int ky = 0; ky < s.kernel; ++ky)
-              for (int kx = 0; kx < s.kernel; ++kx) {
-                const int iy = oy * s.stride - s.padding + ky, ix = ox * s.stride - s.padding + kx;
+              for (int kx = 0; kx < s.kernel_w; ++kx) {
+                const int iy = tap_y(s, oy, ky), ix = tap_x(s, ox, kx);
                 if (iy < 0 || iy >= s.in_h || ix < 0 || ix >= s.in_w) continue;
-                dot += (static_cast<int32_t>(
-                            x[n * in_size + (static_cast<long>(ic) * s.in_h + iy) * s.in_w + ix]) -
-                        r.input_zero_point) *
+                const int8_t q =
+                    x[n * in_size + (static_cast<long>(first_ic + g) * s.in_h + iy) * s.in_w + ix];
+                dot += (static_cast<int32_t>(q) - r.input_zero_point) *
                        static_cast<int32_t>(
-                           w[((static_cast<long>(oc) * s.in_channels + ic) * s.kernel + ky) *
-                                 s.kernel +
+                           w[((static_cast<long>(oc) * in_per_group + g) * s.kernel + ky) *
+                                 s.kernel_w +
                              kx]);
               }
           y[n * out_size + (static_cast<long>(oc) * s.out_h + oy) * s.out_w + ox] =
               requantize(wrapping_add(r.bias[oc], dot), oc, r);
         }
+    }
 }
 
 // Each example's row is quantized on its own to unsigned 8 bits over its range widened to

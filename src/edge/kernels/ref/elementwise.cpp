@@ -18,9 +18,9 @@ void pool(const T* x, int batch, const Conv2dShape& s, T* y, Reduce reduce) {
       T* out = y + (static_cast<long>(n) * s.in_channels + c) * out_plane;
       for (int oy = 0; oy < s.out_h; ++oy)
         for (int ox = 0; ox < s.out_w; ++ox) {
-          const int y0 = oy * s.stride - s.padding, x0 = ox * s.stride - s.padding;
+          const int y0 = oy * s.stride - s.padding, x0 = ox * s.stride_w - s.pad_left;
           const int y_begin = max_of(y0, 0), y_end = min_of(y0 + s.kernel, s.in_h);
-          const int x_begin = max_of(x0, 0), x_end = min_of(x0 + s.kernel, s.in_w);
+          const int x_begin = max_of(x0, 0), x_end = min_of(x0 + s.kernel_w, s.in_w);
           out[oy * s.out_w + ox] = reduce(in, y_begin, y_end, x_begin, x_end, s.in_w);
         }
     }
@@ -47,6 +47,7 @@ void max_pool_i8(const int8_t* x, int batch, const Conv2dShape& s, int8_t* y) {
 }
 
 // Mean over the cells inside the image (padding is not counted, as count_include_pad=False).
+// (The loader takes no other: a window that counts its padding is refused at import.)
 void avg_pool_f32(const float* x, int batch, const Conv2dShape& s, float* y) {
   pool(x, batch, s, y, [](const float* in, int y0, int y1, int x0, int x1, int w) {
     float sum = 0;
@@ -102,6 +103,86 @@ void quantize(const float* x, long count, float scale, int32_t zero_point, int8_
 void dequantize(const int8_t* x, long count, float scale, int32_t zero_point, float* y) {
   for (long i = 0; i < count; ++i)
     y[i] = scale * static_cast<float>(static_cast<int32_t>(x[i]) - zero_point);
+}
+
+void lookup_i8(const int8_t* x, long count, const int8_t* table, int8_t* y) {
+  for (long i = 0; i < count; ++i) y[i] = table[x[i] + 128];
+}
+
+namespace {
+
+// out[n][i] = f(a[n][i], b at i's broadcast index); b is per example, or one shared constant.
+template <typename T, typename F>
+void binary(const T* a, const T* b, int batch, const BinaryShape& s, bool b_constant, T* y, F f) {
+  for (int n = 0; n < batch; ++n) {
+    const T* an = a + n * s.elements;
+    const T* bn = b_constant ? b : b + n * s.b_elements;
+    T* yn = y + n * s.elements;
+    switch (s.broadcast) {
+      case Broadcast::kSame:
+        for (long i = 0; i < s.elements; ++i) yn[i] = f(an[i], bn[i]);
+        break;
+      case Broadcast::kOne:
+        for (long i = 0; i < s.elements; ++i) yn[i] = f(an[i], bn[0]);
+        break;
+      case Broadcast::kPerChannel:
+        for (long i = 0; i < s.elements; ++i) yn[i] = f(an[i], bn[i / s.plane]);
+        break;
+    }
+  }
+}
+
+int8_t quantize_value(float v, const QBinary& q) {
+  const float code = roundf(v / q.scale_out) + static_cast<float>(q.zero_point_out);
+  if (isnan(code)) return static_cast<int8_t>(q.zero_point_out);
+  return static_cast<int8_t>(clamp_of(code, static_cast<float>(q.min), static_cast<float>(q.max)));
+}
+
+}  // namespace
+
+void add_f32(const float* a, const float* b, int batch, const BinaryShape& s, bool b_constant,
+             float* y) {
+  binary(a, b, batch, s, b_constant, y, [](float u, float v) { return u + v; });
+}
+
+void mul_f32(const float* a, const float* b, int batch, const BinaryShape& s, bool b_constant,
+             float* y) {
+  binary(a, b, batch, s, b_constant, y, [](float u, float v) { return u * v; });
+}
+
+void add_i8(const int8_t* a, const int8_t* b, int batch, const BinaryShape& s, bool b_constant,
+            const QBinary& q, int8_t* y) {
+  binary(a, b, batch, s, b_constant, y, [&q](int8_t u, int8_t v) {
+    const float real = q.scale_a * static_cast<float>(u - q.zero_point_a) +
+                       q.scale_b * static_cast<float>(v - q.zero_point_b);
+    return quantize_value(real, q);
+  });
+}
+
+void mul_i8(const int8_t* a, const int8_t* b, int batch, const BinaryShape& s, bool b_constant,
+            const QBinary& q, int8_t* y) {
+  binary(a, b, batch, s, b_constant, y, [&q](int8_t u, int8_t v) {
+    const float real = q.scale_a * static_cast<float>(u - q.zero_point_a) * q.scale_b *
+                       static_cast<float>(v - q.zero_point_b);
+    return quantize_value(real, q);
+  });
+}
+
+void clip_f32(const float* x, long count, float lo, float hi, float* y) {
+  for (long i = 0; i < count; ++i) y[i] = min_of(max_of(x[i], lo), hi);
+}
+
+void sigmoid_f32(const float* x, long count, float* y) {
+  for (long i = 0; i < count; ++i) y[i] = 1.0f / (1.0f + expf(-x[i]));
+}
+
+void hard_sigmoid_f32(const float* x, long count, float alpha, float beta, float* y) {
+  for (long i = 0; i < count; ++i) y[i] = max_of(0.0f, min_of(1.0f, alpha * x[i] + beta));
+}
+
+void hard_swish_f32(const float* x, long count, float* y) {
+  for (long i = 0; i < count; ++i)
+    y[i] = x[i] * max_of(0.0f, min_of(1.0f, x[i] * (1.0f / 6.0f) + 0.5f));
 }
 
 }  // namespace greenai::edge::internal::ref
