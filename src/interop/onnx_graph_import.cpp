@@ -28,8 +28,9 @@ using ::onnx::ModelProto;
 using ::onnx::NodeProto;
 using ::onnx::TensorProto;
 
-// The batch dimension inside folded shape arithmetic (Shape of a value gives it first).
-constexpr int64_t kBatch = std::numeric_limits<int64_t>::min() + 1;
+// The batch dimension inside folded shape arithmetic (Shape of a value gives it first): a
+// negative no shape holds, exact as the double constants are kept in.
+constexpr int64_t kBatch = -(int64_t{1} << 50) + 3;
 constexpr int64_t kMaxElements = int64_t{1} << 28;
 
 Error import_error(const std::string& problem) {

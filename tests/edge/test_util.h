@@ -40,4 +40,34 @@ inline std::unique_ptr<Loaded> load(const Aligned& bytes, int max_batch = 4) {
   return l;
 }
 
+// A (C, H, W) convolution with every window parameter, textbook loops in double.
+struct Window {
+  int kh, kw, sh, sw, pt, pl, pb, pr, dh, dw, groups;
+};
+inline std::vector<float> naive_conv(const std::vector<float>& x, int c, int h, int w,
+                                     const std::vector<float>& weight,
+                                     const std::vector<float>& bias, int out_c, const Window& k,
+                                     int* oh, int* ow) {
+  *oh = (h + k.pt + k.pb - (k.kh - 1) * k.dh - 1) / k.sh + 1;
+  *ow = (w + k.pl + k.pr - (k.kw - 1) * k.dw - 1) / k.sw + 1;
+  const int ipg = c / k.groups, opg = out_c / k.groups;
+  std::vector<float> y(static_cast<size_t>(out_c * *oh * *ow));
+  for (int o = 0; o < out_c; ++o)
+    for (int oy = 0; oy < *oh; ++oy)
+      for (int ox = 0; ox < *ow; ++ox) {
+        double acc = bias[o];
+        for (int g = 0; g < ipg; ++g)
+          for (int ky = 0; ky < k.kh; ++ky)
+            for (int kx = 0; kx < k.kw; ++kx) {
+              const int iy = oy * k.sh - k.pt + ky * k.dh, ix = ox * k.sw - k.pl + kx * k.dw;
+              if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+              const int ic = o / opg * ipg + g;
+              acc += double{weight[((o * ipg + g) * k.kh + ky) * k.kw + kx]} *
+                     x[(ic * h + iy) * w + ix];
+            }
+        y[(o * *oh + oy) * *ow + ox] = static_cast<float>(acc);
+      }
+  return y;
+}
+
 }  // namespace greenai::edge::testing

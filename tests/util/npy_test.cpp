@@ -247,6 +247,26 @@ TEST(Npz, ReadArrayPicksTheNamedOrOnlyArrayAndListsTheNames) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(Npy, WrittenArraysReadBackWithTheirShape) {
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("greenai_npy_write_" + std::to_string(::getpid()) + ".npy");
+  const std::vector<float> values{1.5f, -2, 0, 3e-8f, 7, 8};
+  write_npy(path.string(), values, {2, 3});
+  const NpyArray back = read_array(path.string());
+  EXPECT_EQ(back.descr, "<f4");
+  EXPECT_EQ(back.shape, (std::vector<uint64_t>{2, 3}));
+  EXPECT_EQ(back.to_float32(), values);
+  // The data starts on a 64-byte boundary, as NumPy's writer aligns it.
+  EXPECT_EQ((std::filesystem::file_size(path) - values.size() * 4) % 64, 0u);
+  write_npy(path.string(), {4, 5}, {2});
+  EXPECT_EQ(read_array(path.string()).shape, std::vector<uint64_t>{2});
+  EXPECT_NE(error_of([&] {
+              write_npy(path.string(), values, {4});
+            }).find("the shape holds 4 elements, the data 6"),
+            std::string::npos);
+  std::filesystem::remove(path);
+}
+
 // Whatever the bytes, the reader returns an array whose data matches its shape, or throws
 // greenai::Error: never a crash, an overread or another exception.
 TEST(NpyFuzz, MutatedFilesParseOrFailCleanly) {

@@ -3,7 +3,8 @@
 //
 //   node ort_bench.mjs time MODEL.onnx BATCH SECONDS   -> one JSON line: p50/p99 microseconds
 //   node ort_bench.mjs predict MODEL.onnx IMAGES.gz    -> one predicted class per line
-import { readFileSync } from 'node:fs';
+//   node ort_bench.mjs outputs MODEL.onnx X.npy OUT.npy -> the model's outputs (float32 .npy)
+import { readFileSync, writeFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import * as ort from 'onnxruntime-node';
 
@@ -75,10 +76,57 @@ async function predict(path, imagesGz) {
   process.stdout.write(out.join('\n') + '\n');
 }
 
+// A float32, C-order .npy file (version 1 or 2, little-endian): its shape and data.
+function readNpy(path) {
+  const raw = readFileSync(path);
+  if (raw.toString('latin1', 1, 6) !== 'NUMPY') throw new Error(`${path}: not a .npy file`);
+  const version = raw[6];
+  const length = version === 1 ? raw.readUInt16LE(8) : raw.readUInt32LE(8);
+  const start = version === 1 ? 10 : 12;
+  const header = raw.toString('latin1', start, start + length);
+  if (!header.includes("'<f4'") || header.includes("'fortran_order': True"))
+    throw new Error(`${path}: needs float32 in C order`);
+  const shape = header.match(/\(([^)]*)\)/)[1].split(',').filter((d) => d.trim()).map(Number);
+  const bytes = raw.subarray(start + length);
+  const data = new Float32Array(bytes.buffer.slice(bytes.byteOffset,
+                                                   bytes.byteOffset + bytes.length));
+  return { shape, data };
+}
+
+function writeNpy(path, shape, data) {
+  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')},), }`;
+  header += ' '.repeat((64 - ((10 + header.length + 1) % 64)) % 64) + '\n';
+  const prefix = Buffer.alloc(10);
+  prefix.write('\x93NUMPY', 0, 'latin1');
+  prefix[6] = 1;
+  prefix.writeUInt16LE(header.length, 8);
+  writeFileSync(path, Buffer.concat([prefix, Buffer.from(header, 'latin1'),
+                                     Buffer.from(data.buffer, data.byteOffset, data.byteLength)]));
+}
+
+async function outputs(path, inputs, out) {
+  const s = await session(path);
+  const x = readNpy(inputs);
+  const n = x.shape[0], per = x.data.length / n, batch = 8, parts = [];
+  let classes = 0;
+  for (let start = 0; start < n; start += batch) {
+    const count = Math.min(batch, n - start);
+    const result = await s.run(feeds(s, x.data.slice(start * per, (start + count) * per), count));
+    const y = result[s.outputNames[0]].data;
+    classes = y.length / count;
+    parts.push(Float32Array.from(y));
+  }
+  const all = new Float32Array(n * classes);
+  parts.reduce((at, p) => (all.set(p, at), at + p.length), 0);
+  writeNpy(out, [n, classes], all);
+}
+
 const [mode, model, a, b] = process.argv.slice(2);
 if (mode === 'time') await time(model, Number(a), Number(b));
 else if (mode === 'predict') await predict(model, a);
+else if (mode === 'outputs') await outputs(model, a, b);
 else {
-  console.error('usage: node ort_bench.mjs time MODEL BATCH SECONDS | predict MODEL IMAGES.gz');
+  console.error('usage: node ort_bench.mjs time MODEL BATCH SECONDS | predict MODEL IMAGES.gz' +
+                ' | outputs MODEL X.npy OUT.npy');
   process.exit(2);
 }

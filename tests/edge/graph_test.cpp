@@ -1,0 +1,355 @@
+// The edge runtime's graphs (format version 2): values read by later operators, two-input
+// operators, full windows and groups, the int8 elementwise operators, and version 1 files.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+
+#include "edge/test_util.h"
+#include "greenai/edge/format.h"
+#include "greenai/edge/greenai_edge.h"
+
+namespace greenai::edge {
+namespace {
+
+using testing::Aligned;
+using testing::load;
+using testing::naive_conv;
+using testing::Window;
+
+std::vector<float> random_values(size_t n, uint32_t seed, float lo = -1, float hi = 1) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(lo, hi);
+  std::vector<float> v(n);
+  for (float& x : v) x = u(rng);
+  return v;
+}
+
+OpRecord op_of(OpKind kind) {
+  OpRecord op{};
+  op.kind = kind;
+  op.weight = op.bias = op.multiplier = op.shift = op.weight_scale = kNoTensor;
+  return op;
+}
+
+OpGraph reads(uint32_t a, uint32_t b = kNoValue) {
+  OpGraph g{};
+  g.input[0] = a;
+  g.input[1] = b;
+  return g;
+}
+
+// Runs `bytes` on `batch` examples; fails the test on a load or run error.
+std::vector<float> run(const std::vector<uint8_t>& bytes, const std::vector<float>& x, int batch) {
+  Aligned aligned(bytes);
+  auto l = load(aligned, batch);
+  EXPECT_EQ(l->status, GREENAI_EDGE_OK) << l->error;
+  if (l->status != GREENAI_EDGE_OK) return {};
+  std::vector<float> y(greenai_edge_output_size(l->model) * batch);
+  EXPECT_EQ(greenai_edge_infer(l->model, batch, x.data(), x.size(), y.data(), y.size()),
+            GREENAI_EDGE_OK)
+      << greenai_edge_last_error(l->model);
+  return y;
+}
+
+std::string load_error(const std::vector<uint8_t>& bytes) {
+  Aligned aligned(bytes);
+  return load(aligned, 2)->error;
+}
+
+// Grouped, depthwise and dense convolutions with rectangular kernels, strides, asymmetric pads
+// and dilations against the textbook loops, on every kernel set this CPU runs.
+TEST(EdgeGraph, ConvolutionsWithAnyWindowAndGroups) {
+  const Window windows[] = {
+      {3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 4},  // depthwise, multiplier 1
+      {3, 3, 2, 2, 1, 0, 0, 1, 1, 1, 4},  // depthwise, stride 2, asymmetric pads
+      {3, 2, 1, 2, 2, 1, 2, 1, 2, 1, 2},  // grouped, rectangular, dilated
+      {1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1},  // pointwise
+      {3, 1, 2, 1, 1, 0, 1, 0, 1, 1, 1},  // dense, rectangular
+  };
+  const int c = 4, h = 7, w = 6;
+  char names[256];
+  greenai_edge_runnable_kernels(names, sizeof names);
+  std::vector<std::string> sets;
+  for (char* name = std::strtok(names, ", "); name; name = std::strtok(nullptr, ", "))
+    sets.push_back(name);
+  for (const std::string& set : sets)
+    for (const Window& k : windows) {
+      ::setenv("GREENAI_EDGE_KERNELS", set.c_str(), 1);
+      const int out_c = k.groups == 4 ? 8 : 6;
+      const std::vector<float> weight =
+          random_values(static_cast<size_t>(out_c * (c / k.groups) * k.kh * k.kw), 3);
+      const std::vector<float> bias = random_values(out_c, 4);
+      FileBuilder b({c, h, w});
+      OpRecord op = op_of(OpKind::kConv2d);
+      op.in = c;
+      op.out = out_c;
+      op.kernel = k.kh;
+      op.stride = k.sh;
+      op.padding = k.pt;
+      op.flags = kFlagWindow;
+      op.weight = b.add_tensor(DType::kF32, weight.data(), weight.size());
+      op.bias = b.add_tensor(DType::kF32, bias.data(), bias.size());
+      OpGraph g = reads(0);
+      g.kernel_w = k.kw;
+      g.stride_w = k.sw;
+      g.pad_left = k.pl;
+      g.pad_bottom = k.pb;
+      g.pad_right = k.pr;
+      g.dilation_h = k.dh;
+      g.dilation_w = k.dw;
+      g.groups = k.groups;
+      b.add_op(op, g);
+      const std::vector<float> x = random_values(2 * c * h * w, 5);
+      const std::vector<float> y = run(b.finish(), x, 2);
+      int oh = 0, ow = 0;
+      for (int n = 0; n < 2; ++n) {
+        const std::vector<float> xn(x.begin() + n * c * h * w, x.begin() + (n + 1) * c * h * w);
+        const std::vector<float> expected =
+            naive_conv(xn, c, h, w, weight, bias, out_c, k, &oh, &ow);
+        ASSERT_EQ(y.size(), 2 * expected.size());
+        for (size_t i = 0; i < expected.size(); ++i)
+          EXPECT_NEAR(y[n * expected.size() + i], expected[i], 1e-5f)
+              << set << ", groups " << k.groups;
+      }
+      ::unsetenv("GREENAI_EDGE_KERNELS");
+    }
+}
+
+// input -> ReLU (v1) -> Mul by a per-channel constant (v2) -> Add(v2, v0) (v3) -> Concat(v3, v1)
+// (v4) -> Sigmoid (v5) -> Flatten: value 0 and value 1 are read after others are written, so
+// their places must survive.
+TEST(EdgeGraph, ResidualAddsAndConcatsReadValuesWrittenEarlier) {
+  FileBuilder b({2, 2, 3});
+  const float scale[] = {2.0f, -0.5f};
+  const uint32_t v1 = b.add_op(op_of(OpKind::kReLU), reads(0));
+  OpRecord mul = op_of(OpKind::kMul);
+  mul.weight = b.add_tensor(DType::kF32, scale, 2);
+  const uint32_t v2 = b.add_op(mul, reads(v1));
+  const uint32_t v3 = b.add_op(op_of(OpKind::kAdd), reads(v2, 0));
+  const uint32_t v4 = b.add_op(op_of(OpKind::kConcat), reads(v3, v1));
+  const uint32_t v5 = b.add_op(op_of(OpKind::kSigmoid), reads(v4));
+  b.add_op(op_of(OpKind::kFlatten), reads(v5));
+  const std::vector<float> x = random_values(3 * 12, 7);
+  const std::vector<float> y = run(b.finish(), x, 3);
+  ASSERT_EQ(y.size(), 3u * 24);
+  for (int n = 0; n < 3; ++n)
+    for (int i = 0; i < 24; ++i) {
+      const int ch = i / 6, at = n * 12 + i % 12;
+      const float relu = std::max(x[at], 0.0f);
+      const float v = ch < 2 ? relu * scale[ch] + x[at] : relu;
+      EXPECT_NEAR(y[n * 24 + i], 1.0f / (1.0f + std::exp(-v)), 1e-6f) << n << " " << i;
+    }
+}
+
+TEST(EdgeGraph, ElementwiseOperatorsAndReshape) {
+  FileBuilder b({2, 3, 2});
+  OpRecord clip = op_of(OpKind::kClip);
+  OpGraph clip_graph = reads(0);
+  clip_graph.alpha = -0.25f;
+  clip_graph.beta = 0.5f;
+  const uint32_t v1 = b.add_op(clip, clip_graph);
+  OpGraph hs = reads(0);
+  hs.alpha = 0.3f;
+  hs.beta = 0.4f;
+  const uint32_t v2 = b.add_op(op_of(OpKind::kHardSigmoid), hs);
+  const uint32_t v3 = b.add_op(op_of(OpKind::kHardSwish), reads(0));
+  OpRecord add = op_of(OpKind::kAdd);
+  const float one[] = {0.125f};
+  add.weight = b.add_tensor(DType::kF32, one, 1);
+  add.flags = kFlagFusedReLU;
+  const uint32_t v4 = b.add_op(add, reads(v3));
+  const uint32_t v5 = b.add_op(op_of(OpKind::kMul), reads(v1, v2));
+  const uint32_t v6 = b.add_op(op_of(OpKind::kAdd), reads(v5, v4));
+  OpRecord reshape = op_of(OpKind::kReshape);
+  const int32_t shape[] = {3, 2, 2};
+  reshape.weight = b.add_tensor(DType::kI32, shape, 3);
+  const uint32_t v7 = b.add_op(reshape, reads(v6));
+  b.add_op(op_of(OpKind::kSoftmax), reads(b.add_op(op_of(OpKind::kFlatten), reads(v7))));
+  const std::vector<float> x = random_values(2 * 12, 9, -4, 4);
+  const std::vector<float> y = run(b.finish(), x, 2);
+  ASSERT_EQ(y.size(), 24u);
+  for (int n = 0; n < 2; ++n) {
+    std::vector<double> v(12);
+    double sum = 0;
+    for (int i = 0; i < 12; ++i) {
+      const double xi = x[n * 12 + i];
+      const double clipped = std::min(std::max(xi, -0.25), 0.5);
+      const double hard_sigmoid = std::max(0.0, std::min(1.0, 0.3 * xi + 0.4));
+      const double hard_swish = xi * std::max(0.0, std::min(1.0, xi / 6 + 0.5));
+      v[i] = clipped * hard_sigmoid + std::max(hard_swish + 0.125, 0.0);
+      sum += std::exp(v[i]);
+    }
+    for (int i = 0; i < 12; ++i) EXPECT_NEAR(y[n * 12 + i], std::exp(v[i]) / sum, 1e-6);
+  }
+}
+
+// int8: Quantize -> Sigmoid (table) -> Add of a second int8 value -> Dequantize, against the
+// real functions on the dequantized codes, quantized once at the end (within one step).
+TEST(EdgeGraph, Int8ElementwiseOperatorsFollowTheirRealFunctions) {
+  FileBuilder b({8});
+  OpRecord q = op_of(OpKind::kQuantize);
+  q.scale = 0.05f;
+  q.output_zero_point = -3;
+  const uint32_t v1 = b.add_op(q, reads(0));
+  OpRecord sig = op_of(OpKind::kSigmoid);
+  sig.input_zero_point = -3;
+  sig.scale = 1.0f / 255;
+  sig.output_zero_point = -128;
+  OpGraph sig_graph = reads(v1);
+  sig_graph.input_scale = 0.05f;
+  const uint32_t v2 = b.add_op(sig, sig_graph);
+  OpRecord add = op_of(OpKind::kAdd);
+  add.input_zero_point = -128;
+  add.scale = 0.06f;
+  add.output_zero_point = 10;
+  OpGraph add_graph = reads(v2, v1);
+  add_graph.input_scale = 1.0f / 255;
+  add_graph.input_scale_b = 0.05f;
+  add_graph.input_zero_point_b = -3;
+  const uint32_t v3 = b.add_op(add, add_graph);
+  OpRecord dq = op_of(OpKind::kDequantize);
+  dq.scale = 0.06f;
+  dq.input_zero_point = 10;
+  b.add_op(dq, reads(v3));
+  const std::vector<float> x = random_values(4 * 8, 11, -5, 5);
+  const std::vector<float> y = run(b.finish(), x, 4);
+  ASSERT_EQ(y.size(), x.size());
+  auto quantize = [](double v, double s, int z) {
+    return std::clamp(static_cast<int>(std::round(v / s)) + z, -128, 127);
+  };
+  for (size_t i = 0; i < x.size(); ++i) {
+    const int qx = quantize(x[i], 0.05, -3);
+    const double real_x = 0.05 * (qx + 3);
+    const int qs = quantize(1 / (1 + std::exp(-real_x)), 1.0 / 255, -128);
+    const double sum = (qs + 128) / 255.0 + real_x;
+    EXPECT_NEAR(y[i], 0.06 * (quantize(sum, 0.06, 10) - 10), 0.06 * 1.01) << i;
+  }
+}
+
+// A version 1 file (no OpGraph records) still loads, as the chain it always was.
+TEST(EdgeGraph, Version1FilesStillLoad) {
+  FileBuilder b({3});
+  const float w[] = {1, 2, 3, -1, -2, -3}, bias[] = {0.5f, 1};
+  OpRecord linear = op_of(OpKind::kLinear);
+  linear.in = 3;
+  linear.out = 2;
+  linear.weight = b.add_tensor(DType::kF32, w, 6);
+  linear.bias = b.add_tensor(DType::kF32, bias, 2);
+  b.add_op(linear);
+  b.add_op(op_of(OpKind::kReLU));
+  const std::vector<uint8_t> v2 = b.finish();
+  // The same file in version 1: the OpRecords without their OpGraphs, the data moved up.
+  Header h;
+  std::memcpy(&h, v2.data(), sizeof h);
+  const size_t tensors_at = sizeof(Header) + h.op_count * op_record_bytes(2);
+  const size_t records_v1 =
+      sizeof(Header) + h.op_count * op_record_bytes(1) + h.tensor_count * sizeof(TensorRecord);
+  const uint64_t data_offset = (records_v1 + kAlignment - 1) / kAlignment * kAlignment;
+  std::vector<uint8_t> v1(data_offset + (v2.size() - h.data_offset), 0);
+  for (uint32_t k = 0; k < h.op_count; ++k)
+    std::memcpy(v1.data() + sizeof(Header) + k * sizeof(OpRecord),
+                v2.data() + sizeof(Header) + k * op_record_bytes(2), sizeof(OpRecord));
+  std::memcpy(v1.data() + sizeof(Header) + h.op_count * sizeof(OpRecord), v2.data() + tensors_at,
+              h.tensor_count * sizeof(TensorRecord));
+  std::memcpy(v1.data() + data_offset, v2.data() + h.data_offset, v2.size() - h.data_offset);
+  h.version = 1;
+  h.data_offset = data_offset;
+  h.file_bytes = v1.size();
+  h.checksum = 0;
+  std::memcpy(v1.data(), &h, sizeof h);
+  const uint32_t crc = crc32(v1.data(), v1.size());
+  std::memcpy(v1.data() + offsetof(Header, checksum), &crc, 4);
+  const std::vector<float> x = {1, -1, 0.5f};
+  EXPECT_EQ(run(v1, x, 1), run(v2, x, 1));
+  EXPECT_EQ(run(v1, x, 1), (std::vector<float>{1, 0.5f}));  // 1 - 2 + 1.5 + 0.5; -1 + 2 - 1.5 + 1
+}
+
+TEST(EdgeGraph, RefusesGraphsThatDoNotHold) {
+  {  // an input read before it is written
+    FileBuilder b({4});
+    b.add_op(op_of(OpKind::kReLU), reads(1));
+    EXPECT_EQ(load_error(b.finish()), "op 0: an input names a value not written before it");
+  }
+  {  // a second input that does not broadcast
+    FileBuilder b({2, 2, 2});
+    const uint32_t v1 = b.add_op(op_of(OpKind::kFlatten), reads(0));
+    b.add_op(op_of(OpKind::kAdd), reads(0, v1));
+    EXPECT_EQ(load_error(b.finish()),
+              "op 1: the second input must match the first, be one per channel, or one");
+  }
+  {  // one input for a two-input operator named twice
+    FileBuilder b({4});
+    b.add_op(op_of(OpKind::kReLU), reads(0, 0));
+    EXPECT_EQ(load_error(b.finish()), "op 0: takes one input, names two");
+  }
+  {  // a reshape that changes the count
+    FileBuilder b({2, 2, 2});
+    OpRecord reshape = op_of(OpKind::kReshape);
+    const int32_t shape[] = {3, 1, 2};
+    reshape.weight = b.add_tensor(DType::kI32, shape, 3);
+    b.add_op(reshape, reads(0));
+    EXPECT_EQ(load_error(b.finish()), "op 0: reshape changes the element count");
+  }
+  {  // groups that do not divide the channels
+    FileBuilder b({3, 4, 4});
+    OpRecord conv = op_of(OpKind::kConv2d);
+    conv.in = 3;
+    conv.out = 4;
+    conv.kernel = conv.stride = 1;
+    const std::vector<float> w(4 * 3, 1.0f);
+    conv.weight = b.add_tensor(DType::kF32, w.data(), w.size());
+    OpGraph g = reads(0);
+    g.groups = 2;
+    b.add_op(conv, g);
+    EXPECT_EQ(load_error(b.finish()), "op 0: groups must divide the input and output channels");
+  }
+  {  // a clip whose bounds cross
+    FileBuilder b({4});
+    OpGraph g = reads(0);
+    g.alpha = 1;
+    g.beta = 0;
+    b.add_op(op_of(OpKind::kClip), g);
+    EXPECT_EQ(load_error(b.finish()), "op 0: clip needs min <= max");
+  }
+}
+
+// Property: mutated graph files load and run, or fail with a message; never crash.
+TEST(EdgeGraphFuzz, MutatedGraphsLoadOrFailCleanly) {
+  FileBuilder b({2, 3, 3});
+  const uint32_t v1 = b.add_op(op_of(OpKind::kReLU), reads(0));
+  const uint32_t v2 = b.add_op(op_of(OpKind::kAdd), reads(v1, 0));
+  const uint32_t v3 = b.add_op(op_of(OpKind::kConcat), reads(v2, v1));
+  b.add_op(op_of(OpKind::kFlatten), reads(v3));
+  const std::vector<uint8_t> good = b.finish();
+  std::mt19937 rng(23);
+  const std::vector<float> x = random_values(2 * 18, 1);
+  int loaded = 0;
+  for (int i = 0; i < 3000; ++i) {
+    std::vector<uint8_t> bytes = good;
+    // Flip bytes among the operator records, then fix the checksum so the graph rules are what
+    // the mutation meets.
+    for (int m = 0; m < 1 + static_cast<int>(rng() % 3); ++m)
+      bytes[sizeof(Header) + rng() % (4 * op_record_bytes(kVersion))] = static_cast<uint8_t>(rng());
+    std::memset(bytes.data() + offsetof(Header, checksum), 0, 4);
+    const uint32_t crc = crc32(bytes.data(), bytes.size());
+    std::memcpy(bytes.data() + offsetof(Header, checksum), &crc, 4);
+    Aligned aligned(bytes);
+    auto l = load(aligned, 2);
+    if (l->status != GREENAI_EDGE_OK) {
+      EXPECT_FALSE(l->error.empty());
+      continue;
+    }
+    ++loaded;
+    std::vector<float> y(greenai_edge_output_size(l->model) * 2);
+    const std::vector<float> input(greenai_edge_input_size(l->model) * 2, 0.5f);
+    EXPECT_EQ(greenai_edge_infer(l->model, 2, input.data(), input.size(), y.data(), y.size()),
+              GREENAI_EDGE_OK);
+  }
+  EXPECT_GT(loaded, 0);
+}
+
+}  // namespace
+}  // namespace greenai::edge
