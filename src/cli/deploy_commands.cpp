@@ -61,6 +61,7 @@ int eval_edge(const ParsedArgs& args, const std::string& path) {
 // quantize and export: a checkpoint (or edge file) to an edge or ONNX file.
 int convert_command(int argc, char** argv, const std::string& command) {
   ParsedArgs args = ArgParser(command, common_specs({{"calibration", true},
+                                                     {"calibration-count", true},
                                                      {"observer", true},
                                                      {"weight-bits", true},
                                                      {"keep-fp32", true},
@@ -94,7 +95,15 @@ int convert_command(int argc, char** argv, const std::string& command) {
                                       0, 1e6, /*whole=*/true))
         r.quantize.keep_fp32.push_back(static_cast<size_t>(layer));
   }
-  r.calibration = integer(args, "calibration", 1000, 1);
+  // --calibration N (Fashion-MNIST examples, for checkpoints) or --calibration x.npy (an ONNX
+  // model's inputs, the first --calibration-count of them).
+  const std::string calibration = args.get("calibration").value_or("");
+  if (nn::is_array_file(calibration)) {
+    r.calibration_file = calibration;
+    r.calibration = integer(args, "calibration-count", 1000, 1);
+  } else {
+    r.calibration = integer(args, "calibration", 1000, 1);
+  }
   r.data_dir = args.get("data").value_or(nn::default_fashion_mnist_dir());
   configure_threads(args);
   const jobs::ConvertResult done = jobs::convert_model(r);

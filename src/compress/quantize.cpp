@@ -77,90 +77,16 @@ std::vector<uint32_t> input_shape(const nn::ModelSpec& spec) {
   return shape;
 }
 
-// The range [a, b] minimising the expected squared error of quantizing the histogrammed values
-// to 256 levels: counts inside pay the rounding noise (b - a)^2 / (12 x 255^2), counts outside
-// pay their clipping distance squared. Candidates trim whole bins from either end; prefix sums
-// make each candidate O(1); ends move in steps of 16 bins (about 8,000 candidates).
-std::pair<float, float> histogram_range(const torch::Tensor& flat) {
-  constexpr int kBins = 2048, kSteps = 128;
-  const float lo = flat.min().item<float>(), hi = flat.max().item<float>();
-  if (!(hi > lo)) return {lo, hi};
-  torch::Tensor counts = torch::histc(flat, kBins, lo, hi).to(torch::kFloat64).contiguous();
-  const double* n = counts.data_ptr<double>();
-  const double width = (static_cast<double>(hi) - lo) / kBins;
-  std::vector<double> c0(kBins + 1, 0), c1(kBins + 1, 0),
-      c2(kBins + 1, 0);  // sums of n, n x, n x^2
-  for (int i = 0; i < kBins; ++i) {
-    const double x = lo + (i + 0.5) * width;
-    c0[i + 1] = c0[i] + n[i];
-    c1[i + 1] = c1[i] + n[i] * x;
-    c2[i + 1] = c2[i] + n[i] * x * x;
-  }
-  auto clip_below = [&](int end, double a) { return c2[end] - 2 * a * c1[end] + a * a * c0[end]; };
-  auto clip_above = [&](int begin, double b) {
-    return (c2[kBins] - c2[begin]) - 2 * b * (c1[kBins] - c1[begin]) +
-           b * b * (c0[kBins] - c0[begin]);
-  };
-  double best = std::numeric_limits<double>::infinity();
-  std::pair<float, float> range{lo, hi};
-  const int step = kBins / kSteps;
-  for (int i = 0; i < kBins; i += step)
-    for (int j = kBins; j > i; j -= step) {
-      const double a = lo + i * width, b = lo + j * width;
-      const double delta = (b - a) / 255.0;
-      const double error =
-          clip_below(i, a) + clip_above(j, b) + (c0[j] - c0[i]) * delta * delta / 12.0;
-      if (error < best) {
-        best = error;
-        range = {static_cast<float>(a), static_cast<float>(b)};
-      }
-    }
-  return range;
-}
-
 }  // namespace
 
 std::pair<float, float> observe_range(const torch::Tensor& t, Observer observer) {
-  torch::Tensor flat = t.flatten().to(torch::kFloat32);
-  if (observer == Observer::kMinMax) return {flat.min().item<float>(), flat.max().item<float>()};
-  if (observer == Observer::kHistogram) return histogram_range(flat);
-  // torch::quantile takes at most 2^24 elements: a strided subsample keeps the distribution.
-  const int64_t limit = 1 << 24;
-  if (flat.numel() > limit)
-    flat = flat.slice(0, 0, flat.numel(), (flat.numel() + limit - 1) / limit);
-  torch::Tensor q = torch::quantile(flat, torch::tensor({0.0001, 0.9999}, torch::kFloat32));
-  return {q[0].item<float>(), q[1].item<float>()};
-}
-
-Observer parse_observer(const std::string& name) {
-  if (name == "minmax") return Observer::kMinMax;
-  if (name == "percentile") return Observer::kPercentile;
-  if (name == "histogram") return Observer::kHistogram;
-  throw Error("cannot quantize (--observer=" + name + ")", "unknown observer",
-              "use minmax, percentile or histogram");
-}
-
-const char* to_string(Observer observer) {
-  switch (observer) {
-    case Observer::kMinMax:
-      return "minmax";
-    case Observer::kPercentile:
-      return "percentile";
-    case Observer::kHistogram:
-      return "histogram";
-  }
-  return "?";
-}
-
-ActivationQuant choose_activation_quant(float lo, float hi) {
-  lo = std::min(lo, 0.0f);
-  hi = std::max(hi, 0.0f);
-  if (hi - lo < 1e-8f) hi = lo + 1e-8f;
-  ActivationQuant q;
-  q.scale = (hi - lo) / 255.0f;
-  // lo maps to -128: zero_point = -128 - lo / scale, rounded; 0 is then exactly code zero_point.
-  q.zero_point = static_cast<int32_t>(std::clamp(std::lround(-128.0 - lo / q.scale), -128L, 127L));
-  return q;
+  const torch::Tensor flat = t.flatten().to(torch::kFloat32).contiguous();
+  const float* values = flat.data_ptr<float>();
+  const auto count = static_cast<size_t>(flat.numel());
+  RangeObserver o(observer);
+  o.observe_bounds(values, count);
+  if (o.needs_histogram()) o.observe_histogram(values, count);
+  return o.range();
 }
 
 namespace {

@@ -64,13 +64,8 @@ greenai_edge_status finish_load(greenai_edge_model* m, int max_batch, greenai_ed
   return GREENAI_EDGE_OK;
 }
 
-}  // namespace
-
-extern "C" {
-
-greenai_edge_status greenai_edge_load_memory(const void* data, size_t size, int max_batch,
-                                             greenai_edge_model** model, char* error,
-                                             size_t error_size) {
+greenai_edge_status load_memory(const void* data, size_t size, int max_batch, bool keep_values,
+                                greenai_edge_model** model, char* error, size_t error_size) {
   if (!data || !model) {
     set_error(error, error_size, "null argument");
     return GREENAI_EDGE_ERROR_ARGUMENT;
@@ -86,7 +81,42 @@ greenai_edge_status greenai_edge_load_memory(const void* data, size_t size, int 
   }
   m->data = static_cast<const uint8_t*>(data);
   m->size = size;
+  m->keep_values = keep_values;
   return finish_load(m, max_batch, model, error, error_size);
+}
+
+}  // namespace
+
+extern "C" {
+
+greenai_edge_status greenai_edge_load_memory(const void* data, size_t size, int max_batch,
+                                             greenai_edge_model** model, char* error,
+                                             size_t error_size) {
+  return load_memory(data, size, max_batch, false, model, error, error_size);
+}
+
+greenai_edge_status greenai_edge_load_memory_keeping_values(const void* data, size_t size,
+                                                            int max_batch,
+                                                            greenai_edge_model** model, char* error,
+                                                            size_t error_size) {
+  return load_memory(data, size, max_batch, true, model, error, error_size);
+}
+
+size_t greenai_edge_value_count(const greenai_edge_model* model) {
+  return model ? model->step_count + 1 : 0;
+}
+
+const void* greenai_edge_value(const greenai_edge_model* model, size_t v,
+                               size_t* elements_per_example, int* is_int8) {
+  if (!model || !model->keep_values || v == 0 || v >= model->step_count) return nullptr;
+  const Step& s = model->steps[v - 1];
+  if (elements_per_example) *elements_per_example = s.out_elems;
+  if (is_int8) *is_int8 = s.out_type == DType::kI8;
+  const uint32_t root = model->value_root[v];
+  if (root == 0) return nullptr;  // a Flatten or Reshape of the input: the caller's buffer
+  const uint8_t* base = model->arena;
+  base += (kAlignment - reinterpret_cast<uintptr_t>(base) % kAlignment) % kAlignment;
+  return base + model->value_offset[root];
 }
 
 greenai_edge_status greenai_edge_load_file(const char* path, int max_batch,

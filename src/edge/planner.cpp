@@ -43,7 +43,7 @@ uint32_t* count_readers(const greenai_edge_model* m) {
 // conv leaves [pixels, channels] and the linear layer's weight columns are permuted to match (no
 // transpose at run time).
 LoadError mark_hwc_chains(greenai_edge_model* m) {
-  if (m->kernels == &reference_kernels()) return kOk;
+  if (m->kernels == &reference_kernels() || m->keep_values) return kOk;
   uint32_t* readers = count_readers(m);
   if (!readers) return no_memory("the graph's readers");
   for (size_t i = 0; i + 2 < m->step_count; ++i) {
@@ -300,9 +300,10 @@ LoadError place_values(greenai_edge_model* m, int max_batch) {
     if (v == 0) continue;
     const Step& s = m->steps[v - 1];
     const bool alias = (s.op.kind == OpKind::kFlatten || s.op.kind == OpKind::kReshape) &&
-                       v + 1 < count;  // the last value is the caller's output either way
+                       v + 1 < count;          // the last value is the caller's output either way
+    if (m->keep_values) last_read[v] = count;  // read until the end: no place is reused
     if (alias) m->value_root[v] = m->value_root[s.graph.input[0]];
-    last_read[v] = v - 1;  // a value no step reads still needs room while it is written
+    if (!m->keep_values) last_read[v] = v - 1;  // a value no step reads needs room while written
     bytes[v] = alias ? 0
                      : (s.out_elems * dtype_size(s.out_type) * static_cast<size_t>(max_batch) +
                         kAlignment - 1) /

@@ -64,6 +64,53 @@ std::vector<uint8_t> checkpoint_bytes(const ConvertRequest& r, compress::Quantiz
   return compress::quantize_to_edge(checkpoint.net, train_set.head(r.calibration).images, options);
 }
 
+// An ONNX model as edge bytes: imported, and for int8 calibrated on the request's NumPy inputs,
+// with the operators kept in fp32 asked for or (keep_fp32_auto) measured on those inputs.
+std::vector<uint8_t> onnx_bytes(const ConvertRequest& r, ConvertResult& result) {
+  const std::string what = "cannot quantize (path=" + r.model + ")";
+  const std::string raw = util::read_file(r.model);
+  std::vector<uint8_t> fp32 = interop::onnx_to_edge(raw);
+  if (r.precision == "fp32") return fp32;
+  if (r.precision != "int8")
+    throw Error(what, "an ONNX model is quantized statically (int8) only",
+                "use --precision int8 with --calibration x.npy");
+  if (r.calibration_file.empty())
+    throw Error(what, "an ONNX model is calibrated on inputs of your own",
+                "add --calibration x.npy: float32 [N, ...] inputs, as np.save writes them");
+  const nn::Dataset data = nn::load_arrays(r.calibration_file, "").head(r.calibration);
+  const torch::Tensor inputs = data.images.reshape({data.size(), -1}).contiguous();
+  edge::FileView view;
+  if (std::string why = edge::view_file(fp32, &view); !why.empty()) throw Error(what, why);
+  const size_t examples = static_cast<size_t>(data.size());
+  uint64_t per_example = 1;
+  for (uint32_t d : view.header.input_shape) per_example *= d ? d : 1;
+  if (static_cast<uint64_t>(inputs.size(1)) != per_example)
+    throw Error("cannot calibrate (path=" + r.calibration_file + ")",
+                "the model takes " + std::to_string(per_example) +
+                    " values per example, the calibration inputs have " +
+                    std::to_string(inputs.size(1)));
+  compress::GraphQuantizeOptions options;
+  options.observer = r.quantize.observer;
+  options.weight_bits = r.quantize.weight_bits;
+  for (size_t k : r.quantize.keep_fp32) options.keep_fp32.push_back(static_cast<uint32_t>(k));
+  const float* x = inputs.data_ptr<float>();
+  const compress::GraphCalibration calibration =
+      compress::calibrate_graph(fp32, x, examples, options);
+  if (r.keep_fp32_auto) {
+    result.fallback =
+        compress::choose_fp32_fallback(fp32, calibration, x, examples, options, kMinimumGain);
+    for (uint32_t k : result.fallback->kept) options.keep_fp32.push_back(k);
+  }
+  const compress::QuantizedGraph q = compress::quantize_graph(fp32, calibration, options);
+  for (uint32_t k : q.kept_fp32)
+    result.kept_fp32_operators.push_back(compress::describe_operator(fp32, k));
+  result.int8_operators = q.int8_operators;
+  result.graph_operators = view.ops.size();
+  result.calibration_examples = static_cast<int64_t>(examples);
+  result.request.quantize.keep_fp32.assign(options.keep_fp32.begin(), options.keep_fp32.end());
+  return q.bytes;
+}
+
 // Writes edge bytes as an edge file or (checked) ONNX; returns the bytes written.
 size_t write_model(const std::vector<uint8_t>& bytes, const std::string& format,
                    const std::string& out) {
@@ -90,9 +137,13 @@ ConvertResult convert_model(const ConvertRequest& request) {
   ConvertResult result;
   result.request = request;
   result.from_edge = edge::is_edge_file(request.model);
+  result.from_onnx = !result.from_edge && interop::looks_like_onnx(request.model);
   check(request, result.from_edge);
   std::vector<uint8_t> bytes;
-  if (result.from_edge) {
+  if (result.from_onnx) {
+    bytes = onnx_bytes(request, result);
+    result.precision = request.precision;
+  } else if (result.from_edge) {
     const std::string raw = util::read_file(request.model);
     bytes.assign(raw.begin(), raw.end());
     result.precision = "unchanged";
@@ -107,13 +158,32 @@ ConvertResult convert_model(const ConvertRequest& request) {
 
 std::string ConvertResult::to_text() const {
   std::string kept;
-  for (size_t layer : request.quantize.keep_fp32)
-    kept += (kept.empty() ? "; layers kept in fp32: " : ", ") + std::to_string(layer);
+  if (from_onnx) {
+    for (const std::string& op : kept_fp32_operators)
+      kept += (kept.empty() ? "; kept in fp32: " : ", ") + op;
+  } else {
+    for (size_t layer : request.quantize.keep_fp32)
+      kept += (kept.empty() ? "; layers kept in fp32: " : ", ") + std::to_string(layer);
+  }
   std::string text;
   util::appendf(text, "wrote %s: %s %s model, %zu bytes (%s %.0f bytes, %.1fx smaller)%s%s\n",
                 request.out.c_str(), precision.c_str(), request.format.c_str(), size_bytes,
-                from_edge ? "edge file" : "checkpoint", source_bytes, source_bytes / size_bytes,
-                kept.c_str(), request.format == "onnx" ? "; passes the ONNX checker" : "");
+                from_edge   ? "edge file"
+                : from_onnx ? "ONNX model"
+                            : "checkpoint",
+                source_bytes, source_bytes / size_bytes, kept.c_str(),
+                request.format == "onnx" ? "; passes the ONNX checker" : "");
+  if (from_onnx && precision == "int8")
+    util::appendf(text,
+                  "  %zu of %zu operators int8, calibrated on %lld examples (observer %s, %d-bit "
+                  "weights)\n",
+                  int8_operators, graph_operators, static_cast<long long>(calibration_examples),
+                  compress::to_string(request.quantize.observer), request.quantize.weight_bits);
+  if (fallback)
+    util::appendf(text,
+                  "  automatic fp32 fallback, on the calibration inputs: top-1 agreement with "
+                  "fp32 %.2f %% all int8, %.2f %% as written\n",
+                  100 * fallback->all_int8.top1, 100 * fallback->chosen.top1);
   return text;
 }
 
@@ -126,7 +196,11 @@ Json ConvertResult::to_json() const {
           .set("format", request.format)
           .set("precision", precision)
           .set("observer", calibrated ? compress::to_string(request.quantize.observer) : "")
-          .set("calibration_examples", calibrated ? request.calibration : 0)
+          .set("calibration_examples",
+               calibrated ? (from_onnx ? calibration_examples : request.calibration) : 0)
+          .set("source", from_edge   ? "edge"
+                         : from_onnx ? "onnx"
+                                     : "checkpoint")
           .set("weight_bits", calibrated ? request.quantize.weight_bits : 8)
           .set("size_bytes", static_cast<double>(size_bytes))
           .set("source_bytes", source_bytes)
@@ -134,6 +208,26 @@ Json ConvertResult::to_json() const {
   Json kept = Json::array();
   for (size_t layer : request.quantize.keep_fp32) kept.push(layer);
   result.set("kept_fp32_layers", kept);
+  if (from_onnx) {
+    Json described = Json::array();
+    for (const std::string& op : kept_fp32_operators) described.push(op);
+    result.set("kept_fp32_operators", described)
+        .set("int8_operators", static_cast<double>(int8_operators))
+        .set("graph_operators", static_cast<double>(graph_operators));
+  }
+  if (fallback) {
+    Json trials = Json::array();
+    for (const auto& t : fallback->trials)
+      trials.push(Json::object()
+                      .set("kept_fp32_operator", static_cast<double>(t.op))
+                      .set("top1_agreement", t.agreement.top1)
+                      .set("relative_error", t.agreement.relative_error));
+    result.set("fp32_fallback", Json::object()
+                                    .set("measured_on", "calibration inputs")
+                                    .set("all_int8_top1_agreement", fallback->all_int8.top1)
+                                    .set("chosen_top1_agreement", fallback->chosen.top1)
+                                    .set("trials", trials));
+  }
   if (!sensitivity.empty()) {
     Json trials = Json::array();
     for (const auto& t : sensitivity)

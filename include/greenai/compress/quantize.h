@@ -17,18 +17,10 @@
 #include <string>
 #include <vector>
 
+#include "greenai/compress/observer.h"
 #include "greenai/nn/model.h"
 
 namespace greenai::compress {
-
-enum class Observer {
-  kMinMax,      ///< The smallest and largest value seen.
-  kPercentile,  ///< The 0.01th and 99.99th percentiles: ignores rare outliers.
-  kHistogram,   ///< The range that minimises the expected squared quantization error of a
-                ///< 2048-bin histogram: rounding noise inside, clipping error outside.
-};
-Observer parse_observer(const std::string& name);
-const char* to_string(Observer observer);
 
 struct QuantizeOptions {
   Observer observer = Observer::kMinMax;
@@ -43,14 +35,6 @@ struct QuantizeOptions {
 
 /// The real range an observer chooses for the values of `t`.
 std::pair<float, float> observe_range(const torch::Tensor& t, Observer observer);
-
-/// Scale and zero point of an int8 activation tensor.
-struct ActivationQuant {
-  float scale = 1;
-  int32_t zero_point = 0;
-};
-/// Asymmetric int8 parameters for the real range [lo, hi], widened to contain 0.
-ActivationQuant choose_activation_quant(float lo, float hi);
 
 /// The model as an fp32 edge file (Dropout dropped, ReLU fused into the preceding layer).
 /// Throws greenai::Error for a layer the edge runtime lacks.

@@ -44,6 +44,22 @@ greenai_edge_status greenai_edge_load_file(const char* path, int max_batch,
 greenai_edge_status greenai_edge_load_memory(const void* data, size_t size, int max_batch,
                                              greenai_edge_model** model, char* error,
                                              size_t error_size);
+/* greenai_edge_load_memory with every value of the graph kept in a place of its own (none
+ * shares memory with another, and each is laid out as the format says) so that
+ * greenai_edge_value can read it after greenai_edge_infer: for calibration and debugging. The
+ * arena holds all the values at once. */
+greenai_edge_status greenai_edge_load_memory_keeping_values(const void* data, size_t size,
+                                                            int max_batch,
+                                                            greenai_edge_model** model, char* error,
+                                                            size_t error_size);
+/* The graph's values: 0 the input, k + 1 the output of operator k (docs/edge-format.md). */
+size_t greenai_edge_value_count(const greenai_edge_model* model);
+/* Value v as the last greenai_edge_infer left it, for a model loaded keeping values: its
+ * examples one after another, *elements_per_example each, float32 (*is_int8 = 0) or int8 codes
+ * (*is_int8 = 1). Null for the input and the last value (the caller's own buffers), for a model
+ * not keeping values, and for v out of range. */
+const void* greenai_edge_value(const greenai_edge_model* model, size_t v,
+                               size_t* elements_per_example, int* is_int8);
 /* Elements per example of the input (float32) and of the output (float32). */
 size_t greenai_edge_input_size(const greenai_edge_model* model);
 size_t greenai_edge_output_size(const greenai_edge_model* model);

@@ -8,9 +8,11 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "greenai/compress/graph_quantize.h"
 #include "greenai/compress/quantize.h"
 #include "greenai/nn/dataset.h"
 #include "greenai/util/json.h"
@@ -28,6 +30,9 @@ struct ConvertRequest {
   /// (kHeldOutExamples after the calibration ones), if one helps by more than kMinimumGain.
   bool keep_fp32_auto = false;
   int64_t calibration = 1000;  ///< the first N training examples calibrate int8 activations
+  /// An ONNX model's calibration inputs: a NumPy [N, ...] float file (the first `calibration`
+  /// of them are used).
+  std::string calibration_file;
   /// Fashion-MNIST, for calibration and the fp32 layer choice.
   std::string data_dir = nn::default_fashion_mnist_dir();
 };
@@ -46,6 +51,13 @@ struct ConvertResult {
   size_t size_bytes = 0;                                ///< what was written
   double source_bytes = 0;                              ///< the input file's size
   std::vector<compress::LayerSensitivity> sensitivity;  ///< keep_fp32_auto's trials
+  /// An ONNX model: "onnx" as the source; its operators kept in fp32 (described), how many of
+  /// its operators became int8, the calibration examples used, and keep_fp32_auto's choice.
+  bool from_onnx = false;
+  std::vector<std::string> kept_fp32_operators;
+  size_t int8_operators = 0, graph_operators = 0;
+  int64_t calibration_examples = 0;
+  std::optional<compress::FallbackChoice> fallback;
   /// `greenai quantize --json`: {"model", "out", "format", "precision", "observer",
   /// "calibration_examples", "weight_bits", "size_bytes", "source_bytes", "onnx_checker",
   /// "kept_fp32_layers"[, "layer_sensitivity"]}.

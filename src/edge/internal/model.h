@@ -112,6 +112,7 @@ struct greenai_edge_model {
   // (value_root). step_count + 1 of each, calloc'd.
   size_t* value_offset;
   uint32_t* value_root;
+  bool keep_values;  // every value its own place (greenai_edge_load_memory_keeping_values)
   int max_batch;
   uint64_t input_size, output_size;
   uint8_t* arena;
