@@ -149,9 +149,10 @@ std::pair<float, float> RangeObserver::histogram_range() const {
 }
 
 // The threshold T on |x| (a bin edge from 128 bins up) minimising KL(P || Q): P the histogram
-// below T with the mass above T added to its last bin, Q that histogram merged into as many
-// levels as the range gets codes (255 for values of one sign, 128 a side otherwise) and spread
-// back evenly over the bins that were not empty. The range is [lo, hi] clipped to [-T, T].
+// below T with the mass above T added to its last bin (what clipping does), Q the histogram below
+// T alone merged into as many levels as the range gets codes (255 for values of one sign, 128 a
+// side otherwise) and spread back evenly over the bins that were not empty (what rounding does).
+// The range is [lo, hi] clipped to [-T, T].
 std::pair<float, float> RangeObserver::entropy_range() const {
   const double top = std::max(std::fabs(lo_), std::fabs(hi_));
   const int levels = lo_ < 0 && hi_ > 0 ? 128 : 255;
@@ -177,7 +178,6 @@ std::pair<float, float> RangeObserver::entropy_range() const {
       for (int i = begin_bin; i < end_bin; ++i)
         if (counts_[i] > 0) q[i] = mass / nonzero;
     }
-    q[end - 1] += p[end - 1] - counts_[end - 1];  // the clipped mass, as P has it
     double q_total = 0;
     for (double v : q) q_total += v;
     double divergence = 0;
