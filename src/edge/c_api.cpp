@@ -162,6 +162,15 @@ greenai_edge_status greenai_edge_load_file(const char* path, int max_batch,
 size_t greenai_edge_input_size(const greenai_edge_model* model) {
   return model ? model->input_size : 0;
 }
+size_t greenai_edge_value_shape(const greenai_edge_model* model, size_t v, size_t dims[3]) {
+  if (!model || !dims || v > model->step_count) return 0;
+  const Step& s = model->steps[v == 0 ? 0 : v - 1];
+  const uint32_t* shape = v == 0 ? s.in_shape : s.out_shape;
+  const int count = v == 0 ? s.in_dims : s.out_dims;
+  for (int d = 0; d < count; ++d) dims[d] = shape[d];
+  return static_cast<size_t>(count);
+}
+
 size_t greenai_edge_output_size(const greenai_edge_model* model) {
   return model ? model->output_size : 0;
 }

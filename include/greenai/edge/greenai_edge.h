@@ -60,6 +60,9 @@ size_t greenai_edge_value_count(const greenai_edge_model* model);
  * not keeping values, and for v out of range. */
 const void* greenai_edge_value(const greenai_edge_model* model, size_t v,
                                size_t* elements_per_example, int* is_int8);
+/* The per-example shape of value v ((N) or (C, H, W); v = 0 the input, the last the output) into
+ * dims; returns how many dimensions it has, 0 for v out of range. */
+size_t greenai_edge_value_shape(const greenai_edge_model* model, size_t v, size_t dims[3]);
 /* Elements per example of the input (float32) and of the output (float32). */
 size_t greenai_edge_input_size(const greenai_edge_model* model);
 size_t greenai_edge_output_size(const greenai_edge_model* model);
