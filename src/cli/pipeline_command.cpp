@@ -97,6 +97,22 @@ pipeline::PipelineOptions pipeline_options(const ParsedArgs& args) {
   o.out = args.get("out").value_or("greenai-pipeline");
   o.limit_train = args.get("limit-train").value_or("");
   o.limit_test = args.get("limit-test").value_or("");
+  o.model = args.get("model").value_or("");
+  o.calibration = args.get("calibration").value_or("");
+  o.eval_data = args.get("eval").value_or("");
+  o.labels = args.get("labels").value_or("");
+  const bool any =
+      !o.model.empty() || !o.calibration.empty() || !o.eval_data.empty() || !o.labels.empty();
+  if (any && (o.model.empty() || o.calibration.empty() || o.eval_data.empty() || o.labels.empty()))
+    throw UsageError(
+        "--model takes --calibration x.npy, --eval x_test.npy and --labels y_test.npy with it");
+  if (any && !o.limit_train.empty())
+    throw UsageError("--limit-train applies to the Fashion-MNIST pipeline, not to --model");
+  for (std::string* path : {&o.model, &o.calibration, &o.eval_data, &o.labels}) {
+    if (!any) break;
+    if (!fs::exists(*path)) throw UsageError("no such file: " + *path);
+    *path = fs::absolute(*path).string();  // the stages run elsewhere
+  }
   o.program = (fs::path(track::self_executable()).parent_path() / "greenai-torch").string();
   // The carbon intensity the stages use: the pipeline's own tracking flags, passed on.
   for (const char* flag :
@@ -116,6 +132,10 @@ int pipeline_command(int argc, char** argv) {
                                         {"budget-accuracy-drop", true},
                                         {"limit-train", true},
                                         {"limit-test", true},
+                                        {"model", true},
+                                        {"calibration", true},
+                                        {"eval", true},
+                                        {"labels", true},
                                         {"json", false},
                                         {"quiet", false},
                                         {"help", false}})

@@ -38,6 +38,54 @@ Args slice_args(const PipelineOptions& o) {
   return slice;
 }
 
+// A user's ONNX model: imported (fp32), quantized statically on its calibration inputs, and
+// with the fp32 fallback chosen on them; each evaluated on the user's labelled data.
+Recipe model_recipe(const PipelineOptions& o) {
+  Recipe recipe;
+  recipe.baseline = "fp32";
+  const Args inputs{o.model, o.calibration};
+  const std::string count = o.quick ? "200" : "1000";
+  auto convert = [&](const std::string& name, const std::string& title, const Args& args,
+                     const std::string& technique, const std::string& runtime) {
+    recipe.stages.push_back(
+        {{name, title, join(args, {"--out", "{dir}/model.edge", "--json"}), inputs},
+         "import and quantize"});
+    recipe.variants.push_back({name, technique, runtime, name, file_of(name, "model.edge"), ""});
+  };
+  convert("fp32", "import the ONNX model (fp32)", {"export", o.model, "--format", "edge"},
+          "as trained (imported from ONNX)", "greenai edge runtime fp32");
+  const Args quantize{
+      "quantize", o.model,         "--calibration", o.calibration, "--calibration-count",
+      count,      "--weight-bits", "auto"};
+  convert("int8", "quantize to int8 (static, calibrated)", quantize,
+          "int8 post-training quantization", "greenai edge runtime int8");
+  convert("int8-fallback", "quantize to int8 with an automatic fp32 fallback",
+          join(quantize, {"--keep-fp32", "auto"}), "int8 with the fp32 fallback measured",
+          "greenai edge runtime int8 + fp32");
+  recipe.skipped.push_back({"dynamic-int8", "dynamic int8 quantization",
+                            "dynamic quantization covers the Linear layers of greenai's own "
+                            "checkpoints; an imported graph is quantized statically"});
+  Args data{"--data", o.eval_data, "--labels", o.labels};
+  if (!limit_test(o).empty()) data = join(data, {"--limit-test", limit_test(o)});
+  const std::string evaluations =
+      "evaluate the " + std::to_string(recipe.variants.size()) + " variants";
+  Args bench{"bench"}, files;
+  for (const VariantSpec& v : recipe.variants) {
+    recipe.stages.push_back({{"eval-" + v.name,
+                              "evaluate " + v.name,
+                              join(join({"eval", v.file}, data), {"--repeat", "1", "--json"}),
+                              {v.file, o.eval_data, o.labels}},
+                             evaluations});
+    bench.push_back(v.file);
+    files.push_back(v.file);
+  }
+  bench = join(bench,
+               {"--batch", "1,64", "--threads", "1", "--json", "--seconds", o.quick ? "0.3" : "2"});
+  recipe.stages.push_back(
+      {{"bench", "benchmark every variant (1 thread)", bench, files}, "benchmark"});
+  return recipe;
+}
+
 }  // namespace
 
 StageSpec probe_stage() {
@@ -45,6 +93,7 @@ StageSpec probe_stage() {
 }
 
 Recipe make_recipe(const PipelineOptions& o, const PrecisionDecision& precision) {
+  if (!o.model.empty()) return model_recipe(o);
   Recipe recipe;
   const Args slice = slice_args(o);
   const std::string teacher_epochs = o.quick ? "3" : "20", student_epochs = o.quick ? "5" : "20";
@@ -157,7 +206,7 @@ std::vector<VariantResult> variant_results(const Recipe& recipe, const StageRunn
         }
     results.push_back(std::move(v));
   }
-  compare_with_teacher(results, "teacher");
+  compare_with_teacher(results, recipe.baseline);
   return results;
 }
 
@@ -185,10 +234,14 @@ PipelineResults run(const PipelineOptions& options, track::Tracker& tracker,
   const std::string train = limit_train(options), test = limit_test(options);
   r.dataset = "Fashion-MNIST (" + (train.empty() ? std::string("60000") : train) + " training, " +
               (test.empty() ? std::string("10000") : test) + " test examples)";
+  if (!options.model.empty())
+    r.dataset = options.model + ", evaluated on " + options.eval_data + " and " + options.labels +
+                ", calibrated on " + options.calibration;
   r.quick = options.quick;
+  r.teacher = recipe.baseline;
   r.variants = variant_results(recipe, runner);
-  r.test_examples =
-      util::number_field(runner.result("eval-teacher").output, "test_examples", "an evaluation");
+  r.test_examples = util::number_field(runner.result("eval-" + recipe.baseline).output,
+                                       "test_examples", "an evaluation");
   r.skipped = recipe.skipped;
   // The per-stage chart: a bar per chart label, in order, from this run or the one that made it.
   r.stages.push_back({"probe the hardware", probe.seconds, probe.energy_j, probe.kg, probe.cached});

@@ -182,7 +182,7 @@ TEST(QuantizeToEdge, UnsupportedLayersAndOptionsAreRefused) {
   nn::ModelSpec policy = nn::mlp_spec("policy", {4, 8, 2}, 0.0, {4});
   policy.layers.push_back({nn::LayerKind::kTanh});
   EXPECT_THROW(export_edge_fp32(nn::Net(policy)), Error);
-  EXPECT_THROW(parse_observer("entropy"), Error);
+  EXPECT_THROW(parse_observer("kl-divergence"), Error);
   EXPECT_THROW(quantize_to_edge(nn::Net(nn::student_spec(4)), torch::rand({0, 1, 28, 28})), Error);
 }
 

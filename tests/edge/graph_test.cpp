@@ -2,11 +2,13 @@
 // operators, full windows and groups, the int8 elementwise operators, and version 1 files.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <random>
 
+#include "edge/internal/fixed_point.h"
 #include "edge/test_util.h"
 #include "greenai/edge/format.h"
 #include "greenai/edge/greenai_edge.h"
@@ -116,6 +118,90 @@ TEST(EdgeGraph, ConvolutionsWithAnyWindowAndGroups) {
       }
       ::unsetenv("GREENAI_EDGE_KERNELS");
     }
+}
+
+// int8 grouped and depthwise convolutions (any window) against integer loops: acc = bias +
+// sum (q - zp) w over the window, then the requantization the format defines.
+TEST(EdgeGraph, Int8GroupedConvolutionsMatchIntegerLoops) {
+  const Window windows[] = {
+      {3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 4},  // depthwise
+      {3, 3, 2, 2, 0, 1, 1, 0, 1, 1, 4},  // depthwise, stride 2, asymmetric pads
+      {5, 3, 1, 1, 2, 1, 2, 1, 1, 2, 4},  // depthwise, rectangular, dilated
+      {3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2},  // grouped
+  };
+  const int c = 4, h = 9, w = 300;  // wider than one row chunk of the depthwise loop
+  std::mt19937 rng(3);
+  for (const Window& k : windows) {
+    const int out_c = 4, per = (c / k.groups) * k.kh * k.kw;
+    std::vector<int8_t> codes(static_cast<size_t>(out_c * per));
+    for (int8_t& v : codes) v = static_cast<int8_t>(static_cast<int>(rng() % 255) - 127);
+    std::vector<int32_t> bias(out_c);
+    for (int32_t& v : bias) v = static_cast<int32_t>(rng() % 2001) - 1000;
+    const std::vector<float> weight_scale(out_c, 0.01f);
+    const float in_scale = 0.05f, out_scale = 0.2f;
+    const int32_t in_zp = -7, out_zp = 3;
+    FileBuilder b({c, h, w});
+    OpRecord q = op_of(OpKind::kQuantize);
+    q.scale = in_scale;
+    q.output_zero_point = in_zp;
+    const uint32_t v1 = b.add_op(q, reads(0));
+    OpRecord conv = op_of(OpKind::kQConv2d);
+    conv.in = c;
+    conv.out = out_c;
+    conv.kernel = k.kh;
+    conv.stride = k.sh;
+    conv.padding = k.pt;
+    conv.flags = kFlagWindow;
+    b.add_int8_weights(conv, codes.data(), codes.size(), bias, weight_scale, in_scale, out_scale);
+    conv.input_zero_point = in_zp;
+    conv.output_zero_point = out_zp;
+    OpGraph g = reads(v1);
+    g.kernel_w = k.kw;
+    g.stride_w = k.sw;
+    g.pad_left = k.pl;
+    g.pad_bottom = k.pb;
+    g.pad_right = k.pr;
+    g.dilation_h = k.dh;
+    g.dilation_w = k.dw;
+    g.groups = k.groups;
+    const uint32_t v2 = b.add_op(conv, g);
+    OpRecord dq = op_of(OpKind::kDequantize);
+    dq.scale = out_scale;
+    dq.input_zero_point = out_zp;
+    b.add_op(dq, reads(v2));
+    const std::vector<float> x = random_values(c * h * w, 6, -6, 6);
+    const std::vector<float> y = run(b.finish(), x, 1);
+    int32_t multiplier, shift;
+    internal::quantize_multiplier(double{in_scale} * 0.01f / out_scale, &multiplier, &shift);
+    const int oh = (h + k.pt + k.pb - (k.kh - 1) * k.dh - 1) / k.sh + 1;
+    const int ow = (w + k.pl + k.pr - (k.kw - 1) * k.dw - 1) / k.sw + 1;
+    ASSERT_EQ(y.size(), static_cast<size_t>(out_c * oh * ow));
+    const int ipg = c / k.groups, opg = out_c / k.groups;
+    int mismatches = 0;
+    for (int o = 0; o < out_c; ++o)
+      for (int oy = 0; oy < oh; ++oy)
+        for (int ox = 0; ox < ow; ++ox) {
+          int64_t acc = bias[o];
+          for (int gi = 0; gi < ipg; ++gi)
+            for (int ky = 0; ky < k.kh; ++ky)
+              for (int kx = 0; kx < k.kw; ++kx) {
+                const int iy = oy * k.sh - k.pt + ky * k.dh, ix = ox * k.sw - k.pl + kx * k.dw;
+                if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                const int ic = o / opg * ipg + gi;
+                const float real = x[(ic * h + iy) * w + ix];
+                const int qx =
+                    std::clamp(static_cast<int>(std::round(real / in_scale)) + in_zp, -128, 127);
+                acc += int64_t{qx - in_zp} * codes[((o * ipg + gi) * k.kh + ky) * k.kw + kx];
+              }
+          const int32_t out_code = std::clamp(internal::multiply_by_quantized_multiplier(
+                                                  static_cast<int32_t>(acc), multiplier, shift) +
+                                                  out_zp,
+                                              -128, 127);
+          mismatches +=
+              y[(o * oh + oy) * ow + ox] != out_scale * static_cast<float>(out_code - out_zp);
+        }
+    EXPECT_EQ(mismatches, 0) << "groups " << k.groups << " kernel " << k.kh << "x" << k.kw;
+  }
 }
 
 // input -> ReLU (v1) -> Mul by a per-channel constant (v2) -> Add(v2, v0) (v3) -> Concat(v3, v1)

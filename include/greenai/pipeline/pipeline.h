@@ -23,6 +23,10 @@ struct PipelineOptions {
   std::string limit_train, limit_test;     ///< the data slice ("" = quick's, or the whole set)
   std::string program;                     ///< the program that runs the stages (greenai-torch)
   std::vector<std::string> tracking_args;  ///< carbon-intensity flags passed to the stages
+  /// Bring your own model: an ONNX file, its calibration inputs and labelled evaluation data
+  /// (NumPy files). The recipe then imports, quantizes and measures that model (fp32, int8,
+  /// int8 with an automatic fp32 fallback) instead of training Fashion-MNIST ones.
+  std::string model, calibration, eval_data, labels;
 };
 
 /// A model the recipe makes: the stage that writes it, and the variant it was made from (whose
@@ -42,6 +46,7 @@ struct RecipeStage {
 
 /// Every stage after the hardware probe, in order, and the variants they make.
 struct Recipe {
+  std::string baseline = "teacher";  ///< the variant the others are compared with
   std::vector<RecipeStage> stages;
   std::vector<VariantSpec> variants;
   std::vector<SkippedVariant> skipped;

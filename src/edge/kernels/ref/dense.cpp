@@ -122,9 +122,61 @@ void qlinear(const int8_t* x, int batch, int in, int out, const int8_t* w, const
     }
 }
 
+namespace {
+
+// A depthwise int8 convolution (one input channel per group): int32 sums of whole output rows,
+// a chunk at a time, tap by tap (the same integers as the general loop, in another order).
+void depthwise_i8(const int8_t* x, int batch, const Conv2dShape& s, const int8_t* w,
+                  const Requant& r, int8_t* y) {
+  constexpr int kChunk = 256;
+  const long in_plane = static_cast<long>(s.in_h) * s.in_w;
+  const long out_plane = static_cast<long>(s.out_h) * s.out_w;
+  const int multiplier = s.out_channels / s.groups;
+  const int taps = s.kernel * s.kernel_w;
+  const int32_t zp = r.input_zero_point;
+  int32_t acc[kChunk];
+  for (int n = 0; n < batch; ++n)
+    for (int oc = 0; oc < s.out_channels; ++oc) {
+      const int8_t* in = x + (static_cast<long>(n) * s.in_channels + oc / multiplier) * in_plane;
+      int8_t* out = y + (static_cast<long>(n) * s.out_channels + oc) * out_plane;
+      const int8_t* wc = w + static_cast<long>(oc) * taps;
+      for (int oy = 0; oy < s.out_h; ++oy)
+        for (int first = 0; first < s.out_w; first += kChunk) {
+          const int last = min_of(first + kChunk, s.out_w);
+          for (int i = 0; i < last - first; ++i) acc[i] = 0;
+          for (int ky = 0; ky < s.kernel; ++ky) {
+            const int iy = tap_y(s, oy, ky);
+            if (iy < 0 || iy >= s.in_h) continue;
+            const int8_t* in_row = in + static_cast<long>(iy) * s.in_w;
+            for (int kx = 0; kx < s.kernel_w; ++kx) {
+              int begin, end;
+              inside_columns(s, kx, &begin, &end);
+              begin = max_of(begin, first);
+              end = min_of(end, last);
+              const int32_t wk = wc[ky * s.kernel_w + kx];
+              const int offset = kx * s.dilation_w - s.pad_left;
+              if (s.stride_w == 1)
+                for (int ox = begin; ox < end; ++ox)
+                  acc[ox - first] += (static_cast<int32_t>(in_row[ox + offset]) - zp) * wk;
+              else
+                for (int ox = begin; ox < end; ++ox)
+                  acc[ox - first] +=
+                      (static_cast<int32_t>(in_row[ox * s.stride_w + offset]) - zp) * wk;
+            }
+          }
+          int8_t* row = out + static_cast<long>(oy) * s.out_w;
+          for (int ox = first; ox < last; ++ox)
+            row[ox] = requantize(wrapping_add(r.bias[oc], acc[ox - first]), oc, r);
+        }
+    }
+}
+
+}  // namespace
+
 // Padding holds the real value 0, i.e. the input zero point, which contributes nothing.
 void qconv2d(const int8_t* x, int batch, const Conv2dShape& s, const int8_t* w, const Requant& r,
              int8_t* y) {
+  if (s.groups == s.in_channels && s.groups > 1) return depthwise_i8(x, batch, s, w, r, y);
   const long in_size = static_cast<long>(s.in_channels) * s.in_h * s.in_w;
   const long out_size = static_cast<long>(s.out_channels) * s.out_h * s.out_w;
   const int in_per_group = s.in_channels / s.groups, out_per_group = s.out_channels / s.groups;

@@ -132,10 +132,13 @@ void binary(const T* a, const T* b, int batch, const BinaryShape& s, bool b_cons
   }
 }
 
+// round(v / scale) + zero point, clamped: the codes beyond [-256, 256] clamp alike, so the
+// quotient is clamped first and rounded without libm.
 int8_t quantize_value(float v, const QBinary& q) {
-  const float code = roundf(v / q.scale_out) + static_cast<float>(q.zero_point_out);
-  if (isnan(code)) return static_cast<int8_t>(q.zero_point_out);
-  return static_cast<int8_t>(clamp_of(code, static_cast<float>(q.min), static_cast<float>(q.max)));
+  const float quotient = clamp_of(v / q.scale_out, -256.0f, 256.0f);
+  if (!(quotient == quotient)) return static_cast<int8_t>(q.zero_point_out);
+  const int code = round_half_away(quotient, 0) + q.zero_point_out;
+  return static_cast<int8_t>(clamp_of(code, q.min, q.max));
 }
 
 }  // namespace
