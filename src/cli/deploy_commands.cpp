@@ -140,7 +140,8 @@ int eval_command(int argc, char** argv) {
 
 int bench_command(int argc, char** argv) {
   ParsedArgs args =
-      ArgParser("bench", common_specs({{"batch", true}, {"seconds", true}})).parse(argc, argv, 2);
+      ArgParser("bench", common_specs({{"batch", true}, {"seconds", true}, {"input-shape", true}}))
+          .parse(argc, argv, 2);
   if (args.has("help")) return print_help({"bench", "common", "tracking"});
   if (args.positionals.empty()) throw UsageError("expected one or more model files");
   std::vector<int> batches;
@@ -152,7 +153,17 @@ int bench_command(int argc, char** argv) {
   if (!(seconds > 0) || seconds > 3600) throw UsageError("--seconds must be in (0, 3600]");
   torch::set_num_threads(static_cast<int>(integer(args, "threads", 1, 1)));
   auto tracker = tracker_for_this_process(args);
-  const jobs::BenchReport report = jobs::bench_models(args.positionals, batches, seconds, *tracker);
+  std::vector<uint32_t> input_shape;  // --input-shape 3,224,224: an ONNX input's dimensions
+  if (auto shape = args.get("input-shape"))
+    for (double d : number_list(*shape,
+                                "--input-shape takes the dimensions after the batch, such "
+                                "as 3,224,224",
+                                1, 1 << 20, /*whole=*/true))
+      input_shape.push_back(static_cast<uint32_t>(d));
+  if (!input_shape.empty() && input_shape.size() != 1 && input_shape.size() != 3)
+    throw UsageError("--input-shape takes N or C,H,W (the dimensions after the batch)");
+  const jobs::BenchReport report =
+      jobs::bench_models(args.positionals, batches, seconds, *tracker, input_shape);
   return print_result(args, report.to_json(), report.to_text());
 }
 

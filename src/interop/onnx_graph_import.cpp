@@ -167,7 +167,8 @@ OpRecord blank(OpKind kind) {
 
 class GraphImporter {
  public:
-  GraphImporter(const ModelProto& model) : g_(model.graph()) {
+  GraphImporter(const ModelProto& model, std::vector<uint32_t> input_shape)
+      : g_(model.graph()), given_shape_(std::move(input_shape)) {
     for (const auto& o : model.opset_import())
       if (o.domain().empty() || o.domain() == "ai.onnx") opset_ = o.version();
     for (const TensorProto& t : g_.initializer()) values_[t.name()].constant = read_tensor(t);
@@ -230,16 +231,31 @@ class GraphImporter {
     const auto& dims = type.shape().dim();
     if (dims.size() != 2 && dims.size() != 4)
       throw import_error("the graph input must be [batch, N] or [batch, C, H, W]");
+    if (!given_shape_.empty() && given_shape_.size() + 1 != static_cast<size_t>(dims.size()))
+      throw import_error("the input shape given has " + std::to_string(given_shape_.size()) +
+                         " dimensions; the graph's input has " + std::to_string(dims.size() - 1) +
+                         " after the batch");
     if (dims[0].has_dim_value() && dims[0].dim_value() != 1)
       throw import_error("the graph input's batch dimension must be dynamic or 1");
     batch_one_ = dims[0].has_dim_value();
     Value& v = values_[input->name()];
     std::vector<uint32_t> shape;
     for (int d = 1; d < dims.size(); ++d) {
-      if (!dims[d].has_dim_value() || dims[d].dim_value() <= 0 || dims[d].dim_value() > (1 << 20))
-        throw import_error("the input's dimensions after the batch must be fixed and positive");
-      v.shape.push_back(dims[d].dim_value());
-      shape.push_back(static_cast<uint32_t>(dims[d].dim_value()));
+      int64_t size = dims[d].has_dim_value() ? dims[d].dim_value() : -1;
+      if (!given_shape_.empty()) {
+        const int64_t given = given_shape_[static_cast<size_t>(d - 1)];
+        if (size > 0 && size != given)
+          throw import_error("the input shape given says " + std::to_string(given) +
+                             " for dimension " + std::to_string(d) + ", the graph fixes " +
+                             std::to_string(size));
+        size = given;
+      }
+      if (size <= 0 || size > (1 << 20))
+        throw import_error(
+            "the input's dimensions after the batch must be fixed and positive (give them with "
+            "--input-shape)");
+      v.shape.push_back(size);
+      shape.push_back(static_cast<uint32_t>(size));
     }
     v.id = 0;
     return shape;
@@ -818,6 +834,7 @@ class GraphImporter {
   }
 
   const GraphProto& g_;
+  std::vector<uint32_t> given_shape_;  // --input-shape, or empty
   int64_t opset_ = 0;
   bool batch_one_ = false;
   std::map<std::string, Value> values_;
@@ -827,8 +844,9 @@ class GraphImporter {
 
 }  // namespace
 
-std::vector<uint8_t> import_float_graph(const ModelProto& model) {
-  return GraphImporter(model).run();
+std::vector<uint8_t> import_float_graph(const ModelProto& model,
+                                        const std::vector<uint32_t>& input_shape) {
+  return GraphImporter(model, input_shape).run();
 }
 
 }  // namespace greenai::interop

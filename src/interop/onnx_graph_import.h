@@ -15,6 +15,8 @@ namespace greenai::interop {
 
 /// The edge file computing what the fp32 graph computes. Throws greenai::Error naming the first
 /// node it cannot map (its name, operator and the model's opset).
-std::vector<uint8_t> import_float_graph(const ::onnx::ModelProto& model);
+/// `input_shape`, when not empty, gives the input's per-example dimensions (for symbolic ones).
+std::vector<uint8_t> import_float_graph(const ::onnx::ModelProto& model,
+                                        const std::vector<uint32_t>& input_shape = {});
 
 }  // namespace greenai::interop

@@ -363,6 +363,11 @@ class Importer {
 }  // namespace
 
 std::vector<uint8_t> onnx_to_edge(const std::string& onnx_bytes) {
+  return onnx_to_edge(onnx_bytes, {});
+}
+
+std::vector<uint8_t> onnx_to_edge(const std::string& onnx_bytes,
+                                  const std::vector<uint32_t>& given_shape) {
   ModelProto model;
   if (!model.ParseFromString(onnx_bytes)) throw import_error("not a serialized ONNX ModelProto");
   const GraphProto& g = model.graph();
@@ -370,12 +375,14 @@ std::vector<uint8_t> onnx_to_edge(const std::string& onnx_bytes) {
   for (const NodeProto& n : g.node())
     quantized = quantized || n.op_type() == "QuantizeLinear" || n.op_type() == "DequantizeLinear";
   if (!quantized) {
-    std::vector<uint8_t> bytes = import_float_graph(model);
+    std::vector<uint8_t> bytes = import_float_graph(model, given_shape);
     edge::FileView check;  // what the importer wrote must also load
     if (std::string why = edge::view_file(bytes, &check); !why.empty())
       throw import_error("the graph does not form a valid edge model: " + why);
     return bytes;
   }
+  if (!given_shape.empty())
+    throw import_error("an input shape is given for a quantized (QDQ) graph, whose shape is fixed");
   GraphReader r(g);
   std::string input;
   edge::FileBuilder b(input_shape(g, r, &input));

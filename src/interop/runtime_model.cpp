@@ -10,7 +10,11 @@
 
 namespace greenai::interop {
 
-RuntimeModel::RuntimeModel(const std::string& path, int max_batch) {
+RuntimeModel::RuntimeModel(const std::string& path, int max_batch)
+    : RuntimeModel(path, max_batch, {}) {}
+
+RuntimeModel::RuntimeModel(const std::string& path, int max_batch,
+                           const std::vector<uint32_t>& input_shape) {
   char why[256] = "";
   greenai_edge_status status;
   if (looks_like_onnx(path)) {
@@ -18,11 +22,14 @@ RuntimeModel::RuntimeModel(const std::string& path, int max_batch) {
     if (!f) throw Error("cannot read model (path=" + path + ")", std::strerror(errno));
     std::ostringstream onnx;
     onnx << f.rdbuf();
-    imported_ = std::make_unique<edge::AlignedBytes>(onnx_to_edge(onnx.str()));
+    imported_ = std::make_unique<edge::AlignedBytes>(onnx_to_edge(onnx.str(), input_shape));
     status = greenai_edge_load_memory(imported_->data(), imported_->size(), max_batch, &model_, why,
                                       sizeof why);
     format_ = "onnx";
   } else {
+    if (!input_shape.empty())
+      throw Error("cannot load model (path=" + path + ")",
+                  "an edge file fixes its input shape; --input-shape is for ONNX files");
     status = greenai_edge_load_file(path.c_str(), max_batch, &model_, why, sizeof why);
   }
   if (status != GREENAI_EDGE_OK) throw Error("cannot load model (path=" + path + ")", why);

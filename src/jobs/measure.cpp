@@ -226,9 +226,10 @@ namespace {
 // One model loaded for timing: on the edge runtime, or a checkpoint on LibTorch.
 class BenchModel {
  public:
-  BenchModel(const std::string& path, int max_batch) : path_(path) {
+  BenchModel(const std::string& path, int max_batch, const std::vector<uint32_t>& input_shape)
+      : path_(path) {
     if (interop::RuntimeModel::loads(path)) {
-      edge_ = std::make_unique<interop::RuntimeModel>(path, max_batch);
+      edge_ = std::make_unique<interop::RuntimeModel>(path, max_batch, input_shape);
       input_size_ = greenai_edge_input_size(edge_->get());
       runtime_ = std::string("edge ") + greenai_edge_kernels(edge_->get()) +
                  (edge_->format() == "onnx" ? " (onnx)" : "");
@@ -298,14 +299,15 @@ std::string BenchReport::to_text() const {
 }
 
 BenchReport bench_models(const std::vector<std::string>& paths, const std::vector<int>& batches,
-                         double seconds, track::Tracker& tracker) {
+                         double seconds, track::Tracker& tracker,
+                         const std::vector<uint32_t>& input_shape) {
   const int max_batch = *std::max_element(batches.begin(), batches.end());
   BenchReport report;
   tracker.start();
   std::mt19937 rng(42);
   std::uniform_real_distribution<float> uniform(0, 1);
   for (const std::string& path : paths) {
-    BenchModel model(path, max_batch);
+    BenchModel model(path, max_batch, input_shape);
     for (int batch : batches) {
       std::vector<float> input(model.input_size() * batch);
       for (float& v : input) v = uniform(rng);

@@ -5,6 +5,7 @@
 #include <onnx/onnx_pb.h>
 
 #include <cmath>
+#include <numeric>
 #include <random>
 
 #include "edge/test_util.h"
@@ -39,7 +40,10 @@ class Maker {
     auto* type = input->mutable_type()->mutable_tensor_type();
     type->set_elem_type(TensorProto::FLOAT);
     type->mutable_shape()->add_dim()->set_dim_param("batch");
-    for (int64_t d : dims) type->mutable_shape()->add_dim()->set_dim_value(d);
+    for (int64_t d : dims) {  // a negative dimension is symbolic
+      auto* dim = type->mutable_shape()->add_dim();
+      d > 0 ? dim->set_dim_value(d) : dim->set_dim_param("size" + std::to_string(-d));
+    }
   }
   std::string floats(const std::string& name, std::vector<int64_t> dims, std::vector<float> v) {
     TensorProto* t = model_.mutable_graph()->add_initializer();
@@ -287,6 +291,30 @@ TEST(OnnxGraphImport, NamesWhatItCannotMap) {
     EXPECT_THAT(greenai::testing::error_of([&] { onnx_to_edge(m.bytes("s")); }),
                 ::testing::HasSubstr("a constant minus or over a computed value"));
   }
+}
+
+// A graph whose height and width are symbolic imports with the shape given (greenai bench
+// --input-shape); without it, or against a fixed dimension, the error says what to give.
+TEST(OnnxGraphImport, SymbolicInputDimensionsTakeAGivenShape) {
+  Maker m({2, -1, -2});
+  m.node("GlobalAveragePool", {"x"}, "p");
+  m.node("Flatten", {"p"}, "f");
+  const std::string bytes = m.bytes("f");
+  EXPECT_THAT(greenai::testing::error_of([&] { onnx_to_edge(bytes); }),
+              ::testing::HasSubstr("give them with --input-shape"));
+  const std::vector<uint8_t> edge_bytes = onnx_to_edge(bytes, {2, 3, 4});
+  const std::vector<float> x = random_values(2 * 12, 3);
+  const std::vector<float> y = run(edge_bytes, x, 1);
+  ASSERT_EQ(y.size(), 2u);
+  EXPECT_NEAR(y[0], std::accumulate(x.begin(), x.begin() + 12, 0.0f) / 12, 1e-6);
+  EXPECT_THAT(greenai::testing::error_of([&] {
+                onnx_to_edge(bytes, {3, 3, 4});
+              }),
+              ::testing::HasSubstr("says 3 for dimension 1, the graph fixes 2"));
+  EXPECT_THAT(greenai::testing::error_of([&] {
+                onnx_to_edge(bytes, {2, 12});
+              }),
+              ::testing::HasSubstr("has 2 dimensions; the graph's input has 3"));
 }
 
 // Property: corrupted fp32 graphs import or fail with greenai::Error; what imports, loads.

@@ -33,6 +33,11 @@ void check_onnx(const std::string& onnx_bytes);
 /// An edge file computing what the ONNX model computes, for the operators and QDQ patterns
 /// edge_to_onnx writes. Throws greenai::Error naming the first node it cannot map.
 std::vector<uint8_t> onnx_to_edge(const std::string& onnx_bytes);
+/// The same with the input's per-example shape given ((N) or (C, H, W)): for an fp32 graph whose
+/// input dimensions after the batch are symbolic; a fixed dimension must agree. Empty: the
+/// graph's own.
+std::vector<uint8_t> onnx_to_edge(const std::string& onnx_bytes,
+                                  const std::vector<uint32_t>& input_shape);
 
 /// Whether the file at `path` starts like a serialized ONNX ModelProto (and is not an edge file).
 bool looks_like_onnx(const std::string& path);

@@ -8,6 +8,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "greenai/edge/format.h"
 #include "greenai/edge/greenai_edge.h"
@@ -20,6 +21,8 @@ class RuntimeModel {
   static bool loads(const std::string& path);
   /// Throws greenai::Error naming the path when it cannot be read, imported or loaded.
   RuntimeModel(const std::string& path, int max_batch);
+  /// An ONNX file imported with its input's per-example shape given (onnx_to_edge).
+  RuntimeModel(const std::string& path, int max_batch, const std::vector<uint32_t>& input_shape);
   ~RuntimeModel();
   RuntimeModel(const RuntimeModel&) = delete;
   RuntimeModel& operator=(const RuntimeModel&) = delete;
