@@ -112,6 +112,7 @@ void lookup_i8(const int8_t* x, long count, const int8_t* table, int8_t* y) {
 namespace {
 
 // out[n][i] = f(a[n][i], b at i's broadcast index); b is per example, or one shared constant.
+// Each case a plain loop, so that the compiler vectorizes f.
 template <typename T, typename F>
 void binary(const T* a, const T* b, int batch, const BinaryShape& s, bool b_constant, T* y, F f) {
   for (int n = 0; n < batch; ++n) {
@@ -122,23 +123,28 @@ void binary(const T* a, const T* b, int batch, const BinaryShape& s, bool b_cons
       case Broadcast::kSame:
         for (long i = 0; i < s.elements; ++i) yn[i] = f(an[i], bn[i]);
         break;
-      case Broadcast::kOne:
-        for (long i = 0; i < s.elements; ++i) yn[i] = f(an[i], bn[0]);
+      case Broadcast::kOne: {
+        const T b0 = bn[0];
+        for (long i = 0; i < s.elements; ++i) yn[i] = f(an[i], b0);
         break;
+      }
       case Broadcast::kPerChannel:
-        for (long i = 0; i < s.elements; ++i) yn[i] = f(an[i], bn[i / s.plane]);
+        for (long c = 0; c < s.b_elements; ++c) {
+          const T bc = bn[c];
+          const T* ac = an + c * s.plane;
+          T* yc = yn + c * s.plane;
+          for (long i = 0; i < s.plane; ++i) yc[i] = f(ac[i], bc);
+        }
         break;
     }
   }
 }
 
-// round(v / scale) + zero point, clamped: the codes beyond [-256, 256] clamp alike, so the
-// quotient is clamped first and rounded without libm.
-int8_t quantize_value(float v, const QBinary& q) {
-  const float quotient = clamp_of(v / q.scale_out, -256.0f, 256.0f);
-  if (!(quotient == quotient)) return static_cast<int8_t>(q.zero_point_out);
-  const int code = round_half_away(quotient, 0) + q.zero_point_out;
-  return static_cast<int8_t>(clamp_of(code, q.min, q.max));
+// The nearest integer to v, ties to even (as ONNX's QuantizeLinear rounds), for |v| < 2^22:
+// adding and taking away 1.5 x 2^23 leaves v rounded in the default rounding mode.
+inline float round_to_even(float v) {
+  constexpr float kMagic = 12582912.0f;
+  return (v + kMagic) - kMagic;
 }
 
 }  // namespace
@@ -153,21 +159,30 @@ void mul_f32(const float* a, const float* b, int batch, const BinaryShape& s, bo
   binary(a, b, batch, s, b_constant, y, [](float u, float v) { return u * v; });
 }
 
+// code = s_a / s_out (q_a - zp_a) + s_b / s_out (q_b - zp_b) + zp_out, written as
+// q_a m_a + q_b m_b + c, clamped, then rounded (ties to even): no branch, so it vectorizes.
 void add_i8(const int8_t* a, const int8_t* b, int batch, const BinaryShape& s, bool b_constant,
             const QBinary& q, int8_t* y) {
-  binary(a, b, batch, s, b_constant, y, [&q](int8_t u, int8_t v) {
-    const float real = q.scale_a * static_cast<float>(u - q.zero_point_a) +
-                       q.scale_b * static_cast<float>(v - q.zero_point_b);
-    return quantize_value(real, q);
+  const float ma = q.scale_a / q.scale_out, mb = q.scale_b / q.scale_out;
+  const float c = static_cast<float>(q.zero_point_out) - static_cast<float>(q.zero_point_a) * ma -
+                  static_cast<float>(q.zero_point_b) * mb;
+  const float lo = static_cast<float>(q.min), hi = static_cast<float>(q.max);
+  binary(a, b, batch, s, b_constant, y, [=](int8_t u, int8_t v) {
+    const float code = static_cast<float>(u) * ma + static_cast<float>(v) * mb + c;
+    return static_cast<int8_t>(round_to_even(min_of(max_of(code, lo), hi)));
   });
 }
 
+// code = s_a s_b / s_out (q_a - zp_a)(q_b - zp_b) + zp_out, clamped and rounded as add_i8.
 void mul_i8(const int8_t* a, const int8_t* b, int batch, const BinaryShape& s, bool b_constant,
             const QBinary& q, int8_t* y) {
-  binary(a, b, batch, s, b_constant, y, [&q](int8_t u, int8_t v) {
-    const float real = q.scale_a * static_cast<float>(u - q.zero_point_a) * q.scale_b *
-                       static_cast<float>(v - q.zero_point_b);
-    return quantize_value(real, q);
+  const float m = q.scale_a * q.scale_b / q.scale_out;
+  const float zo = static_cast<float>(q.zero_point_out);
+  const float lo = static_cast<float>(q.min), hi = static_cast<float>(q.max);
+  const int32_t za = q.zero_point_a, zb = q.zero_point_b;
+  binary(a, b, batch, s, b_constant, y, [=](int8_t u, int8_t v) {
+    const float code = m * static_cast<float>((u - za) * (v - zb)) + zo;
+    return static_cast<int8_t>(round_to_even(min_of(max_of(code, lo), hi)));
   });
 }
 
