@@ -217,26 +217,20 @@ greenai_edge_status greenai_edge_infer(greenai_edge_model* model, int batch, con
   uint8_t* base = model->arena;
   base += (kAlignment - reinterpret_cast<uintptr_t>(base) % kAlignment) % kAlignment;
   uint8_t* scratch = base + model->values_bytes;
-  // The batch in parts of part_batch examples (planner.cpp), each through the whole graph.
-  for (int first = 0; first < batch; first += model->part_batch) {
-    const int part = min_of(model->part_batch, batch - first);
-    const float* part_input = input + static_cast<size_t>(first) * model->input_size;
-    float* part_output = output + static_cast<size_t>(first) * model->output_size;
-    // Value v: the input, the output (the last), or its root's place in the arena.
-    auto value = [&](uint32_t v) -> void* {
-      if (v == model->step_count) return part_output;
-      const uint32_t root = model->value_root[v];
-      if (root == 0) return const_cast<float*>(part_input);
-      return base + model->value_offset[root];
-    };
-    for (size_t i = 0; i < model->step_count; ++i) {
-      const Step& s = model->steps[i];
-      const bool last = i + 1 == model->step_count;
-      // Flatten and Reshape move no data: their readers read their input where it is.
-      if ((s.op.kind == OpKind::kFlatten || s.op.kind == OpKind::kReshape) && !last) continue;
-      const void* in2 = s.graph.input[1] == kNoValue ? nullptr : value(s.graph.input[1]);
-      run_step(s, value(s.graph.input[0]), in2, value(static_cast<uint32_t>(i + 1)), scratch, part);
-    }
+  // Value v: the input, the output (the last), or its root's place in the arena.
+  auto value = [&](uint32_t v) -> void* {
+    if (v == model->step_count) return output;
+    const uint32_t root = model->value_root[v];
+    if (root == 0) return const_cast<float*>(input);
+    return base + model->value_offset[root];
+  };
+  for (size_t i = 0; i < model->step_count; ++i) {
+    const Step& s = model->steps[i];
+    const bool last = i + 1 == model->step_count;
+    // Flatten and Reshape move no data: their readers read their input where it is.
+    if ((s.op.kind == OpKind::kFlatten || s.op.kind == OpKind::kReshape) && !last) continue;
+    const void* in2 = s.graph.input[1] == kNoValue ? nullptr : value(s.graph.input[1]);
+    run_step(s, value(s.graph.input[0]), in2, value(static_cast<uint32_t>(i + 1)), scratch, batch);
   }
   return GREENAI_EDGE_OK;
 }

@@ -368,19 +368,6 @@ LoadError prepare(greenai_edge_model* m, int max_batch) {
   auto round_up = [](size_t n) { return (n + kAlignment - 1) / kAlignment * kAlignment; };
   m->conv_bytes = sizes.conv_bytes;
   m->max_batch = max_batch;
-  // A graph with convolutions runs its batch in parts whose largest value fits kPartBytes (a
-  // share of L2): batch 64 of the Fashion-MNIST ResNet ran 2.8x slower per example than batch 1
-  // when each operator went through the whole batch.
-  constexpr size_t kPartBytes = size_t{256} << 10;
-  size_t largest = 1;
-  bool spatial = false;
-  for (size_t i = 0; i < m->step_count; ++i) {
-    const Step& s = m->steps[i];
-    largest = max_of<size_t>(largest, s.out_elems * dtype_size(s.out_type));
-    spatial = spatial || s.op.kind == OpKind::kConv2d || s.op.kind == OpKind::kQConv2d;
-  }
-  m->part_batch =
-      spatial ? static_cast<int>(clamp_of<size_t>(kPartBytes / largest, 1, max_batch)) : max_batch;
   if (LoadError e = place_values(m, max_batch); e.status != GREENAI_EDGE_OK) return e;
   m->scratch_bytes =
       max_of(round_up(sizes.scratch * static_cast<size_t>(max_batch)), round_up(m->conv_bytes));

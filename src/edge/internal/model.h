@@ -114,9 +114,6 @@ struct greenai_edge_model {
   uint32_t* value_root;
   bool keep_values;  // every value its own place (greenai_edge_load_memory_keeping_values)
   int max_batch;
-  // Examples run through the whole graph at a time: a convolutional graph's values for a large
-  // batch would not stay in cache between operators, so its batch goes through in parts.
-  int part_batch;
   uint64_t input_size, output_size;
   uint8_t* arena;
   size_t arena_bytes, values_bytes, scratch_bytes;
