@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "greenai/util/json.h"
+#include "greenai/util/npy.h"
 #include "support/temp_dir.h"
 
 extern char** environ;
@@ -925,6 +926,72 @@ TEST(CliRl, TrainsAndEvaluatesDqn) {
   ASSERT_EQ(e.code, 0) << e.err;
   EXPECT_NE(e.out.find("\"agent\": \"dqn\""), std::string::npos) << e.out;
   EXPECT_NE(e.out.find("\"j_per_decision\""), std::string::npos) << e.out;
+}
+
+// An int64 .npy of `values` (labels), written byte by byte: the greenai writer is float-only.
+void write_labels(const std::string& path, const std::vector<int64_t>& values) {
+  std::string header = "{'descr': '<i8', 'fortran_order': False, 'shape': (" +
+                       std::to_string(values.size()) + ",), }";
+  header.append((64 - (10 + header.size() + 1) % 64) % 64, ' ');
+  header += '\n';
+  std::string bytes("\x93NUMPY\x01\x00", 8);
+  bytes += static_cast<char>(header.size() & 0xFF);
+  bytes += static_cast<char>(header.size() >> 8);
+  bytes += header;
+  bytes.append(reinterpret_cast<const char*>(values.data()), values.size() * 8);
+  std::ofstream(path, std::ios::binary) << bytes;
+}
+
+// A user's own model (a ResNet trained in PyTorch, exported to ONNX) with NumPy data: eval with
+// labels, quantize with calibration inputs, and the pipeline on it.
+TEST(CliOwnModel, EvalQuantizeAndPipelineOnAnOnnxModel) {
+  TempDir dir;
+  const std::string model = std::string(GREENAI_TEST_DATA) + "/onnx/fashion_resnet.onnx";
+  std::vector<float> images(64 * 784);
+  for (size_t i = 0; i < images.size(); ++i) images[i] = static_cast<float>((i * 7919) % 256) / 255;
+  std::vector<int64_t> labels(64);
+  for (size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<int64_t>(i % 10);
+  const std::string x = dir.file("x.npy"), y = dir.file("y.npy"), out = dir.file("out.npy");
+  greenai::util::write_npy(x, images, {64, 1, 28, 28});
+  write_labels(y, labels);
+
+  Result eval = run({"eval", model, "--data", x, "--labels", y, "--outputs", out, "--json"});
+  ASSERT_EQ(eval.code, 0) << eval.err;
+  const greenai::util::Json e = greenai::util::Json::parse(eval.out);
+  EXPECT_TRUE(e.at("labeled").boolean());
+  EXPECT_EQ(e.at("test_examples").number(), 64);
+  EXPECT_EQ(e.at("outputs_per_example").number(), 10);
+  EXPECT_GE(e.at("top5_accuracy").number(), e.at("accuracy").number());
+  EXPECT_EQ(greenai::util::read_array(out).shape, (std::vector<uint64_t>{64, 10}));
+
+  const std::string int8 = dir.file("m.int8.edge");
+  Result quantize = run({"quantize", model, "--calibration", x, "--calibration-count", "32",
+                         "--observer", "entropy", "--out", int8});
+  ASSERT_EQ(quantize.code, 0) << quantize.err;
+  EXPECT_NE(quantize.out.find("calibrated on 32 examples (observer entropy"), std::string::npos)
+      << quantize.out;
+  EXPECT_EQ(run({"eval", int8, "--data", x, "--labels", y}).code, 0);
+  Result qdq = run({"export", int8, "--format", "onnx", "--out", dir.file("m.int8.onnx")});
+  EXPECT_EQ(qdq.code, 0) << qdq.err;
+
+  Result no_calibration = run({"quantize", model, "--out", dir.file("bad.edge")});
+  EXPECT_EQ(no_calibration.code, 2);
+  EXPECT_NE(no_calibration.err.find("calibrated on inputs of your own"), std::string::npos)
+      << no_calibration.err;
+  Result no_labels = run({"pipeline", "--model", model, "--calibration", x, "--eval", x});
+  EXPECT_EQ(no_labels.code, 2);
+  EXPECT_NE(no_labels.err.find("--labels"), std::string::npos) << no_labels.err;
+
+  const std::string pipe = dir.file("pipe");
+  Result pipeline = run({"pipeline", "--model", model, "--calibration", x, "--eval", x, "--labels",
+                         y, "--quick", "--quiet", "--out", pipe});
+  ASSERT_EQ(pipeline.code, 0) << pipeline.err;
+  const greenai::util::Json results = greenai::util::Json::parse(read_file(pipe + "/results.json"));
+  std::vector<std::string> names;
+  for (const auto& v : results.at("variants").items()) names.push_back(v.at("name").string());
+  EXPECT_EQ(names, (std::vector<std::string>{"fp32", "int8", "int8-fallback"}));
+  EXPECT_EQ(results.at("teacher").string(), "fp32");
+  EXPECT_EQ(results.at("skipped").items().at(0).at("name").string(), "dynamic-int8");
 }
 
 #endif  // GREENAI_NO_TORCH
