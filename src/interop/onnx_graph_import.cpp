@@ -295,12 +295,13 @@ class GraphImporter {
 
   // Appends an operator reading `a` (and `b`); its output is the node's output.
   Pending& emit(const NodeProto& n, OpRecord op, const Value& a, const Value* b,
-                std::vector<int64_t> shape) {
+                std::vector<int64_t> shape, OpGraph graph = {}) {
     int64_t elements = product(shape);
     if (shape.empty() || elements <= 0 || elements > (int64_t{1} << 24))
       throw node_error(n, "its output is empty or too large");
     Pending p;
     p.op = op;
+    p.graph = graph;
     p.graph.input[0] = a.id;
     p.graph.input[1] = b ? b->id : kNoValue;
     p.readers = n.output_size() ? readers_[n.output(0)] : 0;
@@ -530,15 +531,8 @@ class GraphImporter {
     const std::vector<int64_t> out = window(n, x.shape, {w.dims[2], w.dims[3]}, op, graph);
     op.in = static_cast<uint32_t>(x.shape[0]);
     op.out = static_cast<uint32_t>(w.dims[0]);
-    Pending& p = emit(n, op, x, nullptr, {w.dims[0], out[0], out[1]});
-    p.graph.kernel_w = graph.kernel_w;
-    p.graph.stride_w = graph.stride_w;
-    p.graph.pad_left = graph.pad_left;
-    p.graph.pad_bottom = graph.pad_bottom;
-    p.graph.pad_right = graph.pad_right;
-    p.graph.dilation_h = graph.dilation_h;
-    p.graph.dilation_w = graph.dilation_w;
-    p.graph.groups = static_cast<uint32_t>(groups);
+    graph.groups = static_cast<uint32_t>(groups);
+    Pending& p = emit(n, op, x, nullptr, {w.dims[0], out[0], out[1]}, graph);
     p.weight.assign(w.data.begin(), w.data.end());
     if (const Constant* b = constant_input(n, 2)) {
       if (b->count() != w.dims[0]) throw node_error(n, "the bias needs one value per channel");
@@ -697,13 +691,7 @@ class GraphImporter {
       throw node_error(n,
                        "count_include_pad=1 with padding has no edge form (export the pool "
                        "with count_include_pad=False)");
-    Pending& p = emit(n, op, x, nullptr, {x.shape[0], out[0], out[1]});
-    p.graph.kernel_w = graph.kernel_w;
-    p.graph.stride_w = graph.stride_w;
-    p.graph.pad_left = graph.pad_left;
-    p.graph.pad_bottom = graph.pad_bottom;
-    p.graph.pad_right = graph.pad_right;
-    p.graph.dilation_h = p.graph.dilation_w = 1;
+    emit(n, op, x, nullptr, {x.shape[0], out[0], out[1]}, graph);
   }
 
   void global_pool(const NodeProto& n) {

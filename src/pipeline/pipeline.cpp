@@ -38,6 +38,27 @@ Args slice_args(const PipelineOptions& o) {
   return slice;
 }
 
+// Evaluates every variant of the recipe (`eval FILE` and `eval_args`, reading the file and
+// `eval_inputs`), then benchmarks them all in one stage.
+void add_measurements(Recipe& recipe, const PipelineOptions& o, const Args& eval_args,
+                      const Args& eval_inputs) {
+  const std::string evaluations =
+      "evaluate the " + std::to_string(recipe.variants.size()) + " variants";
+  Args bench{"bench"}, files;
+  for (const VariantSpec& v : recipe.variants) {
+    recipe.stages.push_back({{"eval-" + v.name, "evaluate " + v.name,
+                              join(join({"eval", v.file}, eval_args), {"--repeat", "1", "--json"}),
+                              join({v.file}, eval_inputs)},
+                             evaluations});
+    bench.push_back(v.file);
+    files.push_back(v.file);
+  }
+  bench = join(bench,
+               {"--batch", "1,64", "--threads", "1", "--json", "--seconds", o.quick ? "0.3" : "2"});
+  recipe.stages.push_back(
+      {{"bench", "benchmark every variant (1 thread)", bench, files}, "benchmark"});
+}
+
 // A user's ONNX model: imported (fp32), quantized statically on its calibration inputs, and
 // with the fp32 fallback chosen on them; each evaluated on the user's labelled data.
 Recipe model_recipe(const PipelineOptions& o) {
@@ -67,22 +88,7 @@ Recipe model_recipe(const PipelineOptions& o) {
                             "checkpoints; an imported graph is quantized statically"});
   Args data{"--data", o.eval_data, "--labels", o.labels};
   if (!limit_test(o).empty()) data = join(data, {"--limit-test", limit_test(o)});
-  const std::string evaluations =
-      "evaluate the " + std::to_string(recipe.variants.size()) + " variants";
-  Args bench{"bench"}, files;
-  for (const VariantSpec& v : recipe.variants) {
-    recipe.stages.push_back({{"eval-" + v.name,
-                              "evaluate " + v.name,
-                              join(join({"eval", v.file}, data), {"--repeat", "1", "--json"}),
-                              {v.file, o.eval_data, o.labels}},
-                             evaluations});
-    bench.push_back(v.file);
-    files.push_back(v.file);
-  }
-  bench = join(bench,
-               {"--batch", "1,64", "--threads", "1", "--json", "--seconds", o.quick ? "0.3" : "2"});
-  recipe.stages.push_back(
-      {{"bench", "benchmark every variant (1 thread)", bench, files}, "benchmark"});
+  add_measurements(recipe, o, data, {o.eval_data, o.labels});
   return recipe;
 }
 
@@ -142,22 +148,7 @@ Recipe make_recipe(const PipelineOptions& o, const PrecisionDecision& precision)
     recipe.variants.push_back({name, "int8 post-training quantization", "greenai edge runtime int8",
                                name, file_of(name, "model.edge"), parent});
   }
-  const std::string evaluations =
-      "evaluate the " + std::to_string(recipe.variants.size()) + " variants";
-  Args bench{"bench"}, files;
-  for (const VariantSpec& v : recipe.variants) {
-    recipe.stages.push_back({{"eval-" + v.name,
-                              "evaluate " + v.name,
-                              join({"eval", v.file, "--repeat", "1", "--json"}, slice),
-                              {v.file}},
-                             evaluations});
-    bench.push_back(v.file);
-    files.push_back(v.file);
-  }
-  bench = join(bench,
-               {"--batch", "1,64", "--threads", "1", "--json", "--seconds", o.quick ? "0.3" : "2"});
-  recipe.stages.push_back(
-      {{"bench", "benchmark every variant (1 thread)", bench, files}, "benchmark"});
+  add_measurements(recipe, o, slice, {});
   return recipe;
 }
 

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <random>
 
+#include "edge/test_util.h"
 #include "greenai/compress/observer.h"
 #include "greenai/edge/format.h"
 #include "greenai/error.h"
@@ -22,6 +23,9 @@ using edge::kNoValue;
 using edge::OpGraph;
 using edge::OpKind;
 using edge::OpRecord;
+using edge::testing::op_of;
+using edge::testing::random_values;
+using edge::testing::reads;
 
 std::pair<float, float> observe(const std::vector<float>& v, Observer observer) {
   RangeObserver o(observer);
@@ -85,28 +89,6 @@ TEST(RangeObserver, KnownDistributions) {
   EXPECT_THROW(parse_observer("kl"), Error);
 }
 
-std::vector<float> random_values(size_t n, uint32_t seed, float lo = -1, float hi = 1) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> u(lo, hi);
-  std::vector<float> v(n);
-  for (float& x : v) x = u(rng);
-  return v;
-}
-
-OpRecord op_of(OpKind kind) {
-  OpRecord op{};
-  op.kind = kind;
-  op.weight = op.bias = op.multiplier = op.shift = op.weight_scale = kNoTensor;
-  return op;
-}
-
-OpGraph reads(uint32_t a, uint32_t b = kNoValue) {
-  OpGraph g{};
-  g.input[0] = a;
-  g.input[1] = b;
-  return g;
-}
-
 // (4, 6, 6) -> conv 3x3 +ReLU (v1) -> conv 3x3 (v2) -> Add(v2, v0) (v3) -> Sigmoid (v4) ->
 // AvgPool 6x6 (v5) -> Flatten (v6) -> Linear 4->5 (v7) -> Softmax (v8): a residual block.
 std::vector<uint8_t> residual_graph() {
@@ -157,7 +139,7 @@ TEST(QuantizeGraph, ResidualBlockInInt8FollowsFp32) {
     GraphQuantizeOptions options;
     options.observer = observer;
     const GraphCalibration calibration = calibrate_graph(fp32, x.data(), 100, options);
-    ASSERT_EQ(calibration.ranges.size(), 9u);  // the input and 8 operators
+    ASSERT_EQ(calibration.ranges.size(), 9u);      // the input and 8 operators
     EXPECT_EQ(calibration.ranges[1].first, 0.0f);  // after the fused ReLU
     const QuantizedGraph q = quantize_graph(fp32, calibration, options);
     EXPECT_EQ(

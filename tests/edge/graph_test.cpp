@@ -19,29 +19,10 @@ namespace {
 using testing::Aligned;
 using testing::load;
 using testing::naive_conv;
+using testing::op_of;
+using testing::random_values;
+using testing::reads;
 using testing::Window;
-
-std::vector<float> random_values(size_t n, uint32_t seed, float lo = -1, float hi = 1) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> u(lo, hi);
-  std::vector<float> v(n);
-  for (float& x : v) x = u(rng);
-  return v;
-}
-
-OpRecord op_of(OpKind kind) {
-  OpRecord op{};
-  op.kind = kind;
-  op.weight = op.bias = op.multiplier = op.shift = op.weight_scale = kNoTensor;
-  return op;
-}
-
-OpGraph reads(uint32_t a, uint32_t b = kNoValue) {
-  OpGraph g{};
-  g.input[0] = a;
-  g.input[1] = b;
-  return g;
-}
 
 // Runs `bytes` on `batch` examples; fails the test on a load or run error.
 std::vector<float> run(const std::vector<uint8_t>& bytes, const std::vector<float>& x, int batch) {
@@ -59,6 +40,29 @@ std::vector<float> run(const std::vector<uint8_t>& bytes, const std::vector<floa
 std::string load_error(const std::vector<uint8_t>& bytes) {
   Aligned aligned(bytes);
   return load(aligned, 2)->error;
+}
+
+// A convolution of `k` (its OpRecord fields and the OpGraph reading `input`) from c to out_c
+// channels.
+std::pair<OpRecord, OpGraph> conv_records(OpKind kind, const Window& k, int c, int out_c,
+                                          uint32_t input) {
+  OpRecord op = op_of(kind);
+  op.in = static_cast<uint32_t>(c);
+  op.out = static_cast<uint32_t>(out_c);
+  op.kernel = k.kh;
+  op.stride = k.sh;
+  op.padding = k.pt;
+  op.flags = kFlagWindow;
+  OpGraph g = reads(input);
+  g.kernel_w = k.kw;
+  g.stride_w = k.sw;
+  g.pad_left = k.pl;
+  g.pad_bottom = k.pb;
+  g.pad_right = k.pr;
+  g.dilation_h = k.dh;
+  g.dilation_w = k.dw;
+  g.groups = k.groups;
+  return {op, g};
 }
 
 // Grouped, depthwise and dense convolutions with rectangular kernels, strides, asymmetric pads
@@ -85,24 +89,9 @@ TEST(EdgeGraph, ConvolutionsWithAnyWindowAndGroups) {
           random_values(static_cast<size_t>(out_c * (c / k.groups) * k.kh * k.kw), 3);
       const std::vector<float> bias = random_values(out_c, 4);
       FileBuilder b({c, h, w});
-      OpRecord op = op_of(OpKind::kConv2d);
-      op.in = c;
-      op.out = out_c;
-      op.kernel = k.kh;
-      op.stride = k.sh;
-      op.padding = k.pt;
-      op.flags = kFlagWindow;
+      auto [op, g] = conv_records(OpKind::kConv2d, k, c, out_c, 0);
       op.weight = b.add_tensor(DType::kF32, weight.data(), weight.size());
       op.bias = b.add_tensor(DType::kF32, bias.data(), bias.size());
-      OpGraph g = reads(0);
-      g.kernel_w = k.kw;
-      g.stride_w = k.sw;
-      g.pad_left = k.pl;
-      g.pad_bottom = k.pb;
-      g.pad_right = k.pr;
-      g.dilation_h = k.dh;
-      g.dilation_w = k.dw;
-      g.groups = k.groups;
       b.add_op(op, g);
       const std::vector<float> x = random_values(2 * c * h * w, 5);
       const std::vector<float> y = run(b.finish(), x, 2);
@@ -145,25 +134,10 @@ TEST(EdgeGraph, Int8GroupedConvolutionsMatchIntegerLoops) {
     q.scale = in_scale;
     q.output_zero_point = in_zp;
     const uint32_t v1 = b.add_op(q, reads(0));
-    OpRecord conv = op_of(OpKind::kQConv2d);
-    conv.in = c;
-    conv.out = out_c;
-    conv.kernel = k.kh;
-    conv.stride = k.sh;
-    conv.padding = k.pt;
-    conv.flags = kFlagWindow;
+    auto [conv, g] = conv_records(OpKind::kQConv2d, k, c, out_c, v1);
     b.add_int8_weights(conv, codes.data(), codes.size(), bias, weight_scale, in_scale, out_scale);
     conv.input_zero_point = in_zp;
     conv.output_zero_point = out_zp;
-    OpGraph g = reads(v1);
-    g.kernel_w = k.kw;
-    g.stride_w = k.sw;
-    g.pad_left = k.pl;
-    g.pad_bottom = k.pb;
-    g.pad_right = k.pr;
-    g.dilation_h = k.dh;
-    g.dilation_w = k.dw;
-    g.groups = k.groups;
     const uint32_t v2 = b.add_op(conv, g);
     OpRecord dq = op_of(OpKind::kDequantize);
     dq.scale = out_scale;

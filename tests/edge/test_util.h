@@ -4,10 +4,12 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
 #include "greenai/edge/greenai_edge.h"
+#include "greenai/edge/records.h"
 
 namespace greenai::edge::testing {
 
@@ -68,6 +70,30 @@ inline std::vector<float> naive_conv(const std::vector<float>& x, int c, int h, 
         y[(o * *oh + oy) * *ow + ox] = static_cast<float>(acc);
       }
   return y;
+}
+
+inline std::vector<float> random_values(size_t n, uint32_t seed, float lo = -1, float hi = 1) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(lo, hi);
+  std::vector<float> v(n);
+  for (float& x : v) x = u(rng);
+  return v;
+}
+
+// An operator record with no tensors.
+inline OpRecord op_of(OpKind kind) {
+  OpRecord op{};
+  op.kind = kind;
+  op.weight = op.bias = op.multiplier = op.shift = op.weight_scale = kNoTensor;
+  return op;
+}
+
+// An operator graph record reading values a (and b).
+inline OpGraph reads(uint32_t a, uint32_t b = kNoValue) {
+  OpGraph g{};
+  g.input[0] = a;
+  g.input[1] = b;
+  return g;
 }
 
 }  // namespace greenai::edge::testing

@@ -18,16 +18,9 @@ namespace greenai::interop {
 namespace {
 
 using edge::testing::naive_conv;
+using edge::testing::random_values;
 using edge::testing::Window;
 using ::onnx::TensorProto;
-
-std::vector<float> random_values(size_t n, uint32_t seed, float lo = -1, float hi = 1) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> u(lo, hi);
-  std::vector<float> v(n);
-  for (float& x : v) x = u(rng);
-  return v;
-}
 
 // Builds an ONNX model node by node: one float input [batch, dims...] called "x".
 class Maker {
