@@ -44,19 +44,25 @@ install-check: build
 	cmake --build build/consumer
 	build/consumer/consumer
 
-# Builds the libFuzzer target of the edge loader with clang (ASan + UBSan) and runs it for
-# FUZZ_SECONDS on a copy of the seed corpus; crashes are written under build/fuzz/.
+# Builds the libFuzzer targets (edge loader, NumPy reader, ONNX importer) with clang (ASan +
+# UBSan) and runs each for
+# FUZZ_SECONDS on a copy of its seed corpus; crashes are written under build/fuzz/.
 FUZZ_SECONDS ?= 30
 fuzz-check: setup
 	CXX=clang++ CC=clang cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DGREENAI_WITH_TORCH=OFF -DGREENAI_BUILD_TESTS=OFF -DGREENAI_BUILD_BENCH=OFF -DGREENAI_BUILD_FUZZ=ON \
 	  -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all" \
 	  -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" >/dev/null
-	cmake --build build/fuzz --target edge_loader_fuzz
-	rm -rf build/fuzz/corpus && cp -r tests/fuzz/corpus/edge_loader build/fuzz/corpus
-	cd build/fuzz && ./edge_loader_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 corpus > fuzz.log 2>&1 \
-	  || { grep -E "ERROR|runtime error|SUMMARY" fuzz.log | head -5; echo "fuzz-check: crash input written under build/fuzz/"; exit 1; }
-	tail -1 build/fuzz/fuzz.log
+	cmake --build build/fuzz --target edge_loader_fuzz npy_fuzz onnx_import_fuzz
+	set -e; for target in edge_loader:4096 npy:4096 onnx_import:8192; do \
+	  name=$${target%%:*}; max_len=$${target##*:}; \
+	  rm -rf build/fuzz/corpus-$$name && cp -r tests/fuzz/corpus/$$name build/fuzz/corpus-$$name; \
+	  (cd build/fuzz && ./$${name}_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=$$max_len corpus-$$name \
+	    > $$name.log 2>&1) \
+	    || { grep -E "ERROR|runtime error|SUMMARY" build/fuzz/$$name.log | head -5; \
+	         echo "fuzz-check: $$name crashed; the input is written under build/fuzz/"; exit 1; }; \
+	  echo "$$name: $$(tail -1 build/fuzz/$$name.log)"; \
+	done
 
 # The portable greenai-edge (static, musl, no C++ standard library), checked to give the very
 # outputs of the main build's on every seed model of the fuzz corpus.

@@ -334,6 +334,7 @@ class GraphImporter {
     if (!n.domain().empty() && n.domain() != "ai.onnx")
       throw node_error(n, "operators of domain '" + n.domain() + "' have no edge operator");
     if (n.output_size() < 1) throw node_error(n, "no output");
+    if (t != "Constant" && n.input_size() < 1) throw node_error(n, "no input");
     if (fold(n)) return;
     if (t == "Identity" || t == "Dropout") return alias(n, n.input(0));
     if (t == "Conv") return conv(n);

@@ -160,6 +160,13 @@ class Importer {
  public:
   Importer(const GraphProto& g, const GraphReader& r, edge::FileBuilder& b, std::string input)
       : r_(r), b_(b), current_(std::move(input)) {
+    // Every node writes a value; QuantizeLinear and DequantizeLinear read a value and a scale.
+    for (const NodeProto& n : g.node()) {
+      const bool qdq = n.op_type() == "QuantizeLinear" || n.op_type() == "DequantizeLinear";
+      if (n.output_size() < 1 || n.input_size() < (qdq ? 2 : 1))
+        throw import_error("node '" + n.name() + "' (" + n.op_type() +
+                           ") lacks an input or an output");
+    }
     // Weight and bias constants: DequantizeLinear nodes whose data is an initializer.
     for (const NodeProto& n : g.node())
       if (n.op_type() == "DequantizeLinear" && n.input_size() >= 2 && r.initializer(n.input(0)))
