@@ -300,10 +300,11 @@ std::string render_html(const pipeline::PipelineResults& results) {
   html += "<div class=\"finding\">";
   if (results.recommendation && teacher && row) {
     html += "Within " + num(results.recommendation->budget_points, "%.2g") +
-            " point(s) of the fp32 teacher's accuracy, <b>" + escape(best) + "</b> (" +
-            escape(row->technique) + ") spends <b>" + num(row->energy_ratio, "%.1f") +
-            "x less energy per inference</b> in a <b>" + num(row->size_ratio, "%.1f") +
-            "x smaller</b> file, at " + num(100 * row->accuracy, "%.2f") + " % accuracy (teacher " +
+            " point(s) of the accuracy of " + escape(results.teacher) + " (the baseline), <b>" +
+            escape(best) + "</b> (" + escape(row->technique) + ") spends <b>" +
+            num(row->energy_ratio, "%.1f") + "x less energy per inference</b> in a <b>" +
+            num(row->size_ratio, "%.1f") + "x smaller</b> file, at " +
+            num(100 * row->accuracy, "%.2f") + " % accuracy (" + escape(results.teacher) + " " +
             num(100 * teacher->accuracy, "%.2f") + " %).";
   } else {
     html += "No variant stays within the accuracy budget.";
@@ -314,7 +315,9 @@ std::string render_html(const pipeline::PipelineResults& results) {
   // The table.
   html +=
       "<h2>Variants</h2>\n<table><thead><tr><th>variant</th><th>technique / runtime</th>"
-      "<th>accuracy</th><th>&Delta; vs teacher</th><th>parameters</th><th>file</th>"
+      "<th>accuracy</th><th>&Delta; vs " +
+      escape(results.teacher) +
+      "</th><th>parameters</th><th>file</th>"
       "<th>p50 batch 1</th><th>p50 batch 64</th><th>J per 1,000 inferences</th>"
       "<th>energy ratio</th><th>kg CO<sub>2</sub>eq per 10<sup>6</sup> inferences</th>"
       "<th>J to produce</th></tr></thead><tbody>\n";
@@ -338,8 +341,10 @@ std::string render_html(const pipeline::PipelineResults& results) {
   html +=
       "<p class=\"note\">Latency: median of timed calls on one thread "
       "(`greenai bench`); energy per inference from the meter over those calls at batch 64, "
-      "divided by the inferences made; energy ratio = the fp32 teacher's energy per inference "
-      "over the variant's; J to produce: the metered energy of the stages that made the variant "
+      "divided by the inferences made; energy ratio = the baseline's (" +
+      escape(results.teacher) +
+      ") energy per inference over the variant's; J to produce: the metered energy of the stages "
+      "that made the variant "
       "and the models it came from.</p>\n";
 
   html +=
@@ -386,10 +391,9 @@ std::string render_table(const pipeline::PipelineResults& r, const std::string& 
   util::appendf(text, "\nhardware: %s\nenergy: %s; intensity: %s\n", r.hardware.summary().c_str(),
                 r.provenance.energy.c_str(), r.provenance.intensity.c_str());
   if (r.recommendation)
-    util::appendf(
-        text,
-        "within %.2g point(s) of the teacher's accuracy, the least energy per inference: %s\n",
-        r.recommendation->budget_points, best.c_str());
+    util::appendf(text,
+                  "within %.2g point(s) of %s's accuracy, the least energy per inference: %s\n",
+                  r.recommendation->budget_points, r.teacher.c_str(), best.c_str());
   util::appendf(text,
                 "the whole pipeline: %.0f s, %.4g J, %.3g kg CO2eq; wrote %s/results.json and "
                 "%s/report.html\n",
