@@ -22,15 +22,30 @@ namespace greenai::track {
 namespace {
 
 // What the signal handler needs; a handler can reach nothing else. Owned by the one live
-// Supervisor (asserted).
-volatile sig_atomic_t g_child_pid = 0;
-volatile sig_atomic_t g_received = 0;
+// Supervisor (asserted). Lock-free atomics, so the handler may use them.
+std::atomic<int> g_child_pid{0};
+std::atomic<int> g_received{0};
+// A signal to pass on to the child not yet passed on. The handler may run on another thread of
+// the process (one that does not block the signal) while run() is still spawning the child: both
+// sides write their own variable and then read the other's (the handler: g_pending, then
+// g_child_pid; run(): g_child_pid, then g_pending), so one of them at least sees the child and
+// the signal, and whichever takes g_pending first sends it, once.
+std::atomic<int> g_pending{0};
 std::atomic<bool> g_supervising{false};
+static_assert(std::atomic<int>::is_always_lock_free);
+
+void pass_on_pending() {
+  const int child = g_child_pid.load();
+  if (child <= 0) return;
+  if (const int signal = g_pending.exchange(0); signal != 0) ::kill(child, signal);
+}
 
 void on_signal(int signal, siginfo_t* info, void*) {
   g_received = signal;
   // SI_KERNEL: the terminal sent it to the whole foreground group, the child already has it.
-  if (info->si_code != SI_KERNEL && g_child_pid > 0) ::kill(g_child_pid, signal);
+  if (info->si_code == SI_KERNEL) return;
+  g_pending = signal;
+  pass_on_pending();
 }
 
 int runnable(const std::string& path) {
@@ -86,6 +101,7 @@ Supervisor::Supervisor(meter::DescendantsUsage& tree, std::vector<int> forwarded
   assert(!was && "one Supervisor at a time");
   g_received = 0;
   g_child_pid = 0;
+  g_pending = 0;
   ::prctl(PR_GET_CHILD_SUBREAPER, &was_subreaper_);
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
   struct sigaction action {};
@@ -140,12 +156,14 @@ int Supervisor::run(const std::vector<std::string>& argv, const Redirect& redire
   args.push_back(nullptr);
   pid_t child = 0;
   int rc = 0;
+  g_pending = 0;  // signals before this run are not this child's (received_signal() has them)
   {
     // A signal that comes during the spawn is delivered once the child's pid is known.
     BlockSignals block(forwarded_);
     rc = ::posix_spawnp(&child, args[0], &actions, &attributes, args.data(), envp.data());
     if (rc == 0) g_child_pid = child;
   }
+  pass_on_pending();  // a signal another thread took while the child's pid was unknown
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attributes);
   if (rc != 0)
