@@ -140,6 +140,10 @@ void binary(const T* a, const T* b, int batch, const BinaryShape& s, bool b_cons
   }
 }
 
+// v clamped to [lo, hi], a NaN (from scales whose ratios overflow) to lo: the comparisons are
+// written so that a NaN fails the first.
+inline float clamp_codes(float v, float lo, float hi) { return v > lo ? (v < hi ? v : hi) : lo; }
+
 // The nearest integer to v, ties to even (as ONNX's QuantizeLinear rounds), for |v| < 2^22:
 // adding and taking away 1.5 x 2^23 leaves v rounded in the default rounding mode.
 inline float round_to_even(float v) {
@@ -169,7 +173,7 @@ void add_i8(const int8_t* a, const int8_t* b, int batch, const BinaryShape& s, b
   const float lo = static_cast<float>(q.min), hi = static_cast<float>(q.max);
   binary(a, b, batch, s, b_constant, y, [=](int8_t u, int8_t v) {
     const float code = static_cast<float>(u) * ma + static_cast<float>(v) * mb + c;
-    return static_cast<int8_t>(round_to_even(min_of(max_of(code, lo), hi)));
+    return static_cast<int8_t>(round_to_even(clamp_codes(code, lo, hi)));
   });
 }
 
@@ -182,7 +186,7 @@ void mul_i8(const int8_t* a, const int8_t* b, int batch, const BinaryShape& s, b
   const int32_t za = q.zero_point_a, zb = q.zero_point_b;
   binary(a, b, batch, s, b_constant, y, [=](int8_t u, int8_t v) {
     const float code = m * static_cast<float>((u - za) * (v - zb)) + zo;
-    return static_cast<int8_t>(round_to_even(min_of(max_of(code, lo), hi)));
+    return static_cast<int8_t>(round_to_even(clamp_codes(code, lo, hi)));
   });
 }
 
