@@ -384,8 +384,8 @@ class GraphImporter {
     }
     for (int i = 0; i < n.input_size(); ++i)
       if (!n.input(i).empty() && !constant_input(n, i)) return false;
-    if (n.input_size() == 0) return false;
-    const Constant& a = *constant_input(n, 0);
+    if (n.input_size() == 0 || n.input(0).empty()) return false;
+    const Constant& a = need_constant(n, 0, "the input");
     if (t == "Identity" || t == "Cast") {
       Constant c = a;
       if (t == "Cast") {
@@ -431,7 +431,7 @@ class GraphImporter {
     if (t == "Concat") {
       Constant c{{0}, {}, true};
       for (int i = 0; i < n.input_size(); ++i) {
-        const Constant& part = *constant_input(n, i);
+        const Constant& part = need_constant(n, i, "every input");
         if (part.dims.size() > 1) throw node_error(n, "folds only 1-d constants");
         c.integer = c.integer && part.integer;
         c.data.insert(c.data.end(), part.data.begin(), part.data.end());
@@ -440,7 +440,7 @@ class GraphImporter {
       return set_constant(n, std::move(c)), true;
     }
     if ((t == "Add" || t == "Sub" || t == "Mul" || t == "Div") && n.input_size() == 2) {
-      const Constant& b = *constant_input(n, 1);
+      const Constant& b = need_constant(n, 1, "the second input");
       if (a.count() != b.count() && b.count() != 1 && a.count() != 1)
         throw node_error(n, "folds only equal shapes or a scalar");
       const Constant& big = a.count() >= b.count() ? a : b;
