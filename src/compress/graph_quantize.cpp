@@ -210,24 +210,18 @@ class GraphWriter {
 
   uint32_t fp32_value(uint32_t v) {
     if (fp_[v] != kNone) return fp_[v];
-    OpRecord dq{};
-    dq.kind = OpKind::kDequantize;
-    dq.weight = dq.bias = dq.multiplier = dq.shift = dq.weight_scale = kNoTensor;
-    dq.scale = quant_[v].scale;
-    dq.input_zero_point = quant_[v].zero_point;
     ++result_.converters;
-    return fp_[v] = builder_.add_op(dq, reads(q_[v]));
+    return fp_[v] = builder_.add_op(
+               edge::conversion_record(OpKind::kDequantize, quant_[v].scale, quant_[v].zero_point),
+               reads(q_[v]));
   }
   uint32_t int8_value(uint32_t v) {
     if (q_[v] != kNone) return q_[v];
-    OpRecord q{};
-    q.kind = OpKind::kQuantize;
-    q.weight = q.bias = q.multiplier = q.shift = q.weight_scale = kNoTensor;
-    q.scale = quant_[v].scale;
-    q.output_zero_point = quant_[v].zero_point;
     ++result_.converters;
     const uint32_t from = fp32_value(v);
-    return q_[v] = builder_.add_op(q, reads(from));
+    return q_[v] = builder_.add_op(
+               edge::conversion_record(OpKind::kQuantize, quant_[v].scale, quant_[v].zero_point),
+               reads(from));
   }
 
   uint32_t copy_tensor(uint32_t index) {

@@ -59,15 +59,15 @@ torch::Tensor parameter(const nn::Net& net, size_t layer, const char* name) {
   return net->layer(layer)->named_parameters(false)[name].detach().to(torch::kFloat32).contiguous();
 }
 
+// The fields every operator of a stage shares; its kind is the caller's.
 OpRecord base_op(const Stage& s, const nn::LayerSpec& l) {
-  OpRecord op{};
+  OpRecord op = edge::op_record(OpKind::kLinear);
   op.flags = s.fused_relu ? edge::kFlagFusedReLU : 0;
   op.in = static_cast<uint32_t>(l.in);
   op.out = static_cast<uint32_t>(l.out);
   op.kernel = static_cast<uint32_t>(l.kernel);
   op.stride = static_cast<uint32_t>(l.stride);
   op.padding = static_cast<uint32_t>(l.padding);
-  op.weight = op.bias = op.multiplier = op.shift = op.weight_scale = edge::kNoTensor;
   return op;
 }
 
@@ -120,12 +120,7 @@ OpRecord fp32_op(edge::FileBuilder& builder, const nn::Net& net, const Stage& s)
 }
 
 OpRecord convert_op(OpKind kind, const ActivationQuant& q) {
-  OpRecord op{};
-  op.kind = kind;
-  op.scale = q.scale;
-  (kind == OpKind::kQuantize ? op.output_zero_point : op.input_zero_point) = q.zero_point;
-  op.weight = op.bias = op.multiplier = op.shift = op.weight_scale = edge::kNoTensor;
-  return op;
+  return edge::conversion_record(kind, q.scale, q.zero_point);
 }
 
 // Symmetric per-output-channel codes of a weight tensor [out, ...] in [-limit, limit] (127 for 8

@@ -13,6 +13,20 @@ size_t align_up(size_t n) { return (n + kAlignment - 1) / kAlignment * kAlignmen
 
 }  // namespace
 
+OpRecord op_record(OpKind kind) {
+  OpRecord op{};
+  op.kind = kind;
+  op.weight = op.bias = op.multiplier = op.shift = op.weight_scale = kNoTensor;
+  return op;
+}
+
+OpRecord conversion_record(OpKind kind, float scale, int32_t zero_point) {
+  OpRecord op = op_record(kind);
+  op.scale = scale;
+  (kind == OpKind::kQuantize ? op.output_zero_point : op.input_zero_point) = zero_point;
+  return op;
+}
+
 FileBuilder::FileBuilder(std::vector<uint32_t> input_shape)
     : input_shape_(std::move(input_shape)) {}
 

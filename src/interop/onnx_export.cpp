@@ -138,7 +138,7 @@ class Exporter {
       case OpKind::kSigmoid:
       case OpKind::kHardSigmoid:
       case OpKind::kHardSwish:
-        out = unary(op, g, a, i + 1);
+        out = unary(op, g, a);
         break;
       case OpKind::kMaxPool2d:  // on uint8 codes as they are, or floats
         out = a;
@@ -179,7 +179,7 @@ class Exporter {
       case OpKind::kAdd:
       case OpKind::kMul:
       case OpKind::kConcat:
-        out = binary(op, g, a, i + 1);
+        out = binary(op, g, a);
         break;
       case OpKind::kDynamicLinear:
         throw export_error(where + ": dynamic quantization has no ONNX form here",
@@ -271,7 +271,7 @@ class Exporter {
 
   // ReLU, AvgPool (the same scale in and out) and the activations (their own output scale): on
   // int8 values as DQ -> op -> Q.
-  Value unary(const OpRecord& op, const edge::OpGraph& g, const Value& a, size_t value) {
+  Value unary(const OpRecord& op, const edge::OpGraph& g, const Value& a) {
     const std::string x = real(a);
     std::string y = w_.fresh("act");
     switch (op.kind) {
@@ -306,7 +306,6 @@ class Exporter {
       default:
         break;
     }
-    (void)value;
     if (!a.int8) return {y};
     const bool same_scale = op.kind == OpKind::kReLU || op.kind == OpKind::kAvgPool2d;
     return same_scale ? quantized(y, a.scale, a.zero_point - 128)
@@ -314,7 +313,7 @@ class Exporter {
   }
 
   // Add and Mul (b a value or a constant, broadcast as the edge format says) and Concat.
-  Value binary(const OpRecord& op, const edge::OpGraph& g, const Value& a, size_t value) {
+  Value binary(const OpRecord& op, const edge::OpGraph& g, const Value& a) {
     std::string b;
     if (g.input[1] != edge::kNoValue) {
       b = real(values_.at(g.input[1]));
@@ -350,7 +349,6 @@ class Exporter {
                            {real(a), b}, y);
     if (op.kind == OpKind::kConcat) GraphWriter::attr(n, "axis", 1);
     if (op.flags & edge::kFlagFusedReLU) y = add_relu(y);
-    (void)value;
     if (!a.int8) return {y};
     return quantized(y, op.scale, op.output_zero_point);
   }

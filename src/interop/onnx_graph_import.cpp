@@ -17,7 +17,6 @@ namespace greenai::interop {
 namespace {
 
 using edge::DType;
-using edge::kNoTensor;
 using edge::kNoValue;
 using edge::OpGraph;
 using edge::OpKind;
@@ -156,13 +155,6 @@ int64_t product(const std::vector<int64_t>& dims) {
   int64_t n = 1;
   for (int64_t d : dims) n *= d;
   return n;
-}
-
-OpRecord blank(OpKind kind) {
-  OpRecord op{};
-  op.kind = kind;
-  op.weight = op.bias = op.multiplier = op.shift = op.weight_scale = kNoTensor;
-  return op;
 }
 
 class GraphImporter {
@@ -527,7 +519,7 @@ class GraphImporter {
     if (groups <= 0 || x.shape[0] % groups != 0 || w.dims[0] % groups != 0 ||
         w.dims[1] != x.shape[0] / groups)
       throw node_error(n, "weights, groups and input channels do not agree");
-    OpRecord op = blank(OpKind::kConv2d);
+    OpRecord op = edge::op_record(OpKind::kConv2d);
     OpGraph graph{};
     const std::vector<int64_t> out = window(n, x.shape, {w.dims[2], w.dims[3]}, op, graph);
     op.in = static_cast<uint32_t>(x.shape[0]);
@@ -578,11 +570,11 @@ class GraphImporter {
     }
     NodeProto mul = n;
     mul.set_output(0, n.output(0) + "/scale");
-    Pending& m = emit(mul, blank(OpKind::kMul), x, nullptr, x.shape);
+    Pending& m = emit(mul, edge::op_record(OpKind::kMul), x, nullptr, x.shape);
     m.constant = scale;
     m.readers = 1;
     const Value scaled = values_[mul.output(0)];
-    Pending& a = emit(n, blank(OpKind::kAdd), scaled, nullptr, x.shape);
+    Pending& a = emit(n, edge::op_record(OpKind::kAdd), scaled, nullptr, x.shape);
     a.constant = shift;
   }
 
@@ -593,7 +585,7 @@ class GraphImporter {
       p->op.flags |= edge::kFlagFusedReLU;
       return alias(n, n.input(0));
     }
-    emit(n, blank(OpKind::kReLU), x, nullptr, x.shape);
+    emit(n, edge::op_record(OpKind::kReLU), x, nullptr, x.shape);
   }
 
   void clip(const NodeProto& n) {
@@ -610,7 +602,7 @@ class GraphImporter {
           throw node_error(n, "min and max must be constants");
     }
     if (lo == 0 && std::isinf(hi)) return relu(n);
-    Pending& p = emit(n, blank(OpKind::kClip), x, nullptr, x.shape);
+    Pending& p = emit(n, edge::op_record(OpKind::kClip), x, nullptr, x.shape);
     p.graph.alpha = lo;
     p.graph.beta = hi;
   }
@@ -621,7 +613,7 @@ class GraphImporter {
     const OpKind kind = t == "Sigmoid"       ? OpKind::kSigmoid
                         : t == "HardSigmoid" ? OpKind::kHardSigmoid
                                              : OpKind::kHardSwish;
-    Pending& p = emit(n, blank(kind), x, nullptr, x.shape);
+    Pending& p = emit(n, edge::op_record(kind), x, nullptr, x.shape);
     p.graph.alpha = float_attr(n, "alpha", 0.2f);
     p.graph.beta = float_attr(n, "beta", 0.5f);
   }
@@ -653,7 +645,7 @@ class GraphImporter {
       const bool a_bigger = product(a.shape) >= product(b.shape);
       const Value& big = a_bigger ? a : b;
       const Value& small = a_bigger ? b : a;
-      emit(n, blank(t == "Add" ? OpKind::kAdd : OpKind::kMul), big, &small, big.shape);
+      emit(n, edge::op_record(t == "Add" ? OpKind::kAdd : OpKind::kMul), big, &small, big.shape);
       return;
     }
     if (ca && (t == "Sub" || t == "Div"))
@@ -673,7 +665,7 @@ class GraphImporter {
       for (uint32_t o = 0; o < p->op.out; ++o) p->bias[o] += c[c.size() == 1 ? 0 : o];
       return alias(n, n.input(0));
     }
-    Pending& p = emit(n, blank(add ? OpKind::kAdd : OpKind::kMul), x, nullptr, x.shape);
+    Pending& p = emit(n, edge::op_record(add ? OpKind::kAdd : OpKind::kMul), x, nullptr, x.shape);
     p.constant = std::move(c);
   }
 
@@ -682,7 +674,7 @@ class GraphImporter {
     const bool max = n.op_type() == "MaxPool";
     if (n.output_size() > 1 && !n.output(1).empty())
       throw node_error(n, "the indices output has no edge form");
-    OpRecord op = blank(max ? OpKind::kMaxPool2d : OpKind::kAvgPool2d);
+    OpRecord op = edge::op_record(max ? OpKind::kMaxPool2d : OpKind::kAvgPool2d);
     OpGraph graph{};
     const std::vector<int64_t> out = window(n, x.shape, {}, op, graph);
     if (graph.dilation_h != 1 || graph.dilation_w != 1)
@@ -697,7 +689,8 @@ class GraphImporter {
 
   void global_pool(const NodeProto& n) {
     const Value& x = image_input(n);
-    OpRecord op = blank(n.op_type() == "GlobalMaxPool" ? OpKind::kMaxPool2d : OpKind::kAvgPool2d);
+    OpRecord op =
+        edge::op_record(n.op_type() == "GlobalMaxPool" ? OpKind::kMaxPool2d : OpKind::kAvgPool2d);
     op.kernel = static_cast<uint32_t>(x.shape[1]);
     op.stride = 1;
     op.flags |= edge::kFlagWindow;
@@ -712,7 +705,7 @@ class GraphImporter {
     const int64_t axis = int_attr(n, "axis", 1);
     if (axis != 1 && !(axis < 0 && axis + static_cast<int64_t>(x.shape.size()) + 1 == 1))
       throw node_error(n, "flattens only after the batch (axis=1)");
-    emit(n, blank(OpKind::kFlatten), x, nullptr, {product(x.shape)});
+    emit(n, edge::op_record(OpKind::kFlatten), x, nullptr, {product(x.shape)});
   }
 
   // A static target: its first dimension the batch (the batch folded from Shape, 0 to copy it,
@@ -749,11 +742,12 @@ class GraphImporter {
       shape[static_cast<size_t>(unknown)] = elements / known;
     }
     if (product(shape) != elements) throw node_error(n, "the shape changes the element count");
-    if (shape.size() == 1) return void(emit(n, blank(OpKind::kFlatten), x, nullptr, shape));
+    if (shape.size() == 1)
+      return void(emit(n, edge::op_record(OpKind::kFlatten), x, nullptr, shape));
     if (shape.size() != 3)
       throw node_error(n, "reshapes to " + std::to_string(shape.size()) +
                               " dimensions per example; the edge runtime holds (N) or (C, H, W)");
-    Pending& p = emit(n, blank(OpKind::kReshape), x, nullptr, shape);
+    Pending& p = emit(n, edge::op_record(OpKind::kReshape), x, nullptr, shape);
     for (int64_t d : shape) p.shape.push_back(static_cast<int32_t>(d));
   }
 
@@ -770,7 +764,7 @@ class GraphImporter {
     if (in != x.shape[0]) throw node_error(n, "the weights do not match the input's features");
     const double alpha = gemm ? float_attr(n, "alpha", 1.0f) : 1.0;
     const double beta = gemm ? float_attr(n, "beta", 1.0f) : 1.0;
-    OpRecord op = blank(OpKind::kLinear);
+    OpRecord op = edge::op_record(OpKind::kLinear);
     op.in = static_cast<uint32_t>(in);
     op.out = static_cast<uint32_t>(out);
     Pending& p = emit(n, op, x, nullptr, {out});
@@ -808,7 +802,7 @@ class GraphImporter {
       shape[0] += b.shape[0];
       NodeProto part = n;
       if (i + 1 < n.input_size()) part.set_output(0, n.output(0) + "/" + std::to_string(i));
-      emit(part, blank(OpKind::kConcat), a, &b, shape);
+      emit(part, edge::op_record(OpKind::kConcat), a, &b, shape);
       if (i + 1 < n.input_size()) pending_.back().readers = 1;
       a = values_[part.output(0)];
     }
@@ -819,7 +813,7 @@ class GraphImporter {
     const int64_t axis = int_attr(n, "axis", opset_ >= 13 ? -1 : 1);
     if (x.shape.size() != 1 || (axis != 1 && axis != -1))
       throw node_error(n, "softmax runs over the features of an [N, features] input");
-    emit(n, blank(OpKind::kSoftmax), x, nullptr, x.shape);
+    emit(n, edge::op_record(OpKind::kSoftmax), x, nullptr, x.shape);
   }
 
   const GraphProto& g_;

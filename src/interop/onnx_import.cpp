@@ -126,13 +126,6 @@ void read_window(const NodeProto& n, OpRecord* op, bool need_kernel_from_weight,
   op->padding = static_cast<uint32_t>(p[0]);
 }
 
-OpRecord blank(OpKind kind) {
-  OpRecord op{};
-  op.kind = kind;
-  op.weight = op.bias = op.multiplier = op.shift = op.weight_scale = edge::kNoTensor;
-  return op;
-}
-
 // The graph input's shape after the batch: (N) or (C, H, W).
 std::vector<uint32_t> input_shape(const GraphProto& g, const GraphReader& r, std::string* name) {
   const ::onnx::ValueInfoProto* input = nullptr;
@@ -211,7 +204,7 @@ class Importer {
   }
 
   void quantize(const NodeProto& n) {
-    OpRecord op = blank(OpKind::kQuantize);
+    OpRecord op = edge::op_record(OpKind::kQuantize);
     scale_ = r_.scalar_f32(n.input(1), "scale");
     zero_point_ = r_.activation_zero_point(n);
     op.scale = scale_;
@@ -236,14 +229,15 @@ class Importer {
     if (inner && q && consumes(*q, inner->output(0)) &&
         r_.scalar_f32(q->input(1), "scale") == scale_ &&
         r_.activation_zero_point(*q) == zero_point_) {
-      OpRecord op = blank(inner->op_type() == "Relu" ? OpKind::kReLU : OpKind::kAvgPool2d);
+      OpRecord op =
+          edge::op_record(inner->op_type() == "Relu" ? OpKind::kReLU : OpKind::kAvgPool2d);
       if (op.kind == OpKind::kAvgPool2d)
         read_window(*inner, &op, false, 0);
       else
         op.input_zero_point = zero_point_;
       return emit(op, q->output(0), 3);
     }
-    OpRecord op = blank(OpKind::kDequantize);
+    OpRecord op = edge::op_record(OpKind::kDequantize);
     op.scale = r_.scalar_f32(n.input(1), "scale");
     op.input_zero_point = r_.activation_zero_point(n);
     if (op.scale != scale_ || op.input_zero_point != zero_point_)
@@ -286,7 +280,7 @@ class Importer {
     }
     const float out_scale = r_.scalar_f32(q->input(1), "scale");
     const int32_t out_zp = r_.activation_zero_point(*q);
-    OpRecord op = blank(conv ? OpKind::kQConv2d : OpKind::kQLinear);
+    OpRecord op = edge::op_record(conv ? OpKind::kQConv2d : OpKind::kQLinear);
     op.in = static_cast<uint32_t>(in);
     op.out = static_cast<uint32_t>(out);
     if (conv) {
@@ -315,7 +309,7 @@ class Importer {
     if (!conv && (int_attr(n, "transB", 0) != 1 || int_attr(n, "transA", 0) != 0))
       throw import_error("node '" + n.name() + "': Gemm must have transB=1");
     std::vector<float> weights = r_.values<float>(n.input(1), TensorProto::FLOAT, "weight");
-    OpRecord op = blank(conv ? OpKind::kConv2d : OpKind::kLinear);
+    OpRecord op = edge::op_record(conv ? OpKind::kConv2d : OpKind::kLinear);
     op.out = static_cast<uint32_t>(wt->dims(0));
     op.in = static_cast<uint32_t>(wt->dims(1));
     if (conv) read_window(n, &op, true, wt->dims(2));
@@ -335,7 +329,7 @@ class Importer {
   // The operators with no weights.
   void plain(const NodeProto& n) {
     const std::string& type = n.op_type();
-    OpRecord op = blank(OpKind::kReLU);
+    OpRecord op = edge::op_record(OpKind::kReLU);
     if (type == "Relu" && !int8_) {
     } else if (type == "MaxPool") {
       op.kind = OpKind::kMaxPool2d;

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "greenai/edge/format.h"
 #include "greenai/edge/greenai_edge.h"
 #include "greenai/edge/records.h"
 
@@ -81,12 +82,7 @@ inline std::vector<float> random_values(size_t n, uint32_t seed, float lo = -1, 
 }
 
 // An operator record with no tensors.
-inline OpRecord op_of(OpKind kind) {
-  OpRecord op{};
-  op.kind = kind;
-  op.weight = op.bias = op.multiplier = op.shift = op.weight_scale = kNoTensor;
-  return op;
-}
+inline OpRecord op_of(OpKind kind) { return op_record(kind); }
 
 // An operator graph record reading values a (and b).
 inline OpGraph reads(uint32_t a, uint32_t b = kNoValue) {

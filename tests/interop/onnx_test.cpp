@@ -22,12 +22,7 @@ using edge::kNoTensor;
 using edge::OpKind;
 using edge::OpRecord;
 
-OpRecord op_of(OpKind kind) {
-  OpRecord op{};
-  op.kind = kind;
-  op.weight = op.bias = op.multiplier = op.shift = op.weight_scale = kNoTensor;
-  return op;
-}
+OpRecord op_of(OpKind kind) { return edge::op_record(kind); }
 
 // Adds a QLinear or QConv2d with random int8 weights, as compress::quantize_to_edge writes it.
 void add_quantized(FileBuilder& b, OpKind kind, uint32_t in, uint32_t out, uint32_t kernel,

@@ -17,6 +17,12 @@
 
 namespace greenai::edge {
 
+/// An operator record of `kind` that names no tensor (each index kNoTensor), to fill in.
+OpRecord op_record(OpKind kind);
+/// A Quantize (fp32 to int8, the zero point its output's) or Dequantize (its input's) record at
+/// (scale, zero point).
+OpRecord conversion_record(OpKind kind, float scale, int32_t zero_point);
+
 /// Assembles a file in memory.
 class FileBuilder {
  public:
