@@ -12,6 +12,7 @@
 
 #include "greenai/edge/format.h"
 #include "greenai/error.h"
+#include "interop/onnx_attributes.h"
 
 namespace greenai::interop {
 namespace {
@@ -63,32 +64,6 @@ struct Pending {
   std::vector<int32_t> shape;  // Reshape
   int64_t readers = 0;         // ONNX nodes (and graph outputs) reading its output
 };
-
-int64_t int_attr(const NodeProto& n, const std::string& name, int64_t fallback) {
-  for (const AttributeProto& a : n.attribute())
-    if (a.name() == name) return a.i();
-  return fallback;
-}
-float float_attr(const NodeProto& n, const std::string& name, float fallback) {
-  for (const AttributeProto& a : n.attribute())
-    if (a.name() == name) return a.f();
-  return fallback;
-}
-std::string string_attr(const NodeProto& n, const std::string& name) {
-  for (const AttributeProto& a : n.attribute())
-    if (a.name() == name) return a.s();
-  return {};
-}
-std::vector<int64_t> ints_attr(const NodeProto& n, const std::string& name) {
-  for (const AttributeProto& a : n.attribute())
-    if (a.name() == name) return {a.ints().begin(), a.ints().end()};
-  return {};
-}
-const AttributeProto* find_attr(const NodeProto& n, const std::string& name) {
-  for (const AttributeProto& a : n.attribute())
-    if (a.name() == name) return &a;
-  return nullptr;
-}
 
 template <typename T>
 void copy_raw(const std::string& raw, int64_t count, std::vector<double>& out) {

@@ -9,6 +9,7 @@
 #include "greenai/edge/format.h"
 #include "greenai/error.h"
 #include "greenai/interop/onnx.h"
+#include "interop/onnx_attributes.h"
 #include "interop/onnx_graph_import.h"
 
 namespace greenai::interop {
@@ -92,17 +93,6 @@ class GraphReader {
  private:
   std::map<std::string, const TensorProto*> init_;
 };
-
-int64_t int_attr(const NodeProto& n, const std::string& name, int64_t fallback) {
-  for (const AttributeProto& a : n.attribute())
-    if (a.name() == name) return a.i();
-  return fallback;
-}
-std::vector<int64_t> ints_attr(const NodeProto& n, const std::string& name) {
-  for (const AttributeProto& a : n.attribute())
-    if (a.name() == name) return {a.ints().begin(), a.ints().end()};
-  return {};
-}
 
 // Square kernel, equal strides and symmetric equal padding, as the edge format holds them.
 void read_window(const NodeProto& n, OpRecord* op, bool need_kernel_from_weight,
