@@ -370,7 +370,10 @@ TEST(FastKernels, Int8DirectConvMatchesTheReferenceBitForBit) {
                                            {1, 5, 5, 8, 4, 1, 2},
                                            {2, 8, 9, 17, 7, 3, 3},
                                            {4, 4, 4, 1, 1, 1, 0},
-                                           {1, 3, 3, 7, 3, 1, 1}}) {
+                                           {1, 3, 3, 7, 3, 1, 1},
+                                           {8, 6, 5, 20, 1, 1, 0},
+                                           {16, 7, 7, 24, 3, 2, 1},
+                                           {6, 5, 6, 9, 3, 1, 1}}) {
     internal::Conv2dShape s{c.in_c, c.h, c.w, c.out_c, 0, 0, c.kernel, c.stride, c.padding};
     s.out_h = (c.h + 2 * c.padding - c.kernel) / c.stride + 1;
     s.out_w = (c.w + 2 * c.padding - c.kernel) / c.stride + 1;
@@ -408,26 +411,37 @@ TEST(FastKernels, Int8DirectConvMatchesTheReferenceBitForBit) {
         std::vector<internal::QConv2dDirect> kernels{k->qconv2d_direct};
         if (k->qconv2d_direct_small_weights && variant == 5)
           kernels.push_back(k->qconv2d_direct_small_weights);
-        for (internal::QConv2dDirect kernel : kernels) {
-          // [padded pixels, channels]: the rows after the real pixels are the kernel's to use.
-          std::vector<int8_t> hwc(size_t(c.out_c) * internal::conv_image(s).padded_pixels);
-          kernel(x.data(), s, packed, p.r, scratch.data(), hwc.data());
-          int mismatches = 0;
-          for (int o = 0; o < c.out_c; ++o)
-            for (int px = 0; px < pixels; ++px)
-              mismatches += y_ref[size_t(o) * pixels + px] != hwc[size_t(px) * c.out_c + o];
-          EXPECT_EQ(mismatches, 0)
-              << k->name << (kernel == k->qconv2d_direct ? "" : " (small weights)") << " in "
-              << c.in_c << " kernel " << c.kernel << " stride " << c.stride << " padding "
-              << c.padding << " out " << c.out_c << " variant " << variant;
-        }
+        // The input as (C, H, W) and as (H, W, C).
+        std::vector<int8_t> x_hwc(x.size());
+        for (int ch = 0; ch < c.in_c; ++ch)
+          for (int px = 0; px < c.h * c.w; ++px)
+            x_hwc[size_t(px) * c.in_c + ch] = x[size_t(ch) * c.h * c.w + px];
+        for (int layout = 0; layout < 2; ++layout)
+          for (internal::QConv2dDirect kernel : kernels) {
+            // [padded pixels, channels]: the rows after the real pixels are the kernel's to use.
+            std::vector<int8_t> hwc(size_t(c.out_c) * internal::conv_image(s).padded_pixels);
+            internal::Conv2dShape shape = s;
+            shape.input_hwc = layout == 1;
+            kernel(layout ? x_hwc.data() : x.data(), shape, packed, p.r, scratch.data(),
+                   hwc.data());
+            int mismatches = 0;
+            for (int o = 0; o < c.out_c; ++o)
+              for (int px = 0; px < pixels; ++px)
+                mismatches += y_ref[size_t(o) * pixels + px] != hwc[size_t(px) * c.out_c + o];
+            EXPECT_EQ(mismatches, 0)
+                << k->name << (kernel == k->qconv2d_direct ? "" : " (small weights)") << " in "
+                << c.in_c << " kernel " << c.kernel << " stride " << c.stride << " padding "
+                << c.padding << " out " << c.out_c << " variant " << variant
+                << (layout ? " (H, W, C) input" : "");
+          }
       }
     }
   }
 }
 
-// The planner sends 3x3 and larger odd kernels whose rows pad well to the direct convolution, and
-// 1x1, 2x2 and 5x5 ones (most of each group of four would be padding) to im2col rows.
+// The planner sends 3x3 and larger odd kernels, and 1x1 ones on channels in fours, to the
+// direct convolution (planes or interleaved, whichever has fewer groups of four), and 2x2 and
+// 5x5 ones on few channels (most of each group of four would be padding) to im2col rows.
 TEST(FastKernels, DirectConvolutionOnlyWhereItsPaddingIsSmall) {
   auto shape = [](int in_c, int kernel) {
     return internal::Conv2dShape{in_c, 8, 8, 4, 8, 8, kernel, 1, kernel / 2};
@@ -436,7 +450,11 @@ TEST(FastKernels, DirectConvolutionOnlyWhereItsPaddingIsSmall) {
   EXPECT_TRUE(internal::direct_conv_pays(shape(16, 3)));
   EXPECT_TRUE(internal::direct_conv_pays(shape(3, 4)));
   EXPECT_TRUE(internal::direct_conv_pays(shape(3, 7)));
-  EXPECT_FALSE(internal::direct_conv_pays(shape(8, 1)));
+  EXPECT_TRUE(internal::direct_conv_pays(shape(8, 1)));
+  EXPECT_TRUE(internal::direct_conv_pays(shape(64, 3)));
+  EXPECT_FALSE(internal::conv_image(shape(1, 3)).interleaved);
+  EXPECT_TRUE(internal::conv_image(shape(16, 3)).interleaved);
+  EXPECT_TRUE(internal::conv_image(shape(8, 1)).interleaved);
   EXPECT_FALSE(internal::direct_conv_pays(shape(2, 2)));
   EXPECT_FALSE(internal::direct_conv_pays(shape(2, 5)));
 }

@@ -21,6 +21,9 @@ struct Conv2dShape {
   int pad_left = padding, pad_bottom = padding, pad_right = padding;
   int dilation_h = 1, dilation_w = 1;
   int groups = 1;
+  /// The input lies as (H, W, C) per example (channels last: the layout int8 values keep between
+  /// the fast sets' convolutions, see Step::in_hwc), else as (C, H, W).
+  bool input_hwc = false;
 };
 /// A square window, equal padding, no dilation, dense: the shapes the fast convolutions take.
 inline bool is_square_dense(const Conv2dShape& s) {
@@ -111,15 +114,22 @@ struct KernelSet {
   QConv2dDirect qconv2d_direct_small_weights = nullptr;
 };
 
-/// The layout of a direct convolution: one example's input in padded planes (its scratch), each
-/// row `row_stride` bytes (the padded width and 3 more, for the last group of four); and, fixed
+/// The layout of a direct convolution: one example's input, padded, in its scratch; and, fixed
 /// by the shape and so computed at load (at the head of the packed weights), the offset of each
 /// output pixel's window and of each group of four within a window: pixel p's group g lies at
-/// image + pixel[p] + group[g].
+/// image + pixel[p] + group[g]. Two layouts, whichever needs fewer groups:
+///  - planes (few channels, e.g. an image's first convolution): one padded plane per channel,
+///    each row `row_stride` bytes (the padded width and 3 more, for the last group of four); a
+///    group is four neighbours along a kernel row (each kernel row padded to a multiple of 4);
+///  - interleaved (channels last): one padded (H, W, C4) image, C4 the channels rounded up to 4;
+///    a group is four channels of one window position. 1x1 convolutions read it as dense rows.
 struct ConvImage {
-  int row_stride;  ///< in_w + 2 padding + 3
+  bool interleaved;
+  int channels4;   ///< interleaved: in_channels rounded up to a multiple of 4
+  int row_stride;  ///< planes: in_w + 2 padding + 3; interleaved: (in_w + 2 padding) x channels4
   long plane;      ///< (in_h + 2 padding) x row_stride
-  int groups;      ///< in_channels x kernel x ceil(kernel / 4)
+  int groups;      ///< planes: in_channels x kernel x ceil(kernel / 4); interleaved:
+                   ///< kernel x kernel x channels4 / 4
   /// The output pixels rounded up to a multiple of kConvPixelMultiple: the GEMMs run whole
   /// tiles only (the extra pixels repeat the last one's window; their results are discarded).
   int padded_pixels;
@@ -130,12 +140,12 @@ struct ConvImage {
 /// A multiple of every set's tile height (4 and 6 rows).
 constexpr int kConvPixelMultiple = 12;
 ConvImage conv_image(const Conv2dShape& s);
-/// Whether a direct convolution pays for a shape: its groups of four (each kernel row padded
-/// to a multiple of four) are at most 4/3 of the im2col row's (3x3 kernels: yes; 1x1, 2x2,
-/// 5x5: no).
+/// Whether a direct convolution pays for a shape: its groups of four (with their padding) are at
+/// most 4/3 of the im2col row's (3x3 kernels, and 1x1 ones on channels in fours: yes; 2x2 and
+/// 5x5 ones on few channels: no).
 bool direct_conv_pays(const Conv2dShape& s);
-/// Writes the example `x` (C, H, W) into the image (`scratch`) as bytes q ^ flip, the padding
-/// as pad_value.
+/// Writes the example `x` ((C, H, W), or (H, W, C) where s.input_hwc) into the image
+/// (`scratch`) as bytes q ^ flip, the padding as pad_value.
 void fill_conv_image(const int8_t* x, const Conv2dShape& s, const ConvImage& c, uint8_t flip,
                      uint8_t pad_value, uint8_t* scratch);
 /// The padded_pixels pixel offsets at the head of pack_qconv2d's bytes (the group offsets follow

@@ -75,14 +75,26 @@ void quantize_rows(const float* x, int batch, int in, int stride, int shift, uin
 
 namespace {
 constexpr int groups_per_kernel_row(int kernel) { return (kernel + 3) / 4; }
+constexpr int round_up4(int n) { return (n + 3) / 4 * 4; }
 }  // namespace
 
 ConvImage conv_image(const Conv2dShape& s) {
   ConvImage c{};
-  c.row_stride = s.in_w + 2 * s.padding + 3;
+  const int planes_groups = s.in_channels * s.kernel * groups_per_kernel_row(s.kernel);
+  c.channels4 = round_up4(s.in_channels);
+  const int interleaved_groups = s.kernel * s.kernel * c.channels4 / 4;
+  c.interleaved = interleaved_groups <= planes_groups;
+  const int padded_w = s.in_w + 2 * s.padding;
+  if (c.interleaved) {
+    c.row_stride = padded_w * c.channels4;
+    c.groups = interleaved_groups;
+  } else {
+    c.row_stride = padded_w + 3;
+    c.groups = planes_groups;
+  }
   c.plane = static_cast<long>(s.in_h + 2 * s.padding) * c.row_stride;
-  c.groups = s.in_channels * s.kernel * groups_per_kernel_row(s.kernel);
-  c.image_bytes = (static_cast<size_t>(s.in_channels) * c.plane + 63) / 64 * 64;
+  const long planes = c.interleaved ? 1 : s.in_channels;
+  c.image_bytes = (static_cast<size_t>(planes) * c.plane + 63) / 64 * 64;
   const int pixels = s.out_h * s.out_w;
   c.padded_pixels = (pixels + kConvPixelMultiple - 1) / kConvPixelMultiple * kConvPixelMultiple;
   c.scratch_bytes = 2 * c.image_bytes;
@@ -91,22 +103,54 @@ ConvImage conv_image(const Conv2dShape& s) {
 }
 
 bool direct_conv_pays(const Conv2dShape& s) {
-  const long direct = 4L * s.in_channels * s.kernel * groups_per_kernel_row(s.kernel);
+  const ConvImage c = conv_image(s);
+  const long direct = 4L * c.groups;
   const long im2col = (static_cast<long>(s.in_channels) * s.kernel * s.kernel + 3) / 4 * 4;
   // Offsets are int32: the image must stay well inside 2^31 bytes.
-  return 3 * direct <= 4 * im2col && conv_image(s).image_bytes < (size_t{1} << 30);
+  return 3 * direct <= 4 * im2col && c.image_bytes < (size_t{1} << 30);
 }
 
 void fill_conv_image(const int8_t* x, const Conv2dShape& s, const ConvImage& c, uint8_t flip,
                      uint8_t pad_value, uint8_t* scratch) {
-  memset(scratch, pad_value, c.image_bytes);
-  for (int ic = 0; ic < s.in_channels; ++ic)
-    for (int iy = 0; iy < s.in_h; ++iy) {
-      const int8_t* src = x + (static_cast<long>(ic) * s.in_h + iy) * s.in_w;
-      uint8_t* dst =
-          scratch + ic * c.plane + static_cast<long>(iy + s.padding) * c.row_stride + s.padding;
-      for (int ix = 0; ix < s.in_w; ++ix) dst[ix] = static_cast<uint8_t>(src[ix]) ^ flip;
+  const int channels = s.in_channels, p = s.padding;
+  if (!c.interleaved) {
+    memset(scratch, pad_value, c.image_bytes);
+    for (int ic = 0; ic < channels; ++ic)
+      for (int iy = 0; iy < s.in_h; ++iy) {
+        uint8_t* dst = scratch + ic * c.plane + static_cast<long>(iy + p) * c.row_stride + p;
+        if (s.input_hwc) {
+          const int8_t* src = x + static_cast<long>(iy) * s.in_w * channels + ic;
+          for (int ix = 0; ix < s.in_w; ++ix)
+            dst[ix] = static_cast<uint8_t>(src[static_cast<long>(ix) * channels]) ^ flip;
+        } else {
+          const int8_t* src = x + (static_cast<long>(ic) * s.in_h + iy) * s.in_w;
+          for (int ix = 0; ix < s.in_w; ++ix) dst[ix] = static_cast<uint8_t>(src[ix]) ^ flip;
+        }
+      }
+    return;
+  }
+  // Interleaved: only the border and the channels past the real ones need pad_value (a 1x1
+  // convolution on channels in fours has neither).
+  if (p > 0 || c.channels4 != channels) memset(scratch, pad_value, c.image_bytes);
+  for (int iy = 0; iy < s.in_h; ++iy) {
+    uint8_t* dst = scratch + static_cast<long>(iy + p) * c.row_stride + p * c.channels4;
+    if (s.input_hwc && c.channels4 == channels) {  // one run of bytes per image row
+      const int8_t* src = x + static_cast<long>(iy) * s.in_w * channels;
+      const long n = static_cast<long>(s.in_w) * channels;
+      for (long i = 0; i < n; ++i) dst[i] = static_cast<uint8_t>(src[i]) ^ flip;
+    } else if (s.input_hwc) {
+      const int8_t* src = x + static_cast<long>(iy) * s.in_w * channels;
+      for (int ix = 0; ix < s.in_w; ++ix)
+        for (int ic = 0; ic < channels; ++ic)
+          dst[ix * c.channels4 + ic] = static_cast<uint8_t>(src[ix * channels + ic]) ^ flip;
+    } else {
+      for (int ic = 0; ic < channels; ++ic) {
+        const int8_t* src = x + (static_cast<long>(ic) * s.in_h + iy) * s.in_w;
+        for (int ix = 0; ix < s.in_w; ++ix)
+          dst[ix * c.channels4 + ic] = static_cast<uint8_t>(src[ix]) ^ flip;
+      }
     }
+  }
 }
 
 namespace {
@@ -114,12 +158,21 @@ namespace {
 // The window offsets of ConvImage: each output pixel's (the padding pixels repeat the last
 // one's), then each group of four's within a window.
 void write_conv_offsets(const Conv2dShape& s, const ConvImage& c, int32_t* pixel) {
+  const int step = c.interleaved ? c.channels4 : 1;  // bytes from one pixel to the next
   for (int oy = 0; oy < s.out_h; ++oy)
     for (int ox = 0; ox < s.out_w; ++ox)
-      pixel[oy * s.out_w + ox] = oy * s.stride * c.row_stride + ox * s.stride;
+      pixel[oy * s.out_w + ox] = oy * s.stride * c.row_stride + ox * s.stride * step;
   const int pixels = s.out_h * s.out_w;
   for (int p = pixels; p < c.padded_pixels; ++p) pixel[p] = pixel[pixels - 1];
   int32_t* group = pixel + c.padded_pixels;
+  if (c.interleaved) {
+    const int per_pixel = c.channels4 / 4;
+    for (int ky = 0; ky < s.kernel; ++ky)
+      for (int kx = 0; kx < s.kernel; ++kx)
+        for (int j = 0; j < per_pixel; ++j)
+          group[(ky * s.kernel + kx) * per_pixel + j] = ky * c.row_stride + kx * step + 4 * j;
+    return;
+  }
   const int per_row = groups_per_kernel_row(s.kernel);
   for (int ic = 0; ic < s.in_channels; ++ic)
     for (int ky = 0; ky < s.kernel; ++ky)
@@ -128,31 +181,46 @@ void write_conv_offsets(const Conv2dShape& s, const ConvImage& c, int32_t* pixel
             static_cast<int32_t>(ic * c.plane + ky * c.row_stride + 4 * j);
 }
 
+// The weight that meets byte t of group g of the image (0 where it meets padding).
+int8_t group_weight(const int8_t* w, const Conv2dShape& s, const ConvImage& c, int o, int g,
+                    int t) {
+  const int k = s.kernel;
+  int ic, ky, kx;
+  if (c.interleaved) {
+    const int per_pixel = c.channels4 / 4;
+    ky = g / (k * per_pixel);
+    kx = g / per_pixel % k;
+    ic = 4 * (g % per_pixel) + t;
+    if (ic >= s.in_channels) return 0;
+  } else {
+    const int per_row = groups_per_kernel_row(k);
+    ic = g / (k * per_row);
+    ky = g / per_row % k;
+    kx = 4 * (g % per_row) + t;
+    if (kx >= k) return 0;
+  }
+  return w[((static_cast<long>(o) * s.in_channels + ic) * k + ky) * k + kx];
+}
+
 }  // namespace
 
 size_t pack_qconv2d_blocks(const int8_t* w, const Conv2dShape& s, int channels, int8_t* packed) {
-  const int per_row = groups_per_kernel_row(s.kernel), k = s.kernel;
-  const int groups = s.in_channels * k * per_row;
+  const ConvImage c = conv_image(s);
   const int blocks = (s.out_channels + channels - 1) / channels;
   const size_t group_bytes = static_cast<size_t>(channels) * 4;
-  const ConvImage c = conv_image(s);
-  const size_t bytes = c.offsets_bytes + static_cast<size_t>(blocks) * groups * group_bytes;
+  const size_t bytes = c.offsets_bytes + static_cast<size_t>(blocks) * c.groups * group_bytes;
   if (!packed) return bytes;
   memset(packed, 0, c.offsets_bytes);
   write_conv_offsets(s, c, reinterpret_cast<int32_t*>(packed));
   packed += c.offsets_bytes;
   for (int b = 0; b < blocks; ++b)
-    for (int g = 0; g < groups; ++g) {
-      const int ic = g / (k * per_row), ky = g / per_row % k, j = g % per_row;
+    for (int g = 0; g < c.groups; ++g)
       for (int lane = 0; lane < channels; ++lane)
         for (int t = 0; t < 4; ++t) {
-          const int o = b * channels + lane, kx = 4 * j + t;
-          packed[(static_cast<size_t>(b) * groups + g) * group_bytes + lane * 4 + t] =
-              o < s.out_channels && kx < k
-                  ? w[((static_cast<long>(o) * s.in_channels + ic) * k + ky) * k + kx]
-                  : 0;
+          const int o = b * channels + lane;
+          packed[(static_cast<size_t>(b) * c.groups + g) * group_bytes + lane * 4 + t] =
+              o < s.out_channels ? group_weight(w, s, c, o, g, t) : 0;
         }
-    }
   return bytes;
 }
 
