@@ -89,6 +89,25 @@ void qconv2d_direct(const Step& s, const Requant& r, const int8_t* x, int batch,
   }
 }
 
+// A depthwise QConv2d through the set's kernel, one example at a time: channels last straight
+// into the output, or through the scratch and transposed to (C, H, W).
+void qdepthwise(const Step& s, const Requant& r, const int8_t* x, int batch, uint8_t* scratch,
+                int8_t* y) {
+  const Conv2dShape& c = s.conv;
+  const int pixels = c.out_h * c.out_w;
+  auto* result = reinterpret_cast<int8_t*>(scratch + depthwise_image(c).scratch_bytes);
+  const long in_size = static_cast<long>(c.in_channels) * c.in_h * c.in_w;
+  const long out_size = static_cast<long>(c.out_channels) * pixels;
+  for (int n = 0; n < batch; ++n) {
+    int8_t* yn = y + n * out_size;
+    s.kernels->qdepthwise(x + n * in_size, c, s.packed, r, scratch, s.hwc_output ? yn : result);
+    if (s.hwc_output) continue;
+    for (int oc = 0; oc < c.out_channels; ++oc)
+      for (int p = 0; p < pixels; ++p)
+        yn[static_cast<long>(oc) * pixels + p] = result[static_cast<long>(p) * c.out_channels + oc];
+  }
+}
+
 // Conv2d on a set with an fp32 GEMM, one example at a time: im2col (zeros for padding), the
 // GEMM with packed weights into [pixels, channels], then (C, H, W). The same products as
 // ref::conv2d_f32, summed in another order: within kF32Tolerance.
@@ -112,24 +131,29 @@ void conv2d_as_gemm(const Step& s, const float* x, int batch, uint8_t* scratch, 
   }
 }
 
-// Concat along the first per-example dimension: each example's a, then its b.
+// Concat along the first per-example dimension: each example's a, then its b; channels last,
+// each pixel's channels of a then of b.
 void concat(const Step& s, const void* a, const void* b, int batch, void* y) {
   const size_t unit = dtype_size(s.in_type);
   const size_t a_bytes = s.in_elems * unit, b_bytes = s.in2_elems * unit;
+  // Channels last: pixels runs of a's channels then b's (one run of each otherwise).
+  const size_t pixels = s.in_hwc ? s.in_elems / s.in_shape[0] : 1;
+  const size_t a_run = a_bytes / pixels, b_run = b_bytes / pixels;
   auto* out = static_cast<uint8_t*>(y);
-  for (int n = 0; n < batch; ++n, out += a_bytes + b_bytes) {
-    const uint8_t* an = static_cast<const uint8_t*>(a) + n * a_bytes;
-    const uint8_t* bn = static_cast<const uint8_t*>(b) + n * b_bytes;
-    if (s.table) {  // int8: each input's codes at the output's scale
-      ref::lookup_i8(reinterpret_cast<const int8_t*>(an), static_cast<long>(a_bytes), s.table,
-                     reinterpret_cast<int8_t*>(out));
-      ref::lookup_i8(reinterpret_cast<const int8_t*>(bn), static_cast<long>(b_bytes), s.table + 256,
-                     reinterpret_cast<int8_t*>(out + a_bytes));
-    } else {
-      memcpy(out, an, a_bytes);
-      memcpy(out + a_bytes, bn, b_bytes);
+  for (int n = 0; n < batch; ++n)
+    for (size_t p = 0; p < pixels; ++p, out += a_run + b_run) {
+      const uint8_t* an = static_cast<const uint8_t*>(a) + n * a_bytes + p * a_run;
+      const uint8_t* bn = static_cast<const uint8_t*>(b) + n * b_bytes + p * b_run;
+      if (s.table) {  // int8: each input's codes at the output's scale
+        ref::lookup_i8(reinterpret_cast<const int8_t*>(an), static_cast<long>(a_run), s.table,
+                       reinterpret_cast<int8_t*>(out));
+        ref::lookup_i8(reinterpret_cast<const int8_t*>(bn), static_cast<long>(b_run), s.table + 256,
+                       reinterpret_cast<int8_t*>(out + a_run));
+      } else {
+        memcpy(out, an, a_run);
+        memcpy(out + a_run, bn, b_run);
+      }
     }
-  }
 }
 
 // Add and Mul: b is the second input, or the step's constant.
@@ -198,7 +222,9 @@ void run_step(const Step& s, const void* in, const void* in2, void* out, uint8_t
                         relu, static_cast<float*>(out));
       break;
     case OpKind::kQConv2d:
-      if (s.qconv2d_direct)
+      if (s.depthwise)
+        qdepthwise(s, r, static_cast<const int8_t*>(in), batch, scratch, static_cast<int8_t*>(out));
+      else if (s.qconv2d_direct)
         qconv2d_direct(s, r, static_cast<const int8_t*>(in), batch, scratch,
                        static_cast<int8_t*>(out));
       else if (s.conv_as_gemm)
@@ -212,13 +238,15 @@ void run_step(const Step& s, const void* in, const void* in2, void* out, uint8_t
       if (s.in_type == DType::kF32)
         ref::max_pool_f32(static_cast<const float*>(in), batch, s.conv, static_cast<float*>(out));
       else
-        ref::max_pool_i8(static_cast<const int8_t*>(in), batch, s.conv, static_cast<int8_t*>(out));
+        (s.in_hwc ? ref::max_pool_i8_hwc : ref::max_pool_i8)(static_cast<const int8_t*>(in), batch,
+                                                             s.conv, static_cast<int8_t*>(out));
       break;
     case OpKind::kAvgPool2d:
       if (s.in_type == DType::kF32)
         ref::avg_pool_f32(static_cast<const float*>(in), batch, s.conv, static_cast<float*>(out));
       else
-        ref::avg_pool_i8(static_cast<const int8_t*>(in), batch, s.conv, static_cast<int8_t*>(out));
+        (s.in_hwc ? ref::avg_pool_i8_hwc : ref::avg_pool_i8)(static_cast<const int8_t*>(in), batch,
+                                                             s.conv, static_cast<int8_t*>(out));
       break;
     case OpKind::kReLU:
       if (s.in_type == DType::kF32)

@@ -39,28 +39,127 @@ uint32_t* count_readers(const greenai_edge_model* m) {
   return readers;
 }
 
-// (Q)Conv2d -> Flatten -> (Q)Linear on a fast set, each the one reader of the one before: the
-// conv leaves [pixels, channels] and the linear layer's weight columns are permuted to match (no
-// transpose at run time).
-LoadError mark_hwc_chains(greenai_edge_model* m) {
+// Whether a step writes its output channels last where asked (hwc_output): the fast
+// convolutions write [pixels, channels] anyway, and the int8 operators that keep their input's
+// layout (keeps_layout) take either.
+bool keeps_layout(const Step& s) {
+  if (s.in_type != DType::kI8) return false;
+  switch (s.op.kind) {
+    case OpKind::kMaxPool2d:
+    case OpKind::kAvgPool2d:
+    case OpKind::kReLU:
+    case OpKind::kClip:
+    case OpKind::kSigmoid:
+    case OpKind::kHardSigmoid:
+    case OpKind::kHardSwish:
+    case OpKind::kAdd:
+    case OpKind::kMul:
+    case OpKind::kConcat:
+      return true;
+    default:
+      return false;
+  }
+}
+bool writes_hwc(const Step& s) {
+  if (s.op.kind == OpKind::kQConv2d) return s.qconv2d_direct || s.depthwise || s.conv_as_gemm;
+  if (s.op.kind == OpKind::kConv2d) return s.conv_as_gemm;
+  return keeps_layout(s);
+}
+
+// The one step reading value v (after step v - 1), or -1 when none or several do.
+long only_reader(const greenai_edge_model* m, const uint32_t* readers, size_t v) {
+  if (readers[v] != 1) return -1;
+  for (size_t j = v; j < m->step_count; ++j)
+    for (uint32_t u : m->steps[j].graph.input)
+      if (u == v) return static_cast<long>(j);
+  return -1;
+}
+
+// A Flatten whose one reader is a (Q)Linear that can take its input as [pixels, channels] (its
+// weight columns permuted at load).
+bool flatten_into_linear(const greenai_edge_model* m, const uint32_t* readers, size_t step) {
+  if (m->steps[step].op.kind != OpKind::kFlatten) return false;
+  const long j = only_reader(m, readers, step + 1);
+  if (j < 0 || m->steps[j].graph.input[0] != step + 1) return false;
+  const OpKind kind = m->steps[j].op.kind;
+  return kind == OpKind::kQLinear || (kind == OpKind::kLinear && m->kernels->pack_linear_f32);
+}
+
+bool reads_hwc(const greenai_edge_model* m, const uint32_t* readers, size_t step) {
+  const Step& s = m->steps[step];
+  if (s.op.kind == OpKind::kQConv2d) return s.qconv2d_direct || s.depthwise;
+  return keeps_layout(s) || flatten_into_linear(m, readers, step);
+}
+
+// A (C, H, W) value of one pixel: its bytes are the same in either layout.
+bool one_pixel(const Step& producer) {
+  return producer.out_dims == 3 && producer.out_shape[1] * producer.out_shape[2] == 1;
+}
+
+// The layout of every value (Step::in_hwc, in2_hwc, hwc_output), once the kernels are chosen: a
+// value lies channels last when its producer writes it so and each of its readers reads it so,
+// and the operators that keep their layout (keeps_layout: pooling, the int8 unary operators,
+// Add, Mul, Concat) have their output in the layout of their inputs. The input and the output
+// of the model stay (C, H, W), as every value does on the reference set and for
+// greenai_edge_load_memory_keeping_values (whose values the caller reads).
+LoadError plan_layouts(greenai_edge_model* m) {
   if (m->kernels == &reference_kernels() || m->keep_values) return kOk;
+  const size_t count = m->step_count + 1;
   uint32_t* readers = count_readers(m);
-  if (!readers) return no_memory("the graph's readers");
-  for (size_t i = 0; i + 2 < m->step_count; ++i) {
-    const Step& first = m->steps[i];
-    const OpKind conv = first.op.kind, linear = m->steps[i + 2].op.kind;
-    const bool int8 = conv == OpKind::kQConv2d && linear == OpKind::kQLinear;
-    const bool fp32 = conv == OpKind::kConv2d && linear == OpKind::kLinear &&
-                      m->kernels->pack_linear_f32;  // the fp32 conv runs through im2col rows
-    const bool chained = m->steps[i + 1].graph.input[0] == i + 1 && readers[i + 1] == 1 &&
-                         m->steps[i + 2].graph.input[0] == i + 2 && readers[i + 2] == 1;
-    if ((int8 || fp32) && chained && is_square_dense(first.conv) &&
-        m->steps[i + 1].op.kind == OpKind::kFlatten) {
-      m->steps[i].hwc_output = true;
-      m->steps[i + 2].hwc_channels = m->steps[i].op.out;
+  auto* hwc = static_cast<bool*>(calloc(count, sizeof(bool)));
+  if (!readers || !hwc) {
+    free(readers);
+    free(hwc);
+    return no_memory("the value layouts");
+  }
+  for (size_t v = 1; v + 1 < count; ++v) {
+    const Step& s = m->steps[v - 1];
+    hwc[v] = s.out_dims == 3 && !one_pixel(s) && writes_hwc(s);
+  }
+  auto either = [&](uint32_t v) { return v > 0 && one_pixel(m->steps[v - 1]); };
+  for (bool changed = true; changed;) {  // only ever true -> false: it ends
+    changed = false;
+    for (size_t i = 0; i < m->step_count; ++i) {
+      const Step& s = m->steps[i];
+      const uint32_t a = s.graph.input[0], b = s.graph.input[1];
+      if (keeps_layout(s)) {
+        // Its output, its first input, and a second input of the same shape share one layout
+        // (a value of one pixel has both).
+        const bool same_b = b != kNoValue && (s.op.kind == OpKind::kConcat ||
+                                              s.binary.broadcast == Broadcast::kSame);
+        const uint32_t linked[3] = {a, static_cast<uint32_t>(i + 1), same_b ? b : kNoValue};
+        bool all = true;
+        for (uint32_t v : linked)
+          if (v != kNoValue && !either(v)) all = all && hwc[v];
+        if (all) continue;
+        for (uint32_t v : linked)
+          if (v != kNoValue && hwc[v]) {
+            hwc[v] = false;
+            changed = true;
+          }
+        continue;
+      }
+      if (reads_hwc(m, readers, i)) continue;
+      for (uint32_t v : s.graph.input)
+        if (v != kNoValue && hwc[v]) {
+          hwc[v] = false;
+          changed = true;
+        }
     }
   }
+  for (size_t i = 0; i < m->step_count; ++i) {
+    Step& s = m->steps[i];
+    const uint32_t a = s.graph.input[0], b = s.graph.input[1];
+    s.in_hwc = hwc[a];
+    s.in2_hwc = b != kNoValue && hwc[b];
+    s.hwc_output = hwc[i + 1];
+    s.conv.input_hwc = s.in_hwc;
+    s.binary.channels_last = s.in_hwc;
+    if (s.in_hwc && s.op.kind == OpKind::kFlatten)
+      m->steps[only_reader(m, readers, i + 1)].hwc_channels = s.in_shape[0];
+  }
   free(readers);
+  free(hwc);
   return kOk;
 }
 
@@ -85,10 +184,9 @@ uint64_t conv_row(const Conv2dShape& c) {
 // ones keep the reference's loops).
 LoadError plan_f32(Step& s, const KernelSet& k, Sizes& sizes) {
   const bool conv = s.op.kind == OpKind::kConv2d;
-  if (conv && s.conv.groups > 1) return kOk;
+  if (conv && !s.conv_as_gemm) return kOk;  // grouped: the reference's loops
   const uint64_t row = conv ? conv_row(s.conv) : s.op.in;
   if (conv) {
-    s.conv_as_gemm = true;
     const uint64_t pixels = uint64_t{static_cast<uint32_t>(s.conv.out_h)} * s.conv.out_w;
     sizes.conv_bytes =
         max_of<size_t>(sizes.conv_bytes, (pixels * row + pixels * s.op.out) * sizeof(float) + 64);
@@ -179,14 +277,26 @@ LoadError pack_int8(Step& s, uint64_t row) {
   return kOk;
 }
 
-// QLinear/QConv2d: a convolution runs on the fast sets directly on its image where the set has
-// that kernel and the shape suits it (direct_conv_pays), else as a GEMM over im2col rows (one per
-// output pixel, kernel x kernel x in_channels wide); the reference keeps the textbook loops. A
-// layer with a -128 weight on a set that needs them in [-127, 127] runs on the reference. The bias
-// is folded with the input zero point for unsigned (x + 128) and signed inputs (Requant).
-LoadError plan_int8(Step& s, greenai_edge_model* m, Sizes& sizes) {
-  const bool conv = s.op.kind == OpKind::kQConv2d;
-  if (conv && (m->kernels == &reference_kernels() || s.conv.groups > 1)) return kOk;
+// The kernels of a step, chosen before the layouts (which depend on them): fp32 convolutions
+// through im2col rows where the set has an fp32 GEMM (grouped ones keep the reference's loops);
+// int8 ones on the fast sets directly on their image where the set has that kernel and the shape
+// suits it (direct_conv_pays), depthwise ones through the set's depthwise kernel, others as a
+// GEMM over im2col rows (one per output pixel, kernel x kernel x in_channels wide); the reference
+// keeps the textbook loops. A layer with a -128 weight on a set that needs them in [-127, 127]
+// runs on the reference (the depthwise kernel takes any).
+void choose_kernels(Step& s, const greenai_edge_model* m) {
+  const OpKind kind = s.op.kind;
+  if (kind == OpKind::kConv2d) {
+    s.conv_as_gemm = m->kernels->pack_linear_f32 && s.conv.groups == 1;
+    return;
+  }
+  if (kind != OpKind::kQLinear && kind != OpKind::kQConv2d) return;
+  const bool conv = kind == OpKind::kQConv2d;
+  if (conv && m->kernels == &reference_kernels()) return;
+  if (conv && s.conv.groups > 1) {
+    s.depthwise = m->kernels->qdepthwise && is_depthwise(s.conv);
+    return;
+  }
   const uint64_t row = conv ? conv_row(s.conv) : s.op.in;
   const auto* w = static_cast<const int8_t*>(s.weight);
   int8_t largest = 0;  // the largest weight magnitude but for a -128
@@ -207,7 +317,28 @@ LoadError plan_int8(Step& s, greenai_edge_model* m, Sizes& sizes) {
                            ? s.kernels->qconv2d_direct_small_weights
                            : s.kernels->qconv2d_direct;
   s.conv_as_gemm = conv && !s.qconv2d_direct;
-  if (s.qconv2d_direct) {  // the example's image, then its [padded pixels, channels] result
+}
+
+// QLinear/QConv2d on the kernels choose_kernels chose: the scratch they need, their weights
+// packed, and the bias folded with the input zero point for unsigned (x + 128) and signed inputs
+// (Requant).
+LoadError plan_int8(Step& s, greenai_edge_model* m, Sizes& sizes) {
+  const bool conv = s.op.kind == OpKind::kQConv2d;
+  if (conv && m->kernels == &reference_kernels()) return kOk;
+  if (conv && s.conv.groups > 1 && !s.depthwise) return kOk;
+  const uint64_t row = conv ? conv_row(s.conv) : s.op.in;
+  const auto* w = static_cast<const int8_t*>(s.weight);
+  if (s.depthwise) {  // the example's image and sums, then its [pixels, channels] result
+    const uint64_t pixels = uint64_t{static_cast<uint32_t>(s.conv.out_h)} * s.conv.out_w;
+    sizes.conv_bytes = max_of<size_t>(
+        sizes.conv_bytes, depthwise_image(s.conv).scratch_bytes + pixels * s.op.out + 64);
+    const size_t bytes = pack_qdepthwise(nullptr, s.conv, nullptr);
+    s.packed_storage = static_cast<int8_t*>(malloc(bytes + kAlignment));
+    if (!s.packed_storage) return no_memory("packed weights");
+    auto* packed = reinterpret_cast<int8_t*>(aligned(s.packed_storage));
+    pack_qdepthwise(w, s.conv, packed);
+    s.packed = packed;
+  } else if (s.qconv2d_direct) {  // the example's image, then its [padded pixels, channels] result
     const ConvImage image = conv_image(s.conv);
     sizes.conv_bytes = max_of<size_t>(
         sizes.conv_bytes,
@@ -220,7 +351,8 @@ LoadError plan_int8(Step& s, greenai_edge_model* m, Sizes& sizes) {
   } else {
     sizes.scratch = max_of<size_t>(sizes.scratch, kQLinearScratchPerInput * (s.in_elems + 4));
   }
-  if (LoadError e = pack_int8(s, row); e.status != GREENAI_EDGE_OK) return e;
+  if (!s.depthwise)
+    if (LoadError e = pack_int8(s, row); e.status != GREENAI_EDGE_OK) return e;
   const auto* bias = static_cast<const int32_t*>(s.bias);
   s.bias_unsigned = static_cast<int32_t*>(malloc(2 * s.op.out * sizeof(int32_t)));
   if (!s.bias_unsigned) return no_memory("biases");
@@ -343,11 +475,14 @@ LoadError prepare(greenai_edge_model* m, int max_batch) {
                 "GREENAI_EDGE_KERNELS=%s is not a kernel set this CPU runs (it runs: %s)",
                 getenv("GREENAI_EDGE_KERNELS"), names);
   }
-  if (LoadError e = mark_hwc_chains(m); e.status != GREENAI_EDGE_OK) return e;
+  for (size_t step = 0; step < m->step_count; ++step) {
+    m->steps[step].kernels = m->kernels;
+    choose_kernels(m->steps[step], m);
+  }
+  if (LoadError e = plan_layouts(m); e.status != GREENAI_EDGE_OK) return e;
   Sizes sizes;
   for (size_t step = 0; step < m->step_count; ++step) {
     Step& s = m->steps[step];
-    s.kernels = m->kernels;
     LoadError e = kOk;
     const OpKind kind = s.op.kind;
     if (s.in_type == DType::kI8 &&

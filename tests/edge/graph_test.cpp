@@ -7,8 +7,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <random>
+#include <set>
 
 #include "edge/internal/fixed_point.h"
+#include "edge/internal/model.h"
 #include "edge/test_util.h"
 #include "greenai/edge/format.h"
 #include "greenai/edge/greenai_edge.h"
@@ -286,6 +288,164 @@ TEST(EdgeGraph, Int8ElementwiseOperatorsFollowTheirRealFunctions) {
     const int qs = quantize(1 / (1 + std::exp(-real_x)), 1.0 / 255, -128);
     const double sum = (qs + 128) / 255.0 + real_x;
     EXPECT_NEAR(y[i], 0.06 * (quantize(sum, 0.06, 10) - 10), 0.06 * 1.01) << i;
+  }
+}
+
+// A MobileNet- and ResNet-like int8 graph: a 3x3 convolution, max pooling, a 1x1 expansion,
+// a depthwise 3x3, a 1x1 projection, a residual Add, a per-channel Mul, a Concat, a Clip, average
+// and global average pooling, Flatten and QLinear. On the fast sets its values between
+// convolutions lie channels last; every set must give the reference's bytes. `mixed` adds a
+// reader that takes only (C, H, W) (a rectangular convolution, through im2col rows) to the
+// pooled value, so the planner must keep that value and those tied to it in (C, H, W).
+std::vector<uint8_t> channels_last_graph(bool mixed) {
+  std::mt19937 rng(19);
+  FileBuilder b({3, 12, 10});
+  const float s_in = 0.04f, s_act = 0.08f;
+  const int32_t zp = -5;
+  auto conv = [&](uint32_t input, int in_c, int out_c, int kernel, int stride, int groups,
+                  bool relu, int kernel_w = 0) {
+    const int kw = kernel_w ? kernel_w : kernel;
+    const int per = in_c / groups * kernel * kw;
+    std::vector<int8_t> codes(static_cast<size_t>(out_c * per));
+    for (int8_t& v : codes) v = static_cast<int8_t>(static_cast<int>(rng() % 255) - 127);
+    std::vector<int32_t> bias(out_c);
+    for (int32_t& v : bias) v = static_cast<int32_t>(rng() % 2001) - 1000;
+    std::vector<float> weight_scale(out_c);
+    for (float& v : weight_scale) v = 0.002f + 0.0005f * static_cast<float>(rng() % 8);
+    OpRecord op = op_of(OpKind::kQConv2d);
+    op.in = static_cast<uint32_t>(in_c);
+    op.out = static_cast<uint32_t>(out_c);
+    op.kernel = static_cast<uint32_t>(kernel);
+    op.stride = static_cast<uint32_t>(stride);
+    op.padding = static_cast<uint32_t>(kernel / 2);
+    op.flags = kFlagWindow | (relu ? kFlagFusedReLU : 0);
+    OpGraph g = reads(input);
+    g.kernel_w = static_cast<uint32_t>(kw);
+    g.stride_w = static_cast<uint32_t>(stride);
+    g.pad_left = g.pad_right = static_cast<uint32_t>(kw / 2);
+    g.pad_bottom = static_cast<uint32_t>(kernel / 2);
+    g.dilation_h = g.dilation_w = 1;
+    g.groups = static_cast<uint32_t>(groups);
+    b.add_int8_weights(op, codes.data(), codes.size(), bias, weight_scale,
+                       input == 1 ? s_in : s_act, s_act);
+    op.input_zero_point = input == 1 ? -3 : zp;
+    op.output_zero_point = zp;
+    return b.add_op(op, g);
+  };
+  auto pool = [&](OpKind kind, uint32_t input, int kernel, int stride) {
+    OpRecord op = op_of(kind);
+    op.kernel = static_cast<uint32_t>(kernel);
+    op.stride = static_cast<uint32_t>(stride);
+    op.input_zero_point = op.output_zero_point = zp;
+    op.scale = s_act;
+    return b.add_op(op, reads(input));
+  };
+  auto two = [&](OpKind kind, uint32_t a, uint32_t in_b, float scale) {
+    OpRecord op = op_of(kind);
+    op.input_zero_point = zp;
+    op.scale = scale;
+    op.output_zero_point = zp;
+    OpGraph g = reads(a, in_b);
+    g.input_scale = g.input_scale_b = s_act;
+    g.input_zero_point_b = zp;
+    return b.add_op(op, g);
+  };
+  OpRecord q = op_of(OpKind::kQuantize);
+  q.scale = s_in;
+  q.output_zero_point = -3;
+  const uint32_t v1 = b.add_op(q, reads(0));
+  const uint32_t v2 = conv(v1, 3, 16, 3, 1, 1, true);      // 16 x 12 x 10, planes
+  const uint32_t v3 = pool(OpKind::kMaxPool2d, v2, 2, 2);  // 16 x 6 x 5
+  const uint32_t v4 = conv(v3, 16, 48, 1, 1, 1, true);     // expansion
+  const uint32_t v5 = conv(v4, 48, 48, 3, 1, 48, true);    // depthwise
+  const uint32_t v6 = conv(v5, 48, 16, 1, 1, 1, false);    // projection
+  const uint32_t v7 = two(OpKind::kAdd, v6, v3, 0.1f);     // residual
+  OpRecord mul = op_of(OpKind::kMul);                      // per channel, a constant
+  std::vector<int8_t> gains(16);
+  for (int8_t& v : gains) v = static_cast<int8_t>(static_cast<int>(rng() % 200) - 100);
+  mul.weight = b.add_tensor(DType::kI8, gains.data(), gains.size());
+  mul.input_zero_point = zp;
+  mul.scale = 0.1f;
+  mul.output_zero_point = zp;
+  OpGraph mul_graph = reads(v7);
+  mul_graph.input_scale = 0.1f;
+  mul_graph.input_scale_b = 0.01f;
+  const uint32_t v8 = b.add_op(mul, mul_graph);
+  uint32_t v9 = two(OpKind::kConcat, v8, v3, 0.1f);  // 32 channels
+  if (mixed) {  // (C, H, W) only: a rectangular convolution runs through im2col rows
+    const uint32_t side = conv(v3, 16, 16, 3, 1, 1, false, 1);
+    v9 = two(OpKind::kConcat, v9, side, 0.1f);  // 48 channels
+  }
+  OpRecord clip = op_of(OpKind::kClip);
+  clip.input_zero_point = zp;
+  clip.scale = 0.1f;
+  clip.output_zero_point = zp;
+  OpGraph clip_graph = reads(v9);
+  clip_graph.input_scale = 0.1f;
+  clip_graph.alpha = 0.0f;
+  clip_graph.beta = 6.0f;
+  const uint32_t v10 = b.add_op(clip, clip_graph);
+  const uint32_t v11 = pool(OpKind::kAvgPool2d, v10, 2, 1);  // 5 x 4
+  const uint32_t v12 = pool(OpKind::kAvgPool2d, v11, 4, 4);  // 1 x 1: global
+  (void)v12;
+  const uint32_t flat = b.add_op(op_of(OpKind::kFlatten), reads(v12));
+  const int features = mixed ? 48 : 32, outputs = 10;
+  std::vector<int8_t> lw(static_cast<size_t>(features * outputs));
+  for (int8_t& v : lw) v = static_cast<int8_t>(static_cast<int>(rng() % 255) - 127);
+  std::vector<int32_t> lb(outputs, 100);
+  OpRecord linear = op_of(OpKind::kQLinear);
+  linear.in = static_cast<uint32_t>(features);
+  linear.out = outputs;
+  b.add_int8_weights(linear, lw.data(), lw.size(), lb, std::vector<float>(outputs, 0.003f), 0.1f,
+                     0.2f);
+  linear.input_zero_point = zp;
+  linear.output_zero_point = 0;
+  const uint32_t logits = b.add_op(linear, reads(flat));
+  OpRecord dq = op_of(OpKind::kDequantize);
+  dq.scale = 0.2f;
+  b.add_op(dq, reads(logits));
+  return b.finish();
+}
+
+TEST(EdgeGraph, ChannelsLastValuesGiveTheReferenceBytesOnEverySet) {
+  char names[256];
+  greenai_edge_runnable_kernels(names, sizeof names);
+  std::vector<std::string> sets;
+  for (char* name = std::strtok(names, ", "); name; name = std::strtok(nullptr, ", "))
+    sets.push_back(name);
+  const std::vector<float> x = random_values(3 * 3 * 12 * 10, 23, -4, 4);
+  for (bool mixed : {false, true}) {
+    const std::vector<uint8_t> bytes = channels_last_graph(mixed);
+    std::vector<float> expected;
+    for (auto it = sets.rbegin(); it != sets.rend(); ++it) {  // the reference first
+      ::setenv("GREENAI_EDGE_KERNELS", it->c_str(), 1);
+      const std::vector<float> y = run(bytes, x, 3);
+      Aligned aligned(bytes);
+      auto l = load(aligned, 3);
+      ::unsetenv("GREENAI_EDGE_KERNELS");
+      ASSERT_EQ(l->status, GREENAI_EDGE_OK) << l->error;
+      const greenai_edge_model& m = *l->model;
+      int channels_last = 0;
+      for (size_t i = 0; i < m.step_count; ++i) channels_last += m.steps[i].hwc_output;
+      if (*it == "reference") {
+        expected = y;
+        EXPECT_EQ(channels_last, 0);
+        // Not a degenerate graph: the logits differ from example to example and class to class.
+        EXPECT_GT(std::set<float>(y.begin(), y.end()).size(), 10u);
+        continue;
+      }
+      EXPECT_EQ(y, expected) << *it << (mixed ? " (mixed layouts)" : "");
+      // Channels last: the first conv, the max pool, expansion, depthwise, projection, Add, Mul,
+      // Concat, Clip and the average pool (10 values); mixed: the max pool's value and those
+      // tied to it stay (C, H, W).
+      if (!mixed) {
+        EXPECT_EQ(channels_last, 10) << *it;
+      } else {
+        EXPECT_FALSE(m.steps[2].hwc_output) << *it;  // the max pool's value
+        EXPECT_TRUE(m.steps[3].hwc_output) << *it;   // the expansion's
+        EXPECT_TRUE(m.steps[4].hwc_output) << *it;   // the depthwise one's
+      }
+    }
   }
 }
 

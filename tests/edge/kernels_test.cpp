@@ -439,6 +439,82 @@ TEST(FastKernels, Int8DirectConvMatchesTheReferenceBitForBit) {
   }
 }
 
+// The depthwise convolutions of every set that has one, as the runtime calls them, against
+// ref::qconv2d: 3x3 and 5x5 windows, strides, asymmetric pads, dilations, channel counts around
+// the vector widths, both input layouts, and the requantization's corners.
+TEST(FastKernels, Int8DepthwiseConvMatchesTheReferenceBitForBit) {
+  struct Shape {
+    int c, h, w, kh, kw, sh, sw, pt, pl, pb, pr, dh, dw;
+  };
+  std::vector<const KernelSet*> sets;
+  for (const KernelSet* k : fast_sets())
+    if (k->qdepthwise) sets.push_back(k);
+  if (sets.empty()) GTEST_SKIP() << "no depthwise kernel for this CPU";
+  std::mt19937 rng(41);
+  for (const Shape& c : std::vector<Shape>{{16, 9, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
+                                           {17, 8, 7, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1},
+                                           {32, 7, 8, 3, 3, 2, 2, 0, 0, 1, 1, 1, 1},
+                                           {8, 6, 6, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1},
+                                           {40, 5, 9, 3, 1, 1, 2, 1, 0, 1, 0, 2, 1},
+                                           {3, 4, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1}}) {
+    internal::Conv2dShape s{c.c, c.h, c.w, c.c, 0, 0, c.kh, c.sh, c.pt};
+    s.kernel_w = c.kw;
+    s.stride_w = c.sw;
+    s.pad_left = c.pl;
+    s.pad_bottom = c.pb;
+    s.pad_right = c.pr;
+    s.dilation_h = c.dh;
+    s.dilation_w = c.dw;
+    s.groups = c.c;
+    s.out_h = (c.h + c.pt + c.pb - (c.kh - 1) * c.dh - 1) / c.sh + 1;
+    s.out_w = (c.w + c.pl + c.pr - (c.kw - 1) * c.dw - 1) / c.sw + 1;
+    ASSERT_TRUE(internal::is_depthwise(s));
+    const int taps = c.kh * c.kw, pixels = s.out_h * s.out_w;
+    for (int variant = 0; variant < 4; ++variant) {
+      QProblem p(1, taps, c.c, variant == 1, rng);  // one row of `taps` weights per channel
+      std::vector<int8_t> x(size_t(c.c) * c.h * c.w);
+      for (auto& v : x) v = static_cast<int8_t>(static_cast<int>(rng() % 256) - 128);
+      if (variant == 2)  // multipliers of 1 or more (left shifts) and the smallest ones
+        for (int o = 0; o < c.c; ++o)
+          quantize_multiplier(o % 3 == 0   ? 1.5 + o
+                              : o % 3 == 1 ? std::ldexp(0.75, -31)
+                                           : std::ldexp(0.6, -1),
+                              &p.multiplier[o], &p.shift[o]);
+      if (variant == 3) {  // extremes, and a zero point that pads with -128
+        for (size_t i = 0; i < x.size(); ++i) x[i] = i % 3 ? -128 : 127;
+        for (size_t i = 0; i < p.w.size(); ++i) p.w[i] = i % 5 ? -128 : 127;
+        p.r.input_zero_point = -128;
+      }
+      p.derive_biases();
+      std::vector<int8_t> y_ref(size_t(c.c) * pixels);
+      internal::ref::qconv2d(x.data(), 1, s, p.w.data(), p.r, y_ref.data());
+      std::vector<int8_t> x_hwc(x.size());
+      for (int ch = 0; ch < c.c; ++ch)
+        for (int px = 0; px < c.h * c.w; ++px)
+          x_hwc[size_t(px) * c.c + ch] = x[size_t(ch) * c.h * c.w + px];
+      for (const KernelSet* k : sets) {
+        std::vector<int8_t> packed(internal::pack_qdepthwise(nullptr, s, nullptr));
+        internal::pack_qdepthwise(p.w.data(), s, packed.data());
+        std::vector<uint8_t> scratch(internal::depthwise_image(s).scratch_bytes);
+        for (int layout = 0; layout < 2; ++layout) {
+          internal::Conv2dShape shape = s;
+          shape.input_hwc = layout == 1;
+          std::vector<int8_t> hwc(size_t(c.c) * pixels);
+          k->qdepthwise(layout ? x_hwc.data() : x.data(), shape, packed.data(), p.r, scratch.data(),
+                        hwc.data());
+          int mismatches = 0;
+          for (int o = 0; o < c.c; ++o)
+            for (int px = 0; px < pixels; ++px)
+              mismatches += y_ref[size_t(o) * pixels + px] != hwc[size_t(px) * c.c + o];
+          EXPECT_EQ(mismatches, 0)
+              << k->name << " channels " << c.c << " window " << c.kh << "x" << c.kw << " stride "
+              << c.sh << " variant " << variant << (layout ? " (H, W, C) input" : "");
+        }
+      }
+    }
+  }
+}
+
 // The planner sends 3x3 and larger odd kernels, and 1x1 ones on channels in fours, to the
 // direct convolution (planes or interleaved, whichever has fewer groups of four), and 2x2 and
 // 5x5 ones on few channels (most of each group of four would be padding) to im2col rows.

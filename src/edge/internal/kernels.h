@@ -112,6 +112,10 @@ struct KernelSet {
   PackQConv2d pack_qconv2d = nullptr;
   /// qconv2d_direct for weights in [-63, 63] (as qlinear_small_weights); null where none.
   QConv2dDirect qconv2d_direct_small_weights = nullptr;
+  /// A depthwise QConv2d (is_depthwise) on pack_qdepthwise's weights, writing the example's
+  /// output channels last, [pixels, channels]; `scratch` holds depthwise_image(s).scratch_bytes.
+  /// Null where the set has none (the reference's loops run).
+  QConv2dDirect qdepthwise = nullptr;
 };
 
 /// The layout of a direct convolution: one example's input, padded, in its scratch; and, fixed
@@ -161,6 +165,32 @@ inline const int8_t* conv_weights(const int8_t* packed, const ConvImage& c) {
 size_t pack_qconv2d_blocks(const int8_t* w, const Conv2dShape& s, int channels, int8_t* packed);
 size_t pack_qconv2d_blocks8(const int8_t* w, const Conv2dShape& s, int8_t* packed);
 
+/// The layout of a depthwise convolution (QConv2d with groups = in = out channels) on the fast
+/// sets: the example's input made channels last and padded with the input zero point, in its
+/// scratch (image_bytes, with a vector's slack after it), then the sums of one output row (int32,
+/// blocks of 16 channels); the weights widened to int32, [tap][channels16] (pack_qdepthwise).
+constexpr int kMaxDepthwiseTaps = 64;
+struct DepthwiseImage {
+  int padded_w, padded_h;
+  long row_bytes;        ///< padded_w x in_channels
+  int channels16;        ///< in_channels rounded up to 16
+  size_t image_bytes;    ///< padded_h x row_bytes and 64 more, rounded up to 64
+  size_t scratch_bytes;  ///< the image and the row's sums
+  /// Each tap's offset from its window's first byte (dilations included).
+  long tap_offset[kMaxDepthwiseTaps];
+};
+DepthwiseImage depthwise_image(const Conv2dShape& s);
+/// Whether the fast sets' depthwise kernel takes the shape: groups = in = out channels, at most
+/// kMaxDepthwiseTaps taps.
+bool is_depthwise(const Conv2dShape& s);
+/// Writes the example `x` ((C, H, W), or (H, W, C) where s.input_hwc) into the image, padded
+/// with `pad`.
+void fill_depthwise_image(const int8_t* x, const Conv2dShape& s, const DepthwiseImage& d,
+                          int8_t pad, uint8_t* scratch);
+/// The weights [C][kh][kw] as int32 [tap][channels16], zero padded. Returns the bytes needed;
+/// writes them when `packed` is not null.
+size_t pack_qdepthwise(const int8_t* w, const Conv2dShape& s, int8_t* packed);
+
 /// The broadcast of a two-input operator: b has as many elements as a (`kSame`), one per
 /// channel of a (C, H, W) a (`kPerChannel`, `plane` = H x W), or one (`kOne`).
 enum class Broadcast { kSame, kPerChannel, kOne };
@@ -169,6 +199,8 @@ struct BinaryShape {
   long elements;  ///< of a, per example
   long b_elements;
   long plane;
+  /// a is (H, W, C) (Step::in_hwc): a per-channel b repeats at every pixel.
+  bool channels_last = false;
 };
 /// int8 Add and Mul: the real values s (q - zp) of a and b combined in float and quantized to
 /// the output scale (round half away from zero), then clamped.
@@ -191,6 +223,10 @@ void max_pool_f32(const float* x, int batch, const Conv2dShape& s, float* y);
 void max_pool_i8(const int8_t* x, int batch, const Conv2dShape& s, int8_t* y);
 void avg_pool_f32(const float* x, int batch, const Conv2dShape& s, float* y);
 void avg_pool_i8(const int8_t* x, int batch, const Conv2dShape& s, int8_t* y);
+/// max_pool_i8 and avg_pool_i8 on channels-last values: the same bytes, each pixel's channels
+/// contiguous (one vector operation per window cell for many channels).
+void max_pool_i8_hwc(const int8_t* x, int batch, const Conv2dShape& s, int8_t* y);
+void avg_pool_i8_hwc(const int8_t* x, int batch, const Conv2dShape& s, int8_t* y);
 /// Any window, dilation and groups (conv2d_f32 and qconv2d too); a depthwise convolution
 /// (groups = in = out channels) runs row by row.
 void relu_f32(const float* x, long count, float* y);
@@ -282,6 +318,13 @@ void linear_f32_avx2_packed(const float* x, int batch, int in, int out, const fl
 size_t pack_qlinear_vnni(const int8_t* w, int in, int out, int8_t* packed);
 /// pack_qconv2d_blocks with 16 channels.
 size_t pack_qconv2d_vnni(const int8_t* w, const Conv2dShape& s, int8_t* packed);
+/// KernelSet::qdepthwise of each x86 set (kernels/depthwise.h).
+void qdepthwise_avx512_vnni(const int8_t* x, const Conv2dShape& s, const int8_t* packed,
+                            const Requant& r, uint8_t* scratch, int8_t* y);
+void qdepthwise_avx_vnni(const int8_t* x, const Conv2dShape& s, const int8_t* packed,
+                         const Requant& r, uint8_t* scratch, int8_t* y);
+void qdepthwise_avx2(const int8_t* x, const Conv2dShape& s, const int8_t* packed, const Requant& r,
+                     uint8_t* scratch, int8_t* y);
 /// QConv2dDirect through vpdpbusd on the unsigned image (u = q + 128).
 void qconv2d_avx512_vnni(const int8_t* x, const Conv2dShape& s, const int8_t* packed,
                          const Requant& r, uint8_t* scratch, int8_t* y);
@@ -322,6 +365,9 @@ void qlinear_neon(const int8_t* x, int batch, int in, int out, const int8_t* pac
 /// image.
 void qconv2d_neon_dotprod(const int8_t* x, const Conv2dShape& s, const int8_t* packed,
                           const Requant& r, uint8_t* scratch, int8_t* y);
+/// KernelSet::qdepthwise of both NEON sets (kernels/depthwise.h).
+void qdepthwise_neon(const int8_t* x, const Conv2dShape& s, const int8_t* packed, const Requant& r,
+                     uint8_t* scratch, int8_t* y);
 void qconv2d_neon(const int8_t* x, const Conv2dShape& s, const int8_t* packed, const Requant& r,
                   uint8_t* scratch, int8_t* y);
 /// ref::dynamic_linear on pack_qlinear_blocks8 weights (in <= 65536), bit for bit: the rows

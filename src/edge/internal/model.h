@@ -45,9 +45,14 @@ struct Step {
   // QConv2d through the kernel set's direct convolution (no im2col rows): qconv2d_direct, or
   // its small-weights variant; null otherwise.
   QConv2dDirect qconv2d_direct = nullptr;
-  // (Q)Conv2d -> Flatten -> (Q)Linear on a fast set: the conv leaves its output as
-  // [pixels, channels] (no transpose) and the linear layer's weight columns are permuted to that
-  // order at load.
+  // QConv2d through the kernel set's depthwise kernel (KernelSet::qdepthwise).
+  bool depthwise = false;
+  // The layouts of its values (planner.cpp, plan_layouts): on the fast sets, int8 values between
+  // convolutions that read and write them so lie channels last, (H, W, C) per example, and no
+  // transpose runs between them; every other value is (C, H, W). in_hwc, in2_hwc: its inputs';
+  // hwc_output: its output's ((Q)Conv2d -> Flatten -> (Q)Linear included: the linear layer's
+  // weight columns are permuted to that order at load).
+  bool in_hwc = false, in2_hwc = false;
   bool hwc_output = false;
   uint32_t hwc_channels = 0;  // (Q)Linear: its input is [pixels, channels] of this many channels
   // QLinear / QConv2d weights in the kernel set's layout, if it has one, 64-byte aligned: a

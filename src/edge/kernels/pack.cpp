@@ -229,3 +229,67 @@ size_t pack_qconv2d_blocks8(const int8_t* w, const Conv2dShape& s, int8_t* packe
 }
 
 }  // namespace greenai::edge::internal
+
+namespace greenai::edge::internal {
+
+DepthwiseImage depthwise_image(const Conv2dShape& s) {
+  DepthwiseImage d{};
+  d.padded_w = s.in_w + s.pad_left + s.pad_right;
+  d.padded_h = s.in_h + s.padding + s.pad_bottom;
+  d.row_bytes = static_cast<long>(d.padded_w) * s.in_channels;
+  d.channels16 = (s.in_channels + 15) / 16 * 16;
+  // 64 bytes of slack: the last block of a row reads a whole vector past the real channels.
+  d.image_bytes = (static_cast<size_t>(d.padded_h) * d.row_bytes + 64 + 63) / 64 * 64;
+  d.scratch_bytes = d.image_bytes + static_cast<size_t>(s.out_w) * d.channels16 * 4 + 64;
+  int t = 0;
+  for (int ky = 0; ky < s.kernel && t < kMaxDepthwiseTaps; ++ky)
+    for (int kx = 0; kx < s.kernel_w && t < kMaxDepthwiseTaps; ++kx)
+      d.tap_offset[t++] = static_cast<long>(ky) * s.dilation_h * d.row_bytes +
+                          static_cast<long>(kx) * s.dilation_w * s.in_channels;
+  return d;
+}
+
+bool is_depthwise(const Conv2dShape& s) {
+  return s.groups > 1 && s.groups == s.in_channels && s.groups == s.out_channels &&
+         s.kernel * s.kernel_w <= kMaxDepthwiseTaps &&
+         depthwise_image(s).image_bytes < (size_t{1} << 30);
+}
+
+void fill_depthwise_image(const int8_t* x, const Conv2dShape& s, const DepthwiseImage& d,
+                          int8_t pad, uint8_t* scratch) {
+  auto* image = reinterpret_cast<int8_t*>(scratch);
+  const int channels = s.in_channels;
+  // The top and bottom padding rows, the slack, and each row's left and right padding.
+  memset(image, pad, static_cast<size_t>(s.padding) * d.row_bytes);
+  const long bottom = static_cast<long>(s.padding + s.in_h) * d.row_bytes;
+  memset(image + bottom, pad, d.image_bytes - static_cast<size_t>(bottom));
+  for (int iy = 0; iy < s.in_h; ++iy) {
+    int8_t* row = image + static_cast<long>(iy + s.padding) * d.row_bytes;
+    memset(row, pad, static_cast<size_t>(s.pad_left) * channels);
+    memset(row + static_cast<long>(s.pad_left + s.in_w) * channels, pad,
+           static_cast<size_t>(s.pad_right) * channels);
+    int8_t* dst = row + static_cast<long>(s.pad_left) * channels;
+    if (s.input_hwc) {
+      memcpy(dst, x + static_cast<long>(iy) * s.in_w * channels,
+             static_cast<size_t>(s.in_w) * channels);
+      continue;
+    }
+    for (int c = 0; c < channels; ++c) {
+      const int8_t* src = x + (static_cast<long>(c) * s.in_h + iy) * s.in_w;
+      for (int ix = 0; ix < s.in_w; ++ix) dst[static_cast<long>(ix) * channels + c] = src[ix];
+    }
+  }
+}
+
+size_t pack_qdepthwise(const int8_t* w, const Conv2dShape& s, int8_t* packed) {
+  const int taps = s.kernel * s.kernel_w, c16 = (s.in_channels + 15) / 16 * 16;
+  const size_t bytes = static_cast<size_t>(taps) * c16 * sizeof(int32_t);
+  if (!packed) return bytes;
+  auto* out = reinterpret_cast<int32_t*>(packed);
+  for (int t = 0; t < taps; ++t)
+    for (int c = 0; c < c16; ++c)
+      out[t * c16 + c] = c < s.in_channels ? w[static_cast<long>(c) * taps + t] : 0;
+  return bytes;
+}
+
+}  // namespace greenai::edge::internal

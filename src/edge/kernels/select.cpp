@@ -43,7 +43,9 @@ int kernel_sets_for(const IsaFeatures& isa, const KernelSet** sets, int capacity
                                      false,
                                      nullptr,
                                      x86::qconv2d_avx512_vnni,
-                                     x86::pack_qconv2d_vnni};
+                                     x86::pack_qconv2d_vnni,
+                                     nullptr,
+                                     x86::qdepthwise_avx512_vnni};
   static const KernelSet avx_vnni{"avx-vnni",
                                   x86::linear_f32_avx2_packed,
                                   pack_linear_f32_blocks8,
@@ -54,7 +56,9 @@ int kernel_sets_for(const IsaFeatures& isa, const KernelSet** sets, int capacity
                                   false,
                                   nullptr,
                                   x86::qconv2d_avx_vnni,
-                                  pack_qconv2d_blocks8};
+                                  pack_qconv2d_blocks8,
+                                  nullptr,
+                                  x86::qdepthwise_avx_vnni};
   static const KernelSet avx2{"avx2",
                               x86::linear_f32_avx2_packed,
                               pack_linear_f32_blocks8,
@@ -66,7 +70,8 @@ int kernel_sets_for(const IsaFeatures& isa, const KernelSet** sets, int capacity
                               x86::qlinear_avx2_small_weights,
                               x86::qconv2d_avx2,
                               pack_qconv2d_blocks8,
-                              x86::qconv2d_avx2_small_weights};
+                              x86::qconv2d_avx2_small_weights,
+                              x86::qdepthwise_avx2};
   const bool has_avx2 = isa.avx2 && isa.fma;
   if (has_avx2 && isa.avx512vnni && isa.avx512bw && isa.avx512vl) add(avx512_vnni);
   if (has_avx2 && isa.avxvnni) add(avx_vnni);
@@ -82,7 +87,9 @@ int kernel_sets_for(const IsaFeatures& isa, const KernelSet** sets, int capacity
                                       false,
                                       nullptr,
                                       arm64::qconv2d_neon_dotprod,
-                                      pack_qconv2d_blocks8};
+                                      pack_qconv2d_blocks8,
+                                      nullptr,
+                                      arm64::qdepthwise_neon};
   static const KernelSet neon{"neon",
                               arm64::linear_f32_neon,
                               pack_linear_f32_blocks8,
@@ -93,7 +100,9 @@ int kernel_sets_for(const IsaFeatures& isa, const KernelSet** sets, int capacity
                               false,
                               nullptr,
                               arm64::qconv2d_neon,
-                              pack_qconv2d_blocks8};
+                              pack_qconv2d_blocks8,
+                              nullptr,
+                              arm64::qdepthwise_neon};
   if (isa.asimddp) add(neon_dotprod);
   add(neon);  // Advanced SIMD is part of every AArch64 CPU
 #endif

@@ -314,4 +314,22 @@ void linear_f32_neon(const float* x, int batch, int in, int out, const float* pa
   for (; block < blocks; ++block) f32_blocks_pass<1>(packed, in, x, batch, block, out, b, relu, y);
 }
 
+namespace {
+#define GREENAI_DEPTHWISE_TARGET
+#include "edge/kernels/depthwise.h"
+}  // namespace
+
+// The depthwise convolution, 8 channels a block (SMLAL-friendly int32 lanes), with the GEMMs'
+// epilogue (signed inputs: Requant::bias_signed). Needs no dot product: both NEON sets run it.
+void qdepthwise_neon(const int8_t* x, const Conv2dShape& s, const int8_t* packed, const Requant& r,
+                     uint8_t* scratch, int8_t* y) {
+  depthwise_hwc<8>(x, s, packed, r, scratch,
+                   [&](const int32_t* acc, int count, int block, long pixel) {
+                     int8_t* row = y + pixel * s.out_channels;
+                     for (int e = 0; e < count; ++e)
+                       store_q8(vld1q_s32(acc + e * 8), vld1q_s32(acc + e * 8 + 4), block,
+                                s.out_channels, r, row + static_cast<long>(e) * s.out_channels);
+                   });
+}
+
 }  // namespace greenai::edge::internal::arm64

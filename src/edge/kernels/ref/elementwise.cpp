@@ -69,6 +69,65 @@ void avg_pool_i8(const int8_t* x, int batch, const Conv2dShape& s, int8_t* y) {
   });
 }
 
+namespace {
+
+// Visits each pooling window of channels-last values: reduce(y's pixel, the window's pixels
+// [y0, y1) x [x0, x1), the input's row length in bytes) combines every channel at once.
+template <typename Reduce>
+void pool_hwc(const int8_t* x, int batch, const Conv2dShape& s, int8_t* y, Reduce reduce) {
+  const long channels = s.in_channels, row = static_cast<long>(s.in_w) * channels;
+  for (int n = 0; n < batch; ++n) {
+    const int8_t* in = x + n * s.in_h * row;
+    int8_t* out = y + static_cast<long>(n) * s.out_h * s.out_w * channels;
+    for (int oy = 0; oy < s.out_h; ++oy)
+      for (int ox = 0; ox < s.out_w; ++ox, out += channels) {
+        const int y0 = oy * s.stride - s.padding, x0 = ox * s.stride_w - s.pad_left;
+        const int y_begin = max_of(y0, 0), y_end = min_of(y0 + s.kernel, s.in_h);
+        const int x_begin = max_of(x0, 0), x_end = min_of(x0 + s.kernel_w, s.in_w);
+        reduce(out, in, y_begin, y_end, x_begin, x_end, row);
+      }
+  }
+}
+
+}  // namespace
+
+void max_pool_i8_hwc(const int8_t* x, int batch, const Conv2dShape& s, int8_t* y) {
+  const long channels = s.in_channels;
+  pool_hwc(x, batch, s, y,
+           [channels](int8_t* out, const int8_t* in, int y0, int y1, int x0, int x1, long row) {
+             for (long c = 0; c < channels; ++c) out[c] = -128;
+             for (int i = y0; i < y1; ++i)
+               for (int j = x0; j < x1; ++j) {
+                 const int8_t* cell = in + i * row + j * channels;
+                 for (long c = 0; c < channels; ++c) out[c] = max_of(out[c], cell[c]);
+               }
+           });
+}
+
+// The mean of the codes as avg_pool_i8, 64 channels at a time.
+void avg_pool_i8_hwc(const int8_t* x, int batch, const Conv2dShape& s, int8_t* y) {
+  const long channels = s.in_channels;
+  pool_hwc(x, batch, s, y,
+           [channels](int8_t* out, const int8_t* in, int y0, int y1, int x0, int x1, long row) {
+             const int32_t count = (y1 - y0) * (x1 - x0);
+             for (long c0 = 0; c0 < channels; c0 += 64) {
+               const long n = min_of(channels - c0, 64L);
+               int32_t sum[64] = {};
+               for (int i = y0; i < y1; ++i)
+                 for (int j = x0; j < x1; ++j) {
+                   const int8_t* cell = in + i * row + j * channels + c0;
+                   for (long c = 0; c < n; ++c) sum[c] += cell[c];
+                 }
+               for (long c = 0; c < n; ++c) {
+                 const int32_t v = sum[c];
+                 const int32_t rounded =
+                     v >= 0 ? (v + count / 2) / count : -((-v + count / 2) / count);
+                 out[c0 + c] = static_cast<int8_t>(clamp_of(rounded, -128, 127));
+               }
+             }
+           });
+}
+
 void relu_f32(const float* x, long count, float* y) {
   for (long i = 0; i < count; ++i) y[i] = max_of(x[i], 0.0f);
 }
@@ -129,6 +188,12 @@ void binary(const T* a, const T* b, int batch, const BinaryShape& s, bool b_cons
         break;
       }
       case Broadcast::kPerChannel:
+        if (s.channels_last) {  // (H, W, C): b's channels repeat at every pixel
+          for (long p = 0; p < s.plane; ++p)
+            for (long c = 0; c < s.b_elements; ++c)
+              yn[p * s.b_elements + c] = f(an[p * s.b_elements + c], bn[c]);
+          break;
+        }
         for (long c = 0; c < s.b_elements; ++c) {
           const T bc = bn[c];
           const T* ac = an + c * s.plane;

@@ -265,4 +265,10 @@ GREENAI_X86_TARGET void quantize_avx2(const float* x, long count, float scale, i
   if (i < count) ref::quantize(x + i, count - i, scale, zero_point, y + i);
 }
 
+// The depthwise convolution (gemm256.h).
+GREENAI_X86_TARGET void qdepthwise_avx2(const int8_t* x, const Conv2dShape& s, const int8_t* packed,
+                                        const Requant& r, uint8_t* scratch, int8_t* y) {
+  depthwise_256(x, s, packed, r, scratch, y);
+}
+
 }  // namespace greenai::edge::internal::x86

@@ -235,6 +235,25 @@ GREENAI_VNNI void qconv2d_avx512_vnni(const int8_t* x, const Conv2dShape& s, con
 }
 
 namespace {
+#define GREENAI_DEPTHWISE_TARGET GREENAI_VNNI
+#include "edge/kernels/depthwise.h"
+}  // namespace
+
+// The depthwise convolution, 16 channels a vector, with the GEMM's epilogue (the sums are of
+// signed inputs: Requant::bias_signed).
+GREENAI_VNNI void qdepthwise_avx512_vnni(const int8_t* x, const Conv2dShape& s,
+                                         const int8_t* packed, const Requant& r, uint8_t* scratch,
+                                         int8_t* y) {
+  Requant signed_inputs = r;
+  signed_inputs.bias_unsigned = r.bias_signed;  // store_rows adds bias_unsigned
+  depthwise_hwc<16>(x, s, packed, r, scratch,
+                    [&](const int32_t* acc, int count, int block, long pixel) {
+                      store_rows(reinterpret_cast<const __m512i*>(acc), count, block,
+                                 s.out_channels, signed_inputs, y + pixel * s.out_channels);
+                    });
+}
+
+namespace {
 
 struct QuantizeConstants {
   __m512 s, inv, zp, half, one, lo, hi, window;

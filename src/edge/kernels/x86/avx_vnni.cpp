@@ -53,4 +53,11 @@ GREENAI_X86_TARGET void dynamic_linear_avx_vnni(const float* x, int batch, int i
                [](uint8_t*, long) { return UnsignedDot{}; });
 }
 
+// The depthwise convolution (gemm256.h).
+GREENAI_X86_TARGET void qdepthwise_avx_vnni(const int8_t* x, const Conv2dShape& s,
+                                            const int8_t* packed, const Requant& r,
+                                            uint8_t* scratch, int8_t* y) {
+  depthwise_256(x, s, packed, r, scratch, y);
+}
+
 }  // namespace greenai::edge::internal::x86

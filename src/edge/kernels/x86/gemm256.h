@@ -293,6 +293,20 @@ GREENAI_X86_TARGET void unsigned_conv(const Dot& dot, const int8_t* x, const Con
                  c.padded_pixels);
 }
 
+#define GREENAI_DEPTHWISE_TARGET GREENAI_X86_TARGET
+#include "edge/kernels/depthwise.h"
+
+// The depthwise convolution, 8 channels a vector, with the GEMM's epilogue on
+// Requant::bias_signed (the sums are of signed inputs).
+GREENAI_X86_TARGET void depthwise_256(const int8_t* x, const Conv2dShape& s, const int8_t* packed,
+                                      const Requant& r, uint8_t* scratch, int8_t* y) {
+  depthwise_hwc<8>(x, s, packed, r, scratch,
+                   [&](const int32_t* acc, int count, int block, long pixel) {
+                     store_rows_q8(reinterpret_cast<const __m256i*>(acc), count, block,
+                                   s.out_channels, r.bias_signed, r, y + pixel * s.out_channels);
+                   });
+}
+
 // DynamicLinear on a 256-bit set: the rows quantized as ref::dynamic_linear does and shifted by
 // `shift` for the set's GEMM (scratch: the rows, then room for what make_dot keeps beside them,
 // then each row's scale and offset), then the GEMM with DynamicStore's epilogue. make_dot(rows,
