@@ -171,34 +171,41 @@ void lookup_i8(const int8_t* x, long count, const int8_t* table, int8_t* y) {
 namespace {
 
 // out[n][i] = f(a[n][i], b at i's broadcast index); b is per example, or one shared constant.
-// Each case a plain loop, so that the compiler vectorizes f.
+// Each case a plain loop, so that the compiler vectorizes f. The shape is copied first: an int8
+// store may alias it, and a loop whose bound is reloaded after every store is not vectorized.
 template <typename T, typename F>
-void binary(const T* a, const T* b, int batch, const BinaryShape& s, bool b_constant, T* y, F f) {
+void binary(const T* a, const T* b, int batch, const BinaryShape& shape, bool b_constant, T* y,
+            F f) {
+  const long elements = shape.elements, b_elements = shape.b_elements, plane = shape.plane;
+  const Broadcast broadcast = shape.broadcast;
+  const bool channels_last = shape.channels_last;
   for (int n = 0; n < batch; ++n) {
-    const T* an = a + n * s.elements;
-    const T* bn = b_constant ? b : b + n * s.b_elements;
-    T* yn = y + n * s.elements;
-    switch (s.broadcast) {
+    const T* an = a + n * elements;
+    const T* bn = b_constant ? b : b + n * b_elements;
+    T* yn = y + n * elements;
+    switch (broadcast) {
       case Broadcast::kSame:
-        for (long i = 0; i < s.elements; ++i) yn[i] = f(an[i], bn[i]);
+        for (long i = 0; i < elements; ++i) yn[i] = f(an[i], bn[i]);
         break;
       case Broadcast::kOne: {
         const T b0 = bn[0];
-        for (long i = 0; i < s.elements; ++i) yn[i] = f(an[i], b0);
+        for (long i = 0; i < elements; ++i) yn[i] = f(an[i], b0);
         break;
       }
       case Broadcast::kPerChannel:
-        if (s.channels_last) {  // (H, W, C): b's channels repeat at every pixel
-          for (long p = 0; p < s.plane; ++p)
-            for (long c = 0; c < s.b_elements; ++c)
-              yn[p * s.b_elements + c] = f(an[p * s.b_elements + c], bn[c]);
+        if (channels_last) {  // (H, W, C): b's channels repeat at every pixel
+          for (long p = 0; p < plane; ++p) {
+            const T* ap = an + p * b_elements;
+            T* yp = yn + p * b_elements;
+            for (long c = 0; c < b_elements; ++c) yp[c] = f(ap[c], bn[c]);
+          }
           break;
         }
-        for (long c = 0; c < s.b_elements; ++c) {
+        for (long c = 0; c < b_elements; ++c) {
           const T bc = bn[c];
-          const T* ac = an + c * s.plane;
-          T* yc = yn + c * s.plane;
-          for (long i = 0; i < s.plane; ++i) yc[i] = f(ac[i], bc);
+          const T* ac = an + c * plane;
+          T* yc = yn + c * plane;
+          for (long i = 0; i < plane; ++i) yc[i] = f(ac[i], bc);
         }
         break;
     }
@@ -238,7 +245,8 @@ void add_i8(const int8_t* a, const int8_t* b, int batch, const BinaryShape& s, b
   const float lo = static_cast<float>(q.min), hi = static_cast<float>(q.max);
   binary(a, b, batch, s, b_constant, y, [=](int8_t u, int8_t v) {
     const float code = static_cast<float>(u) * ma + static_cast<float>(v) * mb + c;
-    return static_cast<int8_t>(round_to_even(clamp_codes(code, lo, hi)));
+    // Through int32: GCC vectorizes float -> int32 -> int8, not float -> int8.
+    return static_cast<int8_t>(static_cast<int32_t>(round_to_even(clamp_codes(code, lo, hi))));
   });
 }
 
@@ -251,7 +259,8 @@ void mul_i8(const int8_t* a, const int8_t* b, int batch, const BinaryShape& s, b
   const int32_t za = q.zero_point_a, zb = q.zero_point_b;
   binary(a, b, batch, s, b_constant, y, [=](int8_t u, int8_t v) {
     const float code = m * static_cast<float>((u - za) * (v - zb)) + zo;
-    return static_cast<int8_t>(round_to_even(clamp_codes(code, lo, hi)));
+    // Through int32: GCC vectorizes float -> int32 -> int8, not float -> int8.
+    return static_cast<int8_t>(static_cast<int32_t>(round_to_even(clamp_codes(code, lo, hi))));
   });
 }
 

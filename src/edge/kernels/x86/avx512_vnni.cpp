@@ -192,6 +192,8 @@ GREENAI_VNNI void packed_gemm(const int8_t* packed, int groups, int blocks, cons
   if constexpr (!Rows::kPadded) {
     if (batch < 4)
       for (; b + 4 <= blocks; b += 4) blocks_pass<4>(packed, groups, rows, batch, b, store);
+  } else {
+    for (; b + 4 <= blocks; b += 4) blocks_pass<4>(packed, groups, rows, batch, b, store);
   }
   for (; b + 2 <= blocks; b += 2) blocks_pass<2>(packed, groups, rows, batch, b, store);
   for (; b < blocks; ++b) blocks_pass<1>(packed, groups, rows, batch, b, store);
@@ -228,9 +230,11 @@ GREENAI_VNNI void qconv2d_avx512_vnni(const int8_t* x, const Conv2dShape& s, con
   const ConvImage c = conv_image(s);
   const int32_t* pixel = conv_offsets(packed);
   fill_conv_image(x, s, c, 0x80, static_cast<uint8_t>(r.input_zero_point + 128), scratch);
-  const int pixels = c.padded_pixels;
+  // Whole tiles of 6 pixels (padded_pixels, a multiple of 12, may hold 6 more: 49 -> 54, not 60).
+  // Whole tiles of 6 pixels (padded_pixels, a multiple of 12, may hold 6 more: 49 -> 54, not 60).
+  const int pixels = (s.out_h * s.out_w + 5) / 6 * 6;
   packed_gemm(conv_weights(packed, c), c.groups, (s.out_channels + 15) / 16,
-              ImageRows{scratch, pixel, pixel + pixels}, pixels,
+              ImageRows{scratch, pixel, pixel + c.padded_pixels}, pixels,
               RequantStore{r, s.out_channels, y});
 }
 
