@@ -155,14 +155,20 @@ class GraphWriter {
 
   QuantizedGraph run() {
     const size_t count = view_.ops.size();
+    std::vector<uint32_t> readers(count + 1, 0);
+    for (const OpGraph& g : view_.graphs)
+      for (uint32_t v : g.input)
+        if (v != kNoValue) ++readers[v];
     for (uint32_t k = 0; k < count; ++k) {
-      const bool keep = std::find(options_.keep_fp32.begin(), options_.keep_fp32.end(), k) !=
-                        options_.keep_fp32.end();
-      if (keep || !int8_form(view_.ops[k].kind)) {
+      if (q_[k + 1] != kNone) {  // fused into the convolution before it (fused_activation)
+        ++result_.int8_operators;
+        continue;
+      }
+      if (kept(k) || !int8_form(view_.ops[k].kind)) {
         result_.kept_fp32.push_back(k);
         float_op(k);
       } else {
-        int8_op(k);
+        int8_op(k, readers);
         ++result_.int8_operators;
       }
     }
@@ -177,6 +183,33 @@ class GraphWriter {
     for (uint32_t d : view.header.input_shape)
       if (d) shape.push_back(d);
     return shape;
+  }
+
+  bool kept(uint32_t k) const {
+    return std::find(options_.keep_fp32.begin(), options_.keep_fp32.end(), k) !=
+           options_.keep_fp32.end();
+  }
+
+  // The ReLU or Clip(0, hi) that is the one reader of int8 Conv/Linear k's output, when the
+  // convolution can take it in its output clamp: requantized straight to the activation's scale
+  // and clamped to [its zero point, 127], exactly what the activation would make of it, provided
+  // code 127 is at most hi (the activation's calibrated range lies within [0, hi], so it is).
+  // One rounding instead of two, and no pass over the values. Returns the activation's index, or
+  // kNone.
+  uint32_t fused_activation(uint32_t k, const std::vector<uint32_t>& readers) const {
+    const uint32_t out = k + 1;
+    if (readers[out] != 1 || out >= view_.ops.size()) return kNone;
+    uint32_t j = out;
+    while (j < view_.ops.size() && view_.graphs[j].input[0] != out &&
+           view_.graphs[j].input[1] != out)
+      ++j;
+    if (j == view_.ops.size() || view_.graphs[j].input[0] != out || kept(j)) return kNone;
+    const OpRecord& act = view_.ops[j];
+    const ActivationQuant& q = quant_[j + 1];
+    if (act.kind == OpKind::kReLU) return j;
+    if (act.kind != OpKind::kClip || view_.graphs[j].alpha != 0.0f) return kNone;
+    const double top = double{q.scale} * (127 - q.zero_point);
+    return top <= double{view_.graphs[j].beta} * (1 + 1e-6) ? j : kNone;
   }
 
   static bool int8_form(OpKind kind) {
@@ -244,16 +277,21 @@ class GraphWriter {
     fp_[k + 1] = builder_.add_op(op, g);
   }
 
-  void int8_op(uint32_t k) {
+  void int8_op(uint32_t k, const std::vector<uint32_t>& readers) {
     const OpRecord& source = view_.ops[k];
     OpGraph g = view_.graphs[k];
-    const uint32_t a = g.input[0], b = g.input[1], out = k + 1;
+    uint32_t out = k + 1;
+    const uint32_t a = g.input[0], b = g.input[1];
     OpRecord op = source;
     g.input[0] = int8_value(a);
     if (b != kNoValue) g.input[1] = int8_value(b);
     switch (source.kind) {
       case OpKind::kLinear:
       case OpKind::kConv2d:
+        if (const uint32_t j = fused_activation(k, readers); j != kNone) {
+          out = j + 1;  // the activation's value, written by the convolution
+          op.flags |= edge::kFlagFusedReLU;
+        }
         weighted(op, a, out);
         break;
       case OpKind::kReLU:

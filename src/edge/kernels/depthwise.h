@@ -31,10 +31,11 @@ GREENAI_DEPTHWISE_TARGET void depthwise_hwc(const int8_t* x, const Conv2dShape& 
   const int channels = s.in_channels, blocks = (channels + L - 1) / L;
   const int taps = s.kernel * s.kernel_w;
   const long pixel_step = static_cast<long>(s.stride_w) * channels;
-  for (int oy = 0; oy < s.out_h; ++oy) {
-    const int8_t* row = image + static_cast<long>(oy) * s.stride * d.row_bytes;
-    for (int b = 0; b < blocks; ++b) {
-      int32_t* out = acc + static_cast<long>(b) * s.out_w * L;
+  // Block by block, row by row: the epilogue's constants for a block are made once.
+  for (int b = 0; b < blocks; ++b)
+    for (int oy = 0; oy < s.out_h; ++oy) {
+      const int8_t* row = image + static_cast<long>(oy) * s.stride * d.row_bytes;
+      int32_t* out = acc;
       for (int ox = 0; ox < s.out_w; ++ox) {
         const int8_t* window = row + ox * pixel_step + b * L;
         int32_t sums[L] = {};
@@ -47,8 +48,6 @@ GREENAI_DEPTHWISE_TARGET void depthwise_hwc(const int8_t* x, const Conv2dShape& 
 #pragma GCC unroll 16
         for (int l = 0; l < L; ++l) out[ox * L + l] = sums[l];
       }
+      store(acc, s.out_w, b, static_cast<long>(oy) * s.out_w);
     }
-    for (int b = 0; b < blocks; ++b)
-      store(acc + static_cast<long>(b) * s.out_w * L, s.out_w, b, static_cast<long>(oy) * s.out_w);
-  }
 }
