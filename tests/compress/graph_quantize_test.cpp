@@ -156,6 +156,75 @@ TEST(QuantizeGraph, ResidualBlockInInt8FollowsFp32) {
   }
 }
 
+// (3, 6, 6) -> conv 3x3 (v1) -> Clip(0, 6) (v2) -> conv 3x3 (v3) -> ReLU (v4) -> conv 1x1 (v5)
+// -> Clip(-1, 1) (v6) -> Add(v6, v5) (v7) -> Flatten -> Linear: the first two activations are
+// their convolution's one reader and clamp at 0; the third clamps below 0, and v5 has two
+// readers.
+std::vector<uint8_t> activation_graph() {
+  FileBuilder b({3, 6, 6});
+  auto conv = [&](uint32_t input, uint32_t in, uint32_t out, uint32_t kernel, uint32_t seed) {
+    OpRecord op = op_of(OpKind::kConv2d);
+    op.in = in;
+    op.out = out;
+    op.kernel = kernel;
+    op.stride = 1;
+    op.padding = kernel / 2;
+    const std::vector<float> w = random_values(out * in * kernel * kernel, seed, -0.4f, 0.4f);
+    const std::vector<float> bias = random_values(out, seed + 1, -0.2f, 0.2f);
+    op.weight = b.add_tensor(DType::kF32, w.data(), w.size());
+    op.bias = b.add_tensor(DType::kF32, bias.data(), bias.size());
+    return b.add_op(op, reads(input));
+  };
+  auto clip = [&](uint32_t input, float lo, float hi) {
+    OpGraph g = reads(input);
+    g.alpha = lo;
+    g.beta = hi;
+    return b.add_op(op_of(OpKind::kClip), g);
+  };
+  const uint32_t v2 = clip(conv(0, 3, 8, 3, 21), 0.0f, 6.0f);
+  const uint32_t v4 = b.add_op(op_of(OpKind::kReLU), reads(conv(v2, 8, 8, 3, 23)));
+  const uint32_t v5 = conv(v4, 8, 4, 1, 25);
+  const uint32_t v7 = b.add_op(op_of(OpKind::kAdd), reads(clip(v5, -1.0f, 1.0f), v5));
+  const uint32_t flat = b.add_op(op_of(OpKind::kFlatten), reads(v7));
+  OpRecord fc = op_of(OpKind::kLinear);
+  fc.in = 4 * 36;
+  fc.out = 5;
+  const std::vector<float> w = random_values(fc.in * fc.out, 27, -0.3f, 0.3f);
+  fc.weight = b.add_tensor(DType::kF32, w.data(), w.size());
+  b.add_op(fc, reads(flat));
+  return b.finish();
+}
+
+// A convolution whose one reader is ReLU or Clip(0, hi) requantizes straight to the
+// activation's scale with its output clamped at the zero point: the activation disappears.
+TEST(QuantizeGraph, ConvolutionsTakeTheirReluOrClipIntoTheirClamp) {
+  const std::vector<uint8_t> fp32 = activation_graph();
+  const std::vector<float> x = random_values(200 * 108, 31, -2, 2);
+  GraphQuantizeOptions options;
+  const QuantizedGraph q =
+      quantize_graph(fp32, calibrate_graph(fp32, x.data(), 100, options), options);
+  EXPECT_EQ(kinds(q.bytes),
+            (std::vector<OpKind>{OpKind::kQuantize, OpKind::kQConv2d, OpKind::kQConv2d,
+                                 OpKind::kQConv2d, OpKind::kClip, OpKind::kAdd, OpKind::kFlatten,
+                                 OpKind::kQLinear, OpKind::kDequantize}));
+  edge::FileView view;
+  ASSERT_EQ(edge::view_file(q.bytes, &view), "");
+  EXPECT_TRUE(view.ops[1].flags & edge::kFlagFusedReLU);   // took Clip(0, 6)
+  EXPECT_TRUE(view.ops[2].flags & edge::kFlagFusedReLU);   // took the ReLU
+  EXPECT_FALSE(view.ops[3].flags & edge::kFlagFusedReLU);  // two readers
+  EXPECT_EQ(q.int8_operators, 9u);                         // every operator of the fp32 graph
+  const Agreement a = compare_graphs(fp32, q.bytes, x.data() + 100 * 108, 100);
+  EXPECT_GE(a.top1, 0.95);
+  EXPECT_LT(a.relative_error, 2e-3);
+  // Kept in fp32, the activation stays and the convolution keeps its own scale.
+  options.keep_fp32 = {1};
+  const QuantizedGraph kept =
+      quantize_graph(fp32, calibrate_graph(fp32, x.data(), 100, options), options);
+  ASSERT_EQ(edge::view_file(kept.bytes, &view), "");
+  EXPECT_FALSE(view.ops[1].flags & edge::kFlagFusedReLU);
+  EXPECT_EQ(view.ops[3].kind, OpKind::kClip);
+}
+
 TEST(QuantizeGraph, KeptOperatorsStayFp32BetweenConverters) {
   const std::vector<uint8_t> fp32 = residual_graph();
   const std::vector<float> x = random_values(50 * 144, 12, -2, 2);
