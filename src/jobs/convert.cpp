@@ -166,13 +166,19 @@ std::string ConvertResult::to_text() const {
       kept += (kept.empty() ? "; layers kept in fp32: " : ", ") + std::to_string(layer);
   }
   std::string text;
-  util::appendf(text, "wrote %s: %s %s model, %zu bytes (%s %.0f bytes, %.1fx smaller)%s%s\n",
-                request.out.c_str(), precision.c_str(), request.format.c_str(), size_bytes,
+  // An edge file keeps its precision (its int8 graph exported as QDQ, say); the size against
+  // the source as "smaller" or "larger", never a ratio below 1.
+  const std::string what = precision == "unchanged"
+                               ? "the edge file's graph as an " + request.format + " model"
+                               : precision + " " + request.format + " model";
+  const double ratio = source_bytes / static_cast<double>(size_bytes);
+  util::appendf(text, "wrote %s: %s, %zu bytes (%s %.0f bytes, %.1fx %s)%s%s\n",
+                request.out.c_str(), what.c_str(), size_bytes,
                 from_edge   ? "edge file"
                 : from_onnx ? "ONNX model"
                             : "checkpoint",
-                source_bytes, source_bytes / size_bytes, kept.c_str(),
-                request.format == "onnx" ? "; passes the ONNX checker" : "");
+                source_bytes, ratio >= 1 ? ratio : 1 / ratio, ratio >= 1 ? "smaller" : "larger",
+                kept.c_str(), request.format == "onnx" ? "; passes the ONNX checker" : "");
   if (from_onnx && precision == "int8")
     util::appendf(text,
                   "  %zu of %zu operators int8, calibrated on %lld examples (observer %s, %d-bit "
