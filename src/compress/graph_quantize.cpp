@@ -354,7 +354,8 @@ class GraphWriter {
     }
     op.kind = conv ? OpKind::kQConv2d : OpKind::kQLinear;
     op.weight = op.bias = op.weight_scale = kNoTensor;
-    builder_.add_int8_weights(op, codes.data(), codes.size(), bias_codes, scale, s_in, s_out);
+    // Float requantization, as ONNX's QLinearConv defines it and ONNX Runtime computes it.
+    builder_.add_int8_weights(op, codes.data(), codes.size(), bias_codes, scale, s_in, s_out, true);
     op.input_zero_point = quant_[a].zero_point;
     op.output_zero_point = quant_[out].zero_point;
   }

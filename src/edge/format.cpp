@@ -55,15 +55,25 @@ uint32_t FileBuilder::add_op(const OpRecord& op, const OpGraph& graph) {
 void FileBuilder::add_int8_weights(OpRecord& op, const int8_t* codes, size_t count,
                                    const std::vector<int32_t>& bias,
                                    const std::vector<float>& weight_scale, float input_scale,
-                                   float output_scale) {
-  std::vector<int32_t> multiplier(weight_scale.size()), shift(weight_scale.size());
-  for (size_t c = 0; c < weight_scale.size(); ++c)
-    quantize_multiplier(static_cast<double>(input_scale) * weight_scale[c] / output_scale,
-                        &multiplier[c], &shift[c]);
+                                   float output_scale, bool float_requant) {
   op.weight = add_tensor(DType::kI8, codes, count);
   op.bias = add_tensor(DType::kI32, bias.data(), bias.size());
-  op.multiplier = add_tensor(DType::kI32, multiplier.data(), multiplier.size());
-  op.shift = add_tensor(DType::kI32, shift.data(), shift.size());
+  if (float_requant) {
+    std::vector<float> multiplier(weight_scale.size());
+    for (size_t c = 0; c < weight_scale.size(); ++c)
+      multiplier[c] =
+          static_cast<float>(static_cast<double>(input_scale) * weight_scale[c] / output_scale);
+    op.multiplier = add_tensor(DType::kF32, multiplier.data(), multiplier.size());
+    op.shift = kNoTensor;
+    op.flags |= kFlagFloatRequant;
+  } else {
+    std::vector<int32_t> multiplier(weight_scale.size()), shift(weight_scale.size());
+    for (size_t c = 0; c < weight_scale.size(); ++c)
+      quantize_multiplier(static_cast<double>(input_scale) * weight_scale[c] / output_scale,
+                          &multiplier[c], &shift[c]);
+    op.multiplier = add_tensor(DType::kI32, multiplier.data(), multiplier.size());
+    op.shift = add_tensor(DType::kI32, shift.data(), shift.size());
+  }
   op.weight_scale = add_tensor(DType::kF32, weight_scale.data(), weight_scale.size());
   op.flags |= kFlagScales;
   op.scale = output_scale;

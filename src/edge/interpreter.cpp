@@ -191,7 +191,8 @@ void run_step(const Step& s, const void* in, const void* in2, void* out, uint8_t
          relu ? op.output_zero_point : -128,
          127,
          s.bias_unsigned,
-         s.bias_signed};
+         s.bias_signed,
+         s.requant_scale};
   }
   switch (op.kind) {
     case OpKind::kLinear:

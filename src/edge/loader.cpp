@@ -218,7 +218,7 @@ LoadError quantize_rule(size_t i, const OpRecord& op, Activation& a) {
 
 // The scales of DynamicLinear and of int8 ops that carry them; the requantization of QLinear
 // and QConv2d: a multiplier and shift per channel, int8 zero points.
-LoadError requant_rule(size_t i, Step& s, Tensors& t) {
+LoadError requant_rule(size_t i, Step& s, Tensors& t, uint32_t version) {
   const OpRecord& op = s.op;
   const bool quantized = op.kind == OpKind::kQLinear || op.kind == OpKind::kQConv2d;
   if (op.kind == OpKind::kDynamicLinear || (quantized && (op.flags & kFlagScales))) {
@@ -228,6 +228,24 @@ LoadError requant_rule(size_t i, Step& s, Tensors& t) {
     s.weight_scale = static_cast<const float*>(scales);
   }
   if (!quantized) return kOk;
+  if (op.input_zero_point < -128 || op.input_zero_point > 127 || op.output_zero_point < -128 ||
+      op.output_zero_point > 127)
+    return fail(GREENAI_EDGE_ERROR_FORMAT, "op %zu: zero point outside int8", i);
+  if (op.flags & kFlagFloatRequant) {
+    if (version < 3)
+      return fail(GREENAI_EDGE_ERROR_FORMAT, "op %zu: float requantization needs format version 3",
+                  i);
+    if (op.shift != kNoTensor)
+      return fail(GREENAI_EDGE_ERROR_FORMAT, "op %zu: a float requantization has no shift", i);
+    const void* scale = nullptr;
+    LoadError e = t.get(op.multiplier, DType::kF32, op.out, "multiplier", i, &scale);
+    if (failed(e)) return e;
+    s.requant_scale = static_cast<const float*>(scale);
+    for (uint32_t c = 0; c < op.out; ++c)  // finite and > 0 (NaN fails the first test)
+      if (!(s.requant_scale[c] > 0) || !(s.requant_scale[c] < 3.4e38f))
+        return fail(GREENAI_EDGE_ERROR_FORMAT, "op %zu: bad requantization", i);
+    return kOk;
+  }
   const void* multiplier = nullptr;
   const void* shift = nullptr;
   LoadError e = t.get(op.multiplier, DType::kI32, op.out, "multiplier", i, &multiplier);
@@ -235,9 +253,6 @@ LoadError requant_rule(size_t i, Step& s, Tensors& t) {
   if (failed(e)) return e;
   s.multiplier = static_cast<const int32_t*>(multiplier);
   s.shift = static_cast<const int32_t*>(shift);
-  if (op.input_zero_point < -128 || op.input_zero_point > 127 || op.output_zero_point < -128 ||
-      op.output_zero_point > 127)
-    return fail(GREENAI_EDGE_ERROR_FORMAT, "op %zu: zero point outside int8", i);
   for (uint32_t c = 0; c < op.out; ++c)
     if (s.shift[c] < -31 || s.shift[c] > 30 || s.multiplier[c] < 0)
       return fail(GREENAI_EDGE_ERROR_FORMAT, "op %zu: bad requantization", i);
@@ -347,7 +362,8 @@ LoadError unary_rule(size_t i, const Step& s, const Activation& a) {
 }
 
 // Operator i: its input type, its shape rule, then its requantization.
-LoadError op_rule(size_t i, Step& s, Activation& a, const Activation* b, Tensors& t) {
+LoadError op_rule(size_t i, Step& s, Activation& a, const Activation* b, Tensors& t,
+                  uint32_t version) {
   const OpRecord& op = s.op;
   const bool quantized = op.kind == OpKind::kQLinear || op.kind == OpKind::kQConv2d;
   const bool float_only = op.kind == OpKind::kLinear || op.kind == OpKind::kConv2d ||
@@ -409,7 +425,7 @@ LoadError op_rule(size_t i, Step& s, Activation& a, const Activation* b, Tensors
       return fail(GREENAI_EDGE_ERROR_FORMAT, "op %zu: unknown operator kind %u", i,
                   static_cast<uint32_t>(op.kind));
   }
-  return failed(e) ? e : requant_rule(i, s, t);
+  return failed(e) ? e : requant_rule(i, s, t, version);
 }
 
 LoadError validate_steps(greenai_edge_model& m, const Header& h, Tensors& tensors,
@@ -440,7 +456,7 @@ LoadError validate_steps(greenai_edge_model& m, const Header& h, Tensors& tensor
     memcpy(s.in_shape, a.shape, sizeof a.shape);
     s.in_dims = a.dims;
     s.in_elems = elements_of(a);
-    LoadError e = op_rule(i, s, a, b, tensors);
+    LoadError e = op_rule(i, s, a, b, tensors, h.version);
     if (failed(e)) return e;
     memcpy(s.out_shape, a.shape, sizeof a.shape);
     s.out_dims = a.dims;

@@ -254,7 +254,7 @@ TEST(EdgeLoader, RefusesMalformedFilesWithTheReason) {
   auto version = good;
   version[8] = 9;
   EXPECT_EQ(load_error(version, true, GREENAI_EDGE_ERROR_VERSION),
-            "format version 9, this runtime reads 1 to 2");
+            "format version 9, this runtime reads 1 to 3");
   auto flipped = good;
   flipped.back() ^= 1;
   EXPECT_EQ(load_error(flipped, false, GREENAI_EDGE_ERROR_CHECKSUM),
@@ -276,6 +276,62 @@ TEST(EdgeLoader, RefusesMalformedFilesWithTheReason) {
   std::memcpy(offset.data() + tensor_at, &t, sizeof t);
   EXPECT_EQ(load_error(offset, true, GREENAI_EDGE_ERROR_FORMAT),
             "tensor 0: bad type, size or offset past the end");
+}
+
+// Quantize -> QLinear 4 -> 3 requantizing in float (kFlagFloatRequant) -> Dequantize, with the
+// given multipliers (and a shift tensor when `with_shift`).
+std::vector<uint8_t> float_requant_model(const std::vector<float>& multiplier,
+                                         bool with_shift = false) {
+  FileBuilder b({4});
+  b.add_op({.kind = OpKind::kQuantize, .output_zero_point = 3, .scale = 0.1f});
+  const int8_t w[] = {1, -2, 3, 4, 5, 6, -7, 8, 9, 10, 11, -12};
+  const int32_t bias[] = {5, -8, 9}, shift[] = {0, 0, 0};
+  OpRecord op{.kind = OpKind::kQLinear, .flags = kFlagFloatRequant, .in = 4, .out = 3};
+  op.weight = b.add_tensor(DType::kI8, w, 12);
+  op.bias = b.add_tensor(DType::kI32, bias, 3);
+  op.multiplier = b.add_tensor(DType::kF32, multiplier.data(), multiplier.size());
+  op.shift = with_shift ? b.add_tensor(DType::kI32, shift, 3) : kNoTensor;
+  op.input_zero_point = 3;
+  op.output_zero_point = -4;
+  b.add_op(op);
+  b.add_op({.kind = OpKind::kDequantize, .input_zero_point = -4, .scale = 1.0f});
+  return b.finish();
+}
+
+// The float requantization: float(acc) x M, clamped, rounded half to even, plus the zero point;
+// and the files that must not load.
+TEST(EdgeLoader, FloatRequantizationRoundsHalfToEvenAndIsChecked) {
+  const std::vector<float> m = {0.5f, 0.25f, 100.0f};
+  Aligned bytes(float_requant_model(m));
+  auto l = load(bytes);
+  ASSERT_EQ(l->status, GREENAI_EDGE_OK) << l->error;
+  const float x[] = {0.1f, 0.2f, -0.3f, 0.5f};  // codes 4, 5, 0, 8: q - zp = 1, 2, -3, 5
+  float y[3];
+  ASSERT_EQ(greenai_edge_infer(l->model, 1, x, 4, y, 3), GREENAI_EDGE_OK);
+  const int q[] = {1, 2, -3, 5};
+  const int8_t w[] = {1, -2, 3, 4, 5, 6, -7, 8, 9, 10, 11, -12};
+  const int32_t bias[] = {5, -8, 9};
+  for (int c = 0; c < 3; ++c) {
+    int acc = bias[c];
+    for (int i = 0; i < 4; ++i) acc += q[i] * w[c * 4 + i];
+    // code = round(clamp(acc M, -128 + 4, 127 + 4)) - 4; Dequantize gives (code + 4) x 1.
+    const float v = std::clamp(static_cast<float>(acc) * m[c], -124.0f, 131.0f);
+    EXPECT_EQ(y[c], std::nearbyint(v)) << c;
+  }
+  EXPECT_EQ(y[0], 6.0f);     // acc 13 x 0.5 = 6.5: to even, not away from zero
+  EXPECT_EQ(y[2], -124.0f);  // acc -55 x 100: clamped to code -128
+  auto version2 = float_requant_model(m);
+  version2[8] = 2;
+  EXPECT_EQ(load_error(version2, true, GREENAI_EDGE_ERROR_FORMAT),
+            "op 1: float requantization needs format version 3");
+  EXPECT_EQ(load_error(float_requant_model(m, true), false, GREENAI_EDGE_ERROR_FORMAT),
+            "op 1: a float requantization has no shift");
+  for (float bad : {0.0f, -1.0f, std::nanf(""), INFINITY})
+    EXPECT_EQ(load_error(float_requant_model({0.5f, bad, 1.0f}), false, GREENAI_EDGE_ERROR_FORMAT),
+              "op 1: bad requantization");
+  EXPECT_NE(load_error(float_requant_model({0.5f, 1.0f}), false, GREENAI_EDGE_ERROR_FORMAT)
+                .find("multiplier"),
+            std::string::npos);  // one multiplier short
 }
 
 TEST(EdgeLoader, FileErrorsAndAlignment) {

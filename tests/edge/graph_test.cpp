@@ -302,6 +302,7 @@ std::vector<uint8_t> channels_last_graph(bool mixed) {
   FileBuilder b({3, 12, 10});
   const float s_in = 0.04f, s_act = 0.08f;
   const int32_t zp = -5;
+  int convolutions = 0;
   auto conv = [&](uint32_t input, int in_c, int out_c, int kernel, int stride, int groups,
                   bool relu, int kernel_w = 0) {
     const int kw = kernel_w ? kernel_w : kernel;
@@ -326,8 +327,9 @@ std::vector<uint8_t> channels_last_graph(bool mixed) {
     g.pad_bottom = static_cast<uint32_t>(kernel / 2);
     g.dilation_h = g.dilation_w = 1;
     g.groups = static_cast<uint32_t>(groups);
+    // Every other convolution requantizes in float (kFlagFloatRequant), the rest in fixed point.
     b.add_int8_weights(op, codes.data(), codes.size(), bias, weight_scale,
-                       input == 1 ? s_in : s_act, s_act);
+                       input == 1 ? s_in : s_act, s_act, ++convolutions % 2 == 0);
     op.input_zero_point = input == 1 ? -3 : zp;
     op.output_zero_point = zp;
     return b.add_op(op, g);

@@ -40,10 +40,11 @@ class FileBuilder {
   /// the weight codes (`count` of them), the int32 bias codes, per output channel c the
   /// multiplier and shift of input_scale x weight_scale[c] / output_scale, and the real weight
   /// scales (kFlagScales is set). Also sets op.scale to output_scale; the zero points, the other
-  /// flags and add_op() are the caller's.
+  /// flags and add_op() are the caller's. `float_requant`: the multiplier as float32
+  /// input_scale x weight_scale[c] / output_scale instead, no shift (kFlagFloatRequant is set).
   void add_int8_weights(OpRecord& op, const int8_t* codes, size_t count,
                         const std::vector<int32_t>& bias, const std::vector<float>& weight_scale,
-                        float input_scale, float output_scale);
+                        float input_scale, float output_scale, bool float_requant = false);
   /// The finished file: header, records, aligned data, checksum.
   std::vector<uint8_t> finish() const;
 

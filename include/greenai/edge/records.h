@@ -12,7 +12,7 @@
 namespace greenai::edge {
 
 inline constexpr char kMagic[8] = {'G', 'R', 'N', 'A', 'I', 'E', 'D', 'G'};
-inline constexpr uint32_t kVersion = 2;  ///< Written; version 1 files still load.
+inline constexpr uint32_t kVersion = 3;  ///< Written; versions 1 and 2 still load.
 inline constexpr uint32_t kOldestVersion = 1;
 inline constexpr uint32_t kAlignment = 64;  ///< Of the data section and of every tensor.
 inline constexpr uint32_t kNoTensor = 0xFFFFFFFFu;
@@ -69,8 +69,10 @@ struct OpRecord {
   uint32_t in;     ///< Linear: input features; Conv2d: input channels.
   uint32_t out;    ///< Linear: output features; Conv2d: output channels.
   uint32_t kernel, stride, padding;
-  uint32_t weight, bias;       ///< Tensor indices or kNoTensor.
-  uint32_t multiplier, shift;  ///< int8: per-channel requantization (int32 tensors).
+  uint32_t weight, bias;  ///< Tensor indices or kNoTensor.
+  /// int8: per-channel requantization, int32 tensors (fixed point); with kFlagFloatRequant the
+  /// multiplier is a float32 tensor and shift is kNoTensor.
+  uint32_t multiplier, shift;
   int32_t input_zero_point, output_zero_point;
   float scale;  ///< Quantize / Dequantize: the scale; QLinear / QConv2d with kFlagScales: s_out.
   uint32_t weight_scale;  ///< With kFlagScales or kDynamicLinear: float32 per-channel s_w tensor.
@@ -81,6 +83,12 @@ inline constexpr uint32_t kFlagFusedReLU = 1;
 /// QLinear / QConv2d also record their real scales (s_out in `scale`, s_w in `weight_scale`).
 /// The runtime does not need them; exporters to other formats (ONNX) do.
 inline constexpr uint32_t kFlagScales = 2;
+/// Version 3: QLinear / QConv2d requantize in float, as ONNX's QLinearConv and QLinearMatMul
+/// define it and ONNX Runtime computes it: per channel c, a float32 M_c = s_in s_w[c] / s_out (the
+/// `multiplier` tensor, finite and > 0), and code = round_half_even(clamp(float(acc) x M_c,
+/// min - zp, max - zp)) + zp, float(acc) rounded to nearest even, the product a float32 multiply.
+/// Without it: fixed point (gemmlowp's, multiplier and shift as int32).
+inline constexpr uint32_t kFlagFloatRequant = 8;
 
 /// Version 2: the second 64 bytes of each operator record, after its OpRecord. Where the
 /// operator's inputs come from, a window in full, and the parameters of the operators version 2

@@ -45,10 +45,21 @@ struct Requant {
   /// bias[c] - input_zero_point x sum_i w[c][i], computed at load: the bias for kernels that
   /// multiply the signed inputs q (x86 AVX2 through vpmaddubsw, ARM64 through SDOT/SMLAL).
   const int32_t* bias_signed;
+  /// kFlagFloatRequant: M per channel in float32 (multiplier and shift are then null).
+  const float* scale = nullptr;
 };
 
-/// Applies M and the output zero point to an accumulator of channel `c`, then clamps.
+/// Applies M and the output zero point to an accumulator of channel `c`, then clamps: in fixed
+/// point, or in float where the op requantizes so (kFlagFloatRequant: float(acc) x M, clamped to
+/// the codes' range less the zero point, rounded half to even).
 inline int8_t requantize(int32_t acc, int c, const Requant& r) {
+  if (r.scale) {
+    float v = static_cast<float>(acc) * r.scale[c];
+    const float lo = static_cast<float>(r.min - r.output_zero_point);
+    const float hi = static_cast<float>(r.max - r.output_zero_point);
+    v = v < lo ? lo : v > hi ? hi : v;  // |v| <= 255 then: round_half_even holds
+    return static_cast<int8_t>(static_cast<int32_t>(round_half_even(v)) + r.output_zero_point);
+  }
   int32_t v =
       multiply_by_quantized_multiplier(acc, r.multiplier[c], r.shift[c]) + r.output_zero_point;
   return static_cast<int8_t>(v < r.min ? r.min : v > r.max ? r.max : v);

@@ -32,7 +32,8 @@ struct Step {
   const void* bias = nullptr;
   const int32_t* multiplier = nullptr;
   const int32_t* shift = nullptr;
-  const float* weight_scale = nullptr;  // kDynamicLinear; int8 ops with kFlagScales
+  const float* requant_scale = nullptr;  // kFlagFloatRequant: M per channel, float32
+  const float* weight_scale = nullptr;   // kDynamicLinear; int8 ops with kFlagScales
   Conv2dShape conv{};
   // QLinear, QConv2d: see Requant::bias_unsigned and bias_signed (one allocation, 2 x out).
   int32_t* bias_unsigned = nullptr;

@@ -216,13 +216,6 @@ void binary(const T* a, const T* b, int batch, const BinaryShape& shape, bool b_
 // written so that a NaN fails the first.
 inline float clamp_codes(float v, float lo, float hi) { return v > lo ? (v < hi ? v : hi) : lo; }
 
-// The nearest integer to v, ties to even (as ONNX's QuantizeLinear rounds), for |v| < 2^22:
-// adding and taking away 1.5 x 2^23 leaves v rounded in the default rounding mode.
-inline float round_to_even(float v) {
-  constexpr float kMagic = 12582912.0f;
-  return (v + kMagic) - kMagic;
-}
-
 }  // namespace
 
 void add_f32(const float* a, const float* b, int batch, const BinaryShape& s, bool b_constant,
@@ -246,7 +239,7 @@ void add_i8(const int8_t* a, const int8_t* b, int batch, const BinaryShape& s, b
   binary(a, b, batch, s, b_constant, y, [=](int8_t u, int8_t v) {
     const float code = static_cast<float>(u) * ma + static_cast<float>(v) * mb + c;
     // Through int32: GCC vectorizes float -> int32 -> int8, not float -> int8.
-    return static_cast<int8_t>(static_cast<int32_t>(round_to_even(clamp_codes(code, lo, hi))));
+    return static_cast<int8_t>(static_cast<int32_t>(round_half_even(clamp_codes(code, lo, hi))));
   });
 }
 
@@ -260,7 +253,7 @@ void mul_i8(const int8_t* a, const int8_t* b, int batch, const BinaryShape& s, b
   binary(a, b, batch, s, b_constant, y, [=](int8_t u, int8_t v) {
     const float code = m * static_cast<float>((u - za) * (v - zb)) + zo;
     // Through int32: GCC vectorizes float -> int32 -> int8, not float -> int8.
-    return static_cast<int8_t>(static_cast<int32_t>(round_to_even(clamp_codes(code, lo, hi))));
+    return static_cast<int8_t>(static_cast<int32_t>(round_half_even(clamp_codes(code, lo, hi))));
   });
 }
 

@@ -93,6 +93,8 @@ GREENAI_VNNI inline void store_bytes(int8_t* y, __mmask16 lanes, __m128i bytes) 
 struct BlockRequant {
   RequantConstants k;
   __m512i bias;
+  __m512 scale, lo, hi;  // kFlagFloatRequant: M, and the clamp less the zero point
+  bool floating;
   int block = -1;
   int end;  // the channels that exist
   __mmask16 lanes;
@@ -104,12 +106,20 @@ GREENAI_VNNI inline void prepare_block(int block, int out, const Requant& r, Blo
   b.block = block;
   b.end = min_of(16, out - first);
   b.lanes = b.end == 16 ? 0xFFFF : static_cast<__mmask16>((1u << b.end) - 1);
+  b.bias = _mm512_maskz_loadu_epi32(b.lanes, r.bias_unsigned + first);
+  b.floating = r.scale != nullptr;
+  b.scalar = false;
+  if (b.floating) {
+    b.scale = _mm512_maskz_loadu_ps(b.lanes, r.scale + first);
+    b.lo = _mm512_set1_ps(static_cast<float>(r.min - r.output_zero_point));
+    b.hi = _mm512_set1_ps(static_cast<float>(r.max - r.output_zero_point));
+    return;
+  }
   const __m512i shift = _mm512_maskz_loadu_epi32(b.lanes, r.shift + first);
   b.scalar = _mm512_mask_cmpgt_epi32_mask(b.lanes, shift, _mm512_setzero_si512()) != 0;
   if (b.scalar) return;
   requant_constants(_mm512_maskz_loadu_epi32(b.lanes, r.multiplier + first),
                     _mm512_sub_epi32(_mm512_setzero_si512(), shift), b.k);
-  b.bias = _mm512_maskz_loadu_epi32(b.lanes, r.bias_unsigned + first);
 }
 
 // Requantizes a block's 16 channel sums of `count` examples (rows `out` bytes apart from y) and
@@ -132,6 +142,16 @@ GREENAI_VNNI __attribute__((noinline)) void store_rows(const __m512i* acc, int c
     return;
   }
   const __m512i zero_point = _mm512_set1_epi32(r.output_zero_point);
+  if (b.floating) {  // requantize()'s float path: the same float operations, 16 lanes at once
+    for (int e = 0; e < count; ++e) {
+      __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc[e], b.bias)), b.scale);
+      f = _mm512_min_ps(_mm512_max_ps(f, b.lo), b.hi);
+      const __m512i v = _mm512_add_epi32(
+          _mm512_cvt_roundps_epi32(f, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), zero_point);
+      store_bytes(y + static_cast<long>(e) * out + first, b.lanes, _mm512_cvtepi32_epi8(v));
+    }
+    return;
+  }
   const __m512i lo = _mm512_set1_epi32(r.min), hi = _mm512_set1_epi32(r.max);
   for (int e = 0; e < count; ++e) {
     __m512i v =
@@ -278,18 +298,59 @@ namespace {
 #include "edge/kernels/depthwise.h"
 }  // namespace
 
+namespace {
+// One tap of a depthwise window: 16 channels' inputs times their weights.
+GREENAI_VNNI inline __m512i tap(const int8_t* at, __m512i weight) {
+  return _mm512_mullo_epi32(
+      _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(at))), weight);
+}
+}  // namespace
+
 // The depthwise convolution, 16 channels a vector, with the GEMM's epilogue (the sums are of
-// signed inputs: Requant::bias_signed).
+// signed inputs: Requant::bias_signed). 3x3 windows (MobileNet's) have their own loop: the block's
+// nine weight vectors stay in registers for all its pixels, the taps unrolled into three
+// independent sums; other windows take depthwise.h's loop.
 GREENAI_VNNI void qdepthwise_avx512_vnni(const int8_t* x, const Conv2dShape& s,
                                          const int8_t* packed, const Requant& r, uint8_t* scratch,
                                          int8_t* y) {
   Requant signed_inputs = r;
   signed_inputs.bias_unsigned = r.bias_signed;  // store_rows adds bias_unsigned
   const RequantStore store{signed_inputs, s.out_channels, y, {}};
-  depthwise_hwc<16>(
-      x, s, packed, r, scratch, [&](const int32_t* acc, int count, int block, long pixel) {
-        store(reinterpret_cast<const __m512i*>(acc), count, block, static_cast<int>(pixel));
-      });
+  auto stored = [&](const int32_t* acc, int count, int block, long pixel) {
+    store(reinterpret_cast<const __m512i*>(acc), count, block, static_cast<int>(pixel));
+  };
+  if (s.kernel * s.kernel_w != 9) {
+    depthwise_hwc<16>(x, s, packed, r, scratch, stored);
+    return;
+  }
+  const DepthwiseImage d = depthwise_image(s);
+  fill_depthwise_image(x, s, d, static_cast<int8_t>(r.input_zero_point), scratch);
+  const auto* image = reinterpret_cast<const int8_t*>(scratch);
+  uint8_t* sums_at = scratch + d.image_bytes;
+  auto* acc =
+      reinterpret_cast<__m512i*>(sums_at + (64 - reinterpret_cast<uintptr_t>(sums_at) % 64) % 64);
+  const auto* w = reinterpret_cast<const int32_t*>(packed);  // [tap][channels16]
+  const long* o = d.tap_offset;
+  const long pixel_step = static_cast<long>(s.stride_w) * s.in_channels;
+  for (int b = 0; b < (s.in_channels + 15) / 16; ++b) {
+    __m512i k[9];
+    for (int t = 0; t < 9; ++t)
+      k[t] = _mm512_loadu_si512(w + static_cast<long>(t) * d.channels16 + b * 16);
+    for (int oy = 0; oy < s.out_h; ++oy) {
+      const int8_t* row = image + static_cast<long>(oy) * s.stride * d.row_bytes + b * 16;
+      for (int ox = 0; ox < s.out_w; ++ox) {
+        const int8_t* p = row + ox * pixel_step;
+        const __m512i s0 = _mm512_add_epi32(
+            _mm512_add_epi32(tap(p + o[0], k[0]), tap(p + o[1], k[1])), tap(p + o[2], k[2]));
+        const __m512i s1 = _mm512_add_epi32(
+            _mm512_add_epi32(tap(p + o[3], k[3]), tap(p + o[4], k[4])), tap(p + o[5], k[5]));
+        const __m512i s2 = _mm512_add_epi32(
+            _mm512_add_epi32(tap(p + o[6], k[6]), tap(p + o[7], k[7])), tap(p + o[8], k[8]));
+        acc[ox] = _mm512_add_epi32(_mm512_add_epi32(s0, s1), s2);
+      }
+      store(acc, s.out_w, b, oy * s.out_w);
+    }
+  }
 }
 
 namespace {

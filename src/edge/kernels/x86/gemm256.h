@@ -79,6 +79,19 @@ GREENAI_X86_TARGET inline __m256i load_lanes(const int32_t* values, int end) {
   return _mm256_load_si256(reinterpret_cast<const __m256i*>(lanes));
 }
 
+// Stores the first `end` of 8 int32 lanes, each already an int8 code, as bytes.
+GREENAI_X86_TARGET inline void store_codes8(__m256i v, int end, int8_t* y) {
+  const __m128i words = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  const __m128i bytes = _mm_packs_epi16(words, words);
+  if (end == 8) {
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(y), bytes);
+    return;
+  }
+  alignas(16) int8_t out_bytes[16];
+  _mm_store_si128(reinterpret_cast<__m128i*>(out_bytes), bytes);
+  for (int lane = 0; lane < end; ++lane) y[lane] = out_bytes[lane];
+}
+
 // Requantizes 8 channel sums (without bias) of `count` examples (rows `out` bytes apart from y)
 // and stores the channels that exist; the channels' constants are loaded once for them all. Not
 // inlined: GCC 12 keeps a tile's accumulators in registers through the loop only when its
@@ -88,6 +101,24 @@ GREENAI_X86_TARGET __attribute__((noinline)) void store_rows_q8(const __m256i* a
                                                                 const int32_t* bias,
                                                                 const Requant& r, int8_t* y) {
   const int first = block * 8, end = min_of(8, out - first);
+  if (r.scale) {  // kFlagFloatRequant: requantize()'s float operations, 8 lanes at once
+    const __m256i b = load_lanes(bias + first, end);
+    alignas(32) float lanes_scale[8] = {};
+    for (int lane = 0; lane < end; ++lane) lanes_scale[lane] = r.scale[first + lane];
+    const __m256 scale = _mm256_load_ps(lanes_scale);
+    const __m256 lo = _mm256_set1_ps(static_cast<float>(r.min - r.output_zero_point));
+    const __m256 hi = _mm256_set1_ps(static_cast<float>(r.max - r.output_zero_point));
+    const __m256i zero_point = _mm256_set1_epi32(r.output_zero_point);
+    for (int e = 0; e < count; ++e) {
+      __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(acc[e], b)), scale);
+      f = _mm256_min_ps(_mm256_max_ps(f, lo), hi);
+      const __m256i v = _mm256_add_epi32(
+          _mm256_cvttps_epi32(_mm256_round_ps(f, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)),
+          zero_point);
+      store_codes8(v, end, y + static_cast<long>(e) * out + first);
+    }
+    return;
+  }
   const __m256i shift = load_lanes(r.shift + first, end);
   if (_mm256_movemask_epi8(_mm256_cmpgt_epi32(shift, _mm256_setzero_si256()))) {
     // A multiplier of 1 or more (rare): the scalar path, with its saturating left shift.
@@ -110,17 +141,7 @@ GREENAI_X86_TARGET __attribute__((noinline)) void store_rows_q8(const __m256i* a
   for (int e = 0; e < count; ++e) {
     __m256i v = _mm256_add_epi32(requantize_lanes(_mm256_add_epi32(acc[e], b), k), zero_point);
     v = _mm256_min_epi32(_mm256_max_epi32(v, lo), hi);
-    const __m128i words =
-        _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    const __m128i bytes = _mm_packs_epi16(words, words);
-    int8_t* ye = y + static_cast<long>(e) * out + first;
-    if (end == 8) {
-      _mm_storel_epi64(reinterpret_cast<__m128i*>(ye), bytes);
-    } else {
-      alignas(16) int8_t out_bytes[16];
-      _mm_store_si128(reinterpret_cast<__m128i*>(out_bytes), bytes);
-      for (int lane = 0; lane < end; ++lane) ye[lane] = out_bytes[lane];
-    }
+    store_codes8(v, end, y + static_cast<long>(e) * out + first);
   }
 }
 
