@@ -66,9 +66,9 @@ void qconv2d_as_gemm(const Step& s, const Requant& r, const int8_t* x, int batch
   }
 }
 
-// QConv2d through the direct convolution chosen at load, one example at a time, into
-// [padded pixels, channels]; then the real pixels as they are if the next QLinear reads that
-// order, else as (C, H, W).
+// QConv2d through the direct convolution chosen at load, one example at a time: channels last
+// straight into the output, or into [padded pixels, channels] in the scratch and transposed to
+// (C, H, W).
 void qconv2d_direct(const Step& s, const Requant& r, const int8_t* x, int batch, uint8_t* scratch,
                     int8_t* y) {
   const Conv2dShape& c = s.conv;
@@ -78,11 +78,10 @@ void qconv2d_direct(const Step& s, const Requant& r, const int8_t* x, int batch,
   const long out_size = static_cast<long>(c.out_channels) * pixels;
   for (int n = 0; n < batch; ++n) {
     int8_t* yn = y + n * out_size;
-    s.qconv2d_direct(x + n * in_size, c, s.packed, r, scratch, result);
-    if (s.hwc_output) {  // the next QLinear reads [pixels, channels]
-      memcpy(yn, result, static_cast<size_t>(out_size));
-      continue;
-    }
+    // Channels last: straight into the output, whose place has room for the rows past the
+    // pixels (Step::output_slack).
+    s.qconv2d_direct(x + n * in_size, c, s.packed, r, scratch, s.hwc_output ? yn : result);
+    if (s.hwc_output) continue;
     for (int oc = 0; oc < c.out_channels; ++oc)
       for (int p = 0; p < pixels; ++p)
         yn[static_cast<long>(oc) * pixels + p] = result[static_cast<long>(p) * c.out_channels + oc];
@@ -162,6 +161,11 @@ void binary(const Step& s, const void* in, const void* in2, int batch, void* out
   const void* b = constant ? s.weight : in2;
   const bool add = s.op.kind == OpKind::kAdd;
   if (s.in_type == DType::kI8) {
+    if (add && !constant && s.binary.broadcast == Broadcast::kSame && s.kernels->add_i8_same) {
+      s.kernels->add_i8_same(static_cast<const int8_t*>(in), static_cast<const int8_t*>(b),
+                             s.binary.elements * batch, s.qbinary, static_cast<int8_t*>(out));
+      return;
+    }
     (add ? ref::add_i8 : ref::mul_i8)(static_cast<const int8_t*>(in), static_cast<const int8_t*>(b),
                                       batch, s.binary, constant, s.qbinary,
                                       static_cast<int8_t*>(out));

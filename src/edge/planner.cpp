@@ -340,6 +340,9 @@ LoadError plan_int8(Step& s, greenai_edge_model* m, Sizes& sizes) {
     s.packed = packed;
   } else if (s.qconv2d_direct) {  // the example's image, then its [padded pixels, channels] result
     const ConvImage image = conv_image(s.conv);
+    if (s.hwc_output)
+      s.output_slack =
+          static_cast<size_t>(image.padded_pixels - s.conv.out_h * s.conv.out_w) * s.op.out;
     sizes.conv_bytes = max_of<size_t>(
         sizes.conv_bytes,
         image.scratch_bytes + static_cast<size_t>(image.padded_pixels) * s.op.out + 64);
@@ -438,7 +441,7 @@ LoadError place_values(greenai_edge_model* m, int max_batch) {
     if (!m->keep_values) last_read[v] = v - 1;  // a value no step reads needs room while written
     bytes[v] = alias ? 0
                      : (s.out_elems * dtype_size(s.out_type) * static_cast<size_t>(max_batch) +
-                        kAlignment - 1) /
+                        s.output_slack + kAlignment - 1) /
                            kAlignment * kAlignment;
   }
   for (size_t i = 0; e.status == GREENAI_EDGE_OK && i < m->step_count; ++i)

@@ -536,6 +536,39 @@ TEST(FastKernels, Int8DepthwiseConvMatchesTheReferenceBitForBit) {
   }
 }
 
+// Every set's int8 Add of same-shape values against ref::add_i8: random scales, ratios that
+// overflow to infinity and NaN (clamped to the low bound), halves (ties to even), the ReLU clamp,
+// and lengths that leave a partial vector.
+TEST(FastKernels, Int8AddMatchesTheReferenceBitForBit) {
+  std::vector<const KernelSet*> sets;
+  for (const KernelSet* k : fast_sets())
+    if (k->add_i8_same) sets.push_back(k);
+  if (sets.empty()) GTEST_SKIP() << "no int8 Add kernel for this CPU";
+  std::mt19937 rng(43);
+  const std::vector<internal::QBinary> cases{
+      {0.05f, 0.07f, 0.1f, -3, 5, -1, -128, 127},
+      {0.5f, 0.5f, 1.0f, 0, 0, 0, -128, 127},         // halves: ties to even
+      {0.02f, 0.03f, 0.04f, 10, -20, -7, -7, 127},    // ReLU fused: clamp at the zero point
+      {3e38f, 1.0f, 1e-30f, 0, 0, 0, -128, 127},      // inf x 0 = NaN, and infinities
+      {1e-6f, 2e-6f, 1e6f, 127, -128, 3, -128, 127},  // everything rounds to the zero point
+  };
+  for (const internal::QBinary& q : cases)
+    for (long count : {1L, 15L, 16L, 17L, 1000L}) {
+      std::vector<int8_t> a(count), b(count), y_ref(count), y(count);
+      for (long i = 0; i < count; ++i) {
+        a[i] = static_cast<int8_t>(static_cast<int>(rng() % 256) - 128);
+        b[i] = static_cast<int8_t>(static_cast<int>(rng() % 256) - 128);
+      }
+      const internal::BinaryShape shape{internal::Broadcast::kSame, count, count, 0};
+      internal::ref::add_i8(a.data(), b.data(), 1, shape, false, q, y_ref.data());
+      for (const KernelSet* k : sets) {
+        k->add_i8_same(a.data(), b.data(), count, q, y.data());
+        EXPECT_EQ(y, y_ref) << k->name << " scales " << q.scale_a << " " << q.scale_b << " "
+                            << q.scale_out << " count " << count;
+      }
+    }
+}
+
 // The planner sends 3x3 and larger odd kernels, and 1x1 ones on channels in fours, to the
 // direct convolution (planes or interleaved, whichever has fewer groups of four), and 2x2 and
 // 5x5 ones on few channels (most of each group of four would be padding) to im2col rows.

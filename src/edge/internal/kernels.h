@@ -101,6 +101,25 @@ using QConv2dDirect = void (*)(const int8_t* x, const Conv2dShape& s, const int8
 /// `packed` is not null.
 using PackQConv2d = size_t (*)(const int8_t* w, const Conv2dShape& s, int8_t* packed);
 
+/// The broadcast of a two-input operator: b has as many elements as a (`kSame`), one per
+/// channel of a (C, H, W) a (`kPerChannel`, `plane` = H x W), or one (`kOne`).
+enum class Broadcast { kSame, kPerChannel, kOne };
+struct BinaryShape {
+  Broadcast broadcast;
+  long elements;  ///< of a, per example
+  long b_elements;
+  long plane;
+  /// a is (H, W, C) (Step::in_hwc): a per-channel b repeats at every pixel.
+  bool channels_last = false;
+};
+/// int8 Add and Mul: the real values s (q - zp) of a and b combined in float and quantized to
+/// the output scale (round half away from zero), then clamped.
+struct QBinary {
+  float scale_a, scale_b, scale_out;
+  int32_t zero_point_a, zero_point_b, zero_point_out;
+  int32_t min, max;  ///< The output clamp: [-128, 127], or [zero point, 127] with ReLU fused.
+};
+
 struct KernelSet {
   const char* name;
   LinearF32 linear_f32;           ///< Takes the packed weights when pack_linear_f32 is set.
@@ -127,6 +146,10 @@ struct KernelSet {
   /// output channels last, [pixels, channels]; `scratch` holds depthwise_image(s).scratch_bytes.
   /// Null where the set has none (the reference's loops run).
   QConv2dDirect qdepthwise = nullptr;
+  /// int8 Add of two values of the same shape (residual adds), `count` codes: ref::add_i8's
+  /// float operations, bit for bit; null where the set has none.
+  void (*add_i8_same)(const int8_t* a, const int8_t* b, long count, const QBinary& q,
+                      int8_t* y) = nullptr;
 };
 
 /// The layout of a direct convolution: one example's input, padded, in its scratch; and, fixed
@@ -201,25 +224,6 @@ void fill_depthwise_image(const int8_t* x, const Conv2dShape& s, const Depthwise
 /// The weights [C][kh][kw] as int32 [tap][channels16], zero padded. Returns the bytes needed;
 /// writes them when `packed` is not null.
 size_t pack_qdepthwise(const int8_t* w, const Conv2dShape& s, int8_t* packed);
-
-/// The broadcast of a two-input operator: b has as many elements as a (`kSame`), one per
-/// channel of a (C, H, W) a (`kPerChannel`, `plane` = H x W), or one (`kOne`).
-enum class Broadcast { kSame, kPerChannel, kOne };
-struct BinaryShape {
-  Broadcast broadcast;
-  long elements;  ///< of a, per example
-  long b_elements;
-  long plane;
-  /// a is (H, W, C) (Step::in_hwc): a per-channel b repeats at every pixel.
-  bool channels_last = false;
-};
-/// int8 Add and Mul: the real values s (q - zp) of a and b combined in float and quantized to
-/// the output scale (round half away from zero), then clamped.
-struct QBinary {
-  float scale_a, scale_b, scale_out;
-  int32_t zero_point_a, zero_point_b, zero_point_out;
-  int32_t min, max;  ///< The output clamp: [-128, 127], or [zero point, 127] with ReLU fused.
-};
 
 namespace ref {
 void linear_f32(const float* x, int batch, int in, int out, const float* w, const float* b,
@@ -329,6 +333,8 @@ void linear_f32_avx2_packed(const float* x, int batch, int in, int out, const fl
 size_t pack_qlinear_vnni(const int8_t* w, int in, int out, int8_t* packed);
 /// pack_qconv2d_blocks with 16 channels.
 size_t pack_qconv2d_vnni(const int8_t* w, const Conv2dShape& s, int8_t* packed);
+/// KernelSet::add_i8_same, 16 codes a vector.
+void add_i8_avx512(const int8_t* a, const int8_t* b, long count, const QBinary& q, int8_t* y);
 /// KernelSet::qdepthwise of each x86 set (kernels/depthwise.h).
 void qdepthwise_avx512_vnni(const int8_t* x, const Conv2dShape& s, const int8_t* packed,
                             const Requant& r, uint8_t* scratch, int8_t* y);

@@ -55,6 +55,10 @@ struct Step {
   // weight columns are permuted to that order at load).
   bool in_hwc = false, in2_hwc = false;
   bool hwc_output = false;
+  // Bytes its output's place holds past the batch: a direct convolution writing channels last
+  // writes whole tiles of pixels straight into it (the rows past an example's pixels land on the
+  // next example's, written after, or here).
+  size_t output_slack = 0;
   uint32_t hwc_channels = 0;  // (Q)Linear: its input is [pixels, channels] of this many channels
   // QLinear / QConv2d weights in the kernel set's layout, if it has one, 64-byte aligned: a
   // 64-byte vector load that straddles two cache lines costs two (measured 2x on the teacher).

@@ -83,7 +83,7 @@ ConvImage conv_image(const Conv2dShape& s) {
   const int planes_groups = s.in_channels * s.kernel * groups_per_kernel_row(s.kernel);
   c.channels4 = round_up4(s.in_channels);
   const int interleaved_groups = s.kernel * s.kernel * c.channels4 / 4;
-  c.interleaved = interleaved_groups <= planes_groups;
+  c.interleaved = 5 * interleaved_groups <= 6 * planes_groups;
   const int padded_w = s.in_w + 2 * s.padding;
   if (c.interleaved) {
     c.row_stride = padded_w * c.channels4;

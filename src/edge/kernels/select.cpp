@@ -45,7 +45,8 @@ int kernel_sets_for(const IsaFeatures& isa, const KernelSet** sets, int capacity
                                      x86::qconv2d_avx512_vnni,
                                      x86::pack_qconv2d_vnni,
                                      nullptr,
-                                     x86::qdepthwise_avx512_vnni};
+                                     x86::qdepthwise_avx512_vnni,
+                                     x86::add_i8_avx512};
   static const KernelSet avx_vnni{"avx-vnni",
                                   x86::linear_f32_avx2_packed,
                                   pack_linear_f32_blocks8,

@@ -353,6 +353,34 @@ GREENAI_VNNI void qdepthwise_avx512_vnni(const int8_t* x, const Conv2dShape& s,
   }
 }
 
+// ref::add_i8 on two values of the same shape: code = q_a m_a + q_b m_b + c, each operation a
+// separate float one in the reference's order (no fused multiply-add: -ffp-contract=off),
+// clamped with NaN going to the low bound, rounded half to even by adding and taking away
+// 1.5 x 2^23, as the reference does.
+GREENAI_VNNI void add_i8_avx512(const int8_t* a, const int8_t* b, long count, const QBinary& q,
+                                int8_t* y) {
+  const float ma = q.scale_a / q.scale_out, mb = q.scale_b / q.scale_out;
+  const float c = static_cast<float>(q.zero_point_out) - static_cast<float>(q.zero_point_a) * ma -
+                  static_cast<float>(q.zero_point_b) * mb;
+  const __m512 vma = _mm512_set1_ps(ma), vmb = _mm512_set1_ps(mb), vc = _mm512_set1_ps(c);
+  const __m512 lo = _mm512_set1_ps(static_cast<float>(q.min));
+  const __m512 hi = _mm512_set1_ps(static_cast<float>(q.max));
+  const __m512 magic = _mm512_set1_ps(12582912.0f);
+  for (long i = 0; i < count; i += 16) {
+    const __mmask16 lanes =
+        count - i >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << (count - i)) - 1);
+    const __m512 u = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(lanes, a + i)));
+    const __m512 v = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(lanes, b + i)));
+    __m512 code = _mm512_add_ps(_mm512_add_ps(_mm512_mul_ps(u, vma), _mm512_mul_ps(v, vmb)), vc);
+    // clamp_codes: v > lo ? (v < hi ? v : hi) : lo
+    const __m512 below_hi =
+        _mm512_mask_blend_ps(_mm512_cmp_ps_mask(code, hi, _CMP_LT_OQ), hi, code);
+    code = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(code, lo, _CMP_GT_OQ), lo, below_hi);
+    code = _mm512_sub_ps(_mm512_add_ps(code, magic), magic);
+    _mm_mask_storeu_epi8(y + i, lanes, _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(code)));
+  }
+}
+
 namespace {
 
 struct QuantizeConstants {
