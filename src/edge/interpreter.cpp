@@ -39,6 +39,37 @@ void im2col(const T* x, const Conv2dShape& c, T pad, T* cols) {
     }
 }
 
+// im2col rows of a channels-last example (H, W, C): for each output pixel, for each window
+// position, the C inputs there (`pad` outside the image): the rows in (ky, kx, c) order, the
+// order the planner permutes such a convolution's weight columns into.
+template <typename T>
+void im2col_hwc(const T* x, const Conv2dShape& c, T pad, T* cols) {
+  const int kh = c.kernel, kw = c.kernel_w, channels = c.in_channels;
+  const long row = static_cast<long>(channels) * kh * kw;
+  for (int oy = 0; oy < c.out_h; ++oy)
+    for (int ox = 0; ox < c.out_w; ++ox) {
+      T* dst = cols + static_cast<long>(oy * c.out_w + ox) * row;
+      for (int ky = 0; ky < kh; ++ky)
+        for (int kx = 0; kx < kw; ++kx, dst += channels) {
+          const int iy = oy * c.stride - c.padding + ky * c.dilation_h;
+          const int ix = ox * c.stride_w - c.pad_left + kx * c.dilation_w;
+          if (iy < 0 || iy >= c.in_h || ix < 0 || ix >= c.in_w) {
+            for (int ch = 0; ch < channels; ++ch) dst[ch] = pad;
+            continue;
+          }
+          const T* src = x + (static_cast<long>(iy) * c.in_w + ix) * channels;
+          for (int ch = 0; ch < channels; ++ch) dst[ch] = src[ch];
+        }
+    }
+}
+
+// A 1x1 convolution of stride 1 without padding on a channels-last input: its im2col rows are
+// the input itself.
+inline bool pointwise(const Conv2dShape& c) {
+  return c.kernel == 1 && c.kernel_w == 1 && c.stride == 1 && c.stride_w == 1 && c.padding == 0 &&
+         c.pad_left == 0 && c.pad_bottom == 0 && c.pad_right == 0;
+}
+
 // QConv2d on a fast kernel set, one example at a time: im2col (padding holds the input zero point,
 // real 0, as the reference assumes), the kernel set's int8 GEMM with the conv's requantization,
 // then [pixels, channels] to (C, H, W). The integer sums are those of ref::qconv2d: bit-exact.
@@ -107,9 +138,30 @@ void qdepthwise(const Step& s, const Requant& r, const int8_t* x, int batch, uin
   }
 }
 
-// Conv2d on a set with an fp32 GEMM, one example at a time: im2col (zeros for padding), the
-// GEMM with packed weights into [pixels, channels], then (C, H, W). The same products as
-// ref::conv2d_f32, summed in another order: within kF32Tolerance.
+// A depthwise fp32 Conv2d through the set's kernel, as qdepthwise.
+void depthwise_f32(const Step& s, const float* x, int batch, uint8_t* scratch, bool relu,
+                   float* y) {
+  const Conv2dShape& c = s.conv;
+  const int pixels = c.out_h * c.out_w;
+  auto* result = reinterpret_cast<float*>(scratch + depthwise_image_f32_bytes(c));
+  const long in_size = static_cast<long>(c.in_channels) * c.in_h * c.in_w;
+  const long out_size = static_cast<long>(c.out_channels) * pixels;
+  for (int n = 0; n < batch; ++n) {
+    float* yn = y + n * out_size;
+    s.kernels->depthwise_f32(x + n * in_size, c, s.packed_f32, static_cast<const float*>(s.bias),
+                             relu, scratch, s.hwc_output ? yn : result);
+    if (s.hwc_output) continue;
+    for (int oc = 0; oc < c.out_channels; ++oc)
+      for (int p = 0; p < pixels; ++p)
+        yn[static_cast<long>(oc) * pixels + p] = result[static_cast<long>(p) * c.out_channels + oc];
+  }
+}
+
+// Conv2d on a set with an fp32 GEMM, one example at a time: im2col (zeros for padding; from a
+// channels-last input in (ky, kx, c) order, and none for a pointwise convolution, whose input is
+// its rows), the GEMM with packed weights into [pixels, channels], left so where the output is
+// channels last, else transposed to (C, H, W). The same products as ref::conv2d_f32, summed in
+// another order: within kF32Tolerance.
 void conv2d_as_gemm(const Step& s, const float* x, int batch, uint8_t* scratch, bool relu,
                     float* y) {
   const Conv2dShape& c = s.conv;
@@ -119,11 +171,17 @@ void conv2d_as_gemm(const Step& s, const float* x, int batch, uint8_t* scratch, 
   const long in_size = static_cast<long>(c.in_channels) * c.in_h * c.in_w;
   const long out_size = static_cast<long>(c.out_channels) * pixels;
   for (int n = 0; n < batch; ++n) {
-    im2col(x + n * in_size, c, 0.0f, cols);
+    const float* rows = cols;
+    if (s.in_hwc && pointwise(c))
+      rows = x + n * in_size;
+    else if (s.in_hwc)
+      im2col_hwc(x + n * in_size, c, 0.0f, cols);
+    else
+      im2col(x + n * in_size, c, 0.0f, cols);
     float* yn = y + n * out_size;
-    s.kernels->linear_f32(cols, pixels, row, c.out_channels, s.packed_f32,
+    s.kernels->linear_f32(rows, pixels, row, c.out_channels, s.packed_f32,
                           static_cast<const float*>(s.bias), relu, s.hwc_output ? yn : result);
-    if (s.hwc_output) continue;  // the next Linear reads [pixels, channels]
+    if (s.hwc_output) continue;
     for (int oc = 0; oc < c.out_channels; ++oc)
       for (int p = 0; p < pixels; ++p)
         yn[static_cast<long>(oc) * pixels + p] = result[static_cast<long>(p) * c.out_channels + oc];
@@ -218,7 +276,10 @@ void run_step(const Step& s, const void* in, const void* in2, void* out, uint8_t
           static_cast<const float*>(s.bias), relu, scratch, static_cast<float*>(out));
       break;
     case OpKind::kConv2d:
-      if (s.conv_as_gemm)
+      if (s.depthwise)
+        depthwise_f32(s, static_cast<const float*>(in), batch, scratch, relu,
+                      static_cast<float*>(out));
+      else if (s.conv_as_gemm)
         conv2d_as_gemm(s, static_cast<const float*>(in), batch, scratch, relu,
                        static_cast<float*>(out));
       else
@@ -241,14 +302,16 @@ void run_step(const Step& s, const void* in, const void* in2, void* out, uint8_t
       break;
     case OpKind::kMaxPool2d:
       if (s.in_type == DType::kF32)
-        ref::max_pool_f32(static_cast<const float*>(in), batch, s.conv, static_cast<float*>(out));
+        (s.in_hwc ? ref::max_pool_f32_hwc : ref::max_pool_f32)(static_cast<const float*>(in), batch,
+                                                               s.conv, static_cast<float*>(out));
       else
         (s.in_hwc ? ref::max_pool_i8_hwc : ref::max_pool_i8)(static_cast<const int8_t*>(in), batch,
                                                              s.conv, static_cast<int8_t*>(out));
       break;
     case OpKind::kAvgPool2d:
       if (s.in_type == DType::kF32)
-        ref::avg_pool_f32(static_cast<const float*>(in), batch, s.conv, static_cast<float*>(out));
+        (s.in_hwc ? ref::avg_pool_f32_hwc : ref::avg_pool_f32)(static_cast<const float*>(in), batch,
+                                                               s.conv, static_cast<float*>(out));
       else
         (s.in_hwc ? ref::avg_pool_i8_hwc : ref::avg_pool_i8)(static_cast<const int8_t*>(in), batch,
                                                              s.conv, static_cast<int8_t*>(out));

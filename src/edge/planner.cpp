@@ -40,10 +40,9 @@ uint32_t* count_readers(const greenai_edge_model* m) {
 }
 
 // Whether a step writes its output channels last where asked (hwc_output): the fast
-// convolutions write [pixels, channels] anyway, and the int8 operators that keep their input's
-// layout (keeps_layout) take either.
+// convolutions (int8 and fp32) write [pixels, channels] anyway, and the operators that keep their
+// input's layout (keeps_layout: pooling, the elementwise ones, Concat) take either, int8 or fp32.
 bool keeps_layout(const Step& s) {
-  if (s.in_type != DType::kI8) return false;
   switch (s.op.kind) {
     case OpKind::kMaxPool2d:
     case OpKind::kAvgPool2d:
@@ -62,7 +61,7 @@ bool keeps_layout(const Step& s) {
 }
 bool writes_hwc(const Step& s) {
   if (s.op.kind == OpKind::kQConv2d) return s.qconv2d_direct || s.depthwise || s.conv_as_gemm;
-  if (s.op.kind == OpKind::kConv2d) return s.conv_as_gemm;
+  if (s.op.kind == OpKind::kConv2d) return s.conv_as_gemm || s.depthwise;
   return keeps_layout(s);
 }
 
@@ -88,6 +87,8 @@ bool flatten_into_linear(const greenai_edge_model* m, const uint32_t* readers, s
 bool reads_hwc(const greenai_edge_model* m, const uint32_t* readers, size_t step) {
   const Step& s = m->steps[step];
   if (s.op.kind == OpKind::kQConv2d) return s.qconv2d_direct || s.depthwise;
+  // fp32: im2col rows from (H, W, C) (weights permuted to match at load), or none for 1x1.
+  if (s.op.kind == OpKind::kConv2d) return s.conv_as_gemm || s.depthwise;
   return keeps_layout(s) || flatten_into_linear(m, readers, step);
 }
 
@@ -184,6 +185,18 @@ uint64_t conv_row(const Conv2dShape& c) {
 // ones keep the reference's loops).
 LoadError plan_f32(Step& s, const KernelSet& k, Sizes& sizes) {
   const bool conv = s.op.kind == OpKind::kConv2d;
+  if (conv && s.depthwise) {  // the image, then a [pixels, channels] result; weights by tap
+    const uint64_t pixels = uint64_t{static_cast<uint32_t>(s.conv.out_h)} * s.conv.out_w;
+    sizes.conv_bytes = max_of<size_t>(sizes.conv_bytes, depthwise_image_f32_bytes(s.conv) +
+                                                            pixels * s.op.out * sizeof(float) + 64);
+    const size_t bytes = pack_depthwise_f32(nullptr, s.conv, nullptr);
+    s.packed_f32_storage = static_cast<float*>(malloc(bytes + kAlignment));
+    if (!s.packed_f32_storage) return no_memory("packed weights");
+    auto* packed = reinterpret_cast<float*>(aligned(s.packed_f32_storage));
+    pack_depthwise_f32(static_cast<const float*>(s.weight), s.conv, packed);
+    s.packed_f32 = packed;
+    return kOk;
+  }
   if (conv && !s.conv_as_gemm) return kOk;  // grouped: the reference's loops
   const uint64_t row = conv ? conv_row(s.conv) : s.op.in;
   if (conv) {
@@ -193,11 +206,14 @@ LoadError plan_f32(Step& s, const KernelSet& k, Sizes& sizes) {
   }
   const int inputs = static_cast<int>(row), outputs = static_cast<int>(s.op.out);
   const auto* w = static_cast<const float*>(s.weight);
-  float* permuted = nullptr;  // weight columns in [pixels, channels] order
-  if (s.hwc_channels) {
+  // Weight columns in [pixels, channels] order (a linear layer after a channels-last Flatten),
+  // or in (ky, kx, c) order (a convolution on a channels-last input: its im2col rows' order).
+  float* permuted = nullptr;
+  const uint64_t channels = s.hwc_channels ? s.hwc_channels : conv && s.in_hwc ? s.op.in : 0;
+  if (channels) {
     permuted = static_cast<float*>(malloc(row * s.op.out * sizeof(float)));
     if (!permuted) return no_memory("permuted weights");
-    permute_columns(w, row, s.op.out, s.hwc_channels, permuted);
+    permute_columns(w, row, s.op.out, channels, permuted);
   }
   const size_t bytes = k.pack_linear_f32(nullptr, inputs, outputs, nullptr);
   s.packed_f32_storage = static_cast<float*>(malloc(bytes + kAlignment));
@@ -288,6 +304,7 @@ void choose_kernels(Step& s, const greenai_edge_model* m) {
   const OpKind kind = s.op.kind;
   if (kind == OpKind::kConv2d) {
     s.conv_as_gemm = m->kernels->pack_linear_f32 && s.conv.groups == 1;
+    s.depthwise = s.conv.groups > 1 && m->kernels->depthwise_f32 && is_depthwise(s.conv);
     return;
   }
   if (kind != OpKind::kQLinear && kind != OpKind::kQConv2d) return;

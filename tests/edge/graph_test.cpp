@@ -451,6 +451,92 @@ TEST(EdgeGraph, ChannelsLastValuesGiveTheReferenceBytesOnEverySet) {
   }
 }
 
+// The fp32 counterpart of channels_last_graph: the same operators in float (a rectangular
+// convolution's im2col rows read from (H, W, C) too, and 1x1 ones read it as their rows).
+std::vector<uint8_t> fp32_channels_last_graph() {
+  FileBuilder b({3, 12, 10});
+  uint32_t seed = 40;
+  auto conv = [&](uint32_t input, int in_c, int out_c, int kernel, int stride, int groups,
+                  bool relu, int kernel_w = 0) {
+    const int kw = kernel_w ? kernel_w : kernel;
+    const std::vector<float> w = random_values(
+        static_cast<size_t>(out_c * (in_c / groups) * kernel * kw), ++seed, -0.5f, 0.5f);
+    const std::vector<float> bias = random_values(out_c, ++seed, -0.2f, 0.2f);
+    auto [op, g] = conv_records(
+        OpKind::kConv2d,
+        {kernel, kw, stride, stride, kernel / 2, kw / 2, kernel / 2, kw / 2, 1, 1, groups}, in_c,
+        out_c, input);
+    op.flags |= relu ? kFlagFusedReLU : 0;
+    op.weight = b.add_tensor(DType::kF32, w.data(), w.size());
+    op.bias = b.add_tensor(DType::kF32, bias.data(), bias.size());
+    return b.add_op(op, g);
+  };
+  auto pool = [&](OpKind kind, uint32_t input, int kernel, int stride) {
+    OpRecord op = op_of(kind);
+    op.kernel = static_cast<uint32_t>(kernel);
+    op.stride = static_cast<uint32_t>(stride);
+    return b.add_op(op, reads(input));
+  };
+  const uint32_t v1 = conv(0, 3, 16, 3, 1, 1, true);
+  const uint32_t v2 = pool(OpKind::kMaxPool2d, v1, 2, 2);   // 16 x 6 x 5
+  const uint32_t v3 = conv(v2, 16, 48, 1, 1, 1, true);      // expansion, pointwise
+  const uint32_t v4 = conv(v3, 48, 48, 3, 2, 48, true);     // depthwise, stride 2: 3 x 3
+  const uint32_t v5 = conv(v4, 48, 16, 3, 1, 1, false, 1);  // rectangular: im2col from (H, W, C)
+  OpRecord mul = op_of(OpKind::kMul);
+  const std::vector<float> gains = random_values(16, ++seed, -2, 2);
+  mul.weight = b.add_tensor(DType::kF32, gains.data(), gains.size());
+  const uint32_t v6 = b.add_op(mul, reads(v5));
+  const uint32_t v7 = b.add_op(op_of(OpKind::kAdd), reads(v6, v5));
+  const uint32_t v8 = b.add_op(op_of(OpKind::kConcat), reads(v7, v4));  // 64 channels
+  OpGraph clip = reads(v8);
+  clip.alpha = -1.0f;
+  clip.beta = 1.5f;
+  const uint32_t v9 = b.add_op(op_of(OpKind::kClip), clip);
+  const uint32_t v10 = pool(OpKind::kAvgPool2d, v9, 2, 1);   // 2 x 2
+  const uint32_t v11 = pool(OpKind::kAvgPool2d, v10, 2, 2);  // 1 x 1
+  const uint32_t flat = b.add_op(op_of(OpKind::kFlatten), reads(v11));
+  OpRecord fc = op_of(OpKind::kLinear);
+  fc.in = 64;
+  fc.out = 10;
+  const std::vector<float> w = random_values(640, ++seed, -0.3f, 0.3f);
+  fc.weight = b.add_tensor(DType::kF32, w.data(), w.size());
+  b.add_op(fc, reads(flat));
+  return b.finish();
+}
+
+TEST(EdgeGraph, Fp32ChannelsLastValuesFollowTheReferenceOnEverySet) {
+  char names[256];
+  greenai_edge_runnable_kernels(names, sizeof names);
+  std::vector<std::string> sets;
+  for (char* name = std::strtok(names, ", "); name; name = std::strtok(nullptr, ", "))
+    sets.push_back(name);
+  const std::vector<uint8_t> bytes = fp32_channels_last_graph();
+  const std::vector<float> x = random_values(2 * 3 * 12 * 10, 29, -2, 2);
+  std::vector<float> expected;
+  for (auto it = sets.rbegin(); it != sets.rend(); ++it) {  // the reference first
+    ::setenv("GREENAI_EDGE_KERNELS", it->c_str(), 1);
+    const std::vector<float> y = run(bytes, x, 2);
+    Aligned aligned(bytes);
+    auto l = load(aligned, 2);
+    ::unsetenv("GREENAI_EDGE_KERNELS");
+    ASSERT_EQ(l->status, GREENAI_EDGE_OK) << l->error;
+    int channels_last = 0;
+    for (size_t i = 0; i < l->model->step_count; ++i)
+      channels_last += l->model->steps[i].hwc_output;
+    if (*it == "reference") {
+      expected = y;
+      EXPECT_EQ(channels_last, 0);
+      EXPECT_GT(std::set<float>(y.begin(), y.end()).size(), 15u);
+      continue;
+    }
+    // Every value of more than one pixel between the first convolution and the last pooling.
+    EXPECT_EQ(channels_last, 10) << *it;
+    ASSERT_EQ(y.size(), expected.size());
+    for (size_t i = 0; i < y.size(); ++i)
+      EXPECT_NEAR(y[i], expected[i], 1e-4f * (1 + std::fabs(expected[i]))) << *it << " " << i;
+  }
+}
+
 // A version 1 file (no OpGraph records) still loads, as the chain it always was.
 TEST(EdgeGraph, Version1FilesStillLoad) {
   FileBuilder b({3});

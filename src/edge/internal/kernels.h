@@ -120,6 +120,11 @@ struct QBinary {
   int32_t min, max;  ///< The output clamp: [-128, 127], or [zero point, 127] with ReLU fused.
 };
 
+/// A depthwise fp32 Conv2d on pack_depthwise_f32's weights, writing the example's output channels
+/// last; `scratch` holds depthwise_image_f32_bytes(s). bias + the taps in the reference's order.
+using DepthwiseF32 = void (*)(const float* x, const Conv2dShape& s, const float* packed,
+                              const float* bias, bool relu, uint8_t* scratch, float* y);
+
 struct KernelSet {
   const char* name;
   LinearF32 linear_f32;           ///< Takes the packed weights when pack_linear_f32 is set.
@@ -150,6 +155,8 @@ struct KernelSet {
   /// float operations, bit for bit; null where the set has none.
   void (*add_i8_same)(const int8_t* a, const int8_t* b, long count, const QBinary& q,
                       int8_t* y) = nullptr;
+  /// A depthwise fp32 Conv2d (is_depthwise); null where the set has none.
+  DepthwiseF32 depthwise_f32 = nullptr;
 };
 
 /// The layout of a direct convolution: one example's input, padded, in its scratch; and, fixed
@@ -224,6 +231,14 @@ void fill_depthwise_image(const int8_t* x, const Conv2dShape& s, const Depthwise
 /// The weights [C][kh][kw] as int32 [tap][channels16], zero padded. Returns the bytes needed;
 /// writes them when `packed` is not null.
 size_t pack_qdepthwise(const int8_t* w, const Conv2dShape& s, int8_t* packed);
+/// The same for fp32 depthwise convolutions: the image in floats (DepthwiseImage's offsets and
+/// row_bytes count elements), padded with 0; its bytes with a vector's slack, rounded up to 64.
+size_t depthwise_image_f32_bytes(const Conv2dShape& s);
+void fill_depthwise_image_f32(const float* x, const Conv2dShape& s, const DepthwiseImage& d,
+                              float* image);
+/// fp32 weights [C][kh][kw] as [tap][channels16], zero padded; returns the bytes needed, writes
+/// them when `packed` is not null.
+size_t pack_depthwise_f32(const float* w, const Conv2dShape& s, float* packed);
 
 namespace ref {
 void linear_f32(const float* x, int batch, int in, int out, const float* w, const float* b,
@@ -242,6 +257,9 @@ void avg_pool_i8(const int8_t* x, int batch, const Conv2dShape& s, int8_t* y);
 /// contiguous (one vector operation per window cell for many channels).
 void max_pool_i8_hwc(const int8_t* x, int batch, const Conv2dShape& s, int8_t* y);
 void avg_pool_i8_hwc(const int8_t* x, int batch, const Conv2dShape& s, int8_t* y);
+/// max_pool_f32 and avg_pool_f32 on channels-last values, summing in the same order.
+void max_pool_f32_hwc(const float* x, int batch, const Conv2dShape& s, float* y);
+void avg_pool_f32_hwc(const float* x, int batch, const Conv2dShape& s, float* y);
 /// Any window, dilation and groups (conv2d_f32 and qconv2d too); a depthwise convolution
 /// (groups = in = out channels) runs row by row.
 void relu_f32(const float* x, long count, float* y);
@@ -300,6 +318,8 @@ size_t pack_qlinear_blocks(const int8_t* w, int in, int out, int channels, int8_
 size_t pack_qlinear_blocks8(const int8_t* w, int in, int out, int8_t* packed);
 /// For each input, the weights of 8 output channels (32 bytes); zero padded.
 size_t pack_linear_f32_blocks8(const float* w, int in, int out, float* packed);
+/// The same with 16 channels (64 bytes): the AVX-512 fp32 GEMM's layout.
+size_t pack_linear_f32_blocks16(const float* w, int in, int out, float* packed);
 
 namespace x86 {
 /// Register-tiled GEMM on pack_qlinear_blocks8 weights with signed inputs (vpmaddubsw on |q| and
@@ -333,6 +353,15 @@ void linear_f32_avx2_packed(const float* x, int batch, int in, int out, const fl
 size_t pack_qlinear_vnni(const int8_t* w, int in, int out, int8_t* packed);
 /// pack_qconv2d_blocks with 16 channels.
 size_t pack_qconv2d_vnni(const int8_t* w, const Conv2dShape& s, int8_t* packed);
+/// KernelSet::depthwise_f32 of each x86 set (kernels/depthwise.h).
+void depthwise_f32_avx512(const float* x, const Conv2dShape& s, const float* packed,
+                          const float* bias, bool relu, uint8_t* scratch, float* y);
+void depthwise_f32_avx2(const float* x, const Conv2dShape& s, const float* packed,
+                        const float* bias, bool relu, uint8_t* scratch, float* y);
+/// fp32 GEMM on pack_linear_f32_blocks16 weights: tiles of 4 blocks x 6 examples (24 zmm
+/// accumulators), or 2 blocks x 12.
+void linear_f32_avx512(const float* x, int batch, int in, int out, const float* packed,
+                       const float* b, bool relu, float* y);
 /// KernelSet::add_i8_same, 16 codes a vector.
 void add_i8_avx512(const int8_t* a, const int8_t* b, long count, const QBinary& q, int8_t* y);
 /// KernelSet::qdepthwise of each x86 set (kernels/depthwise.h).
@@ -382,6 +411,9 @@ void qlinear_neon(const int8_t* x, int batch, int in, int out, const int8_t* pac
 /// image.
 void qconv2d_neon_dotprod(const int8_t* x, const Conv2dShape& s, const int8_t* packed,
                           const Requant& r, uint8_t* scratch, int8_t* y);
+/// KernelSet::depthwise_f32 of both NEON sets (kernels/depthwise.h).
+void depthwise_f32_neon(const float* x, const Conv2dShape& s, const float* packed,
+                        const float* bias, bool relu, uint8_t* scratch, float* y);
 /// KernelSet::qdepthwise of both NEON sets (kernels/depthwise.h).
 void qdepthwise_neon(const int8_t* x, const Conv2dShape& s, const int8_t* packed, const Requant& r,
                      uint8_t* scratch, int8_t* y);

@@ -51,3 +51,40 @@ GREENAI_DEPTHWISE_TARGET void depthwise_hwc(const int8_t* x, const Conv2dShape& 
       store(acc, s.out_w, b, static_cast<long>(oy) * s.out_w);
     }
 }
+
+// The fp32 depthwise convolution on channels-last values, L channels a step: per output pixel
+// and block, bias + each tap's product in the reference's order (ky, then kx), so that the sums
+// round as ref::conv2d_f32's do where no fused multiply-add is made; ReLU as max_of(v, 0).
+template <int L>
+GREENAI_DEPTHWISE_TARGET void depthwise_f32_hwc(const float* x, const Conv2dShape& s,
+                                                const float* w, const float* bias, bool relu,
+                                                uint8_t* scratch, float* y) {
+  const DepthwiseImage d = depthwise_image(s);
+  auto* image = reinterpret_cast<float*>(scratch);
+  fill_depthwise_image_f32(x, s, d, image);
+  const int channels = s.in_channels, blocks = (channels + L - 1) / L;
+  const int taps = s.kernel * s.kernel_w;
+  const long pixel_step = static_cast<long>(s.stride_w) * channels;
+  for (int oy = 0; oy < s.out_h; ++oy) {
+    const float* row = image + static_cast<long>(oy) * s.stride * d.row_bytes;
+    for (int ox = 0; ox < s.out_w; ++ox) {
+      float* out = y + (static_cast<long>(oy) * s.out_w + ox) * channels;
+      for (int b = 0; b < blocks; ++b) {
+        const float* window = row + ox * pixel_step + b * L;
+        const int n = min_of(L, channels - b * L);
+        float sums[L];
+#pragma GCC unroll 16
+        for (int l = 0; l < L; ++l) sums[l] = 0.0f;
+        if (bias)
+          for (int l = 0; l < n; ++l) sums[l] = bias[b * L + l];
+        for (int t = 0; t < taps; ++t) {
+          const float* in = window + d.tap_offset[t];
+          const float* wt = w + static_cast<long>(t) * d.channels16 + b * L;
+#pragma GCC unroll 16
+          for (int l = 0; l < L; ++l) sums[l] += in[l] * wt[l];
+        }
+        for (int l = 0; l < n; ++l) out[b * L + l] = relu ? max_of(sums[l], 0.0f) : sums[l];
+      }
+    }
+  }
+}

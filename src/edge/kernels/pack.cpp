@@ -29,18 +29,28 @@ size_t pack_qlinear_blocks8(const int8_t* w, int in, int out, int8_t* packed) {
   return pack_qlinear_blocks(w, in, out, 8, packed);
 }
 
-size_t pack_linear_f32_blocks8(const float* w, int in, int out, float* packed) {
-  const int blocks = (out + 7) / 8;
-  const size_t bytes = static_cast<size_t>(blocks) * in * 8 * sizeof(float);
+namespace {
+size_t pack_linear_f32_blocks(const float* w, int in, int out, int channels, float* packed) {
+  const int blocks = (out + channels - 1) / channels;
+  const size_t bytes = static_cast<size_t>(blocks) * in * channels * sizeof(float);
   if (!packed) return bytes;
   for (int b = 0; b < blocks; ++b)
     for (int i = 0; i < in; ++i)
-      for (int lane = 0; lane < 8; ++lane) {
-        const int o = b * 8 + lane;
-        packed[(static_cast<size_t>(b) * in + i) * 8 + lane] =
+      for (int lane = 0; lane < channels; ++lane) {
+        const int o = b * channels + lane;
+        packed[(static_cast<size_t>(b) * in + i) * channels + lane] =
             o < out ? w[static_cast<long>(o) * in + i] : 0.0f;
       }
   return bytes;
+}
+}  // namespace
+
+size_t pack_linear_f32_blocks8(const float* w, int in, int out, float* packed) {
+  return pack_linear_f32_blocks(w, in, out, 8, packed);
+}
+
+size_t pack_linear_f32_blocks16(const float* w, int in, int out, float* packed) {
+  return pack_linear_f32_blocks(w, in, out, 16, packed);
 }
 
 void quantize_rows(const float* x, int batch, int in, int stride, int shift, uint8_t* rows,
@@ -289,6 +299,47 @@ size_t pack_qdepthwise(const int8_t* w, const Conv2dShape& s, int8_t* packed) {
   for (int t = 0; t < taps; ++t)
     for (int c = 0; c < c16; ++c)
       out[t * c16 + c] = c < s.in_channels ? w[static_cast<long>(c) * taps + t] : 0;
+  return bytes;
+}
+
+size_t depthwise_image_f32_bytes(const Conv2dShape& s) {
+  const DepthwiseImage d = depthwise_image(s);
+  return ((static_cast<size_t>(d.padded_h) * d.row_bytes + 16) * sizeof(float) + 63) / 64 * 64;
+}
+
+void fill_depthwise_image_f32(const float* x, const Conv2dShape& s, const DepthwiseImage& d,
+                              float* image) {
+  const int channels = s.in_channels;
+  const size_t floats = depthwise_image_f32_bytes(s) / sizeof(float);
+  const long top = static_cast<long>(s.padding) * d.row_bytes;
+  const long bottom = static_cast<long>(s.padding + s.in_h) * d.row_bytes;
+  for (long i = 0; i < top; ++i) image[i] = 0.0f;
+  for (size_t i = static_cast<size_t>(bottom); i < floats; ++i) image[i] = 0.0f;
+  for (int iy = 0; iy < s.in_h; ++iy) {
+    float* row = image + static_cast<long>(iy + s.padding) * d.row_bytes;
+    for (long i = 0; i < static_cast<long>(s.pad_left) * channels; ++i) row[i] = 0.0f;
+    float* right = row + static_cast<long>(s.pad_left + s.in_w) * channels;
+    for (long i = 0; i < static_cast<long>(s.pad_right) * channels; ++i) right[i] = 0.0f;
+    float* dst = row + static_cast<long>(s.pad_left) * channels;
+    if (s.input_hwc) {
+      memcpy(dst, x + static_cast<long>(iy) * s.in_w * channels,
+             static_cast<size_t>(s.in_w) * channels * sizeof(float));
+      continue;
+    }
+    for (int c = 0; c < channels; ++c) {
+      const float* src = x + (static_cast<long>(c) * s.in_h + iy) * s.in_w;
+      for (int ix = 0; ix < s.in_w; ++ix) dst[static_cast<long>(ix) * channels + c] = src[ix];
+    }
+  }
+}
+
+size_t pack_depthwise_f32(const float* w, const Conv2dShape& s, float* packed) {
+  const int taps = s.kernel * s.kernel_w, c16 = (s.in_channels + 15) / 16 * 16;
+  const size_t bytes = static_cast<size_t>(taps) * c16 * sizeof(float);
+  if (!packed) return bytes;
+  for (int t = 0; t < taps; ++t)
+    for (int c = 0; c < c16; ++c)
+      packed[t * c16 + c] = c < s.in_channels ? w[static_cast<long>(c) * taps + t] : 0.0f;
   return bytes;
 }
 

@@ -31,11 +31,11 @@ int kernel_sets_for(const IsaFeatures& isa, const KernelSet** sets, int capacity
     ++count;
   };
 #if defined(__x86_64__)
-  // The fp32 GEMM of every x86 set is the AVX2+FMA one (AVX-512 fp32 gains nothing measurable
-  // on the memory-bound layers of these models).
+  // The 256-bit sets share the AVX2+FMA fp32 GEMM; AVX-512 has its own, 16 channels a vector
+  // (the convolutions of imported networks are compute-bound).
   static const KernelSet avx512_vnni{"avx512-vnni",
-                                     x86::linear_f32_avx2_packed,
-                                     pack_linear_f32_blocks8,
+                                     x86::linear_f32_avx512,
+                                     pack_linear_f32_blocks16,
                                      x86::qlinear_avx512_vnni_packed,
                                      x86::pack_qlinear_vnni,
                                      x86::quantize_avx512,
@@ -46,7 +46,8 @@ int kernel_sets_for(const IsaFeatures& isa, const KernelSet** sets, int capacity
                                      x86::pack_qconv2d_vnni,
                                      nullptr,
                                      x86::qdepthwise_avx512_vnni,
-                                     x86::add_i8_avx512};
+                                     x86::add_i8_avx512,
+                                     x86::depthwise_f32_avx512};
   static const KernelSet avx_vnni{"avx-vnni",
                                   x86::linear_f32_avx2_packed,
                                   pack_linear_f32_blocks8,
@@ -59,7 +60,9 @@ int kernel_sets_for(const IsaFeatures& isa, const KernelSet** sets, int capacity
                                   x86::qconv2d_avx_vnni,
                                   pack_qconv2d_blocks8,
                                   nullptr,
-                                  x86::qdepthwise_avx_vnni};
+                                  x86::qdepthwise_avx_vnni,
+                                  nullptr,
+                                  x86::depthwise_f32_avx2};
   static const KernelSet avx2{"avx2",
                               x86::linear_f32_avx2_packed,
                               pack_linear_f32_blocks8,
@@ -72,7 +75,9 @@ int kernel_sets_for(const IsaFeatures& isa, const KernelSet** sets, int capacity
                               x86::qconv2d_avx2,
                               pack_qconv2d_blocks8,
                               x86::qconv2d_avx2_small_weights,
-                              x86::qdepthwise_avx2};
+                              x86::qdepthwise_avx2,
+                              nullptr,
+                              x86::depthwise_f32_avx2};
   const bool has_avx2 = isa.avx2 && isa.fma;
   if (has_avx2 && isa.avx512vnni && isa.avx512bw && isa.avx512vl) add(avx512_vnni);
   if (has_avx2 && isa.avxvnni) add(avx_vnni);
@@ -90,7 +95,9 @@ int kernel_sets_for(const IsaFeatures& isa, const KernelSet** sets, int capacity
                                       arm64::qconv2d_neon_dotprod,
                                       pack_qconv2d_blocks8,
                                       nullptr,
-                                      arm64::qdepthwise_neon};
+                                      arm64::qdepthwise_neon,
+                                      nullptr,
+                                      arm64::depthwise_f32_neon};
   static const KernelSet neon{"neon",
                               arm64::linear_f32_neon,
                               pack_linear_f32_blocks8,
@@ -103,7 +110,9 @@ int kernel_sets_for(const IsaFeatures& isa, const KernelSet** sets, int capacity
                               arm64::qconv2d_neon,
                               pack_qconv2d_blocks8,
                               nullptr,
-                              arm64::qdepthwise_neon};
+                              arm64::qdepthwise_neon,
+                              nullptr,
+                              arm64::depthwise_f32_neon};
   if (isa.asimddp) add(neon_dotprod);
   add(neon);  // Advanced SIMD is part of every AArch64 CPU
 #endif

@@ -319,6 +319,12 @@ namespace {
 #include "edge/kernels/depthwise.h"
 }  // namespace
 
+// The fp32 depthwise convolution (depthwise.h), four 4-lane vectors a block.
+void depthwise_f32_neon(const float* x, const Conv2dShape& s, const float* packed,
+                        const float* bias, bool relu, uint8_t* scratch, float* y) {
+  depthwise_f32_hwc<16>(x, s, packed, bias, relu, scratch, y);
+}
+
 // The depthwise convolution, 8 channels a block (SMLAL-friendly int32 lanes), with the GEMMs'
 // epilogue (signed inputs: Requant::bias_signed). Needs no dot product: both NEON sets run it.
 void qdepthwise_neon(const int8_t* x, const Conv2dShape& s, const int8_t* packed, const Requant& r,

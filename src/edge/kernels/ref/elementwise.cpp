@@ -73,12 +73,12 @@ namespace {
 
 // Visits each pooling window of channels-last values: reduce(y's pixel, the window's pixels
 // [y0, y1) x [x0, x1), the input's row length in bytes) combines every channel at once.
-template <typename Reduce>
-void pool_hwc(const int8_t* x, int batch, const Conv2dShape& s, int8_t* y, Reduce reduce) {
+template <typename T, typename Reduce>
+void pool_hwc(const T* x, int batch, const Conv2dShape& s, T* y, Reduce reduce) {
   const long channels = s.in_channels, row = static_cast<long>(s.in_w) * channels;
   for (int n = 0; n < batch; ++n) {
-    const int8_t* in = x + n * s.in_h * row;
-    int8_t* out = y + static_cast<long>(n) * s.out_h * s.out_w * channels;
+    const T* in = x + n * s.in_h * row;
+    T* out = y + static_cast<long>(n) * s.out_h * s.out_w * channels;
     for (int oy = 0; oy < s.out_h; ++oy)
       for (int ox = 0; ox < s.out_w; ++ox, out += channels) {
         const int y0 = oy * s.stride - s.padding, x0 = ox * s.stride_w - s.pad_left;
@@ -101,6 +101,35 @@ void max_pool_i8_hwc(const int8_t* x, int batch, const Conv2dShape& s, int8_t* y
                  const int8_t* cell = in + i * row + j * channels;
                  for (long c = 0; c < channels; ++c) out[c] = max_of(out[c], cell[c]);
                }
+           });
+}
+
+void max_pool_f32_hwc(const float* x, int batch, const Conv2dShape& s, float* y) {
+  const long channels = s.in_channels;
+  pool_hwc(x, batch, s, y,
+           [channels](float* out, const float* in, int y0, int y1, int x0, int x1, long row) {
+             for (long c = 0; c < channels; ++c) out[c] = -INFINITY;
+             for (int i = y0; i < y1; ++i)
+               for (int j = x0; j < x1; ++j) {
+                 const float* cell = in + i * row + j * channels;
+                 for (long c = 0; c < channels; ++c) out[c] = max_of(out[c], cell[c]);
+               }
+           });
+}
+
+// The sums in avg_pool_f32's order (rows, then columns), divided by the cells counted.
+void avg_pool_f32_hwc(const float* x, int batch, const Conv2dShape& s, float* y) {
+  const long channels = s.in_channels;
+  pool_hwc(x, batch, s, y,
+           [channels](float* out, const float* in, int y0, int y1, int x0, int x1, long row) {
+             for (long c = 0; c < channels; ++c) out[c] = 0.0f;
+             for (int i = y0; i < y1; ++i)
+               for (int j = x0; j < x1; ++j) {
+                 const float* cell = in + i * row + j * channels;
+                 for (long c = 0; c < channels; ++c) out[c] += cell[c];
+               }
+             const float count = static_cast<float>((y1 - y0) * (x1 - x0));
+             for (long c = 0; c < channels; ++c) out[c] /= count;
            });
 }
 

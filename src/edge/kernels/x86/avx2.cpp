@@ -265,6 +265,14 @@ GREENAI_X86_TARGET void quantize_avx2(const float* x, long count, float scale, i
   if (i < count) ref::quantize(x + i, count - i, scale, zero_point, y + i);
 }
 
+// The fp32 depthwise convolution (depthwise.h), two 8-lane vectors a block; AVX2's and
+// AVX-VNNI's set alike.
+GREENAI_X86_TARGET void depthwise_f32_avx2(const float* x, const Conv2dShape& s,
+                                           const float* packed, const float* bias, bool relu,
+                                           uint8_t* scratch, float* y) {
+  depthwise_f32_hwc<16>(x, s, packed, bias, relu, scratch, y);
+}
+
 // The depthwise convolution (gemm256.h).
 GREENAI_X86_TARGET void qdepthwise_avx2(const int8_t* x, const Conv2dShape& s, const int8_t* packed,
                                         const Requant& r, uint8_t* scratch, int8_t* y) {

@@ -353,6 +353,106 @@ GREENAI_VNNI void qdepthwise_avx512_vnni(const int8_t* x, const Conv2dShape& s,
   }
 }
 
+namespace {
+
+// The inputs in chunks: a chunk of a 4-block panel (4 x 16 x 128 floats, 32 KiB) stays in L1
+// while the examples pass over it; partial sums wait in y between chunks.
+constexpr int kF32Chunk = 128;
+
+// Stores 16 channel sums of one example over a chunk of inputs: added to the partial sums of the
+// chunks before it, then, after the last chunk, the bias and ReLU (max_of(v, 0): NaN and -0
+// stay). Not inlined, as the int8 epilogue, so that the tile's accumulators stay in registers.
+GREENAI_VNNI __attribute__((noinline)) void store_f32(__m512 acc, int block, int out,
+                                                      const float* bias, bool relu,
+                                                      bool first_chunk, bool last_chunk, float* y) {
+  const int first = block * 16, end = min_of(16, out - first);
+  const __mmask16 lanes = end == 16 ? 0xFFFF : static_cast<__mmask16>((1u << end) - 1);
+  if (!first_chunk) acc = _mm512_add_ps(_mm512_maskz_loadu_ps(lanes, y + first), acc);
+  if (last_chunk) {
+    if (bias) acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(lanes, bias + first));
+    if (relu) acc = _mm512_max_ps(_mm512_setzero_ps(), acc);
+  }
+  _mm512_mask_storeu_ps(y + first, lanes, acc);
+}
+
+// NB blocks of 16 channels x NE examples over inputs [k0, k1): one FMA per weight vector and
+// example.
+template <int NB, int NE>
+GREENAI_VNNI inline void f32_tile(const float* wb, size_t block_floats, int in, int k0, int k1,
+                                  const float* x, int block, int n0, int out, const float* bias,
+                                  bool relu, float* y) {
+  __m512 acc[NB][NE];
+  for (int j = 0; j < NB; ++j)
+    for (int e = 0; e < NE; ++e) acc[j][e] = _mm512_setzero_ps();
+  for (int i = k0; i < k1; ++i) {
+    __m512 w[NB];
+    for (int j = 0; j < NB; ++j)
+      w[j] = _mm512_load_ps(wb + j * block_floats + static_cast<size_t>(i) * 16);
+    for (int e = 0; e < NE; ++e) {
+      const __m512 v = _mm512_set1_ps(x[static_cast<long>(e) * in + i]);
+      for (int j = 0; j < NB; ++j) acc[j][e] = _mm512_fmadd_ps(w[j], v, acc[j][e]);
+    }
+  }
+#pragma GCC unroll 16
+  for (int j = 0; j < NB; ++j)
+#pragma GCC unroll 16
+    for (int e = 0; e < NE; ++e)
+      store_f32(acc[j][e], block + j, out, bias, relu, k0 == 0, k1 == in,
+                y + static_cast<long>(n0 + e) * out);
+}
+
+// The last `count` (< NE) examples of a pass in one tile of that height.
+template <int NB, int NE>
+GREENAI_VNNI void f32_rest(const float* wb, size_t block_floats, int in, int k0, int k1,
+                           const float* x, int count, int block, int n, int out, const float* bias,
+                           bool relu, float* y) {
+  if constexpr (NE > 1) {
+    if (count < NE)
+      return f32_rest<NB, NE - 1>(wb, block_floats, in, k0, k1, x, count, block, n, out, bias, relu,
+                                  y);
+  }
+  f32_tile<NB, NE>(wb, block_floats, in, k0, k1, x, block, n, out, bias, relu, y);
+}
+
+template <int NB, int NE>
+GREENAI_VNNI void f32_blocks_pass(const float* packed, int in, const float* x, int batch, int block,
+                                  int out, const float* bias, bool relu, float* y) {
+  const size_t block_floats = static_cast<size_t>(in) * 16;
+  const float* wb = packed + block * block_floats;
+  for (int k0 = 0; k0 < in; k0 += kF32Chunk) {
+    const int k1 = min_of(in, k0 + kF32Chunk);
+    int n = 0;
+    for (; n + NE <= batch; n += NE)
+      f32_tile<NB, NE>(wb, block_floats, in, k0, k1, x + static_cast<long>(n) * in, block, n, out,
+                       bias, relu, y);
+    if (n < batch)
+      f32_rest<NB, NE - 1>(wb, block_floats, in, k0, k1, x + static_cast<long>(n) * in, batch - n,
+                           block, n, out, bias, relu, y);
+  }
+}
+
+}  // namespace
+
+// 4 blocks x 6 examples (24 accumulators, 4 weight vectors, a broadcast: 29 of the 32 zmm
+// registers), each weight vector used 6 times and each broadcast 4; fewer blocks, 2 x 12.
+GREENAI_VNNI void linear_f32_avx512(const float* x, int batch, int in, int out, const float* packed,
+                                    const float* b, bool relu, float* y) {
+  const int blocks = (out + 15) / 16;
+  int block = 0;
+  for (; block + 4 <= blocks; block += 4)
+    f32_blocks_pass<4, 6>(packed, in, x, batch, block, out, b, relu, y);
+  for (; block + 2 <= blocks; block += 2)
+    f32_blocks_pass<2, 12>(packed, in, x, batch, block, out, b, relu, y);
+  for (; block < blocks; ++block)
+    f32_blocks_pass<1, 12>(packed, in, x, batch, block, out, b, relu, y);
+}
+
+// The fp32 depthwise convolution, 16 channels a vector (depthwise.h).
+GREENAI_VNNI void depthwise_f32_avx512(const float* x, const Conv2dShape& s, const float* packed,
+                                       const float* bias, bool relu, uint8_t* scratch, float* y) {
+  depthwise_f32_hwc<16>(x, s, packed, bias, relu, scratch, y);
+}
+
 // ref::add_i8 on two values of the same shape: code = q_a m_a + q_b m_b + c, each operation a
 // separate float one in the reference's order (no fused multiply-add: -ffp-contract=off),
 // clamped with NaN going to the low bound, rounded half to even by adding and taking away
