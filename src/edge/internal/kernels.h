@@ -359,7 +359,7 @@ void depthwise_f32_avx512(const float* x, const Conv2dShape& s, const float* pac
 void depthwise_f32_avx2(const float* x, const Conv2dShape& s, const float* packed,
                         const float* bias, bool relu, uint8_t* scratch, float* y);
 /// fp32 GEMM on pack_linear_f32_blocks16 weights: tiles of 4 blocks x 6 examples (24 zmm
-/// accumulators), or 2 blocks x 12.
+/// accumulators).
 void linear_f32_avx512(const float* x, int batch, int in, int out, const float* packed,
                        const float* b, bool relu, float* y);
 /// KernelSet::add_i8_same, 16 codes a vector.

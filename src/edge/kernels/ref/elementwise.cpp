@@ -199,9 +199,21 @@ void lookup_i8(const int8_t* x, long count, const int8_t* table, int8_t* y) {
 
 namespace {
 
+// y[i] = f(a[i], b[i]), or f(a[i], b[0]) with kOne: a plain loop, so that the compiler vectorizes
+// f (two loops per operator: the runtime's size counts).
+template <bool kOne, typename T, typename F>
+__attribute__((noinline)) void apply(const T* a, const T* b, long n, T* y, F f) {
+  if constexpr (kOne) {
+    const T b0 = b[0];
+    for (long i = 0; i < n; ++i) y[i] = f(a[i], b0);
+  } else {
+    for (long i = 0; i < n; ++i) y[i] = f(a[i], b[i]);
+  }
+}
+
 // out[n][i] = f(a[n][i], b at i's broadcast index); b is per example, or one shared constant.
-// Each case a plain loop, so that the compiler vectorizes f. The shape is copied first: an int8
-// store may alias it, and a loop whose bound is reloaded after every store is not vectorized.
+// The shape is copied first: an int8 store may alias it, and a loop whose bound is reloaded after
+// every store is not vectorized.
 template <typename T, typename F>
 void binary(const T* a, const T* b, int batch, const BinaryShape& shape, bool b_constant, T* y,
             F f) {
@@ -212,31 +224,16 @@ void binary(const T* a, const T* b, int batch, const BinaryShape& shape, bool b_
     const T* an = a + n * elements;
     const T* bn = b_constant ? b : b + n * b_elements;
     T* yn = y + n * elements;
-    switch (broadcast) {
-      case Broadcast::kSame:
-        for (long i = 0; i < elements; ++i) yn[i] = f(an[i], bn[i]);
-        break;
-      case Broadcast::kOne: {
-        const T b0 = bn[0];
-        for (long i = 0; i < elements; ++i) yn[i] = f(an[i], b0);
-        break;
-      }
-      case Broadcast::kPerChannel:
-        if (channels_last) {  // (H, W, C): b's channels repeat at every pixel
-          for (long p = 0; p < plane; ++p) {
-            const T* ap = an + p * b_elements;
-            T* yp = yn + p * b_elements;
-            for (long c = 0; c < b_elements; ++c) yp[c] = f(ap[c], bn[c]);
-          }
-          break;
-        }
-        for (long c = 0; c < b_elements; ++c) {
-          const T bc = bn[c];
-          const T* ac = an + c * plane;
-          T* yc = yn + c * plane;
-          for (long i = 0; i < plane; ++i) yc[i] = f(ac[i], bc);
-        }
-        break;
+    if (broadcast == Broadcast::kSame) {
+      apply<false>(an, bn, elements, yn, f);
+    } else if (broadcast == Broadcast::kOne) {
+      apply<true>(an, bn, elements, yn, f);
+    } else if (channels_last) {  // (H, W, C): b's channels repeat at every pixel
+      for (long p = 0; p < plane; ++p)
+        apply<false>(an + p * b_elements, bn, b_elements, yn + p * b_elements, f);
+    } else {
+      for (long c = 0; c < b_elements; ++c)
+        apply<true>(an + c * plane, bn + c, plane, yn + c * plane, f);
     }
   }
 }

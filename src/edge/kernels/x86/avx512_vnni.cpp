@@ -123,11 +123,10 @@ GREENAI_VNNI inline void prepare_block(int block, int out, const Requant& r, Blo
 }
 
 // Requantizes a block's 16 channel sums of `count` examples (rows `out` bytes apart from y) and
-// stores the channels that exist. Not inlined: GCC 12 keeps a tile's accumulators in registers
-// through its loop only when the epilogue is a call.
-GREENAI_VNNI __attribute__((noinline)) void store_rows(const __m512i* acc, int count,
-                                                       const BlockRequant& b, int out,
-                                                       const Requant& r, int8_t* y) {
+// stores the channels that exist. Called through RequantStore::store, which is not inlined: GCC 12
+// keeps a tile's accumulators in registers through its loop only when the epilogue is a call.
+GREENAI_VNNI inline void store_rows(const __m512i* acc, int count, const BlockRequant& b, int out,
+                                    const Requant& r, int8_t* y) {
   const int first = b.block * 16;
   if (b.scalar) {
     for (int e = 0; e < count; ++e) {
@@ -169,6 +168,12 @@ struct RequantStore {  // QLinear: requantized int8
   int8_t* y;
   mutable BlockRequant cache[4];
   GREENAI_VNNI void operator()(const __m512i* acc, int count, int block, int n) const {
+    store(acc, count, block, n);
+  }
+  // Not inlined into the tiles: one copy of the lookup and the epilogue, not one per tile shape
+  // (inlined, it made the QLinear kernel 8 times larger).
+  GREENAI_VNNI __attribute__((noinline)) void store(const __m512i* acc, int count, int block,
+                                                    int n) const {
     BlockRequant& b = cache[block & 3];
     if (b.block != block) prepare_block(block, out, r, b);
     store_rows(acc, count, b, out, r, y + static_cast<long>(n) * out);
@@ -434,7 +439,9 @@ GREENAI_VNNI void f32_blocks_pass(const float* packed, int in, const float* x, i
 }  // namespace
 
 // 4 blocks x 6 examples (24 accumulators, 4 weight vectors, a broadcast: 29 of the 32 zmm
-// registers), each weight vector used 6 times and each broadcast 4; fewer blocks, 2 x 12.
+// registers), each weight vector used 6 times and each broadcast 4; the last blocks 2 or 1 at a
+// time (tiles of 6 examples for them too: each tile height is a function, and the runtime's size
+// counts).
 GREENAI_VNNI void linear_f32_avx512(const float* x, int batch, int in, int out, const float* packed,
                                     const float* b, bool relu, float* y) {
   const int blocks = (out + 15) / 16;
@@ -442,9 +449,9 @@ GREENAI_VNNI void linear_f32_avx512(const float* x, int batch, int in, int out, 
   for (; block + 4 <= blocks; block += 4)
     f32_blocks_pass<4, 6>(packed, in, x, batch, block, out, b, relu, y);
   for (; block + 2 <= blocks; block += 2)
-    f32_blocks_pass<2, 12>(packed, in, x, batch, block, out, b, relu, y);
+    f32_blocks_pass<2, 6>(packed, in, x, batch, block, out, b, relu, y);
   for (; block < blocks; ++block)
-    f32_blocks_pass<1, 12>(packed, in, x, batch, block, out, b, relu, y);
+    f32_blocks_pass<1, 6>(packed, in, x, batch, block, out, b, relu, y);
 }
 
 // The fp32 depthwise convolution, 16 channels a vector (depthwise.h).
