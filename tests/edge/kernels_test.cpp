@@ -180,18 +180,22 @@ struct QProblem {
     derive_biases();
   }
 
-  // Float requantization (kFlagFloatRequant) instead of fixed point: `ties` gives powers of two
-  // (sums land on halves: round half to even decides), scales of 1 or more (the clamp decides)
-  // and one too small to move a code; otherwise random scales as calibration makes them.
-  void use_float_requant(bool ties, std::mt19937& rng) {
+  // Float requantization (kFlagFloatRequant) instead of fixed point: kRandom, scales as
+  // calibration makes them; kTies, powers of two (sums land on halves: round half to even
+  // decides), scales of 1 or more (the clamp decides) and one too small to move a code; kSmallTies,
+  // halves from scales below 1/2 only (the kernels' path for blocks whose scales are all small).
+  enum FloatScales { kRandom, kTies, kSmallTies };
+  void use_float_requant(FloatScales kind, std::mt19937& rng) {
     scale.resize(out);
     for (int c = 0; c < out; ++c)
-      scale[c] = ties ? (c % 4 == 0   ? 0.5f
-                         : c % 4 == 1 ? 0.25f
-                         : c % 4 == 2 ? 3.0f + static_cast<float>(c)
-                                      : 1e-30f)
-                      : std::ldexp(0.5f + static_cast<float>(rng() % 1000) / 2000.0f,
-                                   -static_cast<int>(6 + rng() % 8));
+      scale[c] = kind == kTies ? (c % 4 == 0   ? 0.5f
+                                  : c % 4 == 1 ? 0.25f
+                                  : c % 4 == 2 ? 3.0f + static_cast<float>(c)
+                                               : 1e-30f)
+                 : kind == kSmallTies
+                     ? (c % 2 ? 0.25f : 0.125f)
+                     : std::ldexp(0.5f + static_cast<float>(rng() % 1000) / 2000.0f,
+                                  -static_cast<int>(6 + rng() % 8));
     r.scale = scale.data();
     r.multiplier = nullptr;
     r.shift = nullptr;
@@ -218,10 +222,14 @@ TEST(FastKernels, Int8LinearMatchesTheReferenceBitForBit) {
                                                 {9, 1200, 12}, {65, 37, 19}, {2, 130, 40}};
   for (int batch = 1; batch <= 13; ++batch) shapes.emplace_back(batch, 29, 17);
   for (auto [batch, in, out] : shapes) {
-    for (int variant = 0; variant < 10; ++variant) {
+    for (int variant = 0; variant < 11; ++variant) {
       const bool relu = variant == 1 || variant == 8;
       QProblem p(batch, in, out, relu, rng);
-      if (variant >= 7) p.use_float_requant(variant == 9, rng);  // random, with ReLU, ties
+      if (variant >= 7)  // random, with ReLU, ties, small ties
+        p.use_float_requant(variant == 9    ? QProblem::kTies
+                            : variant == 10 ? QProblem::kSmallTies
+                                            : QProblem::kRandom,
+                            rng);
       if (variant == 3)  // Multipliers of 1 or more (left shifts) and the smallest ones.
         for (int c = 0; c < out; ++c)
           quantize_multiplier(c % 3 == 0   ? 1.5 + c
@@ -397,9 +405,13 @@ TEST(FastKernels, Int8DirectConvMatchesTheReferenceBitForBit) {
     s.out_h = (c.h + 2 * c.padding - c.kernel) / c.stride + 1;
     s.out_w = (c.w + 2 * c.padding - c.kernel) / c.stride + 1;
     const int row = c.in_c * c.kernel * c.kernel, pixels = s.out_h * s.out_w;
-    for (int variant = 0; variant < 8; ++variant) {
+    for (int variant = 0; variant < 9; ++variant) {
       QProblem p(1, row, c.out_c, variant == 1, rng);  // weights and requantization
-      if (variant >= 6) p.use_float_requant(variant == 7, rng);
+      if (variant >= 6)
+        p.use_float_requant(variant == 7   ? QProblem::kTies
+                            : variant == 8 ? QProblem::kSmallTies
+                                           : QProblem::kRandom,
+                            rng);
       std::vector<int8_t> x(size_t(c.in_c) * c.h * c.w);
       for (auto& v : x) v = static_cast<int8_t>(static_cast<int>(rng() % 256) - 128);
       if (variant == 2)  // multipliers of 1 or more (left shifts) and the smallest ones
@@ -490,9 +502,13 @@ TEST(FastKernels, Int8DepthwiseConvMatchesTheReferenceBitForBit) {
     s.out_w = (c.w + c.pl + c.pr - (c.kw - 1) * c.dw - 1) / c.sw + 1;
     ASSERT_TRUE(internal::is_depthwise(s));
     const int taps = c.kh * c.kw, pixels = s.out_h * s.out_w;
-    for (int variant = 0; variant < 6; ++variant) {
-      QProblem p(1, taps, c.c, variant == 1, rng);  // one row of `taps` weights per channel
-      if (variant >= 4) p.use_float_requant(variant == 5, rng);
+    for (int variant = 0; variant < 7; ++variant) {
+      QProblem p(1, taps, c.c, variant == 1 || variant == 6, rng);  // `taps` weights per channel
+      if (variant >= 4)
+        p.use_float_requant(variant == 5   ? QProblem::kTies
+                            : variant == 6 ? QProblem::kSmallTies
+                                           : QProblem::kRandom,
+                            rng);
       std::vector<int8_t> x(size_t(c.c) * c.h * c.w);
       for (auto& v : x) v = static_cast<int8_t>(static_cast<int>(rng() % 256) - 128);
       if (variant == 2)  // multipliers of 1 or more (left shifts) and the smallest ones

@@ -95,6 +95,11 @@ struct BlockRequant {
   __m512i bias;
   __m512 scale, lo, hi;  // kFlagFloatRequant: M, and the clamp less the zero point
   bool floating;
+  // Float, every M of the block below 1/2: |float(acc) M| < 2^30, so it converts to int32
+  // without overflow and the clamp can follow the rounding (rounding is monotone and the bounds
+  // are integers): the zero point added in int32, the narrowing saturates at [-128, 127], and
+  // only a fused ReLU needs a max.
+  bool narrow;
   int block = -1;
   int end;  // the channels that exist
   __mmask16 lanes;
@@ -113,6 +118,8 @@ GREENAI_VNNI inline void prepare_block(int block, int out, const Requant& r, Blo
     b.scale = _mm512_maskz_loadu_ps(b.lanes, r.scale + first);
     b.lo = _mm512_set1_ps(static_cast<float>(r.min - r.output_zero_point));
     b.hi = _mm512_set1_ps(static_cast<float>(r.max - r.output_zero_point));
+    b.narrow = r.max == 127 && _mm512_mask_cmp_ps_mask(b.lanes, b.scale, _mm512_set1_ps(0.5f),
+                                                       _CMP_LT_OQ) == b.lanes;
     return;
   }
   const __m512i shift = _mm512_maskz_loadu_epi32(b.lanes, r.shift + first);
@@ -141,6 +148,17 @@ GREENAI_VNNI inline void store_rows(const __m512i* acc, int count, const BlockRe
     return;
   }
   const __m512i zero_point = _mm512_set1_epi32(r.output_zero_point);
+  if (b.floating && b.narrow) {
+    const __m512i lo = _mm512_set1_epi32(r.min);
+    for (int e = 0; e < count; ++e) {
+      const __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc[e], b.bias)), b.scale);
+      __m512i v = _mm512_add_epi32(
+          _mm512_cvt_roundps_epi32(f, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), zero_point);
+      if (r.min > -128) v = _mm512_max_epi32(v, lo);
+      store_bytes(y + static_cast<long>(e) * out + first, b.lanes, _mm512_cvtsepi32_epi8(v));
+    }
+    return;
+  }
   if (b.floating) {  // requantize()'s float path: the same float operations, 16 lanes at once
     for (int e = 0; e < count; ++e) {
       __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc[e], b.bias)), b.scale);
