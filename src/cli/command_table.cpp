@@ -59,6 +59,9 @@ const std::array kCommands{
     Command{"schedule", schedule_with_lstm, false, kShift,
             "when to run a job within a window so that it emits the least; on a forecast;\n"
             "or replayed over a year of history"},
+    Command{"tune", tune_command, false, kShift,
+            "replay tuners of batch size and GPU power limit over Zeus's traces of\n"
+            "recurring training jobs: energy, time and cost against the default and oracle"},
     Command{"rl", GREENAI_TORCH_RUN(rl_command), true, kShift,
             "energy-aware reinforcement learning on CartPole: Q-learning or DQN agents\n"
             "that balance with less mechanical work"},

@@ -43,6 +43,7 @@ int dispatch(int argc, char** argv, std::span<const Command> commands, const cha
 int run_command(int argc, char** argv);
 int sensors_command(int argc, char** argv);
 int co2_command(int argc, char** argv);
+int tune_command(int argc, char** argv);
 int workload_command(int argc, char** argv);
 int pipeline_command(int argc, char** argv);
 int train_command(int argc, char** argv);  // greenai-torch only, as all below

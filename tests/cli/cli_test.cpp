@@ -119,6 +119,21 @@ TEST(Cli, Co2CalculatorMatchesTheMissionsExample) {
             "greenai co2: cannot parse --kwh=ten: not a number\nTry `greenai co2 --help`.\n");
 }
 
+TEST(Cli, TuneReplaysOnlyWhatItIsGiven) {
+  Result help = run({"tune", "--help"});
+  EXPECT_EQ(help.code, 0);
+  EXPECT_EQ(help.out.rfind("usage: greenai tune --replay DIR", 0), 0u) << help.out;
+  Result missing = run({"tune"});
+  EXPECT_EQ(missing.code, 2);
+  EXPECT_EQ(missing.err.rfind("greenai tune: missing --replay DIR", 0), 0u) << missing.err;
+  Result no_dir = run({"tune", "--replay", "/nonexistent"});
+  EXPECT_EQ(no_dir.code, 2);
+  EXPECT_NE(no_dir.err.find("/nonexistent/summary_train.csv"), std::string::npos) << no_dir.err;
+  Result eta = run({"tune", "--replay", "/nonexistent", "--eta", "2"});
+  EXPECT_EQ(eta.code, 2);
+  EXPECT_EQ(eta.err, "greenai: cannot replay (--eta=2): eta must lie in [0, 1]\n");
+}
+
 TEST(Cli, SensorsExplainsWhatIsMissingAndHow) {
   Result r = run({"sensors"});
   EXPECT_EQ(r.code, 0);

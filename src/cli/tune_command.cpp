@@ -1,0 +1,87 @@
+// greenai tune: replays tuners of batch size and GPU power limit over Zeus's traces of recurring
+// training jobs (library: greenai/tune/replay.h).
+#include <cstdio>
+#include <iostream>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "cli/help.h"
+#include "greenai/error.h"
+#include "greenai/tune/replay.h"
+#include "greenai/util/json.h"
+
+namespace greenai::cli {
+namespace {
+
+util::Json run_json(const tune::ReplayRun& r) {
+  return util::Json::object()
+      .set("tuner", r.tuner)
+      .set("energy_j", r.energy_j)
+      .set("time_s", r.time_s)
+      .set("cost", r.cost)
+      .set("jobs", static_cast<double>(r.jobs.size()))
+      .set("reached", static_cast<double>(r.reached));
+}
+
+}  // namespace
+
+int tune_command(int argc, char** argv) {
+  ParsedArgs args = ArgParser("tune", {{"replay", true},
+                                       {"gpu", true},
+                                       {"eta", true},
+                                       {"beta", true},
+                                       {"seed", true},
+                                       {"json", false},
+                                       {"help", false}})
+                        .parse(argc, argv, 2);
+  if (args.has("help")) return print_help({"tune"});
+  const auto dir = args.get("replay");
+  if (!dir)
+    throw UsageError(
+        "missing --replay DIR (the folder of Zeus's summary_train.csv and "
+        "summary_power_GPU.csv); tuning a model or a command on this machine is not built yet");
+  const std::string gpu = args.get("gpu").value_or("v100");
+  tune::CostModel model;
+  model.eta = args.number("eta", 0.5);
+  model.beta = args.number("beta", 2.0);
+  if (!(model.eta >= 0 && model.eta <= 1))
+    throw Error("cannot replay (--eta=" + *args.get("eta") + ")", "eta must lie in [0, 1]");
+  if (!(model.beta > 1))
+    throw Error("cannot replay (--beta=" + *args.get("beta") + ")",
+                "beta must be above 1 (a job stops past beta x the best cost)");
+  const auto seed = static_cast<uint64_t>(integer(args, "seed", 0, 0));
+  const std::vector<tune::WorkloadTrace> traces = tune::load_zeus_traces(*dir, gpu);
+  util::Json all = util::Json::array();
+  if (!args.has("json"))
+    std::printf(
+        "replay of recurring training jobs on %s (Zeus's traces, eta %.2f, beta %.2f, "
+        "seed %llu); cost = eta x energy + (1 - eta) x max power limit x time\n",
+        gpu.c_str(), model.eta, model.beta, static_cast<unsigned long long>(seed));
+  for (const tune::WorkloadTrace& trace : traces) {
+    const tune::ReplayComparison c = tune::compare_tuners(trace, model, seed);
+    const tune::ReplayRun& base = c.run("default");
+    const tune::ReplayRun& oracle = c.run("oracle");
+    if (args.has("json")) {
+      util::Json runs = util::Json::array();
+      for (const tune::ReplayRun& r : c.runs) runs.push(run_json(r));
+      all.push(util::Json::object()
+                   .set("workload", c.workload.name())
+                   .set("recurrences", static_cast<double>(c.recurrences))
+                   .set("runs", runs));
+      continue;
+    }
+    std::printf("\n%s: %d jobs, target %g within %d epochs, default batch %d\n",
+                c.workload.name().c_str(), c.recurrences, c.workload.target_metric,
+                c.workload.max_epochs, c.workload.default_batch_size);
+    std::printf("  %-10s %12s %10s %14s %8s %16s %16s\n", "tuner", "energy MJ", "time h", "cost MJ",
+                "reached", "energy saved", "cost vs oracle");
+    for (const tune::ReplayRun& r : c.runs)
+      std::printf("  %-10s %12.3f %10.1f %14.3f %4d/%-3zu %15.1f%% %+15.1f%%\n", r.tuner.c_str(),
+                  r.energy_j / 1e6, r.time_s / 3600, r.cost / 1e6, r.reached, r.jobs.size(),
+                  100 * (1 - r.energy_j / base.energy_j), 100 * (r.cost / oracle.cost - 1));
+  }
+  if (args.has("json")) std::cout << all.dump() << "\n";
+  return 0;
+}
+
+}  // namespace greenai::cli

@@ -1,0 +1,350 @@
+// Replaying recurring jobs over Zeus's traces, and the tuners compared there (replay.h).
+#include "greenai/tune/replay.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+
+#include "greenai/error.h"
+
+namespace greenai::tune {
+namespace {
+
+constexpr double kNever = std::numeric_limits<double>::infinity();
+
+std::vector<int> batch_sizes(const WorkloadTrace& trace) {
+  std::vector<int> sizes;
+  for (const BatchSizeRuns& r : trace.runs) sizes.push_back(r.batch_size);
+  return sizes;
+}
+
+const BatchSizeRuns& runs_at(const WorkloadTrace& trace, int batch_size) {
+  for (const BatchSizeRuns& r : trace.runs)
+    if (r.batch_size == batch_size) return r;
+  throw Error(
+      "cannot replay " + trace.workload.name() + " (batch_size=" + std::to_string(batch_size) + ")",
+      "the train trace has no run at that batch size");
+}
+
+// The limit of least epoch cost at a batch size: what just-in-time profiling finds.
+int best_limit(const WorkloadTrace& trace, int batch_size, const CostModel& model) {
+  int best = trace.max_power_limit_w;
+  double best_cost = kNever;
+  for (int limit : trace.power_limits_w) {
+    const double c = epoch_cost(trace, batch_size, limit, model).cost;
+    if (c < best_cost) {
+      best_cost = c;
+      best = limit;
+    }
+  }
+  return best;
+}
+
+// A fixed batch size and power limit: the default and the oracle.
+class FixedTuner : public Tuner {
+ public:
+  FixedTuner(std::string name, int batch_size, int power_limit_w)
+      : name_(std::move(name)), batch_size_(batch_size), power_limit_w_(power_limit_w) {}
+  std::string name() const override { return name_; }
+  int next_batch_size(std::mt19937_64&) override { return batch_size_; }
+  int power_limit_w(int) const override { return power_limit_w_; }
+  double stop_cost() const override { return kNever; }
+  void observe(const JobOutcome&, const EpochCost&) override {}
+
+ private:
+  std::string name_;
+  int batch_size_, power_limit_w_;
+};
+
+// Zeus's pruning exploration: rounds of the default batch size, then smaller sizes in decreasing
+// order until one fails, then larger ones in increasing order until one fails; a failed size and
+// those past it in its direction are pruned.
+class Exploration {
+ public:
+  Exploration(std::vector<int> sizes, int default_size, int rounds)
+      : sizes_(std::move(sizes)), pruned_(sizes_.size(), false), rounds_(rounds) {
+    default_ =
+        static_cast<int>(std::find(sizes_.begin(), sizes_.end(), default_size) - sizes_.begin());
+    if (default_ == static_cast<int>(sizes_.size())) default_ = static_cast<int>(sizes_.size()) / 2;
+    start_round();
+  }
+  bool exploring() const { return !queue_.empty(); }
+  int next() const { return sizes_[queue_.front()]; }
+  // The outcome of the size next() gave.
+  void done(bool failed) {
+    const int i = queue_.front();
+    queue_.erase(queue_.begin());
+    if (failed) {
+      pruned_[i] = true;
+      // Past it in its direction: pruned, and off this round's queue.
+      for (size_t j = 0; j < sizes_.size(); ++j)
+        if ((i < default_ && static_cast<int>(j) < i) || (i > default_ && static_cast<int>(j) > i))
+          pruned_[j] = true;
+      queue_.erase(std::remove_if(queue_.begin(), queue_.end(), [&](int j) { return pruned_[j]; }),
+                   queue_.end());
+    }
+    if (queue_.empty()) start_round();
+  }
+  std::vector<int> survivors() const {
+    std::vector<int> s;
+    for (size_t i = 0; i < sizes_.size(); ++i)
+      if (!pruned_[i]) s.push_back(sizes_[i]);
+    if (s.empty()) s.push_back(sizes_[default_]);  // nothing survived: keep the default
+    return s;
+  }
+
+ private:
+  void start_round() {
+    if (rounds_-- <= 0) return;
+    if (!pruned_[default_]) queue_.push_back(default_);
+    for (int i = default_ - 1; i >= 0; --i)
+      if (!pruned_[i]) queue_.push_back(i);
+    for (int i = default_ + 1; i < static_cast<int>(sizes_.size()); ++i)
+      if (!pruned_[i]) queue_.push_back(i);
+  }
+  std::vector<int> sizes_;
+  std::vector<bool> pruned_;
+  std::vector<int> queue_;
+  int default_ = 0;
+  int rounds_;
+};
+
+struct Stats {  // running sums of one batch size's observations
+  int n = 0;
+  double sum = 0, sum_sq = 0;
+  void add(double v) {
+    ++n;
+    sum += v;
+    sum_sq += v * v;
+  }
+  double mean() const { return sum / n; }
+  double variance() const { return n > 1 ? std::max(0.0, (sum_sq - sum * sum / n) / (n - 1)) : 0; }
+};
+
+// A normal draw of an arm's mean: N(mean, sd^2 / n).
+double draw_mean(const Stats& s, double sd, std::mt19937_64& rng) {
+  std::normal_distribution<double> normal(s.mean(), sd / std::sqrt(static_cast<double>(s.n)));
+  return normal(rng);
+}
+
+// Zeus's optimizer, reimplemented from its paper: two rounds of pruning exploration, then
+// Gaussian Thompson sampling on each size's job costs; early stopping at beta x the cheapest job
+// that reached the target.
+class ZeusLikeTuner : public Tuner {
+ public:
+  ZeusLikeTuner(const WorkloadTrace& trace, const CostModel& model)
+      : model_(model), explore_(batch_sizes(trace), trace.workload.default_batch_size, 2) {}
+  std::string name() const override { return "zeus-like"; }
+  int next_batch_size(std::mt19937_64& rng) override {
+    if (explore_.exploring()) return explore_.next();
+    int best = 0;
+    double best_draw = kNever;
+    for (int b : explore_.survivors()) {
+      const Stats& s = costs_[b];
+      if (s.n == 0) return b;
+      // The arm's spread: its own, or a tenth of its mean while it has one observation.
+      const double sd = s.n > 1 ? std::sqrt(s.variance()) : 0.1 * s.mean();
+      const double draw = draw_mean(s, sd, rng);
+      if (draw < best_draw) {
+        best_draw = draw;
+        best = b;
+      }
+    }
+    return best;
+  }
+  int power_limit_w(int) const override { return 0; }
+  double stop_cost() const override { return model_.beta * best_reached_; }
+  void observe(const JobOutcome& job, const EpochCost&) override {
+    costs_[job.batch_size].add(job.cost);
+    if (job.reached) best_reached_ = std::min(best_reached_, job.cost);
+    if (explore_.exploring() && explore_.next() == job.batch_size) explore_.done(!job.reached);
+  }
+
+ private:
+  CostModel model_;
+  Exploration explore_;
+  std::map<int, Stats> costs_;
+  double best_reached_ = kNever;
+};
+
+// GreenAI's: one round of the same exploration, then Thompson sampling on each size's epochs to
+// target (an unreached job counts as the epoch cap) times its epoch cost, which profiling gave
+// exactly; early stopping at beta x the best expected job cost.
+class GreenAITuner : public Tuner {
+ public:
+  GreenAITuner(const WorkloadTrace& trace, const CostModel& model)
+      : model_(model),
+        cap_(trace.workload.max_epochs),
+        explore_(batch_sizes(trace), trace.workload.default_batch_size, 1) {}
+  std::string name() const override { return "greenai"; }
+  int next_batch_size(std::mt19937_64& rng) override {
+    if (explore_.exploring()) return explore_.next();
+    int best = 0;
+    double best_draw = kNever;
+    for (int b : explore_.survivors()) {
+      const Stats& s = epochs_[b];
+      if (s.n == 0 || !epoch_cost_.count(b)) return b;
+      // Runs of one size differ by about a tenth in epochs (the train trace's seeds); less than
+      // that is not believed from a handful of runs.
+      const double sd = std::max(std::sqrt(s.variance()), 0.1 * s.mean());
+      const double draw = draw_mean(s, sd, rng) * epoch_cost_[b];
+      if (draw < best_draw) {
+        best_draw = draw;
+        best = b;
+      }
+    }
+    return best;
+  }
+  int power_limit_w(int) const override { return 0; }
+  double stop_cost() const override {
+    double best = kNever;
+    for (const auto& [b, s] : reached_epochs_)
+      if (s.n && epoch_cost_.count(b)) best = std::min(best, s.mean() * epoch_cost_.at(b));
+    return model_.beta * best;
+  }
+  void observe(const JobOutcome& job, const EpochCost& epoch) override {
+    epoch_cost_[job.batch_size] = epoch.cost;
+    epochs_[job.batch_size].add(job.reached ? job.epochs : cap_);
+    if (job.reached) reached_epochs_[job.batch_size].add(job.epochs);
+    if (explore_.exploring() && explore_.next() == job.batch_size) explore_.done(!job.reached);
+  }
+
+ private:
+  CostModel model_;
+  int cap_;
+  Exploration explore_;
+  std::map<int, Stats> epochs_, reached_epochs_;
+  std::map<int, double> epoch_cost_;
+};
+
+}  // namespace
+
+EpochCost epoch_cost(const WorkloadTrace& trace, int batch_size, int power_limit_w,
+                     const CostModel& model) {
+  const PowerPoint& p = trace.at(batch_size, power_limit_w);
+  EpochCost e;
+  e.time_s = p.seconds_per_epoch;
+  e.energy_j = p.seconds_per_epoch * p.average_power_w;
+  e.cost = model.eta * e.energy_j + (1 - model.eta) * trace.max_power_limit_w * e.time_s;
+  return e;
+}
+
+ReplayRun replay(const WorkloadTrace& trace, Tuner& tuner, const CostModel& model, int recurrences,
+                 std::mt19937_64& rng) {
+  ReplayRun run;
+  run.tuner = tuner.name();
+  std::map<int, int> profiled;  // batch size -> the limit profiling chose
+  const int cap = trace.workload.max_epochs;
+  for (int r = 0; r < recurrences; ++r) {
+    JobOutcome job;
+    job.batch_size = tuner.next_batch_size(rng);
+    const std::vector<int>& epochs = runs_at(trace, job.batch_size).epochs_to_target;
+    std::uniform_int_distribution<size_t> pick(0, epochs.size() - 1);
+    const int target = epochs[pick(rng)];  // 0: this run never reached it
+    const double stop = tuner.stop_cost();
+    int limit = tuner.power_limit_w(job.batch_size);
+    const bool just_in_time = limit == 0;
+    EpochCost steady{};
+    if (just_in_time && profiled.count(job.batch_size)) limit = profiled[job.batch_size];
+    if (limit) steady = epoch_cost(trace, job.batch_size, limit, model);
+    for (int e = 1; e <= cap; ++e) {
+      EpochCost this_epoch = steady;
+      if (just_in_time && !profiled.count(job.batch_size)) {
+        // The first epoch profiles every limit, its time spread evenly over them.
+        this_epoch = {};
+        for (int l : trace.power_limits_w) {
+          const EpochCost c = epoch_cost(trace, job.batch_size, l, model);
+          const double share = 1.0 / static_cast<double>(trace.power_limits_w.size());
+          this_epoch.energy_j += share * c.energy_j;
+          this_epoch.time_s += share * c.time_s;
+          this_epoch.cost += share * c.cost;
+        }
+        job.profiled = true;
+        limit = profiled[job.batch_size] = best_limit(trace, job.batch_size, model);
+        steady = epoch_cost(trace, job.batch_size, limit, model);
+      }
+      job.epochs = e;
+      job.energy_j += this_epoch.energy_j;
+      job.time_s += this_epoch.time_s;
+      job.cost += this_epoch.cost;
+      if (target && e >= target) {
+        job.reached = true;
+        break;
+      }
+      if (job.cost > stop) break;  // early stopping: the job fails
+    }
+    job.power_limit_w = limit;
+    tuner.observe(job, steady);
+    run.energy_j += job.energy_j;
+    run.time_s += job.time_s;
+    run.cost += job.cost;
+    run.reached += job.reached;
+    run.jobs.push_back(job);
+  }
+  return run;
+}
+
+std::unique_ptr<Tuner> default_tuner(const WorkloadTrace& trace) {
+  runs_at(trace, trace.workload.default_batch_size);  // throws when the trace lacks it
+  return std::make_unique<FixedTuner>("default", trace.workload.default_batch_size,
+                                      trace.max_power_limit_w);
+}
+
+std::unique_ptr<Tuner> oracle_tuner(const WorkloadTrace& trace, const CostModel& model) {
+  int best_batch = 0, best_limit_w = 0;
+  double best = kNever;
+  for (const BatchSizeRuns& r : trace.runs) {
+    const bool always = std::all_of(r.epochs_to_target.begin(), r.epochs_to_target.end(),
+                                    [&](int e) { return e > 0 && e <= trace.workload.max_epochs; });
+    if (!always || r.epochs_to_target.empty()) continue;
+    double mean = 0;
+    for (int e : r.epochs_to_target) mean += e;
+    mean /= static_cast<double>(r.epochs_to_target.size());
+    for (int limit : trace.power_limits_w) {
+      const double cost = mean * epoch_cost(trace, r.batch_size, limit, model).cost;
+      if (cost < best) {
+        best = cost;
+        best_batch = r.batch_size;
+        best_limit_w = limit;
+      }
+    }
+  }
+  if (!best_batch)
+    throw Error("cannot replay " + trace.workload.name(),
+                "no batch size reaches the target in every run within " +
+                    std::to_string(trace.workload.max_epochs) + " epochs");
+  return std::make_unique<FixedTuner>("oracle", best_batch, best_limit_w);
+}
+
+std::unique_ptr<Tuner> zeus_like_tuner(const WorkloadTrace& trace, const CostModel& model) {
+  return std::make_unique<ZeusLikeTuner>(trace, model);
+}
+
+std::unique_ptr<Tuner> greenai_tuner(const WorkloadTrace& trace, const CostModel& model) {
+  return std::make_unique<GreenAITuner>(trace, model);
+}
+
+const ReplayRun& ReplayComparison::run(const std::string& tuner) const {
+  for (const ReplayRun& r : runs)
+    if (r.tuner == tuner) return r;
+  throw Error("cannot report replay (tuner=" + tuner + ")", "no such tuner was replayed");
+}
+
+ReplayComparison compare_tuners(const WorkloadTrace& trace, const CostModel& model, uint64_t seed) {
+  ReplayComparison c;
+  c.workload = trace.workload;
+  c.recurrences = 2 * static_cast<int>(trace.runs.size() * trace.power_limits_w.size());
+  std::vector<std::unique_ptr<Tuner>> tuners;
+  tuners.push_back(default_tuner(trace));
+  tuners.push_back(oracle_tuner(trace, model));
+  tuners.push_back(zeus_like_tuner(trace, model));
+  tuners.push_back(greenai_tuner(trace, model));
+  for (auto& t : tuners) {
+    std::mt19937_64 rng(seed);
+    c.runs.push_back(replay(trace, *t, model, c.recurrences, rng));
+  }
+  return c;
+}
+
+}  // namespace greenai::tune
