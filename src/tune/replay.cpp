@@ -12,6 +12,9 @@ namespace greenai::tune {
 namespace {
 
 constexpr double kNever = std::numeric_limits<double>::infinity();
+// A recurrence runs its job again until it reaches the target, at most this many times (Zeus's
+// simulator's bound).
+constexpr int kMaxAttempts = 20;
 
 std::vector<int> batch_sizes(const WorkloadTrace& trace) {
   std::vector<int> sizes;
@@ -49,7 +52,7 @@ class FixedTuner : public Tuner {
   std::string name() const override { return name_; }
   int next_batch_size(std::mt19937_64&) override { return batch_size_; }
   int power_limit_w(int) const override { return power_limit_w_; }
-  double stop_cost() const override { return kNever; }
+  double stop_cost(double) const override { return kNever; }
   void observe(const JobOutcome&, const EpochCost&) override {}
 
  private:
@@ -154,7 +157,7 @@ class ZeusLikeTuner : public Tuner {
     return best;
   }
   int power_limit_w(int) const override { return 0; }
-  double stop_cost() const override { return model_.beta * best_reached_; }
+  double stop_cost(double cheapest) const override { return model_.beta * cheapest; }
   void observe(const JobOutcome& job, const EpochCost&) override {
     costs_[job.batch_size].add(job.cost);
     if (job.reached) best_reached_ = std::min(best_reached_, job.cost);
@@ -197,7 +200,7 @@ class GreenAITuner : public Tuner {
     return best;
   }
   int power_limit_w(int) const override { return 0; }
-  double stop_cost() const override {
+  double stop_cost(double) const override {
     double best = kNever;
     for (const auto& [b, s] : reached_epochs_)
       if (s.n && epoch_cost_.count(b)) best = std::min(best, s.mean() * epoch_cost_.at(b));
@@ -236,51 +239,62 @@ ReplayRun replay(const WorkloadTrace& trace, Tuner& tuner, const CostModel& mode
   run.tuner = tuner.name();
   std::map<int, int> profiled;  // batch size -> the limit profiling chose
   const int cap = trace.workload.max_epochs;
+  double cheapest = kNever;  // the least cost of a recurrence so far, retries included
   for (int r = 0; r < recurrences; ++r) {
-    JobOutcome job;
-    job.batch_size = tuner.next_batch_size(rng);
-    const std::vector<int>& epochs = runs_at(trace, job.batch_size).epochs_to_target;
-    std::uniform_int_distribution<size_t> pick(0, epochs.size() - 1);
-    const int target = epochs[pick(rng)];  // 0: this run never reached it
-    const double stop = tuner.stop_cost();
-    int limit = tuner.power_limit_w(job.batch_size);
-    const bool just_in_time = limit == 0;
-    EpochCost steady{};
-    if (just_in_time && profiled.count(job.batch_size)) limit = profiled[job.batch_size];
-    if (limit) steady = epoch_cost(trace, job.batch_size, limit, model);
-    for (int e = 1; e <= cap; ++e) {
-      EpochCost this_epoch = steady;
-      if (just_in_time && !profiled.count(job.batch_size)) {
-        // The first epoch profiles every limit, its time spread evenly over them.
-        this_epoch = {};
+    double recurrence_cost = 0;
+    for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+      JobOutcome job;
+      job.batch_size = tuner.next_batch_size(rng);
+      int limit = tuner.power_limit_w(job.batch_size);
+      job.profiled = limit == 0 && !profiled.count(job.batch_size);
+      if (job.profiled) profiled[job.batch_size] = best_limit(trace, job.batch_size, model);
+      if (limit == 0) limit = profiled[job.batch_size];
+      job.power_limit_w = limit;
+      const EpochCost steady = epoch_cost(trace, job.batch_size, limit, model);
+      // Stopped before the epoch that would take the job past the bound; a job that cannot run
+      // one epoch does not run: the tuner is told it cost 100 x the bound, and it chooses again.
+      const double bound = tuner.stop_cost(cheapest);
+      const int epochs_allowed =
+          bound == kNever
+              ? cap
+              : static_cast<int>(std::min<double>(cap, std::floor(bound / steady.cost)));
+      if (epochs_allowed <= 0) {
+        JobOutcome never = job;
+        never.cost = 100 * bound;
+        tuner.observe(never, steady);
+        continue;
+      }
+      const std::vector<int>& epochs = runs_at(trace, job.batch_size).epochs_to_target;
+      std::uniform_int_distribution<size_t> pick(0, epochs.size() - 1);
+      const int target = epochs[pick(rng)];  // 0: this run never reached it
+      job.reached = target > 0 && target <= epochs_allowed;
+      job.epochs = job.reached ? target : epochs_allowed;
+      EpochCost first = steady;
+      if (job.profiled) {  // the first epoch runs a slice at every limit, evenly
+        first = {};
+        const double share = 1.0 / static_cast<double>(trace.power_limits_w.size());
         for (int l : trace.power_limits_w) {
           const EpochCost c = epoch_cost(trace, job.batch_size, l, model);
-          const double share = 1.0 / static_cast<double>(trace.power_limits_w.size());
-          this_epoch.energy_j += share * c.energy_j;
-          this_epoch.time_s += share * c.time_s;
-          this_epoch.cost += share * c.cost;
+          first.energy_j += share * c.energy_j;
+          first.time_s += share * c.time_s;
+          first.cost += share * c.cost;
         }
-        job.profiled = true;
-        limit = profiled[job.batch_size] = best_limit(trace, job.batch_size, model);
-        steady = epoch_cost(trace, job.batch_size, limit, model);
       }
-      job.epochs = e;
-      job.energy_j += this_epoch.energy_j;
-      job.time_s += this_epoch.time_s;
-      job.cost += this_epoch.cost;
-      if (target && e >= target) {
-        job.reached = true;
+      job.energy_j = first.energy_j + (job.epochs - 1) * steady.energy_j;
+      job.time_s = first.time_s + (job.epochs - 1) * steady.time_s;
+      job.cost = model.eta * job.energy_j + (1 - model.eta) * trace.max_power_limit_w * job.time_s;
+      tuner.observe(job, steady);
+      run.energy_j += job.energy_j;
+      run.time_s += job.time_s;
+      run.cost += job.cost;
+      run.jobs.push_back(job);
+      recurrence_cost += job.cost;
+      if (job.reached) {
+        ++run.reached;
+        cheapest = std::min(cheapest, recurrence_cost);
         break;
       }
-      if (job.cost > stop) break;  // early stopping: the job fails
     }
-    job.power_limit_w = limit;
-    tuner.observe(job, steady);
-    run.energy_j += job.energy_j;
-    run.time_s += job.time_s;
-    run.cost += job.cost;
-    run.reached += job.reached;
-    run.jobs.push_back(job);
   }
   return run;
 }

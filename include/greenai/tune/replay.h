@@ -52,8 +52,9 @@ class Tuner {
   virtual int next_batch_size(std::mt19937_64& rng) = 0;
   /// 0: profile just in time; otherwise the fixed power limit (W).
   virtual int power_limit_w(int batch_size) const = 0;
-  /// Jobs whose cost passes this are stopped (infinity: never).
-  virtual double stop_cost() const = 0;
+  /// The cost bound of the next job (infinity: none), given the least cost of a recurrence so
+  /// far (retries included; infinity before one ended).
+  virtual double stop_cost(double cheapest_recurrence) const = 0;
   /// `epoch` is the cost of one epoch at the job's batch size and chosen limit.
   virtual void observe(const JobOutcome& job, const EpochCost& epoch) = 0;
 };
@@ -66,9 +67,13 @@ struct ReplayRun {
   int reached = 0;
 };
 
-/// Runs `recurrences` jobs with `tuner`; each job's run (seed) is drawn uniformly from the train
-/// trace's runs at its batch size with `rng`. A profiling first epoch costs the mean of the
-/// limits' epochs (the epoch's time spread evenly over them).
+/// Runs `recurrences` recurrences with `tuner`, as Zeus's trace-driven simulator defines them: a
+/// recurrence runs its job until it reaches the target (at most 20 attempts, each a job of its
+/// own); each job's run (seed) is drawn uniformly from the train trace's runs at its batch size
+/// with `rng`; a job stops before the epoch that would take it past the tuner's bound (a job
+/// that cannot run one epoch does not run, and the tuner is told it cost 100 x the bound); the
+/// first job at a batch size profiles the limits in its first epoch, which then costs the mean of
+/// their epochs (the epoch's time spread evenly over them).
 ReplayRun replay(const WorkloadTrace& trace, Tuner& tuner, const CostModel& model, int recurrences,
                  std::mt19937_64& rng);
 
@@ -78,9 +83,9 @@ std::unique_ptr<Tuner> default_tuner(const WorkloadTrace& trace);
 /// batch sizes whose every run reaches the target within the cap), fixed for every job.
 std::unique_ptr<Tuner> oracle_tuner(const WorkloadTrace& trace, const CostModel& model);
 /// Zeus's batch-size optimizer as its paper describes it: exploration from the default batch
-/// size down, then up, pruning a size whose job fails or costs more than beta x the best, twice;
-/// then Gaussian Thompson sampling on the job costs of the sizes left; power limits profiled just
-/// in time. Our reimplementation, the baseline our tuner is measured against here.
+/// size down, then up, pruning a size whose job fails, twice; then Gaussian Thompson sampling on
+/// the job costs of the sizes left; power limits profiled just in time; jobs stopped at beta x
+/// the cheapest recurrence. Our reimplementation, the baseline our tuner is measured against here.
 std::unique_ptr<Tuner> zeus_like_tuner(const WorkloadTrace& trace, const CostModel& model);
 /// GreenAI's: the same exploration, once, then Thompson sampling on the epochs to target of each
 /// size (the part that is random) times its epoch cost (known exactly after profiling), and early
