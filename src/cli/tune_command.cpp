@@ -70,13 +70,13 @@ int tune_command(int argc, char** argv) {
                    .set("runs", runs));
       continue;
     }
-    std::printf("\n%s: %d jobs, target %g within %d epochs, default batch %d\n",
+    std::printf("\n%s: %d recurrences, target %g within %d epochs, default batch %d\n",
                 c.workload.name().c_str(), c.recurrences, c.workload.target_metric,
                 c.workload.max_epochs, c.workload.default_batch_size);
-    std::printf("  %-10s %12s %10s %14s %8s %16s %16s\n", "tuner", "energy MJ", "time h", "cost MJ",
-                "reached", "energy saved", "cost vs oracle");
+    std::printf("  %-10s %12s %10s %14s %12s %14s %16s\n", "tuner", "energy MJ", "time h",
+                "cost MJ", "reached/jobs", "energy saved", "cost vs oracle");
     for (const tune::ReplayRun& r : c.runs)
-      std::printf("  %-10s %12.3f %10.1f %14.3f %4d/%-3zu %15.1f%% %+15.1f%%\n", r.tuner.c_str(),
+      std::printf("  %-10s %12.3f %10.1f %14.3f %8d/%-3zu %13.1f%% %+15.1f%%\n", r.tuner.c_str(),
                   r.energy_j / 1e6, r.time_s / 3600, r.cost / 1e6, r.reached, r.jobs.size(),
                   100 * (1 - r.energy_j / base.energy_j), 100 * (r.cost / oracle.cost - 1));
   }
