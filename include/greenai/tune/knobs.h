@@ -1,0 +1,78 @@
+// Settings a tuner may change, each read before it is changed and put back afterwards: on
+// return, on error, and on SIGINT or SIGTERM. The sysfs knobs write the kernel's files
+// (RAPL package power cap under the powercap root, cpufreq's scaling_max_freq); a file that
+// does not exist or may not be written gives a greenai::Error with the fix.
+//
+//   tune::KnobRestorer restorer;                      // restores whatever the knobs changed
+//   tune::PowerCapKnob cap("/sys/class/powercap", restorer);
+//   cap.set(80);                                     // watts
+//   ...                                              // restored here, or on a signal
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace greenai::tune {
+
+/// Puts back, in reverse order, every file a knob wrote through it: when it is destroyed, and,
+/// while it exists, from SIGINT and SIGTERM handlers (which then re-raise the signal). At most
+/// one restorer exists at a time in a process; a second throws greenai::Error.
+class KnobRestorer {
+ public:
+  KnobRestorer();
+  ~KnobRestorer();
+  KnobRestorer(const KnobRestorer&) = delete;
+  KnobRestorer& operator=(const KnobRestorer&) = delete;
+
+  /// Writes `text` to `path` after saving what the file holds (once per path: the first value
+  /// is the one restored). Throws greenai::Error naming the path and the fix when it cannot.
+  void write(const std::string& path, const std::string& text);
+  /// Writes every saved value back now (also what the destructor does); returns the paths that
+  /// could not be restored.
+  std::vector<std::string> restore_all();
+  /// The files changed and not yet restored.
+  size_t pending() const;
+};
+
+/// A knob: a name, its current value as text, and a setter.
+class Knob {
+ public:
+  virtual ~Knob() = default;
+  virtual std::string name() const = 0;
+  /// The value now, with its unit ("80 W", "2200000 kHz").
+  virtual std::string read() const = 0;
+  /// Sets it (in the knob's unit: watts, kilohertz); throws greenai::Error with the fix.
+  virtual void set(double value) = 0;
+};
+
+/// The RAPL package power cap of every package domain (intel-rapl:N, N a package) under
+/// `powercap_root`: constraint_0_power_limit_uw, in watts here. Throws greenai::Error when there
+/// is none ("no RAPL package domain under ...: this machine has no RAPL, or the powercap driver is
+/// not loaded").
+class PowerCapKnob : public Knob {
+ public:
+  PowerCapKnob(std::string powercap_root, KnobRestorer& restorer);
+  std::string name() const override { return "power-cap"; }
+  std::string read() const override;
+  void set(double watts) override;
+
+ private:
+  std::vector<std::string> files_;
+  KnobRestorer& restorer_;
+};
+
+/// cpufreq's scaling_max_freq of every CPU under `cpu_root` (/sys/devices/system/cpu), in kHz.
+class CpuFreqKnob : public Knob {
+ public:
+  CpuFreqKnob(std::string cpu_root, KnobRestorer& restorer);
+  std::string name() const override { return "cpu-freq"; }
+  std::string read() const override;
+  void set(double khz) override;
+
+ private:
+  std::vector<std::string> files_;
+  KnobRestorer& restorer_;
+};
+
+}  // namespace greenai::tune
