@@ -39,6 +39,14 @@ void im2col(const T* x, const Conv2dShape& c, T pad, T* cols) {
     }
 }
 
+// An example's [pixels, channels] result as (C, H, W): sequential stores, strided loads from L1.
+template <typename T>
+void to_chw(const T* hwc, int pixels, int channels, T* chw) {
+  for (int oc = 0; oc < channels; ++oc)
+    for (int p = 0; p < pixels; ++p)
+      chw[static_cast<long>(oc) * pixels + p] = hwc[static_cast<long>(p) * channels + oc];
+}
+
 // im2col rows of a channels-last example (H, W, C): for each output pixel, for each window
 // position, the C inputs there (`pad` outside the image): the rows in (ky, kx, c) order, the
 // order the planner permutes such a convolution's weight columns into.
@@ -90,10 +98,8 @@ void qconv2d_as_gemm(const Step& s, const Requant& r, const int8_t* x, int batch
     s.qlinear(cols, pixels, row, c.out_channels,
               s.packed ? s.packed : static_cast<const int8_t*>(s.weight), r, kernel_scratch,
               s.hwc_output ? yn : result);
-    if (s.hwc_output) continue;                  // the next QLinear reads [pixels, channels]
-    for (int oc = 0; oc < c.out_channels; ++oc)  // sequential stores, strided loads from L1
-      for (int p = 0; p < pixels; ++p)
-        yn[static_cast<long>(oc) * pixels + p] = result[static_cast<long>(p) * c.out_channels + oc];
+    if (s.hwc_output) continue;  // channels last: the GEMM wrote it so
+    to_chw(result, pixels, c.out_channels, yn);
   }
 }
 
@@ -113,9 +119,7 @@ void qconv2d_direct(const Step& s, const Requant& r, const int8_t* x, int batch,
     // pixels (Step::output_slack).
     s.qconv2d_direct(x + n * in_size, c, s.packed, r, scratch, s.hwc_output ? yn : result);
     if (s.hwc_output) continue;
-    for (int oc = 0; oc < c.out_channels; ++oc)
-      for (int p = 0; p < pixels; ++p)
-        yn[static_cast<long>(oc) * pixels + p] = result[static_cast<long>(p) * c.out_channels + oc];
+    to_chw(result, pixels, c.out_channels, yn);
   }
 }
 
@@ -132,9 +136,7 @@ void qdepthwise(const Step& s, const Requant& r, const int8_t* x, int batch, uin
     int8_t* yn = y + n * out_size;
     s.kernels->qdepthwise(x + n * in_size, c, s.packed, r, scratch, s.hwc_output ? yn : result);
     if (s.hwc_output) continue;
-    for (int oc = 0; oc < c.out_channels; ++oc)
-      for (int p = 0; p < pixels; ++p)
-        yn[static_cast<long>(oc) * pixels + p] = result[static_cast<long>(p) * c.out_channels + oc];
+    to_chw(result, pixels, c.out_channels, yn);
   }
 }
 
@@ -151,9 +153,7 @@ void depthwise_f32(const Step& s, const float* x, int batch, uint8_t* scratch, b
     s.kernels->depthwise_f32(x + n * in_size, c, s.packed_f32, static_cast<const float*>(s.bias),
                              relu, scratch, s.hwc_output ? yn : result);
     if (s.hwc_output) continue;
-    for (int oc = 0; oc < c.out_channels; ++oc)
-      for (int p = 0; p < pixels; ++p)
-        yn[static_cast<long>(oc) * pixels + p] = result[static_cast<long>(p) * c.out_channels + oc];
+    to_chw(result, pixels, c.out_channels, yn);
   }
 }
 
@@ -182,9 +182,7 @@ void conv2d_as_gemm(const Step& s, const float* x, int batch, uint8_t* scratch, 
     s.kernels->linear_f32(rows, pixels, row, c.out_channels, s.packed_f32,
                           static_cast<const float*>(s.bias), relu, s.hwc_output ? yn : result);
     if (s.hwc_output) continue;
-    for (int oc = 0; oc < c.out_channels; ++oc)
-      for (int p = 0; p < pixels; ++p)
-        yn[static_cast<long>(oc) * pixels + p] = result[static_cast<long>(p) * c.out_channels + oc];
+    to_chw(result, pixels, c.out_channels, yn);
   }
 }
 
