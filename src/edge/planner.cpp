@@ -97,7 +97,7 @@ bool one_pixel(const Step& producer) {
   return producer.out_dims == 3 && producer.out_shape[1] * producer.out_shape[2] == 1;
 }
 
-// The layout of every value (Step::in_hwc, in2_hwc, hwc_output), once the kernels are chosen: a
+// The layout of every value (Step::in_hwc, hwc_output), once the kernels are chosen: a
 // value lies channels last when its producer writes it so and each of its readers reads it so,
 // and the operators that keep their layout (keeps_layout: pooling, the int8 unary operators,
 // Add, Mul, Concat) have their output in the layout of their inputs. The input and the output
@@ -150,9 +150,7 @@ LoadError plan_layouts(greenai_edge_model* m) {
   }
   for (size_t i = 0; i < m->step_count; ++i) {
     Step& s = m->steps[i];
-    const uint32_t a = s.graph.input[0], b = s.graph.input[1];
-    s.in_hwc = hwc[a];
-    s.in2_hwc = b != kNoValue && hwc[b];
+    s.in_hwc = hwc[s.graph.input[0]];
     s.hwc_output = hwc[i + 1];
     s.conv.input_hwc = s.in_hwc;
     s.binary.channels_last = s.in_hwc;

@@ -50,10 +50,11 @@ struct Step {
   bool depthwise = false;
   // The layouts of its values (planner.cpp, plan_layouts): on the fast sets, int8 values between
   // convolutions that read and write them so lie channels last, (H, W, C) per example, and no
-  // transpose runs between them; every other value is (C, H, W). in_hwc, in2_hwc: its inputs';
-  // hwc_output: its output's ((Q)Conv2d -> Flatten -> (Q)Linear included: the linear layer's
-  // weight columns are permuted to that order at load).
-  bool in_hwc = false, in2_hwc = false;
+  // transpose runs between them; every other value is (C, H, W). in_hwc: its first input's (a
+  // second input of the same shape shares it: plan_layouts links them); hwc_output: its output's
+  // ((Q)Conv2d -> Flatten -> (Q)Linear included: the linear layer's weight columns are permuted to
+  // that order at load).
+  bool in_hwc = false;
   bool hwc_output = false;
   // Bytes its output's place holds past the batch: a direct convolution writing channels last
   // writes whole tiles of pixels straight into it (the rows past an example's pixels land on the
