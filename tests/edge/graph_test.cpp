@@ -39,6 +39,16 @@ std::vector<float> run(const std::vector<uint8_t>& bytes, const std::vector<floa
   return y;
 }
 
+// The kernel sets this CPU runs, best first, the reference last.
+std::vector<std::string> runnable_sets() {
+  char names[256];
+  greenai_edge_runnable_kernels(names, sizeof names);
+  std::vector<std::string> sets;
+  for (char* name = std::strtok(names, ", "); name; name = std::strtok(nullptr, ", "))
+    sets.push_back(name);
+  return sets;
+}
+
 std::string load_error(const std::vector<uint8_t>& bytes) {
   Aligned aligned(bytes);
   return load(aligned, 2)->error;
@@ -78,11 +88,7 @@ TEST(EdgeGraph, ConvolutionsWithAnyWindowAndGroups) {
       {3, 1, 2, 1, 1, 0, 1, 0, 1, 1, 1},  // dense, rectangular
   };
   const int c = 4, h = 7, w = 6;
-  char names[256];
-  greenai_edge_runnable_kernels(names, sizeof names);
-  std::vector<std::string> sets;
-  for (char* name = std::strtok(names, ", "); name; name = std::strtok(nullptr, ", "))
-    sets.push_back(name);
+  const std::vector<std::string> sets = runnable_sets();
   for (const std::string& set : sets)
     for (const Window& k : windows) {
       ::setenv("GREENAI_EDGE_KERNELS", set.c_str(), 1);
@@ -410,11 +416,7 @@ std::vector<uint8_t> channels_last_graph(bool mixed) {
 }
 
 TEST(EdgeGraph, ChannelsLastValuesGiveTheReferenceBytesOnEverySet) {
-  char names[256];
-  greenai_edge_runnable_kernels(names, sizeof names);
-  std::vector<std::string> sets;
-  for (char* name = std::strtok(names, ", "); name; name = std::strtok(nullptr, ", "))
-    sets.push_back(name);
+  const std::vector<std::string> sets = runnable_sets();
   const std::vector<float> x = random_values(3 * 3 * 12 * 10, 23, -4, 4);
   for (bool mixed : {false, true}) {
     const std::vector<uint8_t> bytes = channels_last_graph(mixed);
@@ -505,11 +507,7 @@ std::vector<uint8_t> fp32_channels_last_graph() {
 }
 
 TEST(EdgeGraph, Fp32ChannelsLastValuesFollowTheReferenceOnEverySet) {
-  char names[256];
-  greenai_edge_runnable_kernels(names, sizeof names);
-  std::vector<std::string> sets;
-  for (char* name = std::strtok(names, ", "); name; name = std::strtok(nullptr, ", "))
-    sets.push_back(name);
+  const std::vector<std::string> sets = runnable_sets();
   const std::vector<uint8_t> bytes = fp32_channels_last_graph();
   const std::vector<float> x = random_values(2 * 3 * 12 * 10, 29, -2, 2);
   std::vector<float> expected;
