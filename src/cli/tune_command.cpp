@@ -31,6 +31,7 @@ int tune_command(int argc, char** argv) {
                                        {"eta", true},
                                        {"beta", true},
                                        {"seed", true},
+                                       {"seeds", true},
                                        {"json", false},
                                        {"help", false}})
                         .parse(argc, argv, 2);
@@ -50,15 +51,17 @@ int tune_command(int argc, char** argv) {
     throw Error("cannot replay (--beta=" + *args.get("beta") + ")",
                 "beta must be above 1 (a job stops past beta x the best cost)");
   const auto seed = static_cast<uint64_t>(integer(args, "seed", 0, 0));
+  const int seeds = static_cast<int>(integer(args, "seeds", 1, 1));
   const std::vector<tune::WorkloadTrace> traces = tune::load_zeus_traces(*dir, gpu);
   util::Json all = util::Json::array();
   if (!args.has("json"))
     std::printf(
         "replay of recurring training jobs on %s (Zeus's traces, eta %.2f, beta %.2f, "
-        "seed %llu); cost = eta x energy + (1 - eta) x max power limit x time\n",
-        gpu.c_str(), model.eta, model.beta, static_cast<unsigned long long>(seed));
+        "seed %llu%s); cost = eta x energy + (1 - eta) x max power limit x time\n",
+        gpu.c_str(), model.eta, model.beta, static_cast<unsigned long long>(seed),
+        seeds > 1 ? (", means over " + std::to_string(seeds) + " seeds from it").c_str() : "");
   for (const tune::WorkloadTrace& trace : traces) {
-    const tune::ReplayComparison c = tune::compare_tuners(trace, model, seed);
+    const tune::ReplayComparison c = tune::compare_tuners_over_seeds(trace, model, seed, seeds);
     const tune::ReplayRun& base = c.run("default");
     const tune::ReplayRun& oracle = c.run("oracle");
     if (args.has("json")) {
@@ -67,6 +70,8 @@ int tune_command(int argc, char** argv) {
       all.push(util::Json::object()
                    .set("workload", c.workload.name())
                    .set("recurrences", static_cast<double>(c.recurrences))
+                   .set("seeds", static_cast<double>(c.seeds))
+                   .set("greenai_at_most_zeus_like", static_cast<double>(c.greenai_at_most_zeus))
                    .set("runs", runs));
       continue;
     }
@@ -79,6 +84,8 @@ int tune_command(int argc, char** argv) {
       std::printf("  %-10s %12.3f %10.1f %14.3f %8d/%-3zu %13.1f%% %+15.1f%%\n", r.tuner.c_str(),
                   r.energy_j / 1e6, r.time_s / 3600, r.cost / 1e6, r.reached, r.jobs.size(),
                   100 * (1 - r.energy_j / base.energy_j), 100 * (r.cost / oracle.cost - 1));
+    std::printf("  greenai's cost at most zeus-like's in %d of %d seed%s\n", c.greenai_at_most_zeus,
+                c.seeds, c.seeds > 1 ? "s" : "");
   }
   if (args.has("json")) std::cout << all.dump() << "\n";
   return 0;

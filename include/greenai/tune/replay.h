@@ -87,9 +87,11 @@ std::unique_ptr<Tuner> oracle_tuner(const WorkloadTrace& trace, const CostModel&
 /// the job costs of the sizes left; power limits profiled just in time; jobs stopped at beta x
 /// the cheapest recurrence. Our reimplementation, the baseline our tuner is measured against here.
 std::unique_ptr<Tuner> zeus_like_tuner(const WorkloadTrace& trace, const CostModel& model);
-/// GreenAI's: the same exploration, once, then Thompson sampling on the epochs to target of each
-/// size (the part that is random) times its epoch cost (known exactly after profiling), and early
-/// stopping at beta x the best expected job cost rather than the best single job.
+/// GreenAI's: the same exploration, once, then Thompson sampling on each size's expected job
+/// cost, factored as its epochs to target (the random part) times its epoch cost (known exactly
+/// once profiled): the epochs' spread is pooled over sizes in relative terms, and each size's mean
+/// epochs is shrunk toward the others' as far as the sizes are seen to agree (empirical Bayes);
+/// early stopping at beta x the best expected job cost rather than the best single job.
 std::unique_ptr<Tuner> greenai_tuner(const WorkloadTrace& trace, const CostModel& model);
 
 /// Every tuner above over the same number of recurrences, 2 x batch sizes x power limits as in
@@ -97,9 +99,17 @@ std::unique_ptr<Tuner> greenai_tuner(const WorkloadTrace& trace, const CostModel
 struct ReplayComparison {
   Workload workload;
   int recurrences = 0;
-  std::vector<ReplayRun> runs;  ///< default, oracle, zeus-like, greenai
+  int seeds = 1;                 ///< replays averaged (compare_tuners_over_seeds)
+  int greenai_at_most_zeus = 0;  ///< seeds where greenai's cost was at most zeus-like's
+  std::vector<ReplayRun> runs;   ///< default, oracle, zeus-like, greenai
   const ReplayRun& run(const std::string& tuner) const;
 };
 ReplayComparison compare_tuners(const WorkloadTrace& trace, const CostModel& model, uint64_t seed);
+
+/// compare_tuners for seeds first_seed .. first_seed + seeds - 1: each run's energy, time and cost
+/// are the means over the seeds, its reached count and jobs those of all seeds together (jobs
+/// holds every job); a single replay's luck is not a tuner's merit.
+ReplayComparison compare_tuners_over_seeds(const WorkloadTrace& trace, const CostModel& model,
+                                           uint64_t first_seed, int seeds);
 
 }  // namespace greenai::tune
