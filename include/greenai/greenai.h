@@ -59,6 +59,20 @@ int greenai_tracker_end_phase(greenai_tracker* tracker);
 int greenai_tracker_step(greenai_tracker* tracker, greenai_energy* energy);
 int greenai_tracker_stop(greenai_tracker* tracker, greenai_energy* total);
 void greenai_tracker_destroy(greenai_tracker* tracker);
+/* What `greenai tune MODEL --write FILE` recommended for serving a model here: the file to
+ * load, its precision ("fp32", "bf16" or "int8"), the runtime ("libtorch", or "edge" for the
+ * edge runtime), LibTorch's thread count and the batch size to group requests into. */
+typedef struct {
+  char model[4096];
+  char precision[8];
+  char runtime[16];
+  int threads;
+  int batch;
+} greenai_tuned_config;
+/* Reads FILE into *config; GREENAI_ERROR_INVALID_ARGUMENT (greenai_last_error() says which
+ * field and how to fix it) for a missing, malformed or too long entry. */
+int greenai_tuned_config_load(const char* path, greenai_tuned_config* config);
+
 /* The last error of the calling thread, or "" if none. Valid until the next call. */
 const char* greenai_last_error(void);
 

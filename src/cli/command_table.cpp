@@ -20,6 +20,7 @@ int forecast_with_lstm(int argc, char** argv) {
 int schedule_with_lstm(int argc, char** argv) {
   return schedule_main(argc, argv, grid::lstm_model);
 }
+int tune_with_models(int argc, char** argv) { return tune_main(argc, argv, tune_model_command); }
 #else
 #define GREENAI_TORCH_RUN(fn) nullptr
 #ifdef GREENAI_TORCH_SIBLING
@@ -27,10 +28,13 @@ int schedule_with_lstm(int argc, char** argv) {
 std::unique_ptr<grid::Forecaster> hand_over(const grid::LstmOptions&) { throw NeedsTorch{}; }
 int forecast_with_lstm(int argc, char** argv) { return forecast_main(argc, argv, hand_over); }
 int schedule_with_lstm(int argc, char** argv) { return schedule_main(argc, argv, hand_over); }
+int hand_over_tune(int, char**) { throw NeedsTorch{}; }
+int tune_with_models(int argc, char** argv) { return tune_main(argc, argv, hand_over_tune); }
 #else
 // No LibTorch at all: the LSTM is listed as skipped, or refused when asked for alone.
 int forecast_with_lstm(int argc, char** argv) { return forecast_main(argc, argv, nullptr); }
 int schedule_with_lstm(int argc, char** argv) { return schedule_main(argc, argv, nullptr); }
+int tune_with_models(int argc, char** argv) { return tune_main(argc, argv, nullptr); }
 #endif
 #endif
 
@@ -59,9 +63,10 @@ const std::array kCommands{
     Command{"schedule", schedule_with_lstm, false, kShift,
             "when to run a job within a window so that it emits the least; on a forecast;\n"
             "or replayed over a year of history"},
-    Command{"tune", tune_command, false, kShift,
-            "replay tuners of batch size and GPU power limit over Zeus's traces of\n"
-            "recurring training jobs: energy, time and cost against the default and oracle"},
+    Command{"tune", tune_with_models, false, kShift,
+            "the least-energy variant, threads and batch size to serve a model here under a\n"
+            "p99 bound (measured); or tuners of batch size and GPU power limit replayed\n"
+            "over Zeus's traces of recurring training jobs"},
     Command{"rl", GREENAI_TORCH_RUN(rl_command), true, kShift,
             "energy-aware reinforcement learning on CartPole: Q-learning or DQN agents\n"
             "that balance with less mechanical work"},

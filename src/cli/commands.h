@@ -43,7 +43,9 @@ int dispatch(int argc, char** argv, std::span<const Command> commands, const cha
 int run_command(int argc, char** argv);
 int sensors_command(int argc, char** argv);
 int co2_command(int argc, char** argv);
-int tune_command(int argc, char** argv);
+/// `greenai tune`: --replay runs here; a MODEL goes to `tune_model` (greenai-torch's
+/// tune_model_command, or a hand-over to it), null where there is no LibTorch.
+int tune_main(int argc, char** argv, CommandFn tune_model);
 int workload_command(int argc, char** argv);
 int pipeline_command(int argc, char** argv);
 int train_command(int argc, char** argv);  // greenai-torch only, as all below
@@ -55,5 +57,6 @@ int export_command(int argc, char** argv);
 int bench_command(int argc, char** argv);
 int rl_command(int argc, char** argv);
 int hardware_command(int argc, char** argv);
+int tune_model_command(int argc, char** argv);
 
 }  // namespace greenai::cli

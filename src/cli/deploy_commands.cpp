@@ -13,6 +13,7 @@
 #include "greenai/jobs/convert.h"
 #include "greenai/jobs/measure.h"
 #include "greenai/nn/dataset.h"
+#include "greenai/tune/inference.h"
 #include "greenai/util/file.h"
 #include "greenai/util/npy.h"
 
@@ -140,18 +141,33 @@ int eval_command(int argc, char** argv) {
 
 int bench_command(int argc, char** argv) {
   ParsedArgs args =
-      ArgParser("bench", common_specs({{"batch", true}, {"seconds", true}, {"input-shape", true}}))
+      ArgParser("bench",
+                common_specs(
+                    {{"batch", true}, {"seconds", true}, {"input-shape", true}, {"config", true}}))
           .parse(argc, argv, 2);
   if (args.has("help")) return print_help({"bench", "common", "tracking"});
-  if (args.positionals.empty()) throw UsageError("expected one or more model files");
+  std::vector<std::string> models = args.positionals;
   std::vector<int> batches;
-  for (double b : number_list(args.get("batch").value_or("1,64"),
-                              "--batch takes batch sizes from 1 to 65536, such as 1,64", 1, 65536,
-                              /*whole=*/true))
-    batches.push_back(static_cast<int>(b));
+  nn::Precision precision = nn::Precision::kFp32;
+  int threads = static_cast<int>(integer(args, "threads", 1, 1));
+  if (auto file = args.get("config")) {  // what `greenai tune MODEL --write FILE` recommended
+    if (!models.empty() || args.has("batch") || args.has("threads"))
+      throw UsageError("--config FILE gives the model, batch and threads: drop the others");
+    const tune::InferenceConfig c = tune::load_inference_config(*file);
+    models = {c.model};
+    batches = {c.batch};
+    threads = c.threads;
+    precision = nn::parse_precision(c.precision == "int8" ? "fp32" : c.precision);
+  }
+  if (models.empty()) throw UsageError("expected one or more model files, or --config FILE");
+  if (batches.empty())
+    for (double b : number_list(args.get("batch").value_or("1,64"),
+                                "--batch takes batch sizes from 1 to 65536, such as 1,64", 1, 65536,
+                                /*whole=*/true))
+      batches.push_back(static_cast<int>(b));
   const double seconds = args.number("seconds", 2.0);
   if (!(seconds > 0) || seconds > 3600) throw UsageError("--seconds must be in (0, 3600]");
-  torch::set_num_threads(static_cast<int>(integer(args, "threads", 1, 1)));
+  torch::set_num_threads(threads);
   auto tracker = tracker_for_this_process(args);
   std::vector<uint32_t> input_shape;  // --input-shape 3,224,224: an ONNX input's dimensions
   if (auto shape = args.get("input-shape"))
@@ -163,7 +179,7 @@ int bench_command(int argc, char** argv) {
   if (!input_shape.empty() && input_shape.size() != 1 && input_shape.size() != 3)
     throw UsageError("--input-shape takes N or C,H,W (the dimensions after the batch)");
   const jobs::BenchReport report =
-      jobs::bench_models(args.positionals, batches, seconds, *tracker, input_shape);
+      jobs::bench_models(models, batches, seconds, *tracker, input_shape, precision);
   return print_result(args, report.to_json(), report.to_text());
 }
 

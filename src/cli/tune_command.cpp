@@ -6,6 +6,8 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/help.h"
+#include "cli/tracking_flags.h"
+#include "cli/tune_options.h"
 #include "greenai/error.h"
 #include "greenai/tune/replay.h"
 #include "greenai/util/json.h"
@@ -25,22 +27,37 @@ util::Json run_json(const tune::ReplayRun& r) {
 
 }  // namespace
 
-int tune_command(int argc, char** argv) {
-  ParsedArgs args = ArgParser("tune", {{"replay", true},
-                                       {"gpu", true},
-                                       {"eta", true},
-                                       {"beta", true},
-                                       {"seed", true},
-                                       {"seeds", true},
-                                       {"json", false},
-                                       {"help", false}})
-                        .parse(argc, argv, 2);
+std::vector<OptionSpec> tune_option_specs() {
+  std::vector<OptionSpec> specs{
+      {"replay", true},      {"gpu", true},        {"eta", true},           {"beta", true},
+      {"seed", true},        {"seeds", true},      {"batches", true},       {"threads", true},
+      {"variants", true},    {"max-p99-ms", true}, {"max-p99-ratio", true}, {"objective", true},
+      {"window", true},      {"rounds", true},     {"no-bf16", false},      {"write", true},
+      {"input-shape", true}, {"json", false},      {"help", false}};
+  for (const OptionSpec& s : tracking_option_specs(/*json_is_log=*/true)) {
+    bool taken = false;
+    for (const OptionSpec& own : specs) taken = taken || own.name == s.name;
+    if (!taken) specs.push_back(s);
+  }
+  return specs;
+}
+
+int tune_main(int argc, char** argv, CommandFn tune_model) {
+  ParsedArgs args = ArgParser("tune", tune_option_specs()).parse(argc, argv, 2);
   if (args.has("help")) return print_help({"tune"});
+  if (!args.positionals.empty()) {
+    if (args.has("replay"))
+      throw UsageError("give either MODEL (tune it here) or --replay DIR (Zeus's traces)");
+    if (!tune_model)
+      throw UsageError(
+          "tuning a MODEL needs greenai-torch (LibTorch), which this build of greenai lacks");
+    return tune_model(argc, argv);
+  }
   const auto dir = args.get("replay");
   if (!dir)
     throw UsageError(
-        "missing --replay DIR (the folder of Zeus's summary_train.csv and "
-        "summary_power_GPU.csv); tuning a model or a command on this machine is not built yet");
+        "expected MODEL (a checkpoint, edge or ONNX file to tune on this machine) or --replay "
+        "DIR (the folder of Zeus's summary_train.csv and summary_power_GPU.csv)");
   const std::string gpu = args.get("gpu").value_or("v100");
   tune::CostModel model;
   model.eta = args.number("eta", 0.5);

@@ -3,8 +3,11 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <sstream>
+#include <vector>
 
+#include "greenai/edge/format.h"
 #include "greenai/error.h"
 #include "greenai/interop/onnx.h"
 
@@ -33,6 +36,20 @@ RuntimeModel::RuntimeModel(const std::string& path, int max_batch,
     status = greenai_edge_load_file(path.c_str(), max_batch, &model_, why, sizeof why);
   }
   if (status != GREENAI_EDGE_OK) throw Error("cannot load model (path=" + path + ")", why);
+  // The loader accepted these bytes, so the view of them cannot fail.
+  std::vector<uint8_t> bytes;
+  if (imported_) {
+    bytes.assign(imported_->data(), imported_->data() + imported_->size());
+  } else {
+    std::ifstream f(path, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+  }
+  edge::FileView view;
+  if (edge::view_file(bytes, &view).empty())
+    for (const edge::OpRecord& op : view.ops)
+      if (op.kind == edge::OpKind::kQuantize || op.kind == edge::OpKind::kQLinear ||
+          op.kind == edge::OpKind::kQConv2d)
+        precision_ = "int8";
 }
 
 bool RuntimeModel::loads(const std::string& path) {

@@ -20,6 +20,7 @@
 #include "greenai/nn/checkpoint.h"
 #include "greenai/nn/trainer.h"
 #include "greenai/util/text.h"
+#include "jobs/internal/bench_model.h"
 
 namespace greenai::jobs {
 namespace {
@@ -221,56 +222,7 @@ Json BenchReport::to_json() const {
       .set("provenance", provenance.to_json());
 }
 
-namespace {
-
-// One model loaded for timing: on the edge runtime, or a checkpoint on LibTorch.
-class BenchModel {
- public:
-  BenchModel(const std::string& path, int max_batch, const std::vector<uint32_t>& input_shape)
-      : path_(path) {
-    if (interop::RuntimeModel::loads(path)) {
-      edge_ = std::make_unique<interop::RuntimeModel>(path, max_batch, input_shape);
-      input_size_ = greenai_edge_input_size(edge_->get());
-      runtime_ = std::string("edge ") + greenai_edge_kernels(edge_->get()) +
-                 (edge_->format() == "onnx" ? " (onnx)" : "");
-    } else {
-      checkpoint_ = nn::load_checkpoint(path);
-      checkpoint_->net->eval();
-      input_size_ = 1;
-      for (int64_t d : checkpoint_->net->spec().input_shape) input_size_ *= d;
-      runtime_ = "libtorch fp32 x" + std::to_string(torch::get_num_threads());
-    }
-  }
-  size_t input_size() const { return input_size_; }
-  const std::string& runtime() const { return runtime_; }
-
-  // The latencies of calls at `batch` on `input`.
-  track::CallTimes time(int batch, std::vector<float>& input, double seconds) {
-    if (edge_) {
-      std::vector<float> output(greenai_edge_output_size(edge_->get()) * batch);
-      greenai_edge_model* m = edge_->get();
-      return track::time_calls(
-          [&] {
-            run_edge(m, path_, batch, input.data(), input.size(), output.data(), output.size());
-          },
-          seconds);
-    }
-    std::vector<int64_t> shape{batch};
-    for (int64_t d : checkpoint_->net->spec().input_shape) shape.push_back(d);
-    torch::Tensor x = torch::from_blob(input.data(), shape, torch::kFloat32);
-    torch::NoGradGuard no_grad;
-    return track::time_calls([&] { checkpoint_->net->forward(x); }, seconds);
-  }
-
- private:
-  std::string path_;
-  std::unique_ptr<interop::RuntimeModel> edge_;
-  std::optional<nn::Checkpoint> checkpoint_;
-  std::string runtime_;
-  size_t input_size_ = 0;
-};
-
-}  // namespace
+namespace {}  // namespace
 
 std::string CheckpointEvaluation::to_text() const {
   std::string text;
@@ -300,23 +252,23 @@ std::string BenchReport::to_text() const {
 
 BenchReport bench_models(const std::vector<std::string>& paths, const std::vector<int>& batches,
                          double seconds, track::Tracker& tracker,
-                         const std::vector<uint32_t>& input_shape) {
+                         const std::vector<uint32_t>& input_shape, nn::Precision precision) {
   const int max_batch = *std::max_element(batches.begin(), batches.end());
   BenchReport report;
   tracker.start();
   std::mt19937 rng(42);
   std::uniform_real_distribution<float> uniform(0, 1);
   for (const std::string& path : paths) {
-    BenchModel model(path, max_batch, input_shape);
+    internal::BenchModel model(path, max_batch, input_shape);
     for (int batch : batches) {
       std::vector<float> input(model.input_size() * batch);
       for (float& v : input) v = uniform(rng);
       const std::string phase = path + " batch " + std::to_string(batch);
       tracker.begin_phase(phase);
-      const track::CallTimes t = model.time(batch, input, seconds);
+      const track::CallTimes t = model.time(batch, input, seconds, precision);
       tracker.end_phase();
       track::BenchRow row{path,
-                          model.runtime(),
+                          model.runtime(precision),
                           batch,
                           static_cast<double>(t.micros.size()),
                           t.percentile(0.5),

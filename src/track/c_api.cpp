@@ -1,3 +1,4 @@
+#include <cstdio>
 #include <exception>
 #include <memory>
 #include <string>
@@ -6,6 +7,7 @@
 #include "greenai/greenai.h"
 #include "greenai/track/sinks.h"
 #include "greenai/track/tracker.h"
+#include "greenai/tune/inference.h"
 
 struct greenai_tracker {
   std::unique_ptr<greenai::track::Tracker> tracker;
@@ -136,6 +138,25 @@ void greenai_tracker_destroy(greenai_tracker* t) {
     delete t;
   } catch (...) {
   }
+}
+
+int greenai_tuned_config_load(const char* path, greenai_tuned_config* config) {
+  return guarded([&]() -> int {
+    if (!path || !config)
+      throw greenai::Error("cannot read tuned configuration", "the path or the config is null");
+    const greenai::tune::InferenceConfig c = greenai::tune::load_inference_config(path);
+    if (c.model.size() >= sizeof config->model)
+      throw greenai::Error(std::string("cannot read tuned configuration (path=") + path + ")",
+                           "the model's path is longer than greenai_tuned_config holds (4095)",
+                           "move the model to a shorter path and tune again");
+    *config = {};
+    std::snprintf(config->model, sizeof config->model, "%s", c.model.c_str());
+    std::snprintf(config->precision, sizeof config->precision, "%s", c.precision.c_str());
+    std::snprintf(config->runtime, sizeof config->runtime, "%s", c.runtime.c_str());
+    config->threads = c.threads;
+    config->batch = c.batch;
+    return GREENAI_OK;
+  });
 }
 
 const char* greenai_last_error(void) { return last_error.c_str(); }

@@ -122,10 +122,16 @@ TEST(Cli, Co2CalculatorMatchesTheMissionsExample) {
 TEST(Cli, TuneReplaysOnlyWhatItIsGiven) {
   Result help = run({"tune", "--help"});
   EXPECT_EQ(help.code, 0);
-  EXPECT_EQ(help.out.rfind("usage: greenai tune --replay DIR", 0), 0u) << help.out;
+  EXPECT_EQ(help.out.rfind("usage: greenai tune MODEL", 0), 0u) << help.out;
+  EXPECT_NE(help.out.find("greenai tune --replay DIR"), std::string::npos) << help.out;
   Result missing = run({"tune"});
   EXPECT_EQ(missing.code, 2);
-  EXPECT_EQ(missing.err.rfind("greenai tune: missing --replay DIR", 0), 0u) << missing.err;
+  EXPECT_EQ(missing.err.rfind("greenai tune: expected MODEL (a checkpoint, edge or ONNX file", 0),
+            0u)
+      << missing.err;
+  Result both = run({"tune", "m.pt", "--replay", "/nonexistent"});
+  EXPECT_EQ(both.code, 2);
+  EXPECT_NE(both.err.find("give either MODEL"), std::string::npos) << both.err;
   Result no_dir = run({"tune", "--replay", "/nonexistent"});
   EXPECT_EQ(no_dir.code, 2);
   EXPECT_NE(no_dir.err.find("/nonexistent/summary_train.csv"), std::string::npos) << no_dir.err;
@@ -623,6 +629,35 @@ TEST(CliTraining, ExportEvalAndBenchEdgeAndOnnx) {
 
   Result bad_batch = run({"bench", onnx, "--batch", "0"});
   EXPECT_EQ(bad_batch.code, 2);
+
+  // Tuning the checkpoint with the int8 edge file as a variant: 2 batch sizes each, one thread;
+  // the recommendation written, then benchmarked from the file.
+  const std::string tuned = dir.file("tuned.json");
+  Result tune = run({"tune", model, "--variants", edge_file, "--batches", "1,4", "--threads", "1",
+                     "--window", "0.02", "--rounds", "2", "--no-bf16", "--max-p99-ratio", "2",
+                     "--write", tuned, "--json"});
+  ASSERT_EQ(tune.code, 0) << tune.err;
+  const greenai::util::Json t = greenai::util::Json::parse(tune.out);
+  EXPECT_EQ(t.at("rows").items().size(), 4u) << tune.out;
+  EXPECT_EQ(t.at("default").at("threads").number(), 1);
+  EXPECT_EQ(t.at("default").at("batch").number(), 1);
+  EXPECT_EQ(t.at("default").at("precision").string(), "fp32");
+  ASSERT_TRUE(t.at("recommended").is_object()) << tune.out;
+  EXPECT_EQ(t.at("provenance").at("energy").string().rfind("estimated", 0), 0u) << tune.out;
+  EXPECT_EQ(greenai::util::Json::parse(read_file(tuned)).dump(), t.at("recommended").dump());
+  Result from_config = run({"bench", "--config", tuned, "--seconds", "0.05"});
+  ASSERT_EQ(from_config.code, 0) << from_config.err;
+  EXPECT_EQ(std::count(from_config.out.begin(), from_config.out.end(), '\n'), 1 + 1 + 2)
+      << from_config.out;
+  Result config_and_model = run({"bench", model, "--config", tuned});
+  EXPECT_EQ(config_and_model.code, 2);
+  Result replay_flag = run({"tune", model, "--gpu", "v100"});
+  EXPECT_EQ(replay_flag.code, 2);
+  EXPECT_NE(replay_flag.err.find("--gpu is for --replay"), std::string::npos) << replay_flag.err;
+  Result bad_objective = run({"tune", model, "--objective", "speed"});
+  EXPECT_EQ(bad_objective.code, 2);
+  EXPECT_NE(bad_objective.err.find("use energy, edp, or cost:ETA"), std::string::npos)
+      << bad_objective.err;
   Result onnx_dynamic =
       run({"export", model, "--precision", "dynamic", "--format", "onnx", "--out", onnx});
   EXPECT_EQ(onnx_dynamic.code, 2);

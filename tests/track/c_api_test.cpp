@@ -65,4 +65,28 @@ TEST(CApi, TracksThisProcessIntoACsv) {
   EXPECT_NE(text.find(",final,"), std::string::npos);
 }
 
+// What `greenai tune MODEL --write FILE` saved, read back through the C API; a bad file is an
+// error that names the field and the fix.
+TEST(CApi, ReadsATunedConfiguration) {
+  greenai::testing::TempDir dir;
+  const std::string good =
+      dir.write("tuned.json", R"({"model": "teacher.int8.edge", "precision": "int8", )"
+                              R"("runtime": "edge", "threads": 1, "batch": 8})");
+  greenai_tuned_config c;
+  ASSERT_EQ(greenai_tuned_config_load(good.c_str(), &c), GREENAI_OK) << greenai_last_error();
+  EXPECT_STREQ(c.model, "teacher.int8.edge");
+  EXPECT_STREQ(c.precision, "int8");
+  EXPECT_STREQ(c.runtime, "edge");
+  EXPECT_EQ(c.threads, 1);
+  EXPECT_EQ(c.batch, 8);
+  const std::string bad = dir.write(
+      "bad.json", R"({"model": "m.pt", "precision": "fp32", "runtime": "libtorch", "batch": 8})");
+  EXPECT_EQ(greenai_tuned_config_load(bad.c_str(), &c), GREENAI_ERROR_INVALID_ARGUMENT);
+  const std::string why = greenai_last_error();
+  EXPECT_NE(why.find("\"threads\" is missing"), std::string::npos) << why;
+  EXPECT_NE(why.find("hint: write it again with greenai tune MODEL --write"), std::string::npos)
+      << why;
+  EXPECT_EQ(greenai_tuned_config_load(nullptr, &c), GREENAI_ERROR_INVALID_ARGUMENT);
+}
+
 }  // namespace

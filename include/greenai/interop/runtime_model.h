@@ -29,11 +29,14 @@ class RuntimeModel {
   greenai_edge_model* get() const { return model_; }
   /// "edge" or "onnx": what the file was.
   const std::string& format() const { return format_; }
+  /// "int8" when any operator computes in int8 (a quantized model), else "fp32".
+  const std::string& precision() const { return precision_; }
 
  private:
   std::unique_ptr<edge::AlignedBytes> imported_;  // an ONNX file's edge graph
   greenai_edge_model* model_ = nullptr;
   std::string format_ = "edge";
+  std::string precision_ = "fp32";
 };
 
 }  // namespace greenai::interop

@@ -97,9 +97,11 @@ struct BenchReport {
 /// calls on fixed pseudo-random inputs in [0, 1), each case a phase of `tracker` (started and
 /// stopped here) whose energy is divided by the inferences made. Edge and ONNX files run on the
 /// edge runtime (one thread), checkpoints on LibTorch fp32 with its current thread count.
-/// `input_shape`, when not empty, is the per-example input shape ONNX files are imported with.
+/// `input_shape`, when not empty, is the per-example input shape ONNX files are imported with;
+/// `precision` is what checkpoints run in (bf16: under autocast).
 BenchReport bench_models(const std::vector<std::string>& paths, const std::vector<int>& batches,
                          double seconds, track::Tracker& tracker,
-                         const std::vector<uint32_t>& input_shape = {});
+                         const std::vector<uint32_t>& input_shape = {},
+                         nn::Precision precision = nn::Precision::kFp32);
 
 }  // namespace greenai::jobs
