@@ -59,6 +59,13 @@ int greenai_tracker_end_phase(greenai_tracker* tracker);
 int greenai_tracker_step(greenai_tracker* tracker, greenai_energy* energy);
 int greenai_tracker_stop(greenai_tracker* tracker, greenai_energy* total);
 void greenai_tracker_destroy(greenai_tracker* tracker);
+/* Reports the end of one step (a training step, a batch of requests) to a
+ * `greenai tune --knob K -- CMD` that runs this process: it profiles its knob over the first
+ * steps, then holds the best value. Outside one it does nothing and costs a getenv once.
+ * Returns the thread count tune asks this process to run with from now on (--knob threads; the
+ * caller applies it, as GreenAI's trainer does with torch::set_num_threads), or 0 for none. */
+int greenai_step(void);
+
 /* What `greenai tune MODEL --write FILE` recommended for serving a model here: the file to
  * load, its precision ("fp32", "bf16" or "int8"), the runtime ("libtorch", or "edge" for the
  * edge runtime), LibTorch's thread count and the batch size to group requests into. */

@@ -1,6 +1,7 @@
 // greenai tune: replays tuners of batch size and GPU power limit over Zeus's traces of recurring
 // training jobs (library: greenai/tune/replay.h).
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 #include "cli/args.h"
@@ -9,6 +10,10 @@
 #include "cli/tracking_flags.h"
 #include "cli/tune_options.h"
 #include "greenai/error.h"
+#include "greenai/hardware/cpu.h"
+#include "greenai/meter/rapl.h"
+#include "greenai/track/measurements.h"
+#include "greenai/tune/command_tuner.h"
 #include "greenai/tune/replay.h"
 #include "greenai/util/json.h"
 
@@ -25,6 +30,65 @@ util::Json run_json(const tune::ReplayRun& r) {
       .set("reached", static_cast<double>(r.reached));
 }
 
+// greenai tune --knob K [...] -- CMD: the knob profiled over the command's first steps.
+int tune_a_command(const ParsedArgs& args) {
+  if (args.rest.empty())
+    throw UsageError("--knob tunes a command: give it after --, as greenai tune --knob threads -- "
+                     "greenai train ...");
+  if (!args.positionals.empty() || args.has("replay"))
+    throw UsageError("give MODEL, --replay DIR, or --knob K -- CMD, one of them");
+  const auto knob = args.get("knob");
+  if (!knob) throw UsageError("missing --knob power-cap|cpu-freq|threads for the command");
+  tune::CommandTuneRequest r;
+  r.argv = args.rest;
+  r.knob = *knob;
+  if (auto v = args.get("values"))
+    r.values = number_list(*v, "--values takes the knob's values, baseline first, such as 2,1",
+                           1e-9, 1e12);
+  tune::JitProfileOptions& p = r.profile;
+  p.warmup_steps = static_cast<int>(integer(args, "warmup-steps", p.warmup_steps, 0, 1000000));
+  p.settle_steps = static_cast<int>(integer(args, "settle-steps", p.settle_steps, 0, 1000000));
+  p.steps_per_value =
+      static_cast<int>(integer(args, "steps-per-value", p.steps_per_value, 1, 1000000));
+  if (args.has("max-slowdown") && args.has("eta"))
+    throw UsageError("give --max-slowdown or --eta, not both");
+  p.eta = args.number("eta", 0.5);
+  if (!(p.eta >= 0 && p.eta <= 1)) throw UsageError("--eta must lie in [0, 1]");
+  p.max_slowdown = args.number("max-slowdown", 0);
+  if (args.has("max-slowdown") && !(p.max_slowdown >= 1))
+    throw UsageError("--max-slowdown takes a ratio of at least 1, such as 1.1");
+  const hardware::Hardware here = hardware::detect();
+  r.cpu_identity = here.cpu.model + " " + here.cpu.architecture;
+  for (const std::string& f : here.cpu.features) r.cpu_identity += " " + f;
+  r.logical_cpus = here.cpu.logical_cpus;
+  r.powercap_root = meter::default_powercap_root();
+  if (!args.has("no-cache")) {
+    if (auto dir = args.get("cache-dir")) {
+      r.cache_dir = *dir;
+    } else {
+      const char* cache = std::getenv("XDG_CACHE_HOME");
+      const char* home = std::getenv("HOME");
+      if (cache && *cache)
+        r.cache_dir = std::string(cache) + "/greenai/tune";
+      else if (home && *home)
+        r.cache_dir = std::string(home) + "/.cache/greenai/tune";
+    }
+  }
+  const track::TrackerOptions options = tracker_options(args);
+  auto [tracker, tree] = tracker_for_descendants(args, options);
+  const tune::CommandTuneResult result = tune::tune_command(r, *tracker, *tree);
+  const track::Provenance provenance = track::Provenance::of(tracker->info());
+  if (args.has("json"))
+    std::cout << result.to_json()
+                     .set("provenance", provenance.to_json())
+                     .set("hardware", here.to_json())
+                     .dump()
+              << "\n";
+  else
+    std::cerr << result.to_text() << "energy: " << provenance.energy << "\n";
+  return result.exit_status;
+}
+
 }  // namespace
 
 std::vector<OptionSpec> tune_option_specs() {
@@ -33,7 +97,9 @@ std::vector<OptionSpec> tune_option_specs() {
       {"seed", true},        {"seeds", true},      {"batches", true},       {"threads", true},
       {"variants", true},    {"max-p99-ms", true}, {"max-p99-ratio", true}, {"objective", true},
       {"window", true},      {"rounds", true},     {"no-bf16", false},      {"write", true},
-      {"input-shape", true}, {"json", false},      {"help", false}};
+      {"input-shape", true}, {"json", false},      {"help", false},
+      {"knob", true},        {"values", true},     {"max-slowdown", true},  {"warmup-steps", true},
+      {"settle-steps", true}, {"steps-per-value", true}, {"cache-dir", true}, {"no-cache", false}};
   for (const OptionSpec& s : tracking_option_specs(/*json_is_log=*/true)) {
     bool taken = false;
     for (const OptionSpec& own : specs) taken = taken || own.name == s.name;
@@ -45,6 +111,7 @@ std::vector<OptionSpec> tune_option_specs() {
 int tune_main(int argc, char** argv, CommandFn tune_model) {
   ParsedArgs args = ArgParser("tune", tune_option_specs()).parse(argc, argv, 2);
   if (args.has("help")) return print_help({"tune"});
+  if (args.has("knob") || !args.rest.empty()) return tune_a_command(args);
   if (!args.positionals.empty()) {
     if (args.has("replay"))
       throw UsageError("give either MODEL (tune it here) or --replay DIR (Zeus's traces)");

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "greenai/error.h"
+#include "greenai/greenai.h"
 #include "greenai/track/measurements.h"
 #include "greenai/util/text.h"
 
@@ -165,7 +166,11 @@ TrainReport train(Net& net, const Dataset& train_set, const Dataset& test_set,
         optimizer->step();
       }
       if (o.after_step) o.after_step(net);
-      loss_sum += loss.item<double>();
+      loss_sum += loss.item<double>();  // waits for the step: its end is now
+      // Under `greenai tune --knob threads -- greenai train ...`, the step is reported and the
+      // thread count asked for applied; elsewhere this is a no-op.
+      if (const int threads = greenai_step(); threads > 0 && threads != torch::get_num_threads())
+        torch::set_num_threads(threads);
       if (o.on_progress) {
         // Throughput of this epoch so far; the time left at the mean step time of the run.
         const double epoch_s = seconds_since(epoch_start);

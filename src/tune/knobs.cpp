@@ -191,6 +191,26 @@ void PowerCapKnob::set(double watts) {
   }
 }
 
+namespace {
+// `top`, then 90 % ... 50 % of it, none below `floor`.
+std::vector<double> tenths_down(double top, double floor) {
+  std::vector<double> values;
+  for (int tenths = 10; tenths >= 5; --tenths) {
+    const double v = std::round(top * tenths / 10);
+    if (v >= floor && v > 0) values.push_back(v);
+  }
+  return values;
+}
+}  // namespace
+
+std::vector<double> PowerCapKnob::profile_values() const {
+  const std::string now = read_value(files_[0]);
+  if (!all_digits(now) || std::stod(now) <= 0)
+    throw Error("cannot profile the power cap (path=" + files_[0] + ")",
+                "it holds no power limit in microwatts");
+  return tenths_down(std::stod(now) / 1e6, 0);
+}
+
 CpuFreqKnob::CpuFreqKnob(std::string cpu_root, KnobRestorer& restorer) : restorer_(restorer) {
   files_ = files_under(cpu_root, "cpufreq/scaling_max_freq", [](const std::string& n) {
     return n.rfind("cpu", 0) == 0 && all_digits(n.substr(3));
@@ -213,6 +233,16 @@ void CpuFreqKnob::set(double khz) {
                   "outside the CPU's range " + lo + " to " + hi + " kHz");
     restorer_.write(f, std::to_string(std::llround(khz)));
   }
+}
+
+std::vector<double> CpuFreqKnob::profile_values() const {
+  const std::string dir = files_[0].substr(0, files_[0].rfind('/'));
+  const std::string hi = read_value(dir + "/cpuinfo_max_freq");
+  const std::string lo = read_value(dir + "/cpuinfo_min_freq");
+  if (!all_digits(hi) || std::stod(hi) <= 0)
+    throw Error("cannot profile the CPU frequency (path=" + dir + "/cpuinfo_max_freq)",
+                "it holds no frequency in kHz");
+  return tenths_down(std::stod(hi), all_digits(lo) ? std::stod(lo) : 0);
 }
 
 }  // namespace greenai::tune

@@ -44,6 +44,8 @@ class Knob {
   virtual std::string read() const = 0;
   /// Sets it (in the knob's unit: watts, kilohertz); throws greenai::Error with the fix.
   virtual void set(double value) = 0;
+  /// The values a just-in-time profile tries, the baseline (the most power) first.
+  virtual std::vector<double> profile_values() const = 0;
 };
 
 /// The RAPL package power cap of every package domain (intel-rapl:N, N a package) under
@@ -56,6 +58,8 @@ class PowerCapKnob : public Knob {
   std::string name() const override { return "power-cap"; }
   std::string read() const override;
   void set(double watts) override;
+  /// The first package's cap now, then 90 % ... 50 % of it.
+  std::vector<double> profile_values() const override;
 
  private:
   std::vector<std::string> files_;
@@ -69,6 +73,8 @@ class CpuFreqKnob : public Knob {
   std::string name() const override { return "cpu-freq"; }
   std::string read() const override;
   void set(double khz) override;
+  /// cpuinfo_max_freq of the first CPU, then 90 % ... 50 % of it, none below cpuinfo_min_freq.
+  std::vector<double> profile_values() const override;
 
  private:
   std::vector<std::string> files_;
