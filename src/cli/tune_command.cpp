@@ -11,6 +11,7 @@
 #include "cli/tune_options.h"
 #include "greenai/error.h"
 #include "greenai/hardware/cpu.h"
+#include "greenai/meter/nvml.h"
 #include "greenai/meter/rapl.h"
 #include "greenai/track/measurements.h"
 #include "greenai/tune/command_tuner.h"
@@ -33,12 +34,14 @@ util::Json run_json(const tune::ReplayRun& r) {
 // greenai tune --knob K [...] -- CMD: the knob profiled over the command's first steps.
 int tune_a_command(const ParsedArgs& args) {
   if (args.rest.empty())
-    throw UsageError("--knob tunes a command: give it after --, as greenai tune --knob threads -- "
-                     "greenai train ...");
+    throw UsageError(
+        "--knob tunes a command: give it after --, as greenai tune --knob threads -- "
+        "greenai train ...");
   if (!args.positionals.empty() || args.has("replay"))
     throw UsageError("give MODEL, --replay DIR, or --knob K -- CMD, one of them");
   const auto knob = args.get("knob");
-  if (!knob) throw UsageError("missing --knob power-cap|cpu-freq|threads for the command");
+  if (!knob)
+    throw UsageError("missing --knob power-cap|cpu-freq|gpu-power-limit|threads for the command");
   tune::CommandTuneRequest r;
   r.argv = args.rest;
   r.knob = *knob;
@@ -62,6 +65,7 @@ int tune_a_command(const ParsedArgs& args) {
   for (const std::string& f : here.cpu.features) r.cpu_identity += " " + f;
   r.logical_cpus = here.cpu.logical_cpus;
   r.powercap_root = meter::default_powercap_root();
+  r.nvml_library = meter::default_nvml_library();
   if (!args.has("no-cache")) {
     if (auto dir = args.get("cache-dir")) {
       r.cache_dir = *dir;
@@ -92,14 +96,33 @@ int tune_a_command(const ParsedArgs& args) {
 }  // namespace
 
 std::vector<OptionSpec> tune_option_specs() {
-  std::vector<OptionSpec> specs{
-      {"replay", true},      {"gpu", true},        {"eta", true},           {"beta", true},
-      {"seed", true},        {"seeds", true},      {"batches", true},       {"threads", true},
-      {"variants", true},    {"max-p99-ms", true}, {"max-p99-ratio", true}, {"objective", true},
-      {"window", true},      {"rounds", true},     {"no-bf16", false},      {"write", true},
-      {"input-shape", true}, {"json", false},      {"help", false},
-      {"knob", true},        {"values", true},     {"max-slowdown", true},  {"warmup-steps", true},
-      {"settle-steps", true}, {"steps-per-value", true}, {"cache-dir", true}, {"no-cache", false}};
+  std::vector<OptionSpec> specs{{"replay", true},
+                                {"gpu", true},
+                                {"eta", true},
+                                {"beta", true},
+                                {"seed", true},
+                                {"seeds", true},
+                                {"batches", true},
+                                {"threads", true},
+                                {"variants", true},
+                                {"max-p99-ms", true},
+                                {"max-p99-ratio", true},
+                                {"objective", true},
+                                {"window", true},
+                                {"rounds", true},
+                                {"no-bf16", false},
+                                {"write", true},
+                                {"input-shape", true},
+                                {"json", false},
+                                {"help", false},
+                                {"knob", true},
+                                {"values", true},
+                                {"max-slowdown", true},
+                                {"warmup-steps", true},
+                                {"settle-steps", true},
+                                {"steps-per-value", true},
+                                {"cache-dir", true},
+                                {"no-cache", false}};
   for (const OptionSpec& s : tracking_option_specs(/*json_is_log=*/true)) {
     bool taken = false;
     for (const OptionSpec& own : specs) taken = taken || own.name == s.name;

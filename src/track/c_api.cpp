@@ -3,9 +3,9 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <mutex>
 #include <exception>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "greenai/error.h"
@@ -179,7 +179,8 @@ int greenai_step(void) {
   const char byte = 's';
   [[maybe_unused]] const ssize_t written = ::write(c.step_fd, &byte, 1);
   int advice[16];
-  for (ssize_t n; (n = ::read(c.advice_fd, advice, sizeof advice)) >= static_cast<ssize_t>(sizeof(int));)
+  for (ssize_t n;
+       (n = ::read(c.advice_fd, advice, sizeof advice)) >= static_cast<ssize_t>(sizeof(int));)
     c.threads = advice[n / static_cast<ssize_t>(sizeof(int)) - 1];
   return c.threads;
 }

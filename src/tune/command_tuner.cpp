@@ -33,8 +33,7 @@ using util::Json;
 const std::vector<int> kForwardedSignals = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
 
 double now_s() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 // FNV-1a, 64 bits: a stable key for a file name (not a security hash).
@@ -52,16 +51,17 @@ std::unique_ptr<Knob> make_knob(const CommandTuneRequest& r, KnobRestorer& resto
   if (r.knob == "power-cap") return std::make_unique<PowerCapKnob>(r.powercap_root, restorer);
   if (r.knob == "cpu-freq") return std::make_unique<CpuFreqKnob>(r.cpu_root, restorer);
   if (r.knob == "threads") return std::make_unique<ThreadsKnob>(channel, r.logical_cpus);
+  if (r.knob == "gpu-power-limit")
+    return std::make_unique<GpuPowerLimitKnob>(r.nvml_library, restorer);
   throw Error("cannot tune (knob=" + r.knob + ")", "no such knob",
-              "use power-cap, cpu-freq or threads");
+              "use power-cap, cpu-freq, gpu-power-limit or threads");
 }
 
 std::optional<double> read_cache(const std::string& path) {
   if (path.empty() || !std::filesystem::exists(path)) return std::nullopt;
   try {
     const Json j = Json::parse(util::read_file(path));
-    if (const Json* v = j.find("chosen"); v && v->type() == Json::Type::kNumber)
-      return v->number();
+    if (const Json* v = j.find("chosen"); v && v->type() == Json::Type::kNumber) return v->number();
   } catch (const Error&) {
     // A damaged cache is profiled again (and rewritten), never trusted.
   }
@@ -247,13 +247,13 @@ CommandTuneResult tune_command(const CommandTuneRequest& request, track::Tracker
   result.chosen = profiler->chosen();
   if (!result.from_cache) result.profile = profiler->profile();
   if (profiling_start_j >= 0) {
-    result.profiling_energy_j = (profiling_end_j >= 0 ? profiling_end_j : energy_j) -
-                                profiling_start_j;
+    result.profiling_energy_j =
+        (profiling_end_j >= 0 ? profiling_end_j : energy_j) - profiling_start_j;
     if (result.chosen)
       for (const ValueProfile& p : result.profile)
         if (p.value == *result.chosen)
-          result.overhead_j = result.profiling_energy_j -
-                              result.profiling_steps * p.energy_per_step_j();
+          result.overhead_j =
+              result.profiling_energy_j - result.profiling_steps * p.energy_per_step_j();
   }
   if (result.chosen && !result.from_cache && !result.cache_file.empty()) {
     std::filesystem::create_directories(std::filesystem::path(result.cache_file).parent_path());
@@ -265,10 +265,10 @@ CommandTuneResult tune_command(const CommandTuneRequest& request, track::Tracker
                        .set("seconds", p.seconds)
                        .set("energy_j", p.energy_j));
     util::write_file_atomic(result.cache_file, Json::object()
-                                                   .set("knob", request.knob)
-                                                   .set("chosen", *result.chosen)
-                                                   .set("profile", profile)
-                                                   .dump(2) +
+                                                       .set("knob", request.knob)
+                                                       .set("chosen", *result.chosen)
+                                                       .set("profile", profile)
+                                                       .dump(2) +
                                                    "\n");
   }
   return result;
@@ -311,8 +311,9 @@ std::string CommandTuneResult::to_text() const {
                     chosen && *chosen == p.value ? "  <- chosen" : "");
   }
   if (!chosen)
-    util::appendf(t, "%s: nothing chosen: the command ran %d steps, fewer than the profile needs "
-                     "(greenai_step() once a step)\n",
+    util::appendf(t,
+                  "%s: nothing chosen: the command ran %d steps, fewer than the profile needs "
+                  "(greenai_step() once a step)\n",
                   knob.c_str(), steps);
   else if (from_cache)
     util::appendf(t, "%s: held at %g from the start (cached in %s)\n", knob.c_str(), *chosen,

@@ -3,6 +3,7 @@
 // async-signal-safe), then re-raise the signal with the handler that was there before.
 #include "greenai/tune/knobs.h"
 
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -32,6 +33,8 @@ struct Saved {
 Saved g_saved[kMaxFiles];
 std::atomic<size_t> g_count{0};
 std::atomic<bool> g_alive{false};
+// Settings that are not files, undone by restore_all() (never from a signal handler).
+std::vector<std::pair<std::string, std::function<std::string()>>> g_undo;
 struct sigaction g_previous_int, g_previous_term;
 
 // Writes `length` bytes to `path`; async-signal-safe. Returns errno, or 0.
@@ -159,10 +162,19 @@ std::vector<std::string> KnobRestorer::restore_all() {
       failed.push_back(g_saved[i].path);
     g_count.store(i);
   }
+  while (!g_undo.empty()) {
+    auto [what, undo] = std::move(g_undo.back());
+    g_undo.pop_back();
+    if (const std::string why = undo(); !why.empty()) failed.push_back(what + ": " + why);
+  }
   return failed;
 }
 
-size_t KnobRestorer::pending() const { return g_count.load(); }
+size_t KnobRestorer::pending() const { return g_count.load() + g_undo.size(); }
+
+void KnobRestorer::on_restore(std::string what, std::function<std::string()> undo) {
+  g_undo.emplace_back(std::move(what), std::move(undo));
+}
 
 PowerCapKnob::PowerCapKnob(std::string powercap_root, KnobRestorer& restorer)
     : restorer_(restorer) {
@@ -243,6 +255,128 @@ std::vector<double> CpuFreqKnob::profile_values() const {
     throw Error("cannot profile the CPU frequency (path=" + dir + "/cpuinfo_max_freq)",
                 "it holds no frequency in kHz");
   return tenths_down(std::stod(hi), all_digits(lo) ? std::stod(lo) : 0);
+}
+
+// NVML's power-limit entry points, declared from its documented C ABI.
+struct GpuPowerLimitKnob::Nvml {
+  using Device = struct NvmlDeviceOpaque*;
+  void* handle = nullptr;
+  int (*init)() = nullptr;
+  int (*shutdown)() = nullptr;
+  int (*count)(unsigned*) = nullptr;
+  int (*device)(unsigned, Device*) = nullptr;
+  int (*constraints)(Device, unsigned*, unsigned*) = nullptr;
+  int (*get_limit)(Device, unsigned*) = nullptr;
+  int (*set_limit)(Device, unsigned) = nullptr;
+  const char* (*error_string)(int) = nullptr;
+  std::vector<Device> gpus;
+  std::vector<unsigned> min_mw, max_mw, saved_mw;
+  bool initialised = false;
+  std::string error(int code) const {
+    const char* text = error_string ? error_string(code) : nullptr;
+    return text ? text : "NVML error " + std::to_string(code);
+  }
+  ~Nvml() {
+    if (initialised) shutdown();
+    if (handle) ::dlclose(handle);
+  }
+};
+
+namespace {
+template <typename F>
+bool bind(void* handle, const char* symbol, F& out) {
+  out = reinterpret_cast<F>(::dlsym(handle, symbol));
+  return out != nullptr;
+}
+constexpr int kNvmlNoPermission = 4;
+}  // namespace
+
+GpuPowerLimitKnob::GpuPowerLimitKnob(const std::string& library, KnobRestorer& restorer)
+    : nvml_(std::make_shared<Nvml>()), restorer_(restorer) {
+  const std::string action = "cannot use the gpu-power-limit knob (library=" + library + ")";
+  Nvml& n = *nvml_;
+  n.handle = ::dlopen(library.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!n.handle) throw Error(action, "NVML cannot be loaded", "this machine has no NVIDIA driver");
+  if (!(bind(n.handle, "nvmlInit_v2", n.init) && bind(n.handle, "nvmlShutdown", n.shutdown) &&
+        bind(n.handle, "nvmlDeviceGetCount_v2", n.count) &&
+        bind(n.handle, "nvmlDeviceGetHandleByIndex_v2", n.device) &&
+        bind(n.handle, "nvmlDeviceGetPowerManagementLimitConstraints", n.constraints) &&
+        bind(n.handle, "nvmlDeviceGetPowerManagementLimit", n.get_limit) &&
+        bind(n.handle, "nvmlDeviceSetPowerManagementLimit", n.set_limit)))
+    throw Error(action, "the library lacks NVML's power-limit calls", "update the NVIDIA driver");
+  bind(n.handle, "nvmlErrorString", n.error_string);
+  if (int rc = n.init(); rc != 0) throw Error(action, "nvmlInit: " + n.error(rc));
+  n.initialised = true;
+  unsigned count = 0;
+  if (int rc = n.count(&count); rc != 0 || count == 0)
+    throw Error(action, rc ? n.error(rc) : "no GPU", "this machine has no NVIDIA GPU");
+  for (unsigned i = 0; i < count; ++i) {
+    Nvml::Device d = nullptr;
+    unsigned lo = 0, hi = 0, now = 0;
+    if (int rc = n.device(i, &d); rc != 0)
+      throw Error(action, "GPU " + std::to_string(i) + ": " + n.error(rc));
+    if (int rc = n.constraints(d, &lo, &hi); rc != 0)
+      throw Error(action, "GPU " + std::to_string(i) + " power-limit constraints: " + n.error(rc),
+                  "this GPU does not allow power management");
+    if (int rc = n.get_limit(d, &now); rc != 0)
+      throw Error(action, "GPU " + std::to_string(i) + " power limit: " + n.error(rc));
+    n.gpus.push_back(d);
+    n.min_mw.push_back(lo);
+    n.max_mw.push_back(hi);
+    n.saved_mw.push_back(now);
+  }
+}
+
+GpuPowerLimitKnob::~GpuPowerLimitKnob() = default;
+
+std::string GpuPowerLimitKnob::read() const {
+  std::string out;
+  for (size_t i = 0; i < nvml_->gpus.size(); ++i) {
+    unsigned mw = 0;
+    nvml_->get_limit(nvml_->gpus[i], &mw);
+    char text[32];
+    std::snprintf(text, sizeof text, "%g W", mw / 1000.0);
+    if (out.find(text) == std::string::npos) out += (out.empty() ? "" : ", ") + std::string(text);
+  }
+  return out;
+}
+
+void GpuPowerLimitKnob::set(double watts) {
+  Nvml& n = *nvml_;
+  const auto mw = static_cast<unsigned>(std::llround(watts * 1000));
+  for (size_t i = 0; i < n.gpus.size(); ++i)
+    if (!(watts > 0) || mw < n.min_mw[i] || mw > n.max_mw[i])
+      throw Error("cannot set the GPU power limit (watts=" + std::to_string(watts) + ")",
+                  "outside GPU " + std::to_string(i) + "'s range " +
+                      std::to_string(n.min_mw[i] / 1000) + " to " +
+                      std::to_string(n.max_mw[i] / 1000) + " W");
+  if (!registered_) {  // the limits read at construction are what is put back
+    registered_ = true;
+    std::shared_ptr<Nvml> keep = nvml_;
+    restorer_.on_restore("the GPU power limits", [keep] {
+      std::string why;
+      for (size_t i = 0; i < keep->gpus.size(); ++i)
+        if (int rc = keep->set_limit(keep->gpus[i], keep->saved_mw[i]); rc != 0)
+          why += "GPU " + std::to_string(i) + ": " + keep->error(rc) + "; ";
+      return why;
+    });
+  }
+  for (size_t i = 0; i < n.gpus.size(); ++i)
+    if (int rc = n.set_limit(n.gpus[i], mw); rc != 0)
+      throw Error("cannot set the GPU power limit (watts=" + std::to_string(watts) + ")",
+                  "GPU " + std::to_string(i) + ": " + n.error(rc),
+                  rc == kNvmlNoPermission ? "setting a GPU's power limit needs root: run greenai "
+                                            "tune with sudo"
+                                          : "");
+}
+
+std::vector<double> GpuPowerLimitKnob::profile_values() const {
+  const Nvml& n = *nvml_;
+  const unsigned hi = *std::max_element(n.max_mw.begin(), n.max_mw.end());
+  const unsigned lo = *std::min_element(n.min_mw.begin(), n.min_mw.end());
+  std::vector<double> values;
+  for (double w = hi / 1000.0; w * 1000 >= lo; w -= 25) values.push_back(w);
+  return values;
 }
 
 }  // namespace greenai::tune

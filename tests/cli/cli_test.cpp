@@ -654,6 +654,47 @@ TEST(CliTraining, ExportEvalAndBenchEdgeAndOnnx) {
   Result replay_flag = run({"tune", model, "--gpu", "v100"});
   EXPECT_EQ(replay_flag.code, 2);
   EXPECT_NE(replay_flag.err.find("--gpu is for --replay"), std::string::npos) << replay_flag.err;
+  // The thread count profiled over a training run's first steps: the trainer reports each step
+  // with greenai_step() and applies the count asked of it.
+  Result knob = run({"tune",
+                     "--knob",
+                     "threads",
+                     "--values",
+                     "2,1",
+                     "--warmup-steps",
+                     "1",
+                     "--steps-per-value",
+                     "2",
+                     "--no-cache",
+                     "--json",
+                     "--",
+                     GREENAI_EXE,
+                     "train",
+                     "--model",
+                     "student",
+                     "--epochs",
+                     "1",
+                     "--limit-train",
+                     "800",
+                     "--limit-test",
+                     "100",
+                     "--batch",
+                     "50",
+                     "--out",
+                     dir.file("k.pt")});
+  ASSERT_EQ(knob.code, 0) << knob.err;
+  const std::string knob_json = knob.out.substr(knob.out.rfind("\n{") + 1);
+  const greenai::util::Json k = greenai::util::Json::parse(knob_json);
+  EXPECT_EQ(k.at("steps").number(), 16) << knob_json;  // 800 / 50
+  EXPECT_EQ(k.at("profiling_steps").number(), 2 * (1 + 2));
+  EXPECT_EQ(k.at("profile").items().size(), 2u);
+  EXPECT_TRUE(k.at("chosen").number() == 1 || k.at("chosen").number() == 2) << knob_json;
+  Result no_command = run({"tune", "--knob", "threads"});
+  EXPECT_EQ(no_command.code, 2);
+  EXPECT_NE(no_command.err.find("give it after --"), std::string::npos) << no_command.err;
+  Result bad_knob = run({"tune", "--knob", "voltage", "--", "true"});
+  EXPECT_EQ(bad_knob.code, 2);
+  EXPECT_NE(bad_knob.err.find("no such knob"), std::string::npos) << bad_knob.err;
   Result bad_objective = run({"tune", model, "--objective", "speed"});
   EXPECT_EQ(bad_objective.code, 2);
   EXPECT_NE(bad_objective.err.find("use energy, edp, or cost:ETA"), std::string::npos)

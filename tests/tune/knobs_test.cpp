@@ -1,6 +1,7 @@
 // Knobs on fake sysfs trees: set, read, restored on return, on error and on SIGTERM.
 #include "greenai/tune/knobs.h"
 
+#include <dlfcn.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -139,6 +140,81 @@ TEST_F(FakeSysfs, ASignalMidwayRestoresBeforeTheProcessEnds) {
   EXPECT_EQ(WTERMSIG(status), SIGTERM);
   EXPECT_EQ(cap("intel-rapl:0"), "150000000");
   EXPECT_EQ(cap("intel-rapl:1"), "150000000");
+}
+
+}  // namespace
+}  // namespace greenai::tune
+
+namespace greenai::tune {
+namespace {
+
+// The fake libnvidia-ml.so.1 (tests/meter/fake_nvml.c), reached through the same dlopen handle
+// the knob uses.
+class FakeNvmlLimits : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    handle_ = ::dlopen(GREENAI_FAKE_NVML, RTLD_NOW | RTLD_LOCAL);
+    ASSERT_NE(handle_, nullptr);
+    reinterpret_cast<void (*)(unsigned, int, int)>(::dlsym(handle_, "fake_nvml_configure"))(2, 1,
+                                                                                            0);
+    configure_limits_ = reinterpret_cast<void (*)(unsigned, unsigned, unsigned, int)>(
+        ::dlsym(handle_, "fake_nvml_configure_limits"));
+    limit_mw_ = reinterpret_cast<unsigned (*)(unsigned)>(::dlsym(handle_, "fake_nvml_limit_mw"));
+    configure_limits_(100000, 300000, 250000, 0);
+  }
+  void TearDown() override { ::dlclose(handle_); }
+  void* handle_ = nullptr;
+  void (*configure_limits_)(unsigned, unsigned, unsigned, int) = nullptr;
+  unsigned (*limit_mw_)(unsigned) = nullptr;
+};
+
+TEST_F(FakeNvmlLimits, SetsEveryGpuWithinItsRangeAndPutsItBack) {
+  {
+    KnobRestorer restorer;
+    GpuPowerLimitKnob knob(GREENAI_FAKE_NVML, restorer);
+    EXPECT_EQ(knob.read(), "250 W");
+    // Zeus's profile: the maximum down to the minimum in 25 W steps.
+    EXPECT_EQ(knob.profile_values(),
+              (std::vector<double>{300, 275, 250, 225, 200, 175, 150, 125, 100}));
+    knob.set(175);
+    EXPECT_EQ(limit_mw_(0), 175000u);
+    EXPECT_EQ(limit_mw_(1), 175000u);
+    EXPECT_EQ(restorer.pending(), 1u);
+    try {
+      knob.set(350);
+      ADD_FAILURE();
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("outside GPU 0's range 100 to 300 W"),
+                std::string::npos);
+    }
+  }
+  EXPECT_EQ(limit_mw_(0), 250000u);  // put back when the restorer went
+  EXPECT_EQ(limit_mw_(1), 250000u);
+}
+
+TEST_F(FakeNvmlLimits, WithoutRootTheFixIsSaid) {
+  configure_limits_(100000, 300000, 250000, /*needs_root=*/1);
+  KnobRestorer restorer;
+  GpuPowerLimitKnob knob(GREENAI_FAKE_NVML, restorer);
+  try {
+    knob.set(200);
+    ADD_FAILURE();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("Insufficient Permissions"), std::string::npos);
+    EXPECT_NE(e.hint().find("needs root"), std::string::npos);
+  }
+  EXPECT_EQ(limit_mw_(0), 250000u);
+}
+
+TEST(GpuPowerLimitKnob, NoNvmlIsAnErrorWithTheFix) {
+  KnobRestorer restorer;
+  try {
+    GpuPowerLimitKnob knob("/nonexistent/libnvidia-ml.so.1", restorer);
+    ADD_FAILURE();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("NVML cannot be loaded"), std::string::npos);
+    EXPECT_EQ(e.hint(), "this machine has no NVIDIA driver");
+  }
 }
 
 }  // namespace

@@ -62,15 +62,17 @@ class ThreadsKnob : public Knob {
 
 struct CommandTuneRequest {
   std::vector<std::string> argv;  ///< the command
-  std::string knob;               ///< "power-cap", "cpu-freq" or "threads"
+  std::string knob;               ///< "power-cap", "cpu-freq", "gpu-power-limit" or "threads"
   /// The values to profile, baseline first; empty: the knob's own (power-cap: the current cap
   /// down to half in 10 % steps; cpu-freq: the maximum down to half in 10 % steps, within the
-  /// CPU's range; threads: ThreadsKnob::profile_values).
+  /// CPU's range; gpu-power-limit: the maximum down to the minimum in 25 W steps; threads:
+  /// ThreadsKnob::profile_values).
   std::vector<double> values;
   JitProfileOptions profile;  ///< its values are filled from the above
   std::string cache_dir;      ///< where choices are kept; empty: no cache
   std::string powercap_root = "/sys/class/powercap";
   std::string cpu_root = "/sys/devices/system/cpu";
+  std::string nvml_library = "libnvidia-ml.so.1";  ///< gpu-power-limit: NVML, as the meter loads it
   std::string cpu_identity;  ///< the CPU's model and features, part of the cache key
   int logical_cpus = 1;
 };

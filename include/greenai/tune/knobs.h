@@ -9,6 +9,7 @@
 //   ...                                              // restored here, or on a signal
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -33,6 +34,11 @@ class KnobRestorer {
   std::vector<std::string> restore_all();
   /// The files changed and not yet restored.
   size_t pending() const;
+  /// Registers a setting that is not a file (a GPU's power limit through NVML): `undo` puts it
+  /// back and returns "" or why it could not. Undone by restore_all() and the destructor, after
+  /// the files; not from a signal handler (NVML is not async-signal-safe): `greenai tune` passes
+  /// SIGINT/SIGTERM on to the command and restores once it has ended.
+  void on_restore(std::string what, std::function<std::string()> undo);
 };
 
 /// A knob: a name, its current value as text, and a setter.
@@ -79,6 +85,27 @@ class CpuFreqKnob : public Knob {
  private:
   std::vector<std::string> files_;
   KnobRestorer& restorer_;
+};
+
+/// The power limit of every NVIDIA GPU through NVML (`library`, dlopen'd as the meter does), in
+/// watts: nvmlDeviceSetPowerManagementLimit, within the GPU's constraints. Throws greenai::Error
+/// when NVML or a GPU is missing, and when setting needs root ("Insufficient Permissions").
+class GpuPowerLimitKnob : public Knob {
+ public:
+  GpuPowerLimitKnob(const std::string& library, KnobRestorer& restorer);
+  ~GpuPowerLimitKnob() override;
+  std::string name() const override { return "gpu-power-limit"; }
+  std::string read() const override;
+  void set(double watts) override;
+  /// The largest maximum constraint of the GPUs down to the smallest minimum, in 25 W steps
+  /// (Zeus's profile).
+  std::vector<double> profile_values() const override;
+
+ private:
+  struct Nvml;
+  std::shared_ptr<Nvml> nvml_;  // shared with the restorer's undo, which may outlive us
+  KnobRestorer& restorer_;
+  bool registered_ = false;
 };
 
 }  // namespace greenai::tune
