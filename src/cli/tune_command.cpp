@@ -1,8 +1,11 @@
 // greenai tune: replays tuners of batch size and GPU power limit over Zeus's traces of recurring
 // training jobs (library: greenai/tune/replay.h).
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
+#include <random>
 
 #include "cli/args.h"
 #include "cli/commands.h"
@@ -14,6 +17,7 @@
 #include "greenai/meter/nvml.h"
 #include "greenai/meter/rapl.h"
 #include "greenai/track/measurements.h"
+#include "greenai/tune/batch_size_optimizer.h"
 #include "greenai/tune/command_tuner.h"
 #include "greenai/tune/replay.h"
 #include "greenai/util/json.h"
@@ -29,6 +33,73 @@ util::Json run_json(const tune::ReplayRun& r) {
       .set("cost", r.cost)
       .set("jobs", static_cast<double>(r.jobs.size()))
       .set("reached", static_cast<double>(r.reached));
+}
+
+// greenai tune --recurring STATE: the batch size of a recurring job's next run, or a finished
+// run recorded, the optimizer's state kept in STATE between runs.
+int tune_recurring(const ParsedArgs& args) {
+  const std::string path = *args.get("recurring");
+  std::vector<int> sizes;
+  if (auto list = args.get("batch-sizes"))
+    for (double b : number_list(*list,
+                                "--batch-sizes takes the batch sizes to choose from, such as "
+                                "32,64,128",
+                                1, 1 << 30, /*whole=*/true))
+      sizes.push_back(static_cast<int>(b));
+  const bool exists = std::filesystem::exists(path);
+  if (!exists && (sizes.empty() || !args.has("default-batch")))
+    throw UsageError("a new --recurring state needs --batch-sizes LIST and --default-batch B");
+  const int default_batch = static_cast<int>(integer(args, "default-batch", 1, 1));
+  const double beta = args.number("beta", 2.0);
+  const double cap = args.number("max-epochs", 100);
+  tune::BatchSizeOptimizer opt =
+      tune::BatchSizeOptimizer::load_or_create(path, sizes, default_batch, beta, cap);
+  util::Json out = util::Json::object().set("state", path);
+  if (args.has("observe")) {
+    tune::BatchSizeRun run;
+    run.batch_size = static_cast<int>(integer(args, "observe", 1, 1));
+    run.epochs = args.number("epochs", -1);
+    run.cost = args.number("cost", -1);
+    const std::string reached = args.get("reached").value_or("");
+    if (reached != "yes" && reached != "no")
+      throw UsageError("--observe B needs --epochs E --cost C --reached yes|no");
+    run.reached = reached == "yes";
+    opt.observe(run);
+    opt.save(path);
+    out.set("recorded", util::Json::object()
+                            .set("batch_size", run.batch_size)
+                            .set("epochs", run.epochs)
+                            .set("cost", run.cost)
+                            .set("reached", run.reached))
+        .set("runs", opt.runs());
+    if (args.has("json"))
+      std::cout << out.dump() << "\n";
+    else
+      std::printf("recorded run %d (batch %d, %g epochs, cost %g, %s) in %s\n", opt.runs(),
+                  run.batch_size, run.epochs, run.cost, run.reached ? "reached" : "not reached",
+                  path.c_str());
+    return 0;
+  }
+  // The draw depends on the seed and on how many runs are recorded: asking twice before a run
+  // ends gives the same answer.
+  std::mt19937_64 rng(static_cast<uint64_t>(integer(args, "seed", 0, 0)) * 1000003u +
+                      static_cast<uint64_t>(opt.runs()));
+  const int next = opt.next(rng);
+  const double stop = opt.stop_cost();
+  if (!exists) opt.save(path);
+  out.set("batch_size", next)
+      .set("stop_cost", std::isfinite(stop) ? util::Json(stop) : util::Json())
+      .set("exploring", opt.exploring())
+      .set("runs", opt.runs());
+  if (args.has("json")) {
+    std::cout << out.dump() << "\n";
+  } else {
+    std::printf("next run: batch size %d (%s, %d runs recorded)\n", next,
+                opt.exploring() ? "exploring" : "Thompson sampling", opt.runs());
+    if (std::isfinite(stop))
+      std::printf("stop it once its cost passes %g (beta x the best expected run)\n", stop);
+  }
+  return 0;
 }
 
 // greenai tune --knob K [...] -- CMD: the knob profiled over the command's first steps.
@@ -122,7 +193,15 @@ std::vector<OptionSpec> tune_option_specs() {
                                 {"settle-steps", true},
                                 {"steps-per-value", true},
                                 {"cache-dir", true},
-                                {"no-cache", false}};
+                                {"no-cache", false},
+                                {"recurring", true},
+                                {"batch-sizes", true},
+                                {"default-batch", true},
+                                {"max-epochs", true},
+                                {"observe", true},
+                                {"epochs", true},
+                                {"cost", true},
+                                {"reached", true}};
   for (const OptionSpec& s : tracking_option_specs(/*json_is_log=*/true)) {
     bool taken = false;
     for (const OptionSpec& own : specs) taken = taken || own.name == s.name;
@@ -135,6 +214,7 @@ int tune_main(int argc, char** argv, CommandFn tune_model) {
   ParsedArgs args = ArgParser("tune", tune_option_specs()).parse(argc, argv, 2);
   if (args.has("help")) return print_help({"tune"});
   if (args.has("knob") || !args.rest.empty()) return tune_a_command(args);
+  if (args.has("recurring")) return tune_recurring(args);
   if (!args.positionals.empty()) {
     if (args.has("replay"))
       throw UsageError("give either MODEL (tune it here) or --replay DIR (Zeus's traces)");

@@ -7,11 +7,15 @@
 #include <map>
 
 #include "greenai/error.h"
+#include "greenai/tune/batch_size_optimizer.h"
+#include "tune/internal/exploration.h"
 
 namespace greenai::tune {
 namespace {
 
-constexpr double kNever = std::numeric_limits<double>::infinity();
+using internal::Exploration;
+using internal::kNever;
+using internal::Stats;
 // A recurrence runs its job again until it reaches the target, at most this many times (Zeus's
 // simulator's bound).
 constexpr int kMaxAttempts = 20;
@@ -58,82 +62,6 @@ class FixedTuner : public Tuner {
  private:
   std::string name_;
   int batch_size_, power_limit_w_;
-};
-
-// Zeus's pruning exploration: rounds of the default batch size, then smaller sizes in decreasing
-// order until one fails, then larger ones in increasing order until one fails; a failed size and
-// those past it in its direction are pruned. Each round after the first starts from the size of
-// least cost that reached the target in the round before (as Zeus's PruningExploreManager).
-class Exploration {
- public:
-  Exploration(std::vector<int> sizes, int default_size, int rounds)
-      : sizes_(std::move(sizes)), pruned_(sizes_.size(), false), rounds_(rounds) {
-    default_ =
-        static_cast<int>(std::find(sizes_.begin(), sizes_.end(), default_size) - sizes_.begin());
-    if (default_ == static_cast<int>(sizes_.size())) default_ = static_cast<int>(sizes_.size()) / 2;
-    start_round();
-  }
-  bool exploring() const { return !queue_.empty(); }
-  int next() const { return sizes_[queue_.front()]; }
-  // The outcome of the size next() gave.
-  void done(bool failed, double cost) {
-    const int i = queue_.front();
-    queue_.erase(queue_.begin());
-    if (!failed && cost < round_best_cost_) {
-      round_best_cost_ = cost;
-      round_best_ = i;
-    }
-    if (failed) {
-      pruned_[i] = true;
-      // Past it in its direction (the default leads the way down): pruned, and off this round's
-      // queue.
-      for (size_t j = 0; j < sizes_.size(); ++j)
-        if ((i <= default_ && static_cast<int>(j) < i) || (i > default_ && static_cast<int>(j) > i))
-          pruned_[j] = true;
-      queue_.erase(std::remove_if(queue_.begin(), queue_.end(), [&](int j) { return pruned_[j]; }),
-                   queue_.end());
-    }
-    if (queue_.empty()) start_round();
-  }
-  std::vector<int> survivors() const {
-    std::vector<int> s;
-    for (size_t i = 0; i < sizes_.size(); ++i)
-      if (!pruned_[i]) s.push_back(sizes_[i]);
-    if (s.empty()) s.push_back(sizes_[default_]);  // nothing survived: keep the default
-    return s;
-  }
-
- private:
-  void start_round() {
-    if (rounds_-- <= 0) return;
-    if (round_best_ >= 0) default_ = round_best_;
-    round_best_ = -1;
-    round_best_cost_ = kNever;
-    if (!pruned_[default_]) queue_.push_back(default_);
-    for (int i = default_ - 1; i >= 0; --i)
-      if (!pruned_[i]) queue_.push_back(i);
-    for (int i = default_ + 1; i < static_cast<int>(sizes_.size()); ++i)
-      if (!pruned_[i]) queue_.push_back(i);
-  }
-  std::vector<int> sizes_;
-  std::vector<bool> pruned_;
-  std::vector<int> queue_;
-  int default_ = 0;
-  int rounds_;
-  int round_best_ = -1;  // the reached size of least cost this round
-  double round_best_cost_ = kNever;
-};
-
-struct Stats {  // running sums of one batch size's observations
-  int n = 0;
-  double sum = 0, sum_sq = 0;
-  void add(double v) {
-    ++n;
-    sum += v;
-    sum_sq += v * v;
-  }
-  double mean() const { return sum / n; }
-  double variance() const { return n > 1 ? std::max(0.0, (sum_sq - sum * sum / n) / (n - 1)) : 0; }
 };
 
 // A normal draw of an arm's mean: N(mean, sd^2 / n).
@@ -183,91 +111,24 @@ class ZeusLikeTuner : public Tuner {
   double best_reached_ = kNever;
 };
 
-// GreenAI's: one round of the same exploration, then Thompson sampling on each size's epochs to
-// target (an unreached job counts as the epoch cap) times its epoch cost, which profiling gave
-// exactly; early stopping at beta x the best expected job cost.
+// GreenAI's: the batch-size optimizer of recurring jobs (batch_size_optimizer.h) as a tuner, its
+// epoch cost the steady one that profiling gave exactly.
 class GreenAITuner : public Tuner {
  public:
   GreenAITuner(const WorkloadTrace& trace, const CostModel& model)
-      : model_(model),
-        cap_(trace.workload.max_epochs),
-        explore_(batch_sizes(trace), trace.workload.default_batch_size, 1) {}
+      : optimizer_(batch_sizes(trace), trace.workload.default_batch_size, model.beta,
+                   trace.workload.max_epochs) {}
   std::string name() const override { return "greenai"; }
-  int next_batch_size(std::mt19937_64& rng) override {
-    if (explore_.exploring()) return explore_.next();
-    int best = 0;
-    double best_draw = kNever;
-    const std::vector<int> arms = explore_.survivors();
-    for (int b : arms)
-      if (epochs_[b].n == 0 || !epoch_cost_.count(b)) return b;
-    // Empirical Bayes over the sizes' mean epochs (a normal prior N(grand mean, between^2) whose
-    // spread the arms' own means estimate, net of their sampling noise): a size seen once is
-    // pulled toward what the others take, as far as the sizes are seen to agree.
-    const double relative_var = pooled_relative_variance();
-    double grand = 0, noise = 0;
-    for (int b : arms) {
-      const Stats& s = epochs_[b];
-      grand += s.mean();
-      noise += relative_var * s.mean() * s.mean() / s.n;
-    }
-    grand /= static_cast<double>(arms.size());
-    noise /= static_cast<double>(arms.size());
-    double spread = 0;
-    for (int b : arms) spread += (epochs_[b].mean() - grand) * (epochs_[b].mean() - grand);
-    spread = arms.size() > 1 ? spread / static_cast<double>(arms.size() - 1) : 0;
-    constexpr double kMinBetweenRelativeSd = 0.02;
-    const double between = std::max(spread - noise, std::pow(kMinBetweenRelativeSd * grand, 2));
-    for (int b : arms) {
-      const Stats& s = epochs_[b];
-      const double within = relative_var * s.mean() * s.mean() / s.n;
-      const double precision = 1 / between + 1 / within;
-      const double mean = (grand / between + s.mean() / within) / precision;
-      std::normal_distribution<double> normal(mean, std::sqrt(1 / precision));
-      const double draw = normal(rng) * epoch_cost_[b];
-      if (draw < best_draw) {
-        best_draw = draw;
-        best = b;
-      }
-    }
-    return best;
-  }
+  int next_batch_size(std::mt19937_64& rng) override { return optimizer_.next(rng); }
   int power_limit_w(int) const override { return 0; }
-  double stop_cost(double) const override {
-    double best = kNever;
-    for (const auto& [b, s] : reached_epochs_)
-      if (s.n && epoch_cost_.count(b)) best = std::min(best, s.mean() * epoch_cost_.at(b));
-    return model_.beta * best;
-  }
+  double stop_cost(double) const override { return optimizer_.stop_cost(); }
   void observe(const JobOutcome& job, const EpochCost& epoch) override {
-    epoch_cost_[job.batch_size] = epoch.cost;
-    epochs_[job.batch_size].add(job.reached ? job.epochs : cap_);
-    if (job.reached) reached_epochs_[job.batch_size].add(job.epochs);
-    if (explore_.exploring() && explore_.next() == job.batch_size)
-      explore_.done(!job.reached, job.cost);
+    optimizer_.observe(
+        {job.batch_size, static_cast<double>(job.epochs), job.cost, job.reached, epoch.cost});
   }
 
  private:
-  // The spread of epochs to target relative to the size's mean, pooled over sizes (training runs
-  // that differ only in seed scatter alike whatever the batch size), under a prior of kPriorDof
-  // pseudo-observations at kPriorRelativeSd (Zeus's traces: runs of one configuration differ by
-  // 0 to 10 % in epochs): as narrow as the runs show once there are several (none at all in a
-  // trace whose runs always take 3 epochs). The two constants were chosen on Zeus's traces
-  // (replays of seeds 0 to 49 on V100 and A40).
-  double pooled_relative_variance() const {
-    constexpr double kPriorRelativeSd = 0.05, kPriorDof = 2;
-    double squares = kPriorDof * kPriorRelativeSd * kPriorRelativeSd, dof = kPriorDof;
-    for (const auto& [b, s] : epochs_) {
-      if (s.n < 2) continue;
-      squares += s.variance() * (s.n - 1) / (s.mean() * s.mean());
-      dof += s.n - 1;
-    }
-    return squares / dof;
-  }
-  CostModel model_;
-  int cap_;
-  Exploration explore_;
-  std::map<int, Stats> epochs_, reached_epochs_;
-  std::map<int, double> epoch_cost_;
+  BatchSizeOptimizer optimizer_;
 };
 
 }  // namespace

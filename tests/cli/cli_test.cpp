@@ -140,6 +140,39 @@ TEST(Cli, TuneReplaysOnlyWhatItIsGiven) {
   EXPECT_EQ(eta.err, "greenai: cannot replay (--eta=2): eta must lie in [0, 1]\n");
 }
 
+TEST(Cli, TuneRecurringKeepsTheOptimizerInAFile) {
+  TempDir dir;
+  const std::string state = dir.file("bs.json");
+  Result fresh = run({"tune", "--recurring", state});
+  EXPECT_EQ(fresh.code, 2);
+  EXPECT_NE(fresh.err.find("needs --batch-sizes LIST and --default-batch B"), std::string::npos)
+      << fresh.err;
+  Result first = run({"tune", "--recurring", state, "--batch-sizes", "32,64,128", "--default-batch",
+                      "64", "--max-epochs", "20", "--json"});
+  ASSERT_EQ(first.code, 0) << first.err;
+  EXPECT_NE(first.out.find("\"batch_size\":64"), std::string::npos) << first.out;
+  EXPECT_NE(first.out.find("\"stop_cost\":null"), std::string::npos) << first.out;
+  Result record = run({"tune", "--recurring", state, "--observe", "64", "--epochs", "8", "--cost",
+                       "200", "--reached", "yes"});
+  ASSERT_EQ(record.code, 0) << record.err;
+  Result second = run({"tune", "--recurring", state});
+  ASSERT_EQ(second.code, 0) << second.err;
+  EXPECT_EQ(second.out,
+            "next run: batch size 32 (exploring, 1 runs recorded)\n"
+            "stop it once its cost passes 400 (beta x the best expected run)\n");
+  Result unknown = run({"tune", "--recurring", state, "--observe", "48", "--epochs", "8", "--cost",
+                        "200", "--reached", "yes"});
+  EXPECT_EQ(unknown.code, 2);
+  EXPECT_NE(unknown.err.find("not one of the optimizer's batch sizes"), std::string::npos);
+  Result no_outcome = run({"tune", "--recurring", state, "--observe", "64"});
+  EXPECT_EQ(no_outcome.code, 2);
+  dir.write("bs.json", "{ broken");
+  Result broken = run({"tune", "--recurring", state});
+  EXPECT_EQ(broken.code, 2);
+  EXPECT_NE(broken.err.find("delete it to start the optimizer afresh"), std::string::npos)
+      << broken.err;
+}
+
 TEST(Cli, SensorsExplainsWhatIsMissingAndHow) {
   Result r = run({"sensors"});
   EXPECT_EQ(r.code, 0);
