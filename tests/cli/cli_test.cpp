@@ -260,6 +260,35 @@ TEST(Cli, ForwardsSigtermToTheCommand) {
   EXPECT_NE(r.err.find("greenai: "), std::string::npos) << "the summary is still printed";
 }
 
+// SIGTERM to `greenai tune --knob power-cap` mid-run: passed on to the command, and the cap it
+// set is put back before greenai exits.
+TEST(Cli, TuneKnobPutsTheCapBackOnSigterm) {
+  TempDir dir;
+  const std::string cap =
+      dir.write("powercap/intel-rapl:0/constraint_0_power_limit_uw", "100000000\n");
+  dir.write("powercap/intel-rapl:0/constraint_0_max_power_uw", "200000000\n");
+  const std::string ready = dir.file("ready");
+  const char* saved = std::getenv("GREENAI_POWERCAP_ROOT");
+  const std::string previous = saved ? saved : "";
+  ::setenv("GREENAI_POWERCAP_ROOT", dir.file("powercap").c_str(), 1);
+  pid_t pid = start({"tune", "--knob", "power-cap", "--values", "80,60", "--no-cache", "--", "sh",
+                     "-c", "touch " + ready + "; while :; do sleep 0.05; done"},
+                    dir);
+  if (saved)
+    ::setenv("GREENAI_POWERCAP_ROOT", previous.c_str(), 1);
+  else
+    ::unsetenv("GREENAI_POWERCAP_ROOT");
+  for (int i = 0; i < 300 && !std::filesystem::exists(ready); ++i)
+    std::this_thread::sleep_for(10ms);
+  ASSERT_TRUE(std::filesystem::exists(ready));
+  EXPECT_EQ(TempDir::read(cap), "80000000");  // the first value, set before the command started
+  ::kill(pid, SIGTERM);
+  Result r = finish(pid, dir);
+  EXPECT_EQ(r.code, 128 + SIGTERM) << r.err;
+  EXPECT_EQ(TempDir::read(cap), "100000000");
+  EXPECT_NE(r.err.find("power-cap: nothing chosen"), std::string::npos) << r.err;
+}
+
 TEST(Cli, KillNineLeavesAValidCsvWithEveryCompletedInterval) {
   TempDir dir;
   const std::string csv = dir.file("emissions.csv"), child_pid = dir.file("child.pid");
