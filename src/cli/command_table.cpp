@@ -67,6 +67,9 @@ const std::array kCommands{
             "the least-energy variant, threads and batch size to serve a model here under a\n"
             "p99 bound (measured); or tuners of batch size and GPU power limit replayed\n"
             "over Zeus's traces of recurring training jobs"},
+    Command{"site", site_command, false, kShift,
+            "run a site's buildings, PV and batteries under a controller for a year;\n"
+            "scored as the CityLearn Challenge 2022 scored them"},
     Command{"rl", GREENAI_TORCH_RUN(rl_command), true, kShift,
             "energy-aware reinforcement learning on CartPole: Q-learning or DQN agents\n"
             "that balance with less mechanical work"},

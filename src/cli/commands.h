@@ -47,6 +47,7 @@ int co2_command(int argc, char** argv);
 /// tune_model_command, or a hand-over to it), null where there is no LibTorch.
 int tune_main(int argc, char** argv, CommandFn tune_model);
 int workload_command(int argc, char** argv);
+int site_command(int argc, char** argv);
 int pipeline_command(int argc, char** argv);
 int train_command(int argc, char** argv);  // greenai-torch only, as all below
 int distill_command(int argc, char** argv);

@@ -1,0 +1,59 @@
+// A site's year of hourly data in the CityLearn Challenge 2022 layout: per building its
+// non-shiftable load and PV yield, the battery and PV sizes from schema.json; for the district the
+// electricity price and the grid's carbon intensity. Readers refuse malformed files with the file,
+// line and column, and the fix.
+//
+//   site::SiteData d = site::load_citylearn("../shared/data/grid/citylearn2022/phase_1", {});
+//   d.buildings[0].load_kwh[0];   // kWh in the first hour
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace greenai::site {
+
+/// A battery's parameters (CityLearn's Battery; its 2022 defaults where schema.json is silent).
+struct BatterySpec {
+  double capacity_kwh = 0;
+  double nominal_power_kw = 0;
+  double efficiency = 0.9;                  ///< round trip; each way is its square root (CityLearn)
+  double capacity_loss_coefficient = 1e-5;  ///< capacity lost per full-capacity cycle, a fraction
+  double loss_coefficient = 0;              ///< state of charge lost per hour, a fraction
+  /// (normalised power, round-trip efficiency) points, linear in between.
+  std::vector<std::pair<double, double>> power_efficiency_curve{
+      {0, 0.83}, {0.3, 0.83}, {0.7, 0.9}, {0.8, 0.9}, {1, 0.85}};
+  /// (state of charge over capacity, fraction of nominal power) points, linear in between.
+  std::vector<std::pair<double, double>> capacity_power_curve{{0, 1}, {0.8, 1}, {1, 0.2}};
+};
+
+struct BuildingData {
+  std::string name;                        ///< "Building_1"
+  std::vector<double> load_kwh;            ///< non-shiftable load per hour
+  std::vector<double> solar_w_per_kw;      ///< PV yield per kW installed, per hour
+  std::vector<int> month, hour, day_type;  ///< calendar per hour (hour 1..24, day type 1..8)
+  double pv_kw = 0;
+  BatterySpec battery;
+  /// PV generation in hour t (kWh): yield x size / 1000.
+  double solar_kwh(size_t t) const { return solar_w_per_kw[t] * pv_kw / 1000; }
+};
+
+struct SiteData {
+  std::string source;  ///< the folder
+  std::vector<BuildingData> buildings;
+  std::vector<double> price_per_kwh;      ///< $ per kWh per hour
+  std::vector<double> carbon_kg_per_kwh;  ///< kg CO2eq per kWh per hour
+  size_t hours() const { return price_per_kwh.size(); }
+};
+
+/// Reads `dir` (schema.json, Building_N.csv, pricing.csv, carbon_intensity.csv). `buildings`:
+/// the numbers N to keep (empty: every building the schema includes). Throws greenai::Error naming
+/// the file, and the line and column of a bad value, with the fix.
+SiteData load_citylearn(const std::string& dir, const std::vector<int>& buildings);
+
+/// The same from texts (for tests): `building_csv[i]` is the i-th building's CSV.
+SiteData parse_citylearn(const std::string& schema_json,
+                         const std::vector<std::pair<std::string, std::string>>& building_csvs,
+                         const std::string& pricing_csv, const std::string& carbon_csv,
+                         const std::string& source = "site");
+
+}  // namespace greenai::site

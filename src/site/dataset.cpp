@@ -1,0 +1,248 @@
+// Reading a CityLearn 2022 site folder (dataset.h).
+#include "greenai/site/dataset.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+
+#include "greenai/error.h"
+#include "greenai/util/csv.h"
+#include "greenai/util/file.h"
+#include "greenai/util/json.h"
+
+namespace greenai::site {
+namespace {
+
+using util::Json;
+
+// The named columns of a CSV text, as numbers, with errors that give file, line and column.
+class Columns {
+ public:
+  Columns(const std::string& text, const std::string& file, const std::vector<std::string>& names)
+      : file_(file), values_(names.size()) {
+    std::vector<size_t> at(names.size(), SIZE_MAX);
+    std::vector<std::string> fields;
+    size_t width = 0;
+    util::for_each_line(text, [&](size_t line, std::string_view row) {
+      if (row.empty()) return;
+      if (!util::split_csv_line(row, fields))
+        throw fail(line, "an unterminated quote", "close the quote or remove it");
+      if (line == 1) {
+        width = fields.size();
+        for (size_t c = 0; c < names.size(); ++c)
+          for (size_t f = 0; f < fields.size(); ++f)
+            if (fields[f] == names[c]) at[c] = f;
+        for (size_t c = 0; c < names.size(); ++c)
+          if (at[c] == SIZE_MAX)
+            throw fail(1, "no column " + names[c],
+                       "the header must name it (CityLearn 2022 layout)");
+        return;
+      }
+      if (fields.size() != width)
+        throw fail(
+            line,
+            std::to_string(fields.size()) + " fields where the header has " + std::to_string(width),
+            "every row needs a value per column");
+      for (size_t c = 0; c < names.size(); ++c) {
+        const std::string& f = fields[at[c]];
+        double v = 0;
+        const auto [end, ec] = std::from_chars(f.data(), f.data() + f.size(), v);
+        if (f.empty() || ec != std::errc() || end != f.data() + f.size() || !std::isfinite(v))
+          throw fail(line,
+                     "column " + names[c] + " (" + std::to_string(at[c] + 1) +
+                         "): not a number: '" + f + "'",
+                     "give a finite number; gaps in real data must be filled before use");
+        values_[c].push_back(v);
+      }
+    });
+    if (values_.empty() || values_[0].empty())
+      throw fail(0, "no data rows", "the file needs a header and one row per hour");
+  }
+  const std::vector<double>& operator[](size_t c) const { return values_[c]; }
+
+ private:
+  Error fail(size_t line, const std::string& what, const std::string& fix) const {
+    return Error("cannot read site data (file=" + file_ +
+                     (line ? ", line=" + std::to_string(line) : "") + ")",
+                 what, fix);
+  }
+  std::string file_;
+  std::vector<std::vector<double>> values_;
+};
+
+double number_or(const Json& object, const char* key, double fallback, const std::string& where) {
+  const Json* v = object.find(key);
+  if (!v || v->is_null()) return fallback;
+  if (v->type() != Json::Type::kNumber || !std::isfinite(v->number()))
+    throw Error("cannot read site schema (" + where + ")",
+                std::string("\"") + key + "\" is not a number", "fix schema.json");
+  return v->number();
+}
+
+std::vector<std::pair<double, double>> curve_or(const Json& object, const char* key,
+                                                std::vector<std::pair<double, double>> fallback,
+                                                const std::string& where) {
+  const Json* v = object.find(key);
+  if (!v || v->is_null()) return fallback;
+  std::vector<std::pair<double, double>> curve;
+  const auto bad = [&] {
+    return Error("cannot read site schema (" + where + ")",
+                 std::string("\"") + key + "\" is not a list of [x, y] points with rising x",
+                 "fix schema.json");
+  };
+  if (!v->is_array()) throw bad();
+  for (const Json& p : v->items()) {
+    if (!p.is_array() || p.items().size() != 2 || p.items()[0].type() != Json::Type::kNumber ||
+        p.items()[1].type() != Json::Type::kNumber)
+      throw bad();
+    curve.emplace_back(p.items()[0].number(), p.items()[1].number());
+  }
+  if (curve.size() < 2) throw bad();
+  for (size_t i = 1; i < curve.size(); ++i)
+    if (!(curve[i].first > curve[i - 1].first)) throw bad();
+  return curve;
+}
+
+BuildingData building_from(const std::string& name, const Json& spec, const std::string& csv,
+                           const std::string& file) {
+  BuildingData b;
+  b.name = name;
+  const std::string where = "building=" + name;
+  if (const Json* storage = spec.find("electrical_storage")) {
+    const Json* attributes = storage->find("attributes");
+    if (attributes && attributes->is_object()) {
+      BatterySpec& s = b.battery;
+      s.capacity_kwh = number_or(*attributes, "capacity", 0, where);
+      s.nominal_power_kw = number_or(*attributes, "nominal_power", 0, where);
+      s.efficiency = number_or(*attributes, "efficiency", s.efficiency, where);
+      s.capacity_loss_coefficient =
+          number_or(*attributes, "capacity_loss_coefficient", s.capacity_loss_coefficient, where);
+      s.loss_coefficient = number_or(*attributes, "loss_coefficient", s.loss_coefficient, where);
+      s.power_efficiency_curve =
+          curve_or(*attributes, "power_efficiency_curve", s.power_efficiency_curve, where);
+      s.capacity_power_curve =
+          curve_or(*attributes, "capacity_power_curve", s.capacity_power_curve, where);
+      if (s.capacity_kwh < 0 || s.nominal_power_kw < 0 ||
+          !(s.efficiency > 0 && s.efficiency <= 1) || s.capacity_loss_coefficient < 0 ||
+          s.loss_coefficient < 0 || s.loss_coefficient > 1)
+        throw Error("cannot read site schema (" + where + ")",
+                    "battery capacity and power must be >= 0, efficiency in (0, 1], loss "
+                    "coefficients in [0, 1]",
+                    "fix schema.json");
+    }
+  }
+  if (const Json* pv = spec.find("pv")) {
+    const Json* attributes = pv->find("attributes");
+    if (attributes && attributes->is_object())
+      b.pv_kw = number_or(*attributes, "nominal_power", 0, where);
+    if (b.pv_kw < 0)
+      throw Error("cannot read site schema (" + where + ")", "PV size below 0", "fix schema.json");
+  }
+  const Columns c(csv, file,
+                  {"month", "hour", "day_type", "non_shiftable_load", "solar_generation"});
+  for (size_t t = 0; t < c[0].size(); ++t) {
+    b.month.push_back(static_cast<int>(c[0][t]));
+    b.hour.push_back(static_cast<int>(c[1][t]));
+    b.day_type.push_back(static_cast<int>(c[2][t]));
+  }
+  b.load_kwh = c[3];
+  b.solar_w_per_kw = c[4];
+  return b;
+}
+
+}  // namespace
+
+SiteData parse_citylearn(const std::string& schema_json,
+                         const std::vector<std::pair<std::string, std::string>>& building_csvs,
+                         const std::string& pricing_csv, const std::string& carbon_csv,
+                         const std::string& source) {
+  Json schema;
+  try {
+    schema = Json::parse(schema_json);
+  } catch (const Error& e) {
+    throw Error("cannot read site schema (path=" + source + "/schema.json)",
+                std::string("not JSON: ") + e.what(), "fix schema.json");
+  }
+  const Json* buildings = schema.is_object() ? schema.find("buildings") : nullptr;
+  if (!buildings || !buildings->is_object())
+    throw Error("cannot read site schema (path=" + source + "/schema.json)",
+                "no \"buildings\" object", "use a CityLearn 2022 schema.json");
+  SiteData d;
+  d.source = source;
+  for (const auto& [name, csv] : building_csvs) {
+    const Json* spec = buildings->find(name);
+    if (!spec || !spec->is_object())
+      throw Error("cannot read site schema (building=" + name + ")",
+                  "schema.json does not describe it", "add it to \"buildings\"");
+    d.buildings.push_back(building_from(name, *spec, csv, source + "/" + name + ".csv"));
+  }
+  d.price_per_kwh = Columns(pricing_csv, source + "/pricing.csv", {"electricity_pricing"})[0];
+  d.carbon_kg_per_kwh =
+      Columns(carbon_csv, source + "/carbon_intensity.csv", {"carbon_intensity"})[0];
+  if (d.buildings.empty())
+    throw Error("cannot read site data (path=" + source + ")", "no building selected",
+                "choose buildings the schema includes");
+  const size_t hours = d.price_per_kwh.size();
+  const auto mismatch = [&](const std::string& file, size_t n) {
+    return Error("cannot read site data (file=" + source + "/" + file + ")",
+                 std::to_string(n) + " hours where pricing.csv has " + std::to_string(hours),
+                 "every file must cover the same hours");
+  };
+  if (d.carbon_kg_per_kwh.size() != hours)
+    throw mismatch("carbon_intensity.csv", d.carbon_kg_per_kwh.size());
+  for (const BuildingData& b : d.buildings)
+    if (b.load_kwh.size() != hours) throw mismatch(b.name + ".csv", b.load_kwh.size());
+  return d;
+}
+
+SiteData load_citylearn(const std::string& dir, const std::vector<int>& numbers) {
+  namespace fs = std::filesystem;
+  const auto read = [&](const std::string& name) {
+    const fs::path p = fs::path(dir) / name;
+    if (!fs::exists(p))
+      throw Error("cannot read site data (path=" + p.string() + ")", "no such file",
+                  "give --data a CityLearn 2022 phase folder (schema.json, Building_N.csv, "
+                  "pricing.csv, carbon_intensity.csv)");
+    return util::read_file(p.string());
+  };
+  const std::string schema_text = read("schema.json");
+  Json schema;
+  try {
+    schema = Json::parse(schema_text);
+  } catch (const Error& e) {
+    throw Error("cannot read site schema (path=" + dir + "/schema.json)",
+                std::string("not JSON: ") + e.what(), "fix schema.json");
+  }
+  const Json* buildings = schema.is_object() ? schema.find("buildings") : nullptr;
+  if (!buildings || !buildings->is_object())
+    throw Error("cannot read site schema (path=" + dir + "/schema.json)", "no \"buildings\" object",
+                "use a CityLearn 2022 schema.json");
+  std::vector<std::pair<std::string, std::string>> csvs;
+  for (const auto& [name, spec] : buildings->members()) {
+    const Json* include = spec.find("include");
+    if (include && include->type() == Json::Type::kBool && !include->boolean()) continue;
+    const size_t underscore = name.rfind('_');
+    const int number =
+        underscore == std::string::npos ? -1 : std::atoi(name.c_str() + underscore + 1);
+    if (!numbers.empty() && std::find(numbers.begin(), numbers.end(), number) == numbers.end())
+      continue;
+    const Json* sim = spec.find("energy_simulation");
+    const std::string file =
+        sim && sim->type() == Json::Type::kString ? sim->string() : name + ".csv";
+    csvs.emplace_back(name, read(file));
+  }
+  for (int n : numbers) {
+    bool found = false;
+    for (const auto& [name, text] : csvs) found = found || name == "Building_" + std::to_string(n);
+    if (!found)
+      throw Error("cannot read site data (building=" + std::to_string(n) + ")",
+                  "schema.json in " + dir + " includes no Building_" + std::to_string(n),
+                  "choose --buildings among those the schema includes");
+  }
+  return parse_citylearn(schema_text, csvs, read("pricing.csv"), read("carbon_intensity.csv"), dir);
+}
+
+}  // namespace greenai::site

@@ -1,0 +1,234 @@
+// The site simulator on tiny data worked by hand: the battery's charge and discharge sequence,
+// the KPIs' arithmetic, the rule-based controller, and malformed files.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "greenai/error.h"
+#include "greenai/site/controllers.h"
+
+namespace greenai::site {
+namespace {
+
+// A 10 kWh, 5 kW battery with CityLearn's 2022 curves, no hourly leak, 1e-5 fade.
+BatterySpec spec() {
+  BatterySpec s;
+  s.capacity_kwh = 10;
+  s.nominal_power_kw = 5;
+  return s;
+}
+
+TEST(Battery, ChargesAndDischargesAsCityLearnModelsIt) {
+  Battery b(spec());
+  // Ask 8 kWh: the capacity-power curve at an empty battery allows 5 (the nominal power); at
+  // 5/5 = 1 of nominal the round-trip efficiency is 0.85, one way sqrt(0.85).
+  const double eff = std::sqrt(0.85);
+  double drawn = b.charge(8);
+  EXPECT_NEAR(b.soc_kwh(), 5 * eff, 1e-12);
+  EXPECT_NEAR(drawn, 5, 1e-12);  // the energy balance: stored / eff
+  // Fade: 1e-5 x 10 x 5 / (2 x 10) = 2.5e-5 kWh.
+  EXPECT_NEAR(b.capacity_kwh(), 10 - 2.5e-5, 1e-15);
+  // Now at 4.61 kWh of 9.99998 (0.461 of capacity): the curve still allows 5 kW. Ask 1.5 kWh:
+  // 1.5 / 5 = 0.3 of nominal, round trip 0.83.
+  const double soc = b.soc_kwh(), cap = b.capacity_kwh();
+  drawn = b.charge(1.5);
+  EXPECT_NEAR(b.soc_kwh(), soc + 1.5 * std::sqrt(0.83), 1e-12);
+  EXPECT_NEAR(drawn, 1.5, 1e-12);
+  EXPECT_NEAR(b.capacity_kwh(), cap - 1e-5 * 10 * 1.5 / (2 * cap), 1e-15);
+  // Discharge 2 kWh (0.4 of nominal: 0.83 + (0.9 - 0.83) x 0.1 / 0.4 = 0.8475 round trip): the
+  // battery loses 2 / sqrt(0.8475), the bus gets 2.
+  const double before = b.soc_kwh();
+  drawn = b.charge(-2);
+  const double e = std::sqrt(0.83 + 0.07 * 0.1 / 0.4);
+  EXPECT_NEAR(b.soc_kwh(), before - 2 / e, 1e-12);
+  EXPECT_NEAR(drawn, -2, 1e-12);
+}
+
+TEST(Battery, TheCurvesLimitPowerNearFullAndEmptyStopsAtZero) {
+  Battery b(spec());
+  for (int i = 0; i < 3; ++i) b.charge(5);  // about 13.8 asked, the capacity caps it
+  // Full at the capacity it had before the last hour's fade (CityLearn does not trim the charge
+  // to the faded capacity until the next charge).
+  EXPECT_LE(b.soc_kwh(), 10.0);
+  EXPECT_NEAR(b.soc_kwh(), b.capacity_kwh(), 1e-4);
+  // Above 0.8 of capacity the power limit falls linearly to 0.2 x nominal at full.
+  const double x = b.soc_kwh() / b.capacity_kwh();
+  EXPECT_NEAR(b.max_power_kw(), 5 * interpolate({{0, 1}, {0.8, 1}, {1, 0.2}}, x), 1e-12);
+  EXPECT_LT(b.max_power_kw(), 5);
+  // Emptying: never below 0.
+  for (int i = 0; i < 5; ++i) b.charge(-5);
+  EXPECT_NEAR(b.soc_kwh(), 0, 1e-12);
+  EXPECT_NEAR(b.charge(-5), 0, 1e-12);  // nothing left to give
+}
+
+TEST(Battery, LeakLosesAShareOfTheChargeEachHour) {
+  BatterySpec s = spec();
+  s.loss_coefficient = 0.1;
+  s.capacity_loss_coefficient = 0;
+  Battery b(s);
+  b.charge(5);
+  const double soc = b.soc_kwh();
+  EXPECT_NEAR(b.charge(0), 0, 1e-12);
+  EXPECT_NEAR(b.soc_kwh(), 0.9 * soc, 1e-12);
+}
+
+TEST(Interpolate, IsLinearAndHeldAtTheEnds) {
+  const std::vector<std::pair<double, double>> c{{0, 1}, {0.8, 1}, {1, 0.2}};
+  EXPECT_DOUBLE_EQ(interpolate(c, -1), 1);
+  EXPECT_DOUBLE_EQ(interpolate(c, 0.4), 1);
+  EXPECT_DOUBLE_EQ(interpolate(c, 0.9), 0.6);
+  EXPECT_DOUBLE_EQ(interpolate(c, 2), 0.2);
+}
+
+// Two buildings, four hours; prices and carbon by hand.
+const char* kSchema = R"({"buildings": {
+  "Building_1": {"include": true, "energy_simulation": "Building_1.csv",
+    "electrical_storage": {"attributes": {"capacity": 10, "nominal_power": 5,
+      "capacity_loss_coefficient": 0}},
+    "pv": {"attributes": {"nominal_power": 2}}},
+  "Building_2": {"include": true, "energy_simulation": "Building_2.csv",
+    "electrical_storage": {"attributes": {"capacity": 0, "nominal_power": 0}},
+    "pv": {"attributes": {"nominal_power": 0}}}}})";
+const char* kHeader =
+    "month,hour,day_type,daylight_savings_status,indoor_dry_bulb_temperature,"
+    "average_unmet_cooling_setpoint_difference,indoor_relative_humidity,non_shiftable_load,"
+    "dhw_demand,cooling_demand,heating_demand,solar_generation\n";
+
+SiteData tiny() {
+  std::string b1 = kHeader, b2 = kHeader;
+  // Hours 13 to 16. Building 1: load 2, 1, 3, 2 kWh; PV yield 0, 500, 1000, 0 W/kW x 2 kW =
+  // 0, 1, 2, 0 kWh.
+  b1 +=
+      "1,13,1,0,,,,2,0,0,0,0\n1,14,1,0,,,,1,0,0,0,500\n1,15,1,0,,,,3,0,0,0,1000\n"
+      "1,16,1,0,,,,2,0,0,0,0\n";
+  // Building 2: load 1, 2, 1, 1; no PV, no battery.
+  b2 +=
+      "1,13,1,0,,,,1,0,0,0,0\n1,14,1,0,,,,2,0,0,0,0\n1,15,1,0,,,,1,0,0,0,0\n"
+      "1,16,1,0,,,,1,0,0,0,0\n";
+  return parse_citylearn(kSchema, {{"Building_1", b1}, {"Building_2", b2}},
+                         "electricity_pricing\n0.1\n0.2\n0.3\n0.4\n",
+                         "carbon_intensity\n0.5\n0.4\n0.3\n0.2\n");
+}
+
+TEST(Site, TheBaselineAndItsRawKpisByHand) {
+  const SiteData d = tiny();
+  ASSERT_EQ(d.hours(), 4u);
+  EXPECT_DOUBLE_EQ(d.buildings[0].solar_kwh(2), 2);
+  const SiteRun base = baseline(d);
+  // Building 1 net: 2, 0, 1, 2; building 2: 1, 2, 1, 1; district 3, 2, 2, 3.
+  EXPECT_EQ(base.district_net_kwh, (std::vector<double>{3, 2, 2, 3}));
+  const RawKpis k = raw_kpis(base.net_kwh, d.price_per_kwh, d.carbon_kg_per_kwh);
+  EXPECT_NEAR(k.cost, 3 * 0.1 + 2 * 0.2 + 2 * 0.3 + 3 * 0.4, 1e-12);
+  EXPECT_NEAR(k.emissions, (2 * 0.5 + 0 + 0.3 + 2 * 0.2) + (0.5 + 0.8 + 0.3 + 0.2), 1e-12);
+  EXPECT_NEAR(k.ramping, 1 + 0 + 1, 1e-12);
+  EXPECT_NEAR(k.one_minus_load_factor, 1 - 2.5 / 3, 1e-12);  // one window: mean 2.5, peak 3
+  const Scores s = score(d, base, base);
+  EXPECT_DOUBLE_EQ(s.district.score(), 1);
+}
+
+TEST(Site, ExportIsNotCreditedAndTheScoreWeighsAsTheChallenge) {
+  // A district that exports in one hour: that hour costs 0, not a credit.
+  const RawKpis k = raw_kpis({{1, -2, 1}}, {0.5, 0.5, 0.5}, {1, 1, 1});
+  EXPECT_NEAR(k.cost, 1.0, 1e-12);
+  EXPECT_NEAR(k.emissions, 2.0, 1e-12);
+  EXPECT_NEAR(k.ramping, 6.0, 1e-12);
+  Kpis r{0.9, 0.6, 1.2, 0.3};
+  EXPECT_NEAR(r.score(), 0.9 / 3 + 0.6 / 3 + 1.2 / 6 + 0.3 / 6, 1e-12);
+}
+
+TEST(Site, TheRuleBasedControllerChargesInThePvHours) {
+  const SiteData d = tiny();
+  RuleBasedController rbc;
+  const SiteRun run = simulate(d, rbc);
+  // Hours 13 and 14 charge 11 % of capacity (1.1 kWh asked), 15 and 16 discharge 6.7 %.
+  EXPECT_GT(run.soc_kwh[0][0], 0);
+  EXPECT_GT(run.soc_kwh[0][1], run.soc_kwh[0][0]);
+  EXPECT_LT(run.soc_kwh[0][2], run.soc_kwh[0][1]);
+  EXPECT_LT(run.soc_kwh[0][3], run.soc_kwh[0][2]);
+  EXPECT_NEAR(run.net_kwh[0][0], 2 + 1.1, 1e-12);  // the battery drew what it was asked
+  EXPECT_EQ(run.soc_kwh[1], (std::vector<double>{0, 0, 0, 0}));  // no battery in building 2
+  EXPECT_EQ(run.net_kwh[1], (std::vector<double>{1, 2, 1, 1}));
+  EXPECT_EQ(make_controller("rbc")->name(), "rbc");
+  EXPECT_THROW(make_controller("magic"), Error);
+}
+
+TEST(Site, MalformedFilesNameTheFileLineAndFix) {
+  const auto message = [](const std::string& building_csv, const std::string& pricing) {
+    try {
+      parse_citylearn(kSchema, {{"Building_1", building_csv}}, pricing, "carbon_intensity\n0.5\n");
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  const std::string ok_row = "1,6,1,0,,,,2,0,0,0,0\n";
+  EXPECT_EQ(message(kHeader + ok_row, "electricity_pricing\n0.1\n"), "no error");
+  EXPECT_NE(message(kHeader + std::string("1,6,1,0,,,,x,0,0,0,0\n"), "electricity_pricing\n0.1\n")
+                .find("file=site/Building_1.csv, line=2): column non_shiftable_load (8): not a "
+                      "number: 'x'"),
+            std::string::npos);
+  EXPECT_NE(message(kHeader + std::string("1,6,1\n"), "electricity_pricing\n0.1\n")
+                .find("3 fields where the header has 12"),
+            std::string::npos);
+  EXPECT_NE(message("month,hour\n1,2\n", "electricity_pricing\n0.1\n").find("no column day_type"),
+            std::string::npos);
+  EXPECT_NE(message(kHeader + ok_row, "electricity_pricing\n0.1\n0.2\n")
+                .find("1 hours where pricing.csv has 2"),
+            std::string::npos);
+  try {
+    parse_citylearn("{", {}, "", "");
+    ADD_FAILURE();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("schema.json"), std::string::npos);
+  }
+  try {
+    parse_citylearn(R"({"buildings": {"Building_1": {"electrical_storage": {"attributes":
+                      {"capacity": -1}}}}})",
+                    {{"Building_1", kHeader + ok_row}}, "electricity_pricing\n0.1\n",
+                    "carbon_intensity\n0.5\n");
+    ADD_FAILURE();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("battery capacity and power must be >= 0"),
+              std::string::npos);
+  }
+}
+
+// Property: mutated building files parse or fail with greenai::Error, never crash.
+TEST(Site, MutatedFilesParseOrFailCleanly) {
+  std::string good = kHeader;
+  for (int h = 1; h <= 24; ++h) good += "1," + std::to_string(h) + ",1,0,,,,1.5,0,0,0,300\n";
+  std::string prices = "electricity_pricing\n", carbon = "carbon_intensity\n";
+  for (int h = 1; h <= 24; ++h) {
+    prices += "0.2\n";
+    carbon += "0.4\n";
+  }
+  std::mt19937 rng(11);
+  for (int i = 0; i < 500; ++i) {
+    std::string text = good;
+    for (int k = 0; k < 1 + static_cast<int>(rng() % 4); ++k) {
+      const size_t at = rng() % text.size();
+      switch (rng() % 3) {
+        case 0:
+          text[at] = ",\n\"-.e9x"[rng() % 8];
+          break;
+        case 1:
+          text.erase(at, 1 + rng() % 10);
+          break;
+        default:
+          text.insert(at, 1, ",\n0"[rng() % 3]);
+      }
+      if (text.empty()) text = "x";
+    }
+    try {
+      const SiteData d = parse_citylearn(kSchema, {{"Building_1", text}}, prices, carbon);
+      RuleBasedController rbc;
+      const SiteRun run = simulate(d, rbc);
+      EXPECT_EQ(run.net_kwh[0].size(), d.hours());
+    } catch (const Error&) {
+    }
+  }
+}
+
+}  // namespace
+}  // namespace greenai::site
