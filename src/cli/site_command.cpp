@@ -21,6 +21,7 @@ int site_command(int argc, char** argv) {
   ParsedArgs args = ArgParser("site simulate", {{"data", true},
                                                 {"controller", true},
                                                 {"buildings", true},
+                                                {"horizon", true},
                                                 {"json", false},
                                                 {"help", false}})
                         .parse(argc, argv, 3);
@@ -33,7 +34,9 @@ int site_command(int argc, char** argv) {
                                 100000, /*whole=*/true))
       buildings.push_back(static_cast<int>(b));
   const site::SiteData data = site::load_citylearn(*dir, buildings);
-  auto controller = site::make_controller(args.get("controller").value_or("rbc"));
+  site::MpcOptions mpc;
+  mpc.horizon_h = static_cast<int>(integer(args, "horizon", 24, 1, 168));
+  auto controller = site::make_controller(args.get("controller").value_or("rbc"), &data, mpc);
   const site::SiteRun base = site::baseline(data);
   const site::SiteRun run = site::simulate(data, *controller);
   const site::Scores scores = site::score(data, run, base);

@@ -18,11 +18,16 @@ void NoController::act(const SiteState&, std::span<double> actions) {
   std::fill(actions.begin(), actions.end(), 0.0);
 }
 
-std::unique_ptr<Controller> make_controller(const std::string& name) {
+std::unique_ptr<Controller> make_controller(const std::string& name, const SiteData* data,
+                                            MpcOptions mpc) {
   if (name == "rbc") return std::make_unique<RuleBasedController>();
   if (name == "none") return std::make_unique<NoController>();
+  if ((name == "mpc" || name == "mpc-oracle") && data) {
+    mpc.oracle = name == "mpc-oracle";
+    return std::make_unique<MpcController>(*data, mpc);
+  }
   throw Error("cannot run the site (controller=" + name + ")", "no such controller",
-              "use rbc or none (mpc, mpc-oracle and rl are not built yet)");
+              "use rbc, mpc, mpc-oracle or none (rl is not built yet)");
 }
 
 }  // namespace greenai::site

@@ -80,6 +80,7 @@ SiteRun simulate(const SiteData& data, Controller& controller, bool with_batteri
       run.soc_kwh[i][t] = batteries[i].soc_kwh();
       run.district_net_kwh[t] += net;
     }
+    state.last_district_net_kwh = run.district_net_kwh[t];
   }
   run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return run;

@@ -173,6 +173,48 @@ TEST(Cli, TuneRecurringKeepsTheOptimizerInAFile) {
       << broken.err;
 }
 
+TEST(Cli, SiteSimulatesATinyDistrict) {
+  TempDir dir;
+  const std::string header =
+      "month,hour,day_type,daylight_savings_status,indoor_dry_bulb_temperature,"
+      "average_unmet_cooling_setpoint_difference,indoor_relative_humidity,non_shiftable_load,"
+      "dhw_demand,cooling_demand,heating_demand,solar_generation\n";
+  std::string b1 = header, prices = "electricity_pricing\n", carbon = "carbon_intensity\n";
+  for (int day = 0; day < 3; ++day)
+    for (int hour = 1; hour <= 24; ++hour) {
+      b1 += "1," + std::to_string(hour) + ",1,0,,,," + (hour >= 17 ? "2" : "0.5") + ",0,0,0," +
+            (hour >= 9 && hour <= 15 ? "900" : "0") + "\n";
+      prices += hour >= 17 ? "0.5\n" : "0.2\n";
+      carbon += "0.4\n";
+    }
+  dir.write("site/Building_1.csv", b1);
+  dir.write("site/pricing.csv", prices);
+  dir.write("site/carbon_intensity.csv", carbon);
+  dir.write("site/schema.json",
+            R"({"buildings": {"Building_1": {"include": true, "energy_simulation": "Building_1.csv",
+               "electrical_storage": {"attributes": {"capacity": 6, "nominal_power": 3}},
+               "pv": {"attributes": {"nominal_power": 2}}}}})");
+  Result rbc = run({"site", "simulate", "--data", dir.file("site")});
+  ASSERT_EQ(rbc.code, 0) << rbc.err;
+  EXPECT_NE(rbc.out.find("controller rbc"), std::string::npos) << rbc.out;
+  EXPECT_NE(rbc.out.find("district"), std::string::npos) << rbc.out;
+  Result mpc =
+      run({"site", "simulate", "--data", dir.file("site"), "--controller", "mpc-oracle", "--json"});
+  ASSERT_EQ(mpc.code, 0) << mpc.err;
+  const greenai::util::Json j = greenai::util::Json::parse(mpc.out);
+  EXPECT_EQ(j.at("controller").string(), "mpc-oracle");
+  EXPECT_LT(j.at("district").at("score").number(), 1.0) << mpc.out;
+  EXPECT_EQ(j.at("hours").number(), 72);
+  Result bad = run({"site", "simulate", "--data", dir.file("site"), "--controller", "magic"});
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.err.find("use rbc, mpc, mpc-oracle or none"), std::string::npos) << bad.err;
+  Result missing = run({"site", "simulate", "--data", dir.file("nowhere")});
+  EXPECT_EQ(missing.code, 2);
+  EXPECT_NE(missing.err.find("schema.json): no such file"), std::string::npos) << missing.err;
+  Result action = run({"site", "fly"});
+  EXPECT_EQ(action.code, 2);
+}
+
 TEST(Cli, SensorsExplainsWhatIsMissingAndHow) {
   Result r = run({"sensors"});
   EXPECT_EQ(r.code, 0);

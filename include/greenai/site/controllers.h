@@ -26,7 +26,36 @@ class NoController : public Controller {
   void act(const SiteState& state, std::span<double> actions) override;
 };
 
-/// "rbc" or "none"; throws greenai::Error naming the others otherwise.
-std::unique_ptr<Controller> make_controller(const std::string& name);
+/// Model-predictive control: each hour a linear program over the next `horizon_h` hours for
+/// every battery at once, minimising the Challenge's score terms (each normalised by the
+/// no-battery site's running average so far): the district's clipped cost, the buildings'
+/// clipped emissions and the district's ramping; the first hour's charge or discharge is applied.
+/// The battery is linearised: one-way efficiency sqrt(round-trip efficiency), the power limit of
+/// the capacity-power curve's top segment. Load, PV and carbon intensity come from seasonal-naive
+/// forecasts (grid::seasonal_naive_model, 24 h), the tariff from pricing.csv; `oracle` uses the
+/// real series instead (perfect foresight: the bound).
+struct MpcOptions {
+  int horizon_h = 24;
+  bool oracle = false;
+};
+class MpcController : public Controller {
+ public:
+  MpcController(const SiteData& data, MpcOptions options);
+  ~MpcController() override;
+  std::string name() const override;
+  void act(const SiteState& state, std::span<double> actions) override;
+  /// Seconds spent solving so far, and linear programs not solved to optimality (then idle).
+  double solve_seconds() const;
+  int failures() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// "rbc", "none", "mpc" or "mpc-oracle" (`data` for the MPC's forecasts); throws greenai::Error
+/// naming the others otherwise.
+std::unique_ptr<Controller> make_controller(const std::string& name, const SiteData* data = nullptr,
+                                            MpcOptions mpc = {});
 
 }  // namespace greenai::site

@@ -26,6 +26,7 @@ struct SiteState {
   const SiteData* data = nullptr;
   size_t t = 0;
   std::vector<const Battery*> batteries;
+  double last_district_net_kwh = 0;  ///< the district's net grid electricity in hour t - 1
 };
 
 class Controller {

@@ -1,0 +1,264 @@
+// The model-predictive controller (controllers.h): one linear program, built once, re-solved
+// every hour with the hour's forecasts as bounds and costs.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "greenai/error.h"
+#include "greenai/grid/forecast.h"
+#include "greenai/site/controllers.h"
+#include "site/internal/linear_program.h"
+
+namespace greenai::site {
+
+using internal::kUnbounded;
+
+struct MpcController::Impl {
+  const SiteData* data = nullptr;
+  MpcOptions options;
+  size_t buildings = 0;
+  int horizon = 24;
+  // Forecasts per origin t: [t][h] for h < horizon (the real series with `oracle`).
+  std::vector<std::vector<std::vector<double>>> base_net;  // [building][t][h]: load - PV
+  std::vector<std::vector<double>> carbon;                 // [t][h]
+  // Variables and rows of the program.
+  internal::LinearProgram lp;
+  std::vector<std::vector<int>> c, d, s, e;                 // [building][h]
+  std::vector<int> g, r;                                    // [h]
+  std::vector<std::vector<int>> dynamics, power, emission;  // rows [building][h]
+  std::vector<int> cost_rows, ramp_up, ramp_down;           // rows [h]
+  std::vector<double> eta, power_kw;                        // per building
+  // Running sums of the no-battery site over the hours seen, for the weights.
+  double seen_cost = 0, seen_emissions = 0, seen_ramping = 0, last_base = 0;
+  size_t seen = 0;
+  double solve_s = 0;
+  int failures = 0;
+
+  double forecast_net(size_t b, size_t t, int h) const { return base_net[b][t][h]; }
+};
+
+namespace {
+
+// Rows k of the forecast of `y` from every origin, h = 0 .. horizon - 1; hours past the end of
+// the series are held at the last one's forecast.
+std::vector<std::vector<double>> forecasts(const std::vector<double>& y, int horizon, bool oracle) {
+  const size_t n = y.size();
+  std::vector<std::vector<double>> rows(n, std::vector<double>(horizon));
+  if (oracle) {
+    for (size_t t = 0; t < n; ++t)
+      for (int h = 0; h < horizon; ++h) rows[t][h] = y[std::min(n - 1, t + h)];
+    return rows;
+  }
+  // GreenAI's seasonal naive forecaster (a day's season); before a day has passed, the first
+  // hour's value.
+  auto model = grid::seasonal_naive_model(24, "seasonal naive (24 h)");
+  model->fit(std::vector<double>(y.begin(), y.begin() + std::min<size_t>(n, 24)));
+  std::vector<size_t> origins;
+  for (size_t t = 24; t < n; ++t) origins.push_back(t);
+  const std::vector<std::vector<double>> f = model->forecast_from(y, origins, horizon);
+  for (size_t t = 0; t < std::min<size_t>(24, n); ++t)
+    std::fill(rows[t].begin(), rows[t].end(), t > 0 ? y[t - 1] : y[0]);
+  for (size_t k = 0; k < origins.size(); ++k) rows[origins[k]] = f[k];
+  return rows;
+}
+
+}  // namespace
+
+MpcController::MpcController(const SiteData& data, MpcOptions options)
+    : impl_(std::make_unique<Impl>()) {
+  Impl& m = *impl_;
+  if (options.horizon_h < 1 || options.horizon_h > 168)
+    throw Error("cannot run the MPC (horizon=" + std::to_string(options.horizon_h) + ")",
+                "the horizon lies in 1..168 hours");
+  m.data = &data;
+  m.options = options;
+  m.horizon = options.horizon_h;
+  m.buildings = data.buildings.size();
+  const int H = m.horizon;
+  for (const BuildingData& b : data.buildings) {
+    std::vector<double> load = b.load_kwh, pv(b.load_kwh.size());
+    for (size_t t = 0; t < pv.size(); ++t) pv[t] = b.solar_kwh(t);
+    const auto fl = forecasts(load, H, options.oracle), fp = forecasts(pv, H, options.oracle);
+    std::vector<std::vector<double>> net(fl.size(), std::vector<double>(H));
+    for (size_t t = 0; t < fl.size(); ++t)
+      for (int h = 0; h < H; ++h) net[t][h] = fl[t][h] - std::max(fp[t][h], 0.0);
+    m.base_net.push_back(std::move(net));
+    m.eta.push_back(std::sqrt(b.battery.efficiency));
+    m.power_kw.push_back(b.battery.nominal_power_kw);
+  }
+  m.carbon = forecasts(data.carbon_kg_per_kwh, H, options.oracle);
+
+  // Variables: per building and hour charge c and discharge d (bus side, kWh), state of charge
+  // s, the positive part e of the building's net; per hour the positive part g of the district's
+  // net and its ramp r. Costs and bounds are set each hour.
+  const size_t B = m.buildings;
+  m.c.assign(B, std::vector<int>(H));
+  m.d = m.s = m.e = m.c;
+  m.dynamics = m.power = m.emission = m.c;
+  for (size_t b = 0; b < B; ++b)
+    for (int h = 0; h < H; ++h) {
+      m.c[b][h] = m.lp.add_variable(0, 0, 0);
+      m.d[b][h] = m.lp.add_variable(0, 0, 0);
+      m.s[b][h] = m.lp.add_variable(0, 0, 0);
+      m.e[b][h] = m.lp.add_variable(0, kUnbounded, 0);
+    }
+  for (int h = 0; h < H; ++h) {
+    m.g.push_back(m.lp.add_variable(0, kUnbounded, 0));
+    m.r.push_back(m.lp.add_variable(0, kUnbounded, 0));
+  }
+  for (size_t b = 0; b < B; ++b) {
+    const double eta = m.eta[b];
+    const BatterySpec& spec = data.buildings[b].battery;
+    // The capacity-power curve's last segment, (0.8, 1) to (1, 0.2) by default: power <=
+    // P x (y0 + slope x (s / C - x0)), linear in the charge at the hour's start.
+    const auto& curve = spec.capacity_power_curve;
+    const auto [x0, y0] = curve[curve.size() - 2];
+    const auto [x1, y1] = curve.back();
+    const double slope = (y1 - y0) / (x1 - x0);
+    for (int h = 0; h < H; ++h) {
+      // s[h] - s[h-1] - eta c + d / eta = 0 (h = 0: the charge now is the right side).
+      std::vector<std::pair<int, double>> terms{
+          {m.s[b][h], 1}, {m.c[b][h], -eta}, {m.d[b][h], 1 / eta}};
+      if (h > 0) terms.emplace_back(m.s[b][h - 1], -1);
+      m.dynamics[b][h] = m.lp.add_row(0, 0, terms);
+      // c + d - P x slope / C x s[h-1] <= P x (y0 - slope x x0) (the capacity C set each hour).
+      std::vector<std::pair<int, double>> limit{{m.c[b][h], 1}, {m.d[b][h], 1}};
+      if (h > 0 && spec.capacity_kwh > 0)
+        limit.emplace_back(m.s[b][h - 1], -spec.nominal_power_kw * slope / spec.capacity_kwh);
+      m.power[b][h] = m.lp.add_row(-kUnbounded, 0, limit);
+      // e - c + d >= forecast net without the battery.
+      m.emission[b][h] =
+          m.lp.add_row(0, kUnbounded, {{m.e[b][h], 1}, {m.c[b][h], -1}, {m.d[b][h], 1}});
+    }
+  }
+  for (int h = 0; h < H; ++h) {
+    // g - sum (c - d) >= the district's forecast net without batteries.
+    std::vector<std::pair<int, double>> cost{{m.g[h], 1}}, up{{m.r[h], 1}}, down{{m.r[h], 1}};
+    for (size_t b = 0; b < B; ++b) {
+      cost.emplace_back(m.c[b][h], -1);
+      cost.emplace_back(m.d[b][h], 1);
+      // r >= +-(N[h] - N[h-1]), N the district's net with the batteries.
+      up.emplace_back(m.c[b][h], -1);
+      up.emplace_back(m.d[b][h], 1);
+      down.emplace_back(m.c[b][h], 1);
+      down.emplace_back(m.d[b][h], -1);
+      if (h > 0) {
+        up.emplace_back(m.c[b][h - 1], 1);
+        up.emplace_back(m.d[b][h - 1], -1);
+        down.emplace_back(m.c[b][h - 1], -1);
+        down.emplace_back(m.d[b][h - 1], 1);
+      }
+    }
+    m.cost_rows.push_back(m.lp.add_row(0, kUnbounded, cost));
+    m.ramp_up.push_back(m.lp.add_row(0, kUnbounded, up));
+    m.ramp_down.push_back(m.lp.add_row(0, kUnbounded, down));
+  }
+  m.lp.finish();
+}
+
+MpcController::~MpcController() = default;
+
+std::string MpcController::name() const { return impl_->options.oracle ? "mpc-oracle" : "mpc"; }
+double MpcController::solve_seconds() const { return impl_->solve_s; }
+int MpcController::failures() const { return impl_->failures; }
+
+void MpcController::act(const SiteState& state, std::span<double> actions) {
+  Impl& m = *impl_;
+  const SiteData& data = *m.data;
+  const size_t t = state.t, B = m.buildings, hours = data.hours();
+  const int H = m.horizon;
+  // The no-battery site of the hour just past, for the running weights.
+  if (t > 0) {
+    double district = 0;
+    for (size_t b = 0; b < B; ++b) {
+      const double net = data.buildings[b].load_kwh[t - 1] - data.buildings[b].solar_kwh(t - 1);
+      district += net;
+      m.seen_emissions += std::max(net * data.carbon_kg_per_kwh[t - 1], 0.0);
+    }
+    m.seen_cost += std::max(district * data.price_per_kwh[t - 1], 0.0);
+    if (t > 1) m.seen_ramping += std::abs(district - m.last_base);
+    m.last_base = district;
+    ++m.seen;
+  }
+  // Per-hour averages of the score's terms without batteries: what is seen (a day at least),
+  // else the forecast horizon's.
+  double cost = m.seen_cost, emissions = m.seen_emissions, ramping = m.seen_ramping;
+  double n = static_cast<double>(m.seen);
+  if (m.seen < 24) {
+    cost = emissions = ramping = 0;
+    double previous = 0;
+    for (int h = 0; h < H; ++h) {
+      const size_t at = std::min(hours - 1, t + h);
+      double district = 0;
+      for (size_t b = 0; b < B; ++b) {
+        district += m.forecast_net(b, t, h);
+        emissions += std::max(m.forecast_net(b, t, h) * m.carbon[t][h], 0.0);
+      }
+      cost += std::max(district * data.price_per_kwh[at], 0.0);
+      if (h > 0) ramping += std::abs(district - previous);
+      previous = district;
+    }
+    n = H;
+  }
+  const auto weight = [&](double sum, double share) { return sum > 0 ? share * n / sum : 0.0; };
+  const double w_cost = weight(cost, 1.0 / 3), w_emissions = weight(emissions, 1.0 / 3),
+               w_ramping = weight(ramping, 1.0 / 6);
+
+  double district0 = 0;
+  for (int h = 0; h < H; ++h) {
+    const size_t at = std::min(hours - 1, t + h);
+    double district = 0;
+    for (size_t b = 0; b < B; ++b) district += m.forecast_net(b, t, h);
+    if (h == 0) district0 = district;
+    m.lp.set_cost(m.g[h], w_cost * data.price_per_kwh[at]);
+    m.lp.set_cost(m.r[h], w_ramping);
+    m.lp.set_row_bounds(m.cost_rows[h], district, kUnbounded);
+    if (h == 0) {
+      m.lp.set_row_bounds(m.ramp_up[h], district - state.last_district_net_kwh, kUnbounded);
+      m.lp.set_row_bounds(m.ramp_down[h], state.last_district_net_kwh - district, kUnbounded);
+    } else {
+      double before = 0;
+      for (size_t b = 0; b < B; ++b) before += m.forecast_net(b, t, h - 1);
+      m.lp.set_row_bounds(m.ramp_up[h], district - before, kUnbounded);
+      m.lp.set_row_bounds(m.ramp_down[h], before - district, kUnbounded);
+    }
+    for (size_t b = 0; b < B; ++b) {
+      const Battery& battery = *state.batteries[b];
+      const double capacity = battery.capacity_kwh(), p = m.power_kw[b];
+      m.lp.set_variable_bounds(m.c[b][h], 0, p);
+      m.lp.set_variable_bounds(m.d[b][h], 0, p);
+      m.lp.set_variable_bounds(m.s[b][h], 0, capacity);
+      m.lp.set_cost(m.e[b][h], w_emissions * m.carbon[t][h]);
+      m.lp.set_row_bounds(m.emission[b][h], m.forecast_net(b, t, h), kUnbounded);
+      const BatterySpec& spec = data.buildings[b].battery;
+      const auto& curve = spec.capacity_power_curve;
+      const auto [x0, y0] = curve[curve.size() - 2];
+      const auto [x1, y1] = curve.back();
+      const double slope = (y1 - y0) / (x1 - x0);
+      if (h == 0) {
+        const double start = battery.soc_kwh() * (1 - spec.loss_coefficient);
+        m.lp.set_row_bounds(m.dynamics[b][h], start, start);
+        const double top = capacity > 0 ? p * (y0 + slope * (start / capacity - x0)) : 0;
+        m.lp.set_row_bounds(m.power[b][h], -kUnbounded, std::max(top, 0.0));
+      } else {
+        m.lp.set_row_bounds(m.power[b][h], -kUnbounded, p * (y0 - slope * x0));
+      }
+    }
+  }
+  (void)district0;
+  const auto started = std::chrono::steady_clock::now();
+  const bool solved = m.lp.solve();
+  m.solve_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  for (size_t b = 0; b < B; ++b) {
+    const double capacity = state.batteries[b]->capacity_kwh();
+    if (!solved || capacity <= 0) {
+      actions[b] = 0;
+      continue;
+    }
+    // The battery is asked for the bus-side energy; its model applies the real efficiency.
+    actions[b] = (m.lp.value(m.c[b][0]) - m.lp.value(m.d[b][0])) / capacity;
+  }
+  if (!solved) ++m.failures;
+}
+
+}  // namespace greenai::site
