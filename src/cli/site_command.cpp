@@ -1,5 +1,6 @@
 // greenai site: a site's buildings, PV and batteries run under a controller and scored as the
 // CityLearn Challenge 2022 scored them (library: greenai/site/).
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
@@ -7,7 +8,9 @@
 #include "cli/commands.h"
 #include "cli/help.h"
 #include "greenai/error.h"
+#include "greenai/report/report.h"
 #include "greenai/site/controllers.h"
+#include "greenai/util/file.h"
 #include "greenai/util/json.h"
 
 namespace greenai::cli {
@@ -22,6 +25,8 @@ int site_command(int argc, char** argv) {
                                                 {"controller", true},
                                                 {"buildings", true},
                                                 {"horizon", true},
+                                                {"svg", true},
+                                                {"week", true},
                                                 {"json", false},
                                                 {"help", false}})
                         .parse(argc, argv, 3);
@@ -40,6 +45,34 @@ int site_command(int argc, char** argv) {
   const site::SiteRun base = site::baseline(data);
   const site::SiteRun run = site::simulate(data, *controller);
   const site::Scores scores = site::score(data, run, base);
+  if (auto svg = args.get("svg")) {
+    // A week of the district: load, PV, the batteries' charge, and the grid's net with and
+    // without the batteries.
+    const size_t weeks = std::max<size_t>(1, data.hours() / 168);
+    const size_t week =
+        static_cast<size_t>(integer(args, "week", 1, 1, static_cast<int64_t>(weeks)));
+    const size_t from = (week - 1) * 168, to = std::min(data.hours(), from + 168);
+    std::vector<report::Line> lines{{"grid net, " + run.controller, {}},
+                                    {"grid net, no battery", {}},
+                                    {"load", {}},
+                                    {"PV", {}},
+                                    {"battery charge", {}}};
+    for (size_t t = from; t < to; ++t) {
+      double load = 0, pv = 0, soc = 0;
+      for (size_t b = 0; b < data.buildings.size(); ++b) {
+        load += data.buildings[b].load_kwh[t];
+        pv += data.buildings[b].solar_kwh(t);
+        soc += run.soc_kwh[b][t];
+      }
+      lines[0].y.push_back(run.district_net_kwh[t]);
+      lines[1].y.push_back(base.district_net_kwh[t]);
+      lines[2].y.push_back(load);
+      lines[3].y.push_back(pv);
+      lines[4].y.push_back(soc);
+    }
+    util::write_file_atomic(*svg, report::standalone_svg(report::lines_svg(
+                                      lines, "hours of week " + std::to_string(week), "kWh")));
+  }
   if (args.has("json")) {
     std::cout << scores.to_json(data)
                      .set("controller", run.controller)

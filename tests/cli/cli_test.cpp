@@ -198,13 +198,16 @@ TEST(Cli, SiteSimulatesATinyDistrict) {
   ASSERT_EQ(rbc.code, 0) << rbc.err;
   EXPECT_NE(rbc.out.find("controller rbc"), std::string::npos) << rbc.out;
   EXPECT_NE(rbc.out.find("district"), std::string::npos) << rbc.out;
-  Result mpc =
-      run({"site", "simulate", "--data", dir.file("site"), "--controller", "mpc-oracle", "--json"});
+  Result mpc = run({"site", "simulate", "--data", dir.file("site"), "--controller", "mpc-oracle",
+                    "--json", "--svg", dir.file("week.svg")});
   ASSERT_EQ(mpc.code, 0) << mpc.err;
   const greenai::util::Json j = greenai::util::Json::parse(mpc.out);
   EXPECT_EQ(j.at("controller").string(), "mpc-oracle");
   EXPECT_LT(j.at("district").at("score").number(), 1.0) << mpc.out;
   EXPECT_EQ(j.at("hours").number(), 72);
+  const std::string svg = TempDir::read(dir.file("week.svg"));
+  EXPECT_NE(svg.find("<svg"), std::string::npos);
+  EXPECT_NE(svg.find("battery charge"), std::string::npos);
   Result bad = run({"site", "simulate", "--data", dir.file("site"), "--controller", "magic"});
   EXPECT_EQ(bad.code, 2);
   EXPECT_NE(bad.err.find("use rbc, mpc, mpc-oracle or none"), std::string::npos) << bad.err;
