@@ -25,6 +25,8 @@ int site_command(int argc, char** argv) {
                                                 {"controller", true},
                                                 {"buildings", true},
                                                 {"horizon", true},
+                                                {"jobs", true},
+                                                {"jobs-building", true},
                                                 {"svg", true},
                                                 {"week", true},
                                                 {"json", false},
@@ -38,7 +40,13 @@ int site_command(int argc, char** argv) {
     for (double b : number_list(*list, "--buildings takes building numbers, such as 1,2,3", 1,
                                 100000, /*whole=*/true))
       buildings.push_back(static_cast<int>(b));
-  const site::SiteData data = site::load_citylearn(*dir, buildings);
+  site::SiteData data = site::load_citylearn(*dir, buildings);
+  if (auto jobs = args.get("jobs")) {
+    data.jobs = site::parse_jobs(util::read_file(*jobs), *jobs, data.hours());
+    const int64_t at =
+        integer(args, "jobs-building", 1, 1, static_cast<int64_t>(data.buildings.size()));
+    data.jobs_building = static_cast<size_t>(at - 1);
+  }
   site::MpcOptions mpc;
   mpc.horizon_h = static_cast<int>(integer(args, "horizon", 24, 1, 168));
   auto controller = site::make_controller(args.get("controller").value_or("rbc"), &data, mpc);
@@ -73,8 +81,12 @@ int site_command(int argc, char** argv) {
     util::write_file_atomic(*svg, report::standalone_svg(report::lines_svg(
                                       lines, "hours of week " + std::to_string(week), "kWh")));
   }
+  double job_kwh = 0;
+  for (double e : run.job_kwh) job_kwh += e;
   if (args.has("json")) {
     std::cout << scores.to_json(data)
+                     .set("jobs", static_cast<double>(data.jobs.size()))
+                     .set("job_kwh", job_kwh)
                      .set("controller", run.controller)
                      .set("data", data.source)
                      .set("hours", static_cast<double>(data.hours()))
@@ -97,6 +109,12 @@ int site_command(int argc, char** argv) {
   for (size_t i = 0; i < data.buildings.size(); ++i)
     row(data.buildings[i].name, scores.buildings[i]);
   row("district", scores.district);
+  if (!data.jobs.empty())
+    std::printf(
+        "%zu deferrable jobs (%.1f kWh) in %s, scheduled by %s (the baseline runs them as "
+        "soon as released)\n",
+        data.jobs.size(), job_kwh, data.buildings[data.jobs_building].name.c_str(),
+        run.controller.rfind("mpc", 0) == 0 ? "the MPC" : "release time");
   std::printf(
       "score = 1/3 cost + 1/3 emissions + 1/6 ramping + 1/6 (1 - load factor), the "
       "CityLearn Challenge 2022's\n");

@@ -198,6 +198,42 @@ SiteData parse_citylearn(const std::string& schema_json,
   return d;
 }
 
+std::vector<FlexibleJob> parse_jobs(const std::string& csv, const std::string& file, size_t hours) {
+  std::vector<FlexibleJob> jobs;
+  std::vector<std::string> fields;
+  util::for_each_line(csv, [&](size_t line, std::string_view row) {
+    if (row.empty()) return;
+    const auto fail = [&](const std::string& what) {
+      return Error("cannot read jobs (file=" + file + ", line=" + std::to_string(line) + ")", what,
+                   "one job per line: name,power_kw,duration_h,release_h,deadline_h");
+    };
+    if (!util::split_csv_line(row, fields)) throw fail("an unterminated quote");
+    if (line == 1) {
+      if (fields !=
+          std::vector<std::string>{"name", "power_kw", "duration_h", "release_h", "deadline_h"})
+        throw fail("the header is not name,power_kw,duration_h,release_h,deadline_h");
+      return;
+    }
+    if (fields.size() != 5) throw fail(std::to_string(fields.size()) + " fields, not 5");
+    double v[4];
+    for (int i = 0; i < 4; ++i) {
+      const std::string& f = fields[i + 1];
+      const auto [end, ec] = std::from_chars(f.data(), f.data() + f.size(), v[i]);
+      if (f.empty() || ec != std::errc() || end != f.data() + f.size() || !std::isfinite(v[i]) ||
+          v[i] < 0)
+        throw fail("field " + std::to_string(i + 2) + " is not a number >= 0: '" + f + "'");
+    }
+    FlexibleJob j{fields[0], v[0], v[1], static_cast<size_t>(v[2]), static_cast<size_t>(v[3])};
+    if (v[2] != std::floor(v[2]) || v[3] != std::floor(v[3]))
+      throw fail("release and deadline are whole hours");
+    if (j.deadline_h > hours) throw fail("the deadline lies past the site's last hour");
+    if (j.duration_h > static_cast<double>(j.deadline_h) - static_cast<double>(j.release_h))
+      throw fail("it cannot run " + fields[2] + " hours between its release and its deadline");
+    jobs.push_back(j);
+  });
+  return jobs;
+}
+
 SiteData load_citylearn(const std::string& dir, const std::vector<int>& numbers) {
   namespace fs = std::filesystem;
   const auto read = [&](const std::string& name) {

@@ -23,8 +23,12 @@ struct MpcController::Impl {
   std::vector<std::vector<double>> carbon;                 // [t][h]
   // Variables and rows of the program.
   internal::LinearProgram lp;
-  std::vector<std::vector<int>> c, d, s, e;                 // [building][h]
-  std::vector<int> g, r;                                    // [h]
+  std::vector<std::vector<int>> c, d, s, e;  // [building][h]
+  std::vector<int> g, r;                     // [h]
+  std::vector<std::vector<int>> x;           // [job][h]: the share of the hour a job runs
+  std::vector<int> job_rows;                 // [job]: its work within the horizon
+  std::vector<double> job_shares;            // the first hour's, from the last solve
+  bool solved = false;
   std::vector<std::vector<int>> dynamics, power, emission;  // rows [building][h]
   std::vector<int> cost_rows, ramp_up, ramp_down;           // rows [h]
   std::vector<double> eta, power_kw;                        // per building
@@ -106,6 +110,10 @@ MpcController::MpcController(const SiteData& data, MpcOptions options)
     m.g.push_back(m.lp.add_variable(0, kUnbounded, 0));
     m.r.push_back(m.lp.add_variable(0, kUnbounded, 0));
   }
+  const size_t J = data.jobs.size();
+  m.x.assign(J, std::vector<int>(H));
+  for (size_t j = 0; j < J; ++j)
+    for (int h = 0; h < H; ++h) m.x[j][h] = m.lp.add_variable(0, 0, 0);
   for (size_t b = 0; b < B; ++b) {
     const double eta = m.eta[b];
     const BatterySpec& spec = data.buildings[b].battery;
@@ -127,8 +135,11 @@ MpcController::MpcController(const SiteData& data, MpcOptions options)
         limit.emplace_back(m.s[b][h - 1], -spec.nominal_power_kw * slope / spec.capacity_kwh);
       m.power[b][h] = m.lp.add_row(-kUnbounded, 0, limit);
       // e - c + d >= forecast net without the battery.
-      m.emission[b][h] =
-          m.lp.add_row(0, kUnbounded, {{m.e[b][h], 1}, {m.c[b][h], -1}, {m.d[b][h], 1}});
+      // (- the jobs' power in their building)
+      std::vector<std::pair<int, double>> net{{m.e[b][h], 1}, {m.c[b][h], -1}, {m.d[b][h], 1}};
+      if (b == data.jobs_building)
+        for (size_t j = 0; j < J; ++j) net.emplace_back(m.x[j][h], -data.jobs[j].power_kw);
+      m.emission[b][h] = m.lp.add_row(0, kUnbounded, net);
     }
   }
   for (int h = 0; h < H; ++h) {
@@ -149,10 +160,28 @@ MpcController::MpcController(const SiteData& data, MpcOptions options)
         down.emplace_back(m.d[b][h - 1], 1);
       }
     }
+    for (size_t j = 0; j < J; ++j) {
+      const double p = data.jobs[j].power_kw;
+      cost.emplace_back(m.x[j][h], -p);
+      up.emplace_back(m.x[j][h], -p);
+      down.emplace_back(m.x[j][h], p);
+      if (h > 0) {
+        up.emplace_back(m.x[j][h - 1], p);
+        down.emplace_back(m.x[j][h - 1], -p);
+      }
+    }
     m.cost_rows.push_back(m.lp.add_row(0, kUnbounded, cost));
     m.ramp_up.push_back(m.lp.add_row(0, kUnbounded, up));
     m.ramp_down.push_back(m.lp.add_row(0, kUnbounded, down));
   }
+  // Each job's running within the horizon: at least what the hours past it cannot hold, at most
+  // what it has left (bounds set each hour).
+  for (size_t j = 0; j < J; ++j) {
+    std::vector<std::pair<int, double>> terms;
+    for (int h = 0; h < H; ++h) terms.emplace_back(m.x[j][h], 1);
+    m.job_rows.push_back(m.lp.add_row(0, 0, terms));
+  }
+  m.job_shares.assign(J, 0);
   m.lp.finish();
 }
 
@@ -246,8 +275,23 @@ void MpcController::act(const SiteState& state, std::span<double> actions) {
     }
   }
   (void)district0;
+  for (size_t j = 0; j < data.jobs.size(); ++j) {
+    const FlexibleJob& job = data.jobs[j];
+    const double left = state.job_remaining_h.size() > j ? state.job_remaining_h[j] : 0;
+    for (int h = 0; h < H; ++h) {
+      const size_t at = t + h;
+      const bool open = left > 0 && at >= job.release_h && at < job.deadline_h;
+      m.lp.set_variable_bounds(m.x[j][h], 0, open ? 1 : 0);
+    }
+    const size_t past = std::max(t + H, job.release_h);
+    const double beyond = job.deadline_h > past ? static_cast<double>(job.deadline_h - past) : 0;
+    m.lp.set_row_bounds(m.job_rows[j], std::max(0.0, left - beyond), std::max(0.0, left));
+  }
   const auto started = std::chrono::steady_clock::now();
   const bool solved = m.lp.solve();
+  m.solved = solved;
+  for (size_t j = 0; j < data.jobs.size(); ++j)
+    m.job_shares[j] = solved ? m.lp.value(m.x[j][0]) : 1.0;
   m.solve_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   for (size_t b = 0; b < B; ++b) {
     const double capacity = state.batteries[b]->capacity_kwh();
@@ -259,6 +303,12 @@ void MpcController::act(const SiteState& state, std::span<double> actions) {
     actions[b] = (m.lp.value(m.c[b][0]) - m.lp.value(m.d[b][0])) / capacity;
   }
   if (!solved) ++m.failures;
+}
+
+void MpcController::schedule(const SiteState& state, std::span<double> shares) {
+  // The first hour of the program solved in act() this hour (everything at once if it failed).
+  if (!impl_->solved) return run_jobs_at_once(state, shares);
+  for (size_t j = 0; j < shares.size(); ++j) shares[j] = impl_->job_shares[j];
 }
 
 }  // namespace greenai::site

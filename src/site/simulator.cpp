@@ -49,6 +49,17 @@ Kpis relative(const RawKpis& run, const RawKpis& base) {
 
 }  // namespace
 
+void Controller::schedule(const SiteState& state, std::span<double> shares) {
+  run_jobs_at_once(state, shares);
+}
+
+void run_jobs_at_once(const SiteState& state, std::span<double> shares) {
+  for (size_t j = 0; j < shares.size(); ++j) {
+    const FlexibleJob& job = state.data->jobs[j];
+    shares[j] = state.t >= job.release_h && state.job_remaining_h[j] > 0 ? 1.0 : 0.0;
+  }
+}
+
 SiteRun simulate(const SiteData& data, Controller& controller, bool with_batteries) {
   const auto started = std::chrono::steady_clock::now();
   const size_t n = data.buildings.size(), hours = data.hours();
@@ -62,11 +73,31 @@ SiteRun simulate(const SiteData& data, Controller& controller, bool with_batteri
   SiteState state;
   state.data = &data;
   for (const Battery& b : batteries) state.batteries.push_back(&b);
-  std::vector<double> actions(n, 0);
+  std::vector<double> actions(n, 0), shares(data.jobs.size(), 0);
+  for (const FlexibleJob& j : data.jobs) state.job_remaining_h.push_back(j.duration_h);
+  run.job_share.assign(data.jobs.size(), std::vector<double>(hours, 0));
+  run.job_kwh.assign(hours, 0);
   for (size_t t = 0; t < hours; ++t) {
+    state.t = t;
     if (with_batteries) {
-      state.t = t;
       controller.act(state, actions);
+      controller.schedule(state, shares);
+    } else {
+      run_jobs_at_once(state, shares);
+    }
+    for (size_t j = 0; j < data.jobs.size(); ++j) {
+      const FlexibleJob& job = data.jobs[j];
+      double& left = state.job_remaining_h[j];
+      double share = 0;
+      if (t >= job.release_h && t < job.deadline_h && left > 0) {
+        // What must run now for the job to finish by its deadline, whatever was asked.
+        const double must = left - static_cast<double>(job.deadline_h - t - 1);
+        share = std::isfinite(shares[j]) ? std::clamp(shares[j], 0.0, 1.0) : 0.0;
+        share = std::min(std::max(share, must), std::min(1.0, left));
+      }
+      left -= share;
+      run.job_share[j][t] = share;
+      run.job_kwh[t] += share * job.power_kw;
     }
     for (size_t i = 0; i < n; ++i) {
       const BuildingData& b = data.buildings[i];
@@ -75,7 +106,8 @@ SiteRun simulate(const SiteData& data, Controller& controller, bool with_batteri
         const double a = std::isfinite(actions[i]) ? std::clamp(actions[i], -1.0, 1.0) : 0.0;
         balance = batteries[i].charge(a * batteries[i].capacity_kwh());
       }
-      const double net = b.load_kwh[t] - b.solar_kwh(t) + balance;
+      const double jobs = i == data.jobs_building ? run.job_kwh[t] : 0.0;
+      const double net = b.load_kwh[t] + jobs - b.solar_kwh(t) + balance;
       run.net_kwh[i][t] = net;
       run.soc_kwh[i][t] = batteries[i].soc_kwh();
       run.district_net_kwh[t] += net;

@@ -335,3 +335,70 @@ TEST(Mpc, TheProgramMatchesBruteForceOnATinyHorizon) {
 
 }  // namespace
 }  // namespace greenai::site
+
+namespace greenai::site {
+namespace {
+
+// Deferrable jobs: the baseline runs them on release; a controller that never asks still finishes
+// them by the deadline (the simulator's must-run); the MPC moves them into the cheap, sunny hours.
+TEST(Jobs, RunOnReleaseMustFinishAndTheMpcMovesThemToCheapHours) {
+  SiteData d = week();
+  // Two 3 kW, 3-hour jobs released at 17:00 of day 1 (expensive), due at 17:00 of day 2.
+  d.jobs = parse_jobs(
+      "name,power_kw,duration_h,release_h,deadline_h\ntrain,3,3,16,40\n"
+      "eval,3,3,16,40\n",
+      "jobs.csv", d.hours());
+  const SiteRun base = baseline(d);
+  EXPECT_EQ(base.job_share[0][16], 1);  // released at hour index 16: runs at once
+  EXPECT_EQ(base.job_share[0][19], 0);
+  class Never : public Controller {
+   public:
+    std::string name() const override { return "never"; }
+    void act(const SiteState&, std::span<double> a) override { std::fill(a.begin(), a.end(), 0.0); }
+    void schedule(const SiteState&, std::span<double> s) override {
+      std::fill(s.begin(), s.end(), 0.0);
+    }
+  } never;
+  const SiteRun late = simulate(d, never);
+  double ran = 0;
+  for (size_t t = 0; t < d.hours(); ++t) ran += late.job_share[0][t];
+  EXPECT_NEAR(ran, 3, 1e-12);
+  EXPECT_EQ(late.job_share[0][37], 1);  // the last three hours before the deadline
+  EXPECT_EQ(late.job_share[0][36], 0);
+  auto mpc = make_controller("mpc-oracle", &d);
+  const SiteRun planned = simulate(d, *mpc);
+  double evening = 0, total = 0, base_evening = 0;
+  for (size_t t = 16; t < 40; ++t) {
+    const int hour = d.buildings[0].hour[t];
+    total += planned.job_share[0][t] + planned.job_share[1][t];
+    if (hour >= 17 && hour <= 22) {
+      evening += planned.job_share[0][t] + planned.job_share[1][t];
+      base_evening += base.job_share[0][t] + base.job_share[1][t];
+    }
+  }
+  EXPECT_NEAR(total, 6, 1e-6);
+  EXPECT_EQ(base_evening, 6);  // on release: all in the expensive evening
+  EXPECT_LT(evening, 0.5);     // planned: out of it
+  EXPECT_LT(score(d, planned, base).district.score(), score(d, late, base).district.score());
+}
+
+TEST(Jobs, BadJobFilesNameTheLine) {
+  const auto message = [](const std::string& csv) {
+    try {
+      parse_jobs(csv, "jobs.csv", 100);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  const std::string header = "name,power_kw,duration_h,release_h,deadline_h\n";
+  EXPECT_EQ(message(header + "a,1,2,0,10\n"), "no error");
+  EXPECT_NE(message(header + "a,1,20,0,10\n").find("line=2): it cannot run 20 hours"),
+            std::string::npos);
+  EXPECT_NE(message(header + "a,1,2,0,200\n").find("past the site's last hour"), std::string::npos);
+  EXPECT_NE(message(header + "a,x,2,0,10\n").find("field 2 is not a number"), std::string::npos);
+  EXPECT_NE(message("job,kw\n").find("the header is not"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace greenai::site

@@ -30,6 +30,8 @@ class NoController : public Controller {
 /// every battery at once, minimising the Challenge's score terms (each normalised by the
 /// no-battery site's running average so far): the district's clipped cost, the buildings'
 /// clipped emissions and the district's ramping; the first hour's charge or discharge is applied.
+/// Deferrable AI jobs (SiteData::jobs) are co-scheduled: each hour's share of each job is a
+/// variable, its work within the horizon at least what the hours past it cannot hold.
 /// The battery is linearised: one-way efficiency sqrt(round-trip efficiency), the power limit of
 /// the capacity-power curve's top segment. Load, PV and carbon intensity come from seasonal-naive
 /// forecasts (grid::seasonal_naive_model, 24 h), the tariff from pricing.csv; `oracle` uses the
@@ -44,6 +46,8 @@ class MpcController : public Controller {
   ~MpcController() override;
   std::string name() const override;
   void act(const SiteState& state, std::span<double> actions) override;
+  /// Deferrable jobs are scheduled by the same program (their hours' shares are variables).
+  void schedule(const SiteState& state, std::span<double> shares) override;
   /// Seconds spent solving so far, and linear programs not solved to optimality (then idle).
   double solve_seconds() const;
   int failures() const;

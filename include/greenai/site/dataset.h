@@ -37,10 +37,23 @@ struct BuildingData {
   double solar_kwh(size_t t) const { return solar_w_per_kw[t] * pv_kw / 1000; }
 };
 
+/// A deferrable AI job on the site (greenai schedule's model): it draws `power_kw` while it runs
+/// and needs `duration_h` hours of running between its release and its deadline; it may pause
+/// (a checkpointed training job). Hours are indices into the site's series.
+struct FlexibleJob {
+  std::string name;
+  double power_kw = 0;
+  double duration_h = 0;
+  size_t release_h = 0;   ///< the first hour it may run
+  size_t deadline_h = 0;  ///< it must be done by the start of this hour
+};
+
 struct SiteData {
   std::string source;  ///< the folder
   std::vector<BuildingData> buildings;
-  std::vector<double> price_per_kwh;      ///< $ per kWh per hour
+  std::vector<FlexibleJob> jobs;      ///< deferrable AI jobs (a data-centre site), none by default
+  size_t jobs_building = 0;           ///< the building whose load they add to
+  std::vector<double> price_per_kwh;  ///< $ per kWh per hour
   std::vector<double> carbon_kg_per_kwh;  ///< kg CO2eq per kWh per hour
   size_t hours() const { return price_per_kwh.size(); }
 };
@@ -55,5 +68,10 @@ SiteData parse_citylearn(const std::string& schema_json,
                          const std::vector<std::pair<std::string, std::string>>& building_csvs,
                          const std::string& pricing_csv, const std::string& carbon_csv,
                          const std::string& source = "site");
+
+/// Reads deferrable jobs from CSV text with the header name,power_kw,duration_h,release_h,
+/// deadline_h; throws greenai::Error naming `file` and the line when a job cannot fit its window
+/// (duration > deadline - release), lies outside `hours`, or a value is not a number.
+std::vector<FlexibleJob> parse_jobs(const std::string& csv, const std::string& file, size_t hours);
 
 }  // namespace greenai::site

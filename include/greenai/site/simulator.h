@@ -26,7 +26,8 @@ struct SiteState {
   const SiteData* data = nullptr;
   size_t t = 0;
   std::vector<const Battery*> batteries;
-  double last_district_net_kwh = 0;  ///< the district's net grid electricity in hour t - 1
+  double last_district_net_kwh = 0;     ///< the district's net grid electricity in hour t - 1
+  std::vector<double> job_remaining_h;  ///< hours of running each job still needs
 };
 
 class Controller {
@@ -35,18 +36,27 @@ class Controller {
   virtual std::string name() const = 0;
   /// One action per building, each in [-1, 1] (clipped by the simulator).
   virtual void act(const SiteState& state, std::span<double> actions) = 0;
+  /// The share of hour t each deferrable job runs, 0..1 (the simulator runs a job regardless
+  /// when its deadline leaves no slack). By default every released job runs at once.
+  virtual void schedule(const SiteState& state, std::span<double> shares);
 };
+
+/// Every released job with work left runs the whole hour (as soon as possible).
+void run_jobs_at_once(const SiteState& state, std::span<double> shares);
 
 /// The hourly series of a run.
 struct SiteRun {
   std::string controller;
   /// [building][hour]: net grid electricity (kWh, < 0 exported), battery state of charge (kWh).
   std::vector<std::vector<double>> net_kwh, soc_kwh;
-  std::vector<double> district_net_kwh;  ///< sum over buildings
-  double seconds = 0;                    ///< wall time of the run
+  std::vector<double> district_net_kwh;        ///< sum over buildings
+  std::vector<std::vector<double>> job_share;  ///< [job][hour]: the share of the hour it ran
+  std::vector<double> job_kwh;                 ///< [hour]: the jobs' energy
+  double seconds = 0;                          ///< wall time of the run
 };
 
-/// Runs every hour of `data` under `controller`; `with_batteries` false: the no-battery baseline.
+/// Runs every hour of `data` under `controller`; `with_batteries` false: the no-battery baseline
+/// (whose jobs run as soon as they are released).
 SiteRun simulate(const SiteData& data, Controller& controller, bool with_batteries = true);
 /// The no-battery run (what every score is relative to).
 SiteRun baseline(const SiteData& data);
