@@ -25,9 +25,13 @@ struct MpcController::Impl {
   internal::LinearProgram lp;
   std::vector<std::vector<int>> c, d, s, e;  // [building][h]
   std::vector<int> g, r;                     // [h]
-  std::vector<std::vector<int>> x;           // [job][h]: the share of the hour a job runs
-  std::vector<int> job_rows;                 // [job]: its work within the horizon
-  std::vector<double> job_shares;            // the first hour's, from the last solve
+  // Deferrable jobs in slots: slot k holds one job whose window meets the horizon; its variable
+  // x[k][h] is the job's energy in hour h (kWh), so the matrix is the same whichever job a slot
+  // holds and only bounds change. There are as many slots as jobs ever meet one horizon.
+  std::vector<std::vector<int>> x;  // [slot][h]
+  std::vector<int> job_rows;        // [slot]: the job's energy within the horizon
+  std::vector<long> slot_job;       // [slot]: the job it holds, or -1
+  std::vector<double> job_shares;   // [job]: the first hour's share, from the last solve
   bool solved = false;
   std::vector<std::vector<int>> dynamics, power, emission;  // rows [building][h]
   std::vector<int> cost_rows, ramp_up, ramp_down;           // rows [h]
@@ -110,10 +114,23 @@ MpcController::MpcController(const SiteData& data, MpcOptions options)
     m.g.push_back(m.lp.add_variable(0, kUnbounded, 0));
     m.r.push_back(m.lp.add_variable(0, kUnbounded, 0));
   }
-  const size_t J = data.jobs.size();
+  // The most jobs whose windows meet one horizon [t, t + H).
+  size_t J = 0;
+  {
+    std::vector<int> starts(data.hours() + H + 1, 0);
+    for (const FlexibleJob& job : data.jobs) {
+      // Horizons starting at t in (release - H, deadline) meet the window.
+      const size_t from = job.release_h >= static_cast<size_t>(H) ? job.release_h - H + 1 : 0;
+      ++starts[from];
+      --starts[std::min(job.deadline_h, data.hours() + H)];
+    }
+    int open = 0;
+    for (int d : starts) J = std::max<size_t>(J, static_cast<size_t>(open += d));
+  }
   m.x.assign(J, std::vector<int>(H));
-  for (size_t j = 0; j < J; ++j)
-    for (int h = 0; h < H; ++h) m.x[j][h] = m.lp.add_variable(0, 0, 0);
+  for (size_t k = 0; k < J; ++k)
+    for (int h = 0; h < H; ++h) m.x[k][h] = m.lp.add_variable(0, 0, 0);
+  m.slot_job.assign(J, -1);
   for (size_t b = 0; b < B; ++b) {
     const double eta = m.eta[b];
     const BatterySpec& spec = data.buildings[b].battery;
@@ -138,7 +155,7 @@ MpcController::MpcController(const SiteData& data, MpcOptions options)
       // (- the jobs' power in their building)
       std::vector<std::pair<int, double>> net{{m.e[b][h], 1}, {m.c[b][h], -1}, {m.d[b][h], 1}};
       if (b == data.jobs_building)
-        for (size_t j = 0; j < J; ++j) net.emplace_back(m.x[j][h], -data.jobs[j].power_kw);
+        for (size_t k = 0; k < J; ++k) net.emplace_back(m.x[k][h], -1);
       m.emission[b][h] = m.lp.add_row(0, kUnbounded, net);
     }
   }
@@ -160,14 +177,13 @@ MpcController::MpcController(const SiteData& data, MpcOptions options)
         down.emplace_back(m.d[b][h - 1], 1);
       }
     }
-    for (size_t j = 0; j < J; ++j) {
-      const double p = data.jobs[j].power_kw;
-      cost.emplace_back(m.x[j][h], -p);
-      up.emplace_back(m.x[j][h], -p);
-      down.emplace_back(m.x[j][h], p);
+    for (size_t k = 0; k < J; ++k) {
+      cost.emplace_back(m.x[k][h], -1);
+      up.emplace_back(m.x[k][h], -1);
+      down.emplace_back(m.x[k][h], 1);
       if (h > 0) {
-        up.emplace_back(m.x[j][h - 1], p);
-        down.emplace_back(m.x[j][h - 1], -p);
+        up.emplace_back(m.x[k][h - 1], 1);
+        down.emplace_back(m.x[k][h - 1], -1);
       }
     }
     m.cost_rows.push_back(m.lp.add_row(0, kUnbounded, cost));
@@ -176,12 +192,12 @@ MpcController::MpcController(const SiteData& data, MpcOptions options)
   }
   // Each job's running within the horizon: at least what the hours past it cannot hold, at most
   // what it has left (bounds set each hour).
-  for (size_t j = 0; j < J; ++j) {
+  for (size_t k = 0; k < J; ++k) {
     std::vector<std::pair<int, double>> terms;
-    for (int h = 0; h < H; ++h) terms.emplace_back(m.x[j][h], 1);
+    for (int h = 0; h < H; ++h) terms.emplace_back(m.x[k][h], 1);
     m.job_rows.push_back(m.lp.add_row(0, 0, terms));
   }
-  m.job_shares.assign(J, 0);
+  m.job_shares.assign(data.jobs.size(), 0);
   m.lp.finish();
 }
 
@@ -275,23 +291,47 @@ void MpcController::act(const SiteState& state, std::span<double> actions) {
     }
   }
   (void)district0;
+  // Slots: free those whose job is done or past; give each job that meets the horizon a slot.
+  const auto left_of = [&](size_t j) {
+    return state.job_remaining_h.size() > j ? state.job_remaining_h[j] : 0.0;
+  };
+  std::vector<bool> placed(data.jobs.size(), false);
+  for (long& j : m.slot_job) {
+    if (j >= 0 && (left_of(j) <= 0 || data.jobs[j].deadline_h <= t)) j = -1;
+    if (j >= 0) placed[j] = true;
+  }
   for (size_t j = 0; j < data.jobs.size(); ++j) {
     const FlexibleJob& job = data.jobs[j];
-    const double left = state.job_remaining_h.size() > j ? state.job_remaining_h[j] : 0;
+    if (placed[j] || left_of(j) <= 0 || job.deadline_h <= t || job.release_h >= t + H) continue;
+    const auto free = std::find(m.slot_job.begin(), m.slot_job.end(), -1);
+    if (free == m.slot_job.end()) break;  // cannot happen: there are as many slots as needed
+    *free = static_cast<long>(j);
+  }
+  for (size_t k = 0; k < m.slot_job.size(); ++k) {
+    const long j = m.slot_job[k];
+    if (j < 0) {
+      for (int h = 0; h < H; ++h) m.lp.set_variable_bounds(m.x[k][h], 0, 0);
+      m.lp.set_row_bounds(m.job_rows[k], 0, 0);
+      continue;
+    }
+    const FlexibleJob& job = data.jobs[j];
+    const double left = left_of(j), p = job.power_kw;
     for (int h = 0; h < H; ++h) {
       const size_t at = t + h;
-      const bool open = left > 0 && at >= job.release_h && at < job.deadline_h;
-      m.lp.set_variable_bounds(m.x[j][h], 0, open ? 1 : 0);
+      const bool open = at >= job.release_h && at < job.deadline_h;
+      m.lp.set_variable_bounds(m.x[k][h], 0, open ? p : 0);
     }
     const size_t past = std::max(t + H, job.release_h);
     const double beyond = job.deadline_h > past ? static_cast<double>(job.deadline_h - past) : 0;
-    m.lp.set_row_bounds(m.job_rows[j], std::max(0.0, left - beyond), std::max(0.0, left));
+    m.lp.set_row_bounds(m.job_rows[k], std::max(0.0, left - beyond) * p, left * p);
   }
   const auto started = std::chrono::steady_clock::now();
   const bool solved = m.lp.solve();
   m.solved = solved;
-  for (size_t j = 0; j < data.jobs.size(); ++j)
-    m.job_shares[j] = solved ? m.lp.value(m.x[j][0]) : 1.0;
+  std::fill(m.job_shares.begin(), m.job_shares.end(), 0.0);
+  for (size_t k = 0; k < m.slot_job.size(); ++k)
+    if (const long j = m.slot_job[k]; j >= 0 && data.jobs[j].power_kw > 0)
+      m.job_shares[j] = m.lp.value(m.x[k][0]) / data.jobs[j].power_kw;
   m.solve_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   for (size_t b = 0; b < B; ++b) {
     const double capacity = state.batteries[b]->capacity_kwh();
