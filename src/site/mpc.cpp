@@ -14,7 +14,7 @@ namespace greenai::site {
 using internal::kUnbounded;
 
 struct MpcController::Impl {
-  const SiteData* data = nullptr;
+  const SiteData* site = nullptr;
   MpcOptions options;
   size_t buildings = 0;
   int horizon = 24;
@@ -43,6 +43,8 @@ struct MpcController::Impl {
   int failures = 0;
 
   double forecast_net(size_t b, size_t t, int h) const { return base_net[b][t][h]; }
+  Weights weights(const SiteState& state);
+  void place_jobs(const SiteState& state);
 };
 
 namespace {
@@ -78,7 +80,7 @@ MpcController::MpcController(const SiteData& data, MpcOptions options)
   if (options.horizon_h < 1 || options.horizon_h > 168)
     throw Error("cannot run the MPC (horizon=" + std::to_string(options.horizon_h) + ")",
                 "the horizon lies in 1..168 hours");
-  m.data = &data;
+  m.site = &data;
   m.options = options;
   m.horizon = options.horizon_h;
   m.buildings = data.buildings.size();
@@ -207,9 +209,11 @@ std::string MpcController::name() const { return impl_->options.oracle ? "mpc-or
 double MpcController::solve_seconds() const { return impl_->solve_s; }
 int MpcController::failures() const { return impl_->failures; }
 
-void MpcController::act(const SiteState& state, std::span<double> actions) {
-  Impl& m = *impl_;
-  const SiteData& data = *m.data;
+// The weights of the score's terms per unit (share of the score / the no-battery site's average
+// per hour): from the hours seen (a day at least), else from the forecast horizon.
+MpcController::Weights MpcController::Impl::weights(const SiteState& state) {
+  Impl& m = *this;
+  const SiteData& data = *m.site;
   const size_t t = state.t, B = m.buildings, hours = data.hours();
   const int H = m.horizon;
   // The no-battery site of the hour just past, for the running weights.
@@ -246,15 +250,61 @@ void MpcController::act(const SiteState& state, std::span<double> actions) {
     n = H;
   }
   const auto weight = [&](double sum, double share) { return sum > 0 ? share * n / sum : 0.0; };
-  const double w_cost = weight(cost, 1.0 / 3), w_emissions = weight(emissions, 1.0 / 3),
-               w_ramping = weight(ramping, 1.0 / 6);
+  return {weight(cost, 1.0 / 3), weight(emissions, 1.0 / 3), weight(ramping, 1.0 / 6)};
+}
 
-  double district0 = 0;
+// Slots: free those whose job is done or past; give each job that meets the horizon a slot, and
+// set the slots' bounds.
+void MpcController::Impl::place_jobs(const SiteState& state) {
+  Impl& m = *this;
+  const SiteData& data = *m.site;
+  const size_t t = state.t;
+  const int H = m.horizon;
+  const auto left_of = [&](size_t j) {
+    return state.job_remaining_h.size() > j ? state.job_remaining_h[j] : 0.0;
+  };
+  std::vector<bool> placed(data.jobs.size(), false);
+  for (long& j : m.slot_job) {
+    if (j >= 0 && (left_of(j) <= 0 || data.jobs[j].deadline_h <= t)) j = -1;
+    if (j >= 0) placed[j] = true;
+  }
+  for (size_t j = 0; j < data.jobs.size(); ++j) {
+    const FlexibleJob& job = data.jobs[j];
+    if (placed[j] || left_of(j) <= 0 || job.deadline_h <= t || job.release_h >= t + H) continue;
+    const auto free = std::find(m.slot_job.begin(), m.slot_job.end(), -1);
+    if (free == m.slot_job.end()) break;  // cannot happen: there are as many slots as needed
+    *free = static_cast<long>(j);
+  }
+  for (size_t k = 0; k < m.slot_job.size(); ++k) {
+    const long j = m.slot_job[k];
+    if (j < 0) {
+      for (int h = 0; h < H; ++h) m.lp.set_variable_bounds(m.x[k][h], 0, 0);
+      m.lp.set_row_bounds(m.job_rows[k], 0, 0);
+      continue;
+    }
+    const FlexibleJob& job = data.jobs[j];
+    const double left = left_of(j), p = job.power_kw;
+    for (int h = 0; h < H; ++h) {
+      const size_t at = t + h;
+      const bool open = at >= job.release_h && at < job.deadline_h;
+      m.lp.set_variable_bounds(m.x[k][h], 0, open ? p : 0);
+    }
+    const size_t past = std::max(t + H, job.release_h);
+    const double beyond = job.deadline_h > past ? static_cast<double>(job.deadline_h - past) : 0;
+    m.lp.set_row_bounds(m.job_rows[k], std::max(0.0, left - beyond) * p, left * p);
+  }
+}
+
+void MpcController::act(const SiteState& state, std::span<double> actions) {
+  Impl& m = *impl_;
+  const SiteData& data = *m.site;
+  const size_t t = state.t, B = m.buildings, hours = data.hours();
+  const int H = m.horizon;
+  const auto [w_cost, w_emissions, w_ramping] = m.weights(state);
   for (int h = 0; h < H; ++h) {
     const size_t at = std::min(hours - 1, t + h);
     double district = 0;
     for (size_t b = 0; b < B; ++b) district += m.forecast_net(b, t, h);
-    if (h == 0) district0 = district;
     m.lp.set_cost(m.g[h], w_cost * data.price_per_kwh[at]);
     m.lp.set_cost(m.r[h], w_ramping);
     m.lp.set_row_bounds(m.cost_rows[h], district, kUnbounded);
@@ -290,41 +340,7 @@ void MpcController::act(const SiteState& state, std::span<double> actions) {
       }
     }
   }
-  (void)district0;
-  // Slots: free those whose job is done or past; give each job that meets the horizon a slot.
-  const auto left_of = [&](size_t j) {
-    return state.job_remaining_h.size() > j ? state.job_remaining_h[j] : 0.0;
-  };
-  std::vector<bool> placed(data.jobs.size(), false);
-  for (long& j : m.slot_job) {
-    if (j >= 0 && (left_of(j) <= 0 || data.jobs[j].deadline_h <= t)) j = -1;
-    if (j >= 0) placed[j] = true;
-  }
-  for (size_t j = 0; j < data.jobs.size(); ++j) {
-    const FlexibleJob& job = data.jobs[j];
-    if (placed[j] || left_of(j) <= 0 || job.deadline_h <= t || job.release_h >= t + H) continue;
-    const auto free = std::find(m.slot_job.begin(), m.slot_job.end(), -1);
-    if (free == m.slot_job.end()) break;  // cannot happen: there are as many slots as needed
-    *free = static_cast<long>(j);
-  }
-  for (size_t k = 0; k < m.slot_job.size(); ++k) {
-    const long j = m.slot_job[k];
-    if (j < 0) {
-      for (int h = 0; h < H; ++h) m.lp.set_variable_bounds(m.x[k][h], 0, 0);
-      m.lp.set_row_bounds(m.job_rows[k], 0, 0);
-      continue;
-    }
-    const FlexibleJob& job = data.jobs[j];
-    const double left = left_of(j), p = job.power_kw;
-    for (int h = 0; h < H; ++h) {
-      const size_t at = t + h;
-      const bool open = at >= job.release_h && at < job.deadline_h;
-      m.lp.set_variable_bounds(m.x[k][h], 0, open ? p : 0);
-    }
-    const size_t past = std::max(t + H, job.release_h);
-    const double beyond = job.deadline_h > past ? static_cast<double>(job.deadline_h - past) : 0;
-    m.lp.set_row_bounds(m.job_rows[k], std::max(0.0, left - beyond) * p, left * p);
-  }
+  m.place_jobs(state);
   const auto started = std::chrono::steady_clock::now();
   const bool solved = m.lp.solve();
   m.solved = solved;

@@ -53,6 +53,9 @@ class MpcController : public Controller {
   int failures() const;
 
  private:
+  struct Weights {
+    double cost, emissions, ramping;
+  };
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
