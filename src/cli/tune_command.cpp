@@ -1,5 +1,7 @@
-// greenai tune: replays tuners of batch size and GPU power limit over Zeus's traces of recurring
-// training jobs (library: greenai/tune/replay.h).
+// greenai tune, the modes that need no LibTorch: --replay (tuners over Zeus's traces,
+// greenai/tune/replay.h), --knob K -- CMD (just-in-time profiling of a command,
+// greenai/tune/command_tuner.h) and --recurring STATE (greenai/tune/batch_size_optimizer.h).
+// A MODEL goes to tune_model_command (greenai-torch).
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
