@@ -153,15 +153,11 @@ BuildingData building_from(const std::string& name, const Json& spec, const std:
   return b;
 }
 
-}  // namespace
-
-SiteData parse_citylearn(const std::string& schema_json,
-                         const std::vector<std::pair<std::string, std::string>>& building_csvs,
-                         const std::string& pricing_csv, const std::string& carbon_csv,
-                         const std::string& source) {
+// schema.json's text as JSON with a "buildings" object; throws greenai::Error otherwise.
+Json parse_schema(const std::string& text, const std::string& source) {
   Json schema;
   try {
-    schema = Json::parse(schema_json);
+    schema = Json::parse(text);
   } catch (const Error& e) {
     throw Error("cannot read site schema (path=" + source + "/schema.json)",
                 std::string("not JSON: ") + e.what(), "fix schema.json");
@@ -170,6 +166,17 @@ SiteData parse_citylearn(const std::string& schema_json,
   if (!buildings || !buildings->is_object())
     throw Error("cannot read site schema (path=" + source + "/schema.json)",
                 "no \"buildings\" object", "use a CityLearn 2022 schema.json");
+  return schema;
+}
+
+}  // namespace
+
+SiteData parse_citylearn(const std::string& schema_json,
+                         const std::vector<std::pair<std::string, std::string>>& building_csvs,
+                         const std::string& pricing_csv, const std::string& carbon_csv,
+                         const std::string& source) {
+  const Json schema = parse_schema(schema_json, source);
+  const Json* buildings = schema.find("buildings");
   SiteData d;
   d.source = source;
   for (const auto& [name, csv] : building_csvs) {
@@ -245,17 +252,8 @@ SiteData load_citylearn(const std::string& dir, const std::vector<int>& numbers)
     return util::read_file(p.string());
   };
   const std::string schema_text = read("schema.json");
-  Json schema;
-  try {
-    schema = Json::parse(schema_text);
-  } catch (const Error& e) {
-    throw Error("cannot read site schema (path=" + dir + "/schema.json)",
-                std::string("not JSON: ") + e.what(), "fix schema.json");
-  }
-  const Json* buildings = schema.is_object() ? schema.find("buildings") : nullptr;
-  if (!buildings || !buildings->is_object())
-    throw Error("cannot read site schema (path=" + dir + "/schema.json)", "no \"buildings\" object",
-                "use a CityLearn 2022 schema.json");
+  const Json schema = parse_schema(schema_text, dir);
+  const Json* buildings = schema.find("buildings");
   std::vector<std::pair<std::string, std::string>> csvs;
   for (const auto& [name, spec] : buildings->members()) {
     const Json* include = spec.find("include");
