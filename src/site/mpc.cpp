@@ -44,6 +44,9 @@ struct MpcController::Impl {
 
   double forecast_net(size_t b, size_t t, int h) const { return base_net[b][t][h]; }
   Weights weights(const SiteState& state);
+  void add_battery_rows(size_t b);
+  void add_district_rows();
+  void add_job_rows();
   void place_jobs(const SiteState& state);
 };
 
@@ -70,6 +73,33 @@ std::vector<std::vector<double>> forecasts(const std::vector<double>& y, int hor
     std::fill(rows[t].begin(), rows[t].end(), t > 0 ? y[t - 1] : y[0]);
   for (size_t k = 0; k < origins.size(); ++k) rows[origins[k]] = f[k];
   return rows;
+}
+
+// The capacity-power curve's last segment, (0.8, 1) to (1, 0.2) by default: the power limit is
+// P x (y0 + slope x (s / C - x0)) there, linear in the charge s at the hour's start.
+struct Segment {
+  double x0, y0, slope;
+};
+Segment top_segment(const BatterySpec& spec) {
+  const auto& curve = spec.capacity_power_curve;
+  const auto [x0, y0] = curve[curve.size() - 2];
+  const auto [x1, y1] = curve.back();
+  return {x0, y0, (y1 - y0) / (x1 - x0)};
+}
+
+// The most deferrable jobs whose windows meet one horizon [t, t + H): the MPC's job slots.
+size_t slots_needed(const SiteData& data, int H) {
+  std::vector<int> starts(data.hours() + H + 1, 0);
+  for (const FlexibleJob& job : data.jobs) {
+    // Horizons starting at t in (release - H, deadline) meet the window.
+    const size_t from = job.release_h >= static_cast<size_t>(H) ? job.release_h - H + 1 : 0;
+    ++starts[from];
+    --starts[std::min(job.deadline_h, data.hours() + H)];
+  }
+  size_t most = 0;
+  int open = 0;
+  for (int d : starts) most = std::max<size_t>(most, static_cast<size_t>(open += d));
+  return most;
 }
 
 }  // namespace
@@ -116,51 +146,52 @@ MpcController::MpcController(const SiteData& data, MpcOptions options)
     m.g.push_back(m.lp.add_variable(0, kUnbounded, 0));
     m.r.push_back(m.lp.add_variable(0, kUnbounded, 0));
   }
-  // The most jobs whose windows meet one horizon [t, t + H).
-  size_t J = 0;
-  {
-    std::vector<int> starts(data.hours() + H + 1, 0);
-    for (const FlexibleJob& job : data.jobs) {
-      // Horizons starting at t in (release - H, deadline) meet the window.
-      const size_t from = job.release_h >= static_cast<size_t>(H) ? job.release_h - H + 1 : 0;
-      ++starts[from];
-      --starts[std::min(job.deadline_h, data.hours() + H)];
-    }
-    int open = 0;
-    for (int d : starts) J = std::max<size_t>(J, static_cast<size_t>(open += d));
-  }
+  const size_t J = slots_needed(data, H);
   m.x.assign(J, std::vector<int>(H));
   for (size_t k = 0; k < J; ++k)
     for (int h = 0; h < H; ++h) m.x[k][h] = m.lp.add_variable(0, 0, 0);
   m.slot_job.assign(J, -1);
-  for (size_t b = 0; b < B; ++b) {
-    const double eta = m.eta[b];
-    const BatterySpec& spec = data.buildings[b].battery;
-    // The capacity-power curve's last segment, (0.8, 1) to (1, 0.2) by default: power <=
-    // P x (y0 + slope x (s / C - x0)), linear in the charge at the hour's start.
-    const auto& curve = spec.capacity_power_curve;
-    const auto [x0, y0] = curve[curve.size() - 2];
-    const auto [x1, y1] = curve.back();
-    const double slope = (y1 - y0) / (x1 - x0);
-    for (int h = 0; h < H; ++h) {
-      // s[h] - s[h-1] - eta c + d / eta = 0 (h = 0: the charge now is the right side).
-      std::vector<std::pair<int, double>> terms{
-          {m.s[b][h], 1}, {m.c[b][h], -eta}, {m.d[b][h], 1 / eta}};
-      if (h > 0) terms.emplace_back(m.s[b][h - 1], -1);
-      m.dynamics[b][h] = m.lp.add_row(0, 0, terms);
-      // c + d - P x slope / C x s[h-1] <= P x (y0 - slope x x0) (the capacity C set each hour).
-      std::vector<std::pair<int, double>> limit{{m.c[b][h], 1}, {m.d[b][h], 1}};
-      if (h > 0 && spec.capacity_kwh > 0)
-        limit.emplace_back(m.s[b][h - 1], -spec.nominal_power_kw * slope / spec.capacity_kwh);
-      m.power[b][h] = m.lp.add_row(-kUnbounded, 0, limit);
-      // e - c + d >= forecast net without the battery.
-      // (- the jobs' power in their building)
-      std::vector<std::pair<int, double>> net{{m.e[b][h], 1}, {m.c[b][h], -1}, {m.d[b][h], 1}};
-      if (b == data.jobs_building)
-        for (size_t k = 0; k < J; ++k) net.emplace_back(m.x[k][h], -1);
-      m.emission[b][h] = m.lp.add_row(0, kUnbounded, net);
-    }
+  for (size_t b = 0; b < B; ++b) m.add_battery_rows(b);
+  m.add_district_rows();
+  m.add_job_rows();
+  m.job_shares.assign(data.jobs.size(), 0);
+  m.lp.finish();
+}
+
+// Per building and hour: the state of charge's dynamics, the curve's power limit, the positive
+// part of the building's net.
+void MpcController::Impl::add_battery_rows(size_t b) {
+  Impl& m = *this;
+  const SiteData& data = *m.site;
+  const int H = m.horizon;
+  const size_t J = m.x.size();
+  const double one_way = m.eta[b];
+  const BatterySpec& spec = data.buildings[b].battery;
+  const double slope = top_segment(spec).slope;
+  for (int h = 0; h < H; ++h) {
+    // s[h] - s[h-1] - eta c + d / eta = 0 (h = 0: the charge now is the right side).
+    std::vector<std::pair<int, double>> terms{
+        {m.s[b][h], 1}, {m.c[b][h], -one_way}, {m.d[b][h], 1 / one_way}};
+    if (h > 0) terms.emplace_back(m.s[b][h - 1], -1);
+    m.dynamics[b][h] = m.lp.add_row(0, 0, terms);
+    // c + d - P x slope / C x s[h-1] <= P x (y0 - slope x x0) (the capacity C set each hour).
+    std::vector<std::pair<int, double>> limit{{m.c[b][h], 1}, {m.d[b][h], 1}};
+    if (h > 0 && spec.capacity_kwh > 0)
+      limit.emplace_back(m.s[b][h - 1], -spec.nominal_power_kw * slope / spec.capacity_kwh);
+    m.power[b][h] = m.lp.add_row(-kUnbounded, 0, limit);
+    // e - c + d (- the jobs' energy, in their building) >= forecast net without the battery.
+    std::vector<std::pair<int, double>> net{{m.e[b][h], 1}, {m.c[b][h], -1}, {m.d[b][h], 1}};
+    if (b == data.jobs_building)
+      for (size_t k = 0; k < J; ++k) net.emplace_back(m.x[k][h], -1);
+    m.emission[b][h] = m.lp.add_row(0, kUnbounded, net);
   }
+}
+
+// Per hour: the positive part of the district's net (its cost) and its ramp.
+void MpcController::Impl::add_district_rows() {
+  Impl& m = *this;
+  const int H = m.horizon;
+  const size_t B = m.buildings, J = m.x.size();
   for (int h = 0; h < H; ++h) {
     // g - sum (c - d) >= the district's forecast net without batteries.
     std::vector<std::pair<int, double>> cost{{m.g[h], 1}}, up{{m.r[h], 1}}, down{{m.r[h], 1}};
@@ -192,15 +223,19 @@ MpcController::MpcController(const SiteData& data, MpcOptions options)
     m.ramp_up.push_back(m.lp.add_row(0, kUnbounded, up));
     m.ramp_down.push_back(m.lp.add_row(0, kUnbounded, down));
   }
-  // Each job's running within the horizon: at least what the hours past it cannot hold, at most
-  // what it has left (bounds set each hour).
+}
+
+// Per job slot: the job's energy within the horizon, at least what the hours past it cannot
+// hold, at most what it has left (bounds set each hour).
+void MpcController::Impl::add_job_rows() {
+  Impl& m = *this;
+  const int H = m.horizon;
+  const size_t J = m.x.size();
   for (size_t k = 0; k < J; ++k) {
     std::vector<std::pair<int, double>> terms;
     for (int h = 0; h < H; ++h) terms.emplace_back(m.x[k][h], 1);
     m.job_rows.push_back(m.lp.add_row(0, 0, terms));
   }
-  m.job_shares.assign(data.jobs.size(), 0);
-  m.lp.finish();
 }
 
 MpcController::~MpcController() = default;
@@ -326,10 +361,7 @@ void MpcController::act(const SiteState& state, std::span<double> actions) {
       m.lp.set_cost(m.e[b][h], w_emissions * m.carbon[t][h]);
       m.lp.set_row_bounds(m.emission[b][h], m.forecast_net(b, t, h), kUnbounded);
       const BatterySpec& spec = data.buildings[b].battery;
-      const auto& curve = spec.capacity_power_curve;
-      const auto [x0, y0] = curve[curve.size() - 2];
-      const auto [x1, y1] = curve.back();
-      const double slope = (y1 - y0) / (x1 - x0);
+      const auto [x0, y0, slope] = top_segment(spec);
       if (h == 0) {
         const double start = battery.soc_kwh() * (1 - spec.loss_coefficient);
         m.lp.set_row_bounds(m.dynamics[b][h], start, start);

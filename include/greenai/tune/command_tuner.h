@@ -32,7 +32,8 @@ class StepChannel {
   StepChannel& operator=(const StepChannel&) = delete;
   /// The value of GREENAI_TUNE_FD for the command.
   std::string environment_value() const;
-  /// Closes the command's ends here once it has started (so that its exit is seen as EOF).
+  /// Closes the command's ends here (once it has ended), so that the steps left in the pipe are
+  /// read to EOF.
   void close_command_ends();
   /// Waits up to `timeout_s` for steps; returns how many arrived, 0 on timeout, -1 once every
   /// writer has closed.
