@@ -21,6 +21,9 @@ int schedule_with_lstm(int argc, char** argv) {
   return schedule_main(argc, argv, grid::lstm_model);
 }
 int tune_with_models(int argc, char** argv) { return tune_main(argc, argv, tune_model_command); }
+int site_with_rl(int argc, char** argv) {
+  return site_main(argc, argv, {load_site_rl, site_train_command});
+}
 #else
 #define GREENAI_TORCH_RUN(fn) nullptr
 #ifdef GREENAI_TORCH_SIBLING
@@ -28,13 +31,18 @@ int tune_with_models(int argc, char** argv) { return tune_main(argc, argv, tune_
 std::unique_ptr<grid::Forecaster> hand_over(const grid::LstmOptions&) { throw NeedsTorch{}; }
 int forecast_with_lstm(int argc, char** argv) { return forecast_main(argc, argv, hand_over); }
 int schedule_with_lstm(int argc, char** argv) { return schedule_main(argc, argv, hand_over); }
-int hand_over_tune(int, char**) { throw NeedsTorch{}; }
-int tune_with_models(int argc, char** argv) { return tune_main(argc, argv, hand_over_tune); }
+int hand_over_command(int, char**) { throw NeedsTorch{}; }
+int tune_with_models(int argc, char** argv) { return tune_main(argc, argv, hand_over_command); }
+LoadedSiteAgent hand_over_site_rl(const std::string&) { throw NeedsTorch{}; }
+int site_with_rl(int argc, char** argv) {
+  return site_main(argc, argv, {hand_over_site_rl, hand_over_command});
+}
 #else
 // No LibTorch at all: the LSTM is listed as skipped, or refused when asked for alone.
 int forecast_with_lstm(int argc, char** argv) { return forecast_main(argc, argv, nullptr); }
 int schedule_with_lstm(int argc, char** argv) { return schedule_main(argc, argv, nullptr); }
 int tune_with_models(int argc, char** argv) { return tune_main(argc, argv, nullptr); }
+int site_with_rl(int argc, char** argv) { return site_main(argc, argv, {}); }
 #endif
 #endif
 
@@ -67,9 +75,9 @@ const std::array kCommands{
             "the least-energy variant, threads and batch size to serve a model here under a\n"
             "p99 bound (measured); or tuners of batch size and GPU power limit replayed\n"
             "over Zeus's traces of recurring training jobs"},
-    Command{"site", site_command, false, kShift,
-            "run a site's buildings, PV and batteries under a controller for a year;\n"
-            "scored as the CityLearn Challenge 2022 scored them"},
+    Command{"site", site_with_rl, false, kShift,
+            "run a site's buildings, PV and batteries under a controller for a year (rule,\n"
+            "MPC or a trained RL agent); scored as the CityLearn Challenge 2022 scored them"},
     Command{"rl", GREENAI_TORCH_RUN(rl_command), true, kShift,
             "energy-aware reinforcement learning on CartPole: Q-learning or DQN agents\n"
             "that balance with less mechanical work"},

@@ -9,9 +9,16 @@
 // throws NeedsTorch once it has parsed them.
 #pragma once
 
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
+
+#include "greenai/util/json.h"
+
+namespace greenai::site {
+class Controller;
+}
 
 namespace greenai::cli {
 
@@ -47,7 +54,18 @@ int co2_command(int argc, char** argv);
 /// tune_model_command, or a hand-over to it), null where there is no LibTorch.
 int tune_main(int argc, char** argv, CommandFn tune_model);
 int workload_command(int argc, char** argv);
-int site_command(int argc, char** argv);
+/// `greenai site`: simulate runs here; the RL controller (loading one to simulate, and `site
+/// train`) lives in greenai-torch: `rl` is its hooks there, hand-overs in a greenai with
+/// greenai-torch beside it, and nulls where there is no LibTorch.
+struct LoadedSiteAgent {
+  std::unique_ptr<site::Controller> controller;
+  util::Json training;  ///< what its file says of its training (options, episodes, energy)
+};
+struct SiteRlHooks {
+  LoadedSiteAgent (*load)(const std::string& path) = nullptr;
+  CommandFn train = nullptr;
+};
+int site_main(int argc, char** argv, const SiteRlHooks& rl);
 int pipeline_command(int argc, char** argv);
 int train_command(int argc, char** argv);  // greenai-torch only, as all below
 int distill_command(int argc, char** argv);
@@ -59,5 +77,7 @@ int bench_command(int argc, char** argv);
 int rl_command(int argc, char** argv);
 int hardware_command(int argc, char** argv);
 int tune_model_command(int argc, char** argv);
+LoadedSiteAgent load_site_rl(const std::string& path);
+int site_train_command(int argc, char** argv);
 
 }  // namespace greenai::cli

@@ -1,6 +1,7 @@
 // greenai site: a site's buildings, PV and batteries run under a controller and scored as the
 // CityLearn Challenge 2022 scored them (library: greenai/site/).
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 
@@ -14,15 +15,52 @@
 #include "greenai/util/json.h"
 
 namespace greenai::cli {
+namespace {
 
-int site_command(int argc, char** argv) {
+// One line on how an RL agent was trained, from what its file keeps: "trained on DIR, N episodes
+// (best E), S s, J J estimated (...)".
+std::string site_rl_training_line(const util::Json& training) {
+  const auto number = [](const util::Json* j, const char* key) {
+    const util::Json* v = j ? j->find(key) : nullptr;
+    return v && v->type() == util::Json::Type::kNumber ? v->number() : NAN;
+  };
+  const auto text = [](const util::Json* j, const char* key) -> std::string {
+    const util::Json* v = j ? j->find(key) : nullptr;
+    return v && v->type() == util::Json::Type::kString ? v->string() : "?";
+  };
+  const util::Json* report = training.find("report");
+  const util::Json* episodes = report ? report->find("episodes") : nullptr;
+  char line[512];
+  std::snprintf(line, sizeof line,
+                "agent trained on %s: %zu episodes (weights of episode %.0f kept), %.1f s, "
+                "%.1f J, %.3g kg CO2eq (energy %s)",
+                text(&training, "data").c_str(),
+                episodes && episodes->is_array() ? episodes->items().size() : size_t{0},
+                number(report, "best_episode"), number(&training, "seconds"),
+                number(training.find("energy"), "total_j"),
+                number(training.find("energy"), "emissions_kg"),
+                text(training.find("provenance"), "energy").c_str());
+  return line;
+}
+
+}  // namespace
+
+int site_main(int argc, char** argv, const SiteRlHooks& rl) {
   if (argc < 3 || std::string(argv[2]) == "--help" || std::string(argv[2]) == "-h")
     return print_help({"site"});
   const std::string action = argv[2];
+  if (action == "train") {
+    if (!rl.train)
+      throw Error("cannot run greenai site train", "this greenai was built without LibTorch",
+                  "build with LibTorch (scripts/setup installs libtorch-dev)");
+    return rl.train(argc, argv);
+  }
   if (action != "simulate")
-    throw UsageError("unknown site action '" + action + "': use greenai site simulate");
+    throw UsageError("unknown site action '" + action +
+                     "': use greenai site simulate or greenai site train");
   ParsedArgs args = ArgParser("site simulate", {{"data", true},
                                                 {"controller", true},
+                                                {"model", true},
                                                 {"buildings", true},
                                                 {"horizon", true},
                                                 {"jobs", true},
@@ -49,7 +87,24 @@ int site_command(int argc, char** argv) {
   }
   site::MpcOptions mpc;
   mpc.horizon_h = static_cast<int>(integer(args, "horizon", 24, 1, 168));
-  auto controller = site::make_controller(args.get("controller").value_or("rbc"), &data, mpc);
+  const std::string controller_name = args.get("controller").value_or("rbc");
+  std::unique_ptr<site::Controller> controller;
+  util::Json training;  // what the RL agent's file says of its training
+  if (controller_name == "rl") {
+    const auto model = args.get("model");
+    if (!model)
+      throw UsageError(
+          "--controller rl needs --model FILE (written by greenai site train --controller rl)");
+    if (!rl.load)
+      throw Error("cannot run the rl controller", "this greenai was built without LibTorch",
+                  "build with LibTorch (scripts/setup installs libtorch-dev)");
+    LoadedSiteAgent agent = rl.load(*model);
+    controller = std::move(agent.controller);
+    training = std::move(agent.training);
+  } else {
+    if (args.has("model")) throw UsageError("--model is for --controller rl");
+    controller = site::make_controller(controller_name, &data, mpc);
+  }
   const site::SiteRun base = site::baseline(data);
   const site::SiteRun run = site::simulate(data, *controller);
   const site::Scores scores = site::score(data, run, base);
@@ -84,8 +139,9 @@ int site_command(int argc, char** argv) {
   double job_kwh = 0;
   for (double e : run.job_kwh) job_kwh += e;
   if (args.has("json")) {
-    std::cout << scores.to_json(data)
-                     .set("jobs", static_cast<double>(data.jobs.size()))
+    util::Json out = scores.to_json(data);
+    if (controller_name == "rl") out.set("training", training);
+    std::cout << out.set("jobs", static_cast<double>(data.jobs.size()))
                      .set("job_kwh", job_kwh)
                      .set("controller", run.controller)
                      .set("data", data.source)
@@ -115,6 +171,7 @@ int site_command(int argc, char** argv) {
         "soon as released)\n",
         data.jobs.size(), job_kwh, data.buildings[data.jobs_building].name.c_str(),
         run.controller.rfind("mpc", 0) == 0 ? "the MPC" : "release time");
+  if (controller_name == "rl") std::printf("%s\n", site_rl_training_line(training).c_str());
   std::printf(
       "score = 1/3 cost + 1/3 emissions + 1/6 ramping + 1/6 (1 - load factor), the "
       "CityLearn Challenge 2022's\n");

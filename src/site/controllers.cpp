@@ -27,7 +27,7 @@ std::unique_ptr<Controller> make_controller(const std::string& name, const SiteD
     return std::make_unique<MpcController>(*data, mpc);
   }
   throw Error("cannot run the site (controller=" + name + ")", "no such controller",
-              "use rbc, mpc, mpc-oracle or none (rl is not built yet)");
+              "use rbc, mpc, mpc-oracle, none, or rl with a trained agent (greenai site train)");
 }
 
 }  // namespace greenai::site

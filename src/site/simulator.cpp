@@ -73,6 +73,7 @@ SiteRun simulate(const SiteData& data, Controller& controller, bool with_batteri
   SiteState state;
   state.data = &data;
   for (const Battery& b : batteries) state.batteries.push_back(&b);
+  state.last_net_kwh.assign(n, 0.0);
   std::vector<double> actions(n, 0), shares(data.jobs.size(), 0);
   for (const FlexibleJob& j : data.jobs) state.job_remaining_h.push_back(j.duration_h);
   run.job_share.assign(data.jobs.size(), std::vector<double>(hours, 0));
@@ -111,6 +112,7 @@ SiteRun simulate(const SiteData& data, Controller& controller, bool with_batteri
       run.net_kwh[i][t] = net;
       run.soc_kwh[i][t] = batteries[i].soc_kwh();
       run.district_net_kwh[t] += net;
+      state.last_net_kwh[i] = net;
     }
     state.last_district_net_kwh = run.district_net_kwh[t];
   }

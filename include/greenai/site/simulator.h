@@ -27,6 +27,7 @@ struct SiteState {
   size_t t = 0;
   std::vector<const Battery*> batteries;
   double last_district_net_kwh = 0;     ///< the district's net grid electricity in hour t - 1
+  std::vector<double> last_net_kwh;     ///< each building's net grid electricity in hour t - 1
   std::vector<double> job_remaining_h;  ///< hours of running each job still needs
 };
 
