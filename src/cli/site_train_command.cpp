@@ -24,7 +24,7 @@ int site_train_command(int argc, char** argv) {
   std::vector<OptionSpec> specs{{"data", true},    {"controller", true}, {"buildings", true},
                                 {"episodes", true}, {"seed", true},       {"hidden", true},
                                 {"gamma", true},    {"out", true},        {"threads", true},
-                                {"help", false}};
+                                {"json", false},   {"help", false}};
   for (auto s : tracking_option_specs(/*json_is_log=*/false)) specs.push_back(s);
   ParsedArgs args = ArgParser("site train", specs).parse(argc, argv, 3);
   if (args.has("help")) return print_help({"site"});

@@ -72,6 +72,9 @@ std::vector<std::vector<double>> forecasts(const std::vector<double>& y, int hor
   for (size_t t = 0; t < std::min<size_t>(24, n); ++t)
     std::fill(rows[t].begin(), rows[t].end(), t > 0 ? y[t - 1] : y[0]);
   for (size_t k = 0; k < origins.size(); ++k) rows[origins[k]] = f[k];
+  // The hour being decided is observed, as CityLearn's observations at hour t carry its load, PV
+  // and carbon intensity (and the RL agents see it too): only the hours after it are forecast.
+  for (size_t t = 0; t < n; ++t) rows[t][0] = y[t];
   return rows;
 }
 

@@ -33,9 +33,10 @@ class NoController : public Controller {
 /// Deferrable AI jobs (SiteData::jobs) are co-scheduled: each hour's share of each job is a
 /// variable, its work within the horizon at least what the hours past it cannot hold.
 /// The battery is linearised: one-way efficiency sqrt(round-trip efficiency), the power limit of
-/// the capacity-power curve's top segment. Load, PV and carbon intensity come from seasonal-naive
-/// forecasts (grid::seasonal_naive_model, 24 h), the tariff from pricing.csv; `oracle` uses the
-/// real series instead (perfect foresight: the bound).
+/// the capacity-power curve's top segment. The hour being decided is observed (CityLearn's
+/// observations at hour t carry its load, PV and carbon intensity); the hours after it come from
+/// seasonal-naive forecasts (grid::seasonal_naive_model, 24 h), the tariff from pricing.csv;
+/// `oracle` uses the real series for every hour instead (perfect foresight: the bound).
 struct MpcOptions {
   int horizon_h = 24;
   bool oracle = false;
