@@ -61,6 +61,7 @@ int site_main(int argc, char** argv, const SiteRlHooks& rl) {
   ParsedArgs args = ArgParser("site simulate", {{"data", true},
                                                 {"controller", true},
                                                 {"model", true},
+                                                {"battery", true},
                                                 {"buildings", true},
                                                 {"horizon", true},
                                                 {"jobs", true},
@@ -79,6 +80,9 @@ int site_main(int argc, char** argv, const SiteRlHooks& rl) {
                                 100000, /*whole=*/true))
       buildings.push_back(static_cast<int>(b));
   site::SiteData data = site::load_citylearn(*dir, buildings);
+  const site::BatteryAccounting battery =
+      site::parse_battery_accounting(args.get("battery").value_or("citylearn"));
+  site::set_battery_accounting(data, battery);
   if (auto jobs = args.get("jobs")) {
     data.jobs = site::parse_jobs(util::read_file(*jobs), *jobs, data.hours());
     const int64_t at =
@@ -145,6 +149,7 @@ int site_main(int argc, char** argv, const SiteRlHooks& rl) {
                      .set("job_kwh", job_kwh)
                      .set("controller", run.controller)
                      .set("data", data.source)
+                     .set("battery", site::to_string(battery))
                      .set("hours", static_cast<double>(data.hours()))
                      .set("seconds", run.seconds)
                      .dump()
@@ -152,10 +157,10 @@ int site_main(int argc, char** argv, const SiteRlHooks& rl) {
     return 0;
   }
   std::printf(
-      "site %s: %zu buildings, %zu hours, controller %s (%.3f s); KPIs over the same site "
-      "without batteries (lower is better, 1 = no battery)\n",
-      data.source.c_str(), data.buildings.size(), data.hours(), run.controller.c_str(),
-      run.seconds);
+      "site %s: %zu buildings, %zu hours, controller %s (%.3f s), batteries credited as %s; "
+      "KPIs over the same site without batteries (lower is better, 1 = no battery)\n",
+      data.source.c_str(), data.buildings.size(), data.hours(), run.controller.c_str(), run.seconds,
+      site::to_string(battery));
   std::printf("  %-12s %8s %10s %8s %14s %8s\n", "", "cost", "emissions", "ramping",
               "1-load factor", "score");
   const auto row = [](const std::string& name, const site::Kpis& k) {

@@ -22,9 +22,9 @@ LoadedSiteAgent load_site_rl(const std::string& path) {
 
 int site_train_command(int argc, char** argv) {
   std::vector<OptionSpec> specs{{"data", true},    {"controller", true}, {"buildings", true},
-                                {"episodes", true}, {"seed", true},       {"hidden", true},
-                                {"gamma", true},    {"out", true},        {"threads", true},
-                                {"json", false},   {"help", false}};
+                                {"battery", true}, {"episodes", true},   {"seed", true},
+                                {"hidden", true},  {"gamma", true},      {"out", true},
+                                {"threads", true}, {"json", false},      {"help", false}};
   for (auto s : tracking_option_specs(/*json_is_log=*/false)) specs.push_back(s);
   ParsedArgs args = ArgParser("site train", specs).parse(argc, argv, 3);
   if (args.has("help")) return print_help({"site"});
@@ -51,7 +51,9 @@ int site_train_command(int argc, char** argv) {
   }
   configure_threads(args);
   const std::string out = args.get("out").value_or("site_agent.pt");
-  const site::SiteData data = site::load_citylearn(*dir, buildings);
+  site::SiteData data = site::load_citylearn(*dir, buildings);
+  if (auto battery = args.get("battery"))
+    site::set_battery_accounting(data, site::parse_battery_accounting(*battery));
   auto tracker = tracker_for_this_process(args);
   tracker->start();
   const bool json = args.has("json");
@@ -65,7 +67,8 @@ int site_train_command(int argc, char** argv) {
   tracker->stop();
   t.controller->save(out);
   if (json) {
-    std::cout << t.to_json(options, data.source)
+    std::cout << t.to_json(options, data.source,
+                           site::to_string(data.buildings[0].battery.accounting))
                      .set("command", "site train")
                      .set("out", out)
                      .dump()

@@ -2,9 +2,9 @@
 // as its documentation states it: clip the asked energy to +-nominal power x the capacity-power
 // curve at the starting charge; one-way efficiency = (power-efficiency curve at |energy| / nominal
 // power) ^ 0.5; charge: soc' = min(soc0 + e x eff, capacity), discharge: soc' = max(0, soc0 + e /
-// eff), soc0 = soc x (1 - loss); energy balance = (soc' - soc0) / eff when charging, x eff when
-// discharging; capacity -= capacity_loss_coefficient x original capacity x |balance| /
-// (2 x capacity).
+// eff), soc0 = soc x (1 - loss); energy balance = (soc' - soc0) / eff when charging; when
+// discharging, / eff as CityLearn 1.3's code computes it, or x eff (BatteryAccounting); capacity -=
+// capacity_loss_coefficient x original capacity x |balance| / (2 x capacity).
 #include "greenai/site/battery.h"
 
 #include <algorithm>
@@ -46,7 +46,10 @@ double Battery::charge(double energy_kwh) {
   const double next = energy >= 0 ? std::min(start + energy * eff, capacity_kwh_)
                                   : std::max(0.0, start + energy / eff);
   double balance = next - start;
-  balance = balance >= 0 ? balance / eff : balance * eff;
+  // Charging draws the gain over the efficiency; a discharge gives the drop over it
+  // (CityLearn's accounting) or times it (physical).
+  balance = balance >= 0 || spec_.accounting == BatteryAccounting::kCityLearn ? balance / eff
+                                                                              : balance * eff;
   if (capacity_kwh_ > 0)
     capacity_kwh_ -= spec_.capacity_loss_coefficient * spec_.capacity_kwh * std::abs(balance) /
                      (2 * capacity_kwh_);

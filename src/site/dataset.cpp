@@ -279,4 +279,19 @@ SiteData load_citylearn(const std::string& dir, const std::vector<int>& numbers)
   return parse_citylearn(schema_text, csvs, read("pricing.csv"), read("carbon_intensity.csv"), dir);
 }
 
+BatteryAccounting parse_battery_accounting(const std::string& name) {
+  if (name == "citylearn") return BatteryAccounting::kCityLearn;
+  if (name == "physical") return BatteryAccounting::kPhysical;
+  throw Error("cannot model the batteries (battery=" + name + ")", "no such accounting",
+              "use citylearn (as the 2022 Challenge scored) or physical");
+}
+
+const char* to_string(BatteryAccounting a) {
+  return a == BatteryAccounting::kCityLearn ? "citylearn" : "physical";
+}
+
+void set_battery_accounting(SiteData& data, BatteryAccounting accounting) {
+  for (BuildingData& b : data.buildings) b.battery.accounting = accounting;
+}
+
 }  // namespace greenai::site

@@ -172,9 +172,11 @@ void MpcController::Impl::add_battery_rows(size_t b) {
   const BatterySpec& spec = data.buildings[b].battery;
   const double slope = top_segment(spec).slope;
   for (int h = 0; h < H; ++h) {
-    // s[h] - s[h-1] - eta c + d / eta = 0 (h = 0: the charge now is the right side).
+    // s[h] - s[h-1] - eta c + d / eta = 0 (h = 0: the charge now is the right side); a discharge
+    // credited as CityLearn credits it drops the charge by eta d.
+    const double drop = spec.accounting == BatteryAccounting::kCityLearn ? one_way : 1 / one_way;
     std::vector<std::pair<int, double>> terms{
-        {m.s[b][h], 1}, {m.c[b][h], -one_way}, {m.d[b][h], 1 / one_way}};
+        {m.s[b][h], 1}, {m.c[b][h], -one_way}, {m.d[b][h], drop}};
     if (h > 0) terms.emplace_back(m.s[b][h - 1], -1);
     m.dynamics[b][h] = m.lp.add_row(0, 0, terms);
     // c + d - P x slope / C x s[h-1] <= P x (y0 - slope x x0) (the capacity C set each hour).

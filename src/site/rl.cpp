@@ -41,8 +41,7 @@ torch::Tensor observations(const SiteState& state, const ObservationScales& scal
   torch::Tensor obs = torch::empty({static_cast<int64_t>(n), kRlObservations});
   float* p = obs.data_ptr<float>();
   for (size_t i = 0; i < n; ++i)
-    rl_observation(state, i, scales,
-                   std::span<float>(p + i * kRlObservations, kRlObservations));
+    rl_observation(state, i, scales, std::span<float>(p + i * kRlObservations, kRlObservations));
   return obs;
 }
 
@@ -117,8 +116,7 @@ class Learner : public Controller {
         optimizer_(net_->parameters(), torch::optim::AdamOptions(o.learning_rate)),
         buffer_(o.buffer_size),
         rng_(o.seed ^ 0x5851f42d4c957f2dULL),
-        decay_hours_(o.epsilon_decay_fraction * o.episodes *
-                     static_cast<double>(data.hours())) {
+        decay_hours_(o.epsilon_decay_fraction * o.episodes * static_cast<double>(data.hours())) {
     copy_weights(net_, target_);
   }
   std::string name() const override { return "rl (learning)"; }
@@ -257,14 +255,14 @@ void rl_observation(const SiteState& state, size_t i, const ObservationScales& s
       price(6),
       price(12),
       price(24)};
-  for (int k = 0; k + 1 < kRlObservations; ++k) out[static_cast<size_t>(k)] = static_cast<float>(values[k]);
-  out[kRlObservations - 1] =
-      static_cast<float>(d.carbon_kg_per_kwh[t] / scales.carbon_kg_per_kwh);
+  for (int k = 0; k + 1 < kRlObservations; ++k)
+    out[static_cast<size_t>(k)] = static_cast<float>(values[k]);
+  out[kRlObservations - 1] = static_cast<float>(d.carbon_kg_per_kwh[t] / scales.carbon_kg_per_kwh);
 }
 
 const std::vector<double>& rl_action_levels() {
-  static const std::vector<double> levels{-0.8, -0.5,  -0.3, -0.15, -0.05, 0,  0.05,
-                                          0.15, 0.3,   0.5,  0.8};
+  static const std::vector<double> levels{-0.8, -0.5, -0.3, -0.15, -0.05, 0,
+                                          0.05, 0.15, 0.3,  0.5,   0.8};
   return levels;
 }
 
@@ -434,10 +432,9 @@ std::unique_ptr<RlController> train_rl(const SiteData& data, const RlOptions& op
       r.best_episode = e;
       copy_weights(net, best);
     }
-    RlEpisode episode{e, learner.epsilon(), score,
-                      std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                                    episode_started)
-                          .count()};
+    RlEpisode episode{
+        e, learner.epsilon(), score,
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - episode_started).count()};
     r.episodes.push_back(episode);
     if (on_episode) on_episode(episode);
   }
@@ -448,9 +445,11 @@ std::unique_ptr<RlController> train_rl(const SiteData& data, const RlOptions& op
   return greedy;
 }
 
-util::Json RlTraining::to_json(const RlOptions& options, const std::string& data) const {
+util::Json RlTraining::to_json(const RlOptions& options, const std::string& data,
+                               const std::string& battery) const {
   return util::Json::object()
       .set("data", data)
+      .set("battery", battery)
       .set("options", options.to_json())
       .set("report", report.to_json())
       .set("seconds", seconds)
@@ -458,8 +457,7 @@ util::Json RlTraining::to_json(const RlOptions& options, const std::string& data
       .set("provenance", provenance.to_json());
 }
 
-RlTraining train_rl_tracked(const SiteData& data, const RlOptions& options,
-                            track::Tracker& tracker,
+RlTraining train_rl_tracked(const SiteData& data, const RlOptions& options, track::Tracker& tracker,
                             const std::function<void(const RlEpisode&)>& on_episode) {
   RlTraining t;
   tracker.step();  // from here
@@ -469,7 +467,9 @@ RlTraining train_rl_tracked(const SiteData& data, const RlOptions& options,
   t.emissions_kg = spent.emissions_kg;
   t.seconds = spent.duration_s;
   t.provenance = track::Provenance::of(tracker.info());
-  t.controller->set_training(t.to_json(options, data.source));
+  t.controller->set_training(
+      t.to_json(options, data.source,
+                data.buildings.empty() ? "" : to_string(data.buildings[0].battery.accounting)));
   return t;
 }
 

@@ -210,17 +210,17 @@ TEST(Cli, SiteSimulatesATinyDistrict) {
   EXPECT_NE(svg.find("battery charge"), std::string::npos);
 #ifndef GREENAI_NO_TORCH
   // The RL agents: trained (metered), written, and run from the file by greenai.
-  Result train = run({"site", "train", "--controller", "rl", "--data", dir.file("site"),
-                      "--episodes", "2", "--hidden", "16", "--out", dir.file("agent.pt"),
-                      "--json"});
+  Result train =
+      run({"site", "train", "--controller", "rl", "--data", dir.file("site"), "--episodes", "2",
+           "--hidden", "16", "--out", dir.file("agent.pt"), "--json"});
   ASSERT_EQ(train.code, 0) << train.err;
   const greenai::util::Json t = greenai::util::Json::parse(train.out);
   EXPECT_EQ(t.at("report").at("episodes").items().size(), 2u);
   EXPECT_GT(t.at("energy").at("total_j").number(), 0);
   EXPECT_NE(t.at("provenance").at("energy").string().find("estimated"), std::string::npos)
       << train.out;  // no counters in the tests' sandbox: labelled as the estimate it is
-  Result rl = run({"site", "simulate", "--data", dir.file("site"), "--controller", "rl",
-                   "--model", dir.file("agent.pt"), "--json"});
+  Result rl = run({"site", "simulate", "--data", dir.file("site"), "--controller", "rl", "--model",
+                   dir.file("agent.pt"), "--json"});
   ASSERT_EQ(rl.code, 0) << rl.err;
   const greenai::util::Json r = greenai::util::Json::parse(rl.out);
   EXPECT_EQ(r.at("controller").string(), "rl");

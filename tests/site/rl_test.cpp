@@ -28,8 +28,8 @@ SiteData fortnight(int days = 14) {
     for (int hour = 1; hour <= 24; ++hour) {
       const bool evening = hour >= 17 && hour <= 22;
       const double pv = hour >= 9 && hour <= 16 ? 800 : 0;  // W/kW
-      const std::string row = "6," + std::to_string(hour) + "," + std::to_string(day % 7 + 1) +
-                              ",0,,,,";
+      const std::string row =
+          "6," + std::to_string(hour) + "," + std::to_string(day % 7 + 1) + ",0,,,,";
       b1 += row + (evening ? "2.0" : "0.6") + ",0,0,0," + std::to_string(pv) + "\n";
       b2 += row + (evening ? "1.5" : "0.5") + ",0,0,0," + std::to_string(pv) + "\n";
       prices += evening ? "0.5\n" : "0.2\n";
@@ -73,15 +73,15 @@ TEST(SiteRl, ObservationsAreTheHoursDataScaled) {
   EXPECT_FLOAT_EQ(o[1], static_cast<float>(std::cos(hour)));
   EXPECT_FLOAT_EQ(o[2], static_cast<float>(std::sin(month)));
   EXPECT_FLOAT_EQ(o[3], static_cast<float>(std::cos(month)));
-  EXPECT_FLOAT_EQ(o[4], 0);              // day type 1: a Monday
-  EXPECT_FLOAT_EQ(o[5], 2.0f / 6);       // load over capacity
-  EXPECT_FLOAT_EQ(o[6], 0);              // no PV in the evening
-  EXPECT_FLOAT_EQ(o[7], 1.2f / 6);       // last hour's net over capacity
-  EXPECT_FLOAT_EQ(o[8], 0);              // empty battery
-  EXPECT_FLOAT_EQ(o[9], 0.5f / 0.5f);    // tariff now over its scale
-  EXPECT_FLOAT_EQ(o[10], 0.2f / 0.5f);   // 6 h on: hour 24, off-peak
-  EXPECT_FLOAT_EQ(o[11], 0.2f / 0.5f);   // 12 h on
-  EXPECT_FLOAT_EQ(o[12], 0.5f / 0.5f);   // carbon now
+  EXPECT_FLOAT_EQ(o[4], 0);             // day type 1: a Monday
+  EXPECT_FLOAT_EQ(o[5], 2.0f / 6);      // load over capacity
+  EXPECT_FLOAT_EQ(o[6], 0);             // no PV in the evening
+  EXPECT_FLOAT_EQ(o[7], 1.2f / 6);      // last hour's net over capacity
+  EXPECT_FLOAT_EQ(o[8], 0);             // empty battery
+  EXPECT_FLOAT_EQ(o[9], 0.5f / 0.5f);   // tariff now over its scale
+  EXPECT_FLOAT_EQ(o[10], 0.2f / 0.5f);  // 6 h on: hour 24, off-peak
+  EXPECT_FLOAT_EQ(o[11], 0.2f / 0.5f);  // 12 h on
+  EXPECT_FLOAT_EQ(o[12], 0.5f / 0.5f);  // carbon now
   rl_observation(state, 1, {0.5, 0.5}, o);
   EXPECT_FLOAT_EQ(o[5], 1.5f / 4);
   state.t = 47;  // the last hour: the predictions are held at the series' end

@@ -12,6 +12,17 @@
 
 namespace greenai::site {
 
+/// How a battery's discharge is credited to its building, for a drop D of its state of charge
+/// and a one-way efficiency e.
+/// kCityLearn: D / e, as CityLearn 1.3's code (the 2022 Challenge's) computes its energy balance:
+///   charging costs D / e and discharging gives D / e back, so a round trip loses nothing but the
+///   leak and the fade. The Challenge's scores were computed so: use it to compare with them.
+/// kPhysical: D x e, what a battery of that efficiency delivers (round trip e^2).
+enum class BatteryAccounting { kCityLearn, kPhysical };
+/// "citylearn" or "physical"; throws greenai::Error naming the others.
+BatteryAccounting parse_battery_accounting(const std::string& name);
+const char* to_string(BatteryAccounting a);
+
 /// A battery's parameters (CityLearn's Battery; its 2022 defaults where schema.json is silent).
 struct BatterySpec {
   double capacity_kwh = 0;
@@ -24,6 +35,7 @@ struct BatterySpec {
       {0, 0.83}, {0.3, 0.83}, {0.7, 0.9}, {0.8, 0.9}, {1, 0.85}};
   /// (state of charge over capacity, fraction of nominal power) points, linear in between.
   std::vector<std::pair<double, double>> capacity_power_curve{{0, 1}, {0.8, 1}, {1, 0.2}};
+  BatteryAccounting accounting = BatteryAccounting::kCityLearn;
 };
 
 struct BuildingData {
@@ -62,6 +74,8 @@ struct SiteData {
 /// the numbers N to keep (empty: every building the schema includes). Throws greenai::Error naming
 /// the file, and the line and column of a bad value, with the fix.
 SiteData load_citylearn(const std::string& dir, const std::vector<int>& buildings);
+/// Sets every battery's accounting (load_citylearn gives kCityLearn).
+void set_battery_accounting(SiteData& data, BatteryAccounting accounting);
 
 /// The same from texts (for tests): `building_csv[i]` is the i-th building's CSV.
 SiteData parse_citylearn(const std::string& schema_json,

@@ -95,8 +95,7 @@ class RlController : public Controller {
   struct Impl;
   explicit RlController(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
-  friend std::unique_ptr<RlController> train_rl(const SiteData&, const RlOptions&,
-                                                RlTrainReport*,
+  friend std::unique_ptr<RlController> train_rl(const SiteData&, const RlOptions&, RlTrainReport*,
                                                 const std::function<void(const RlEpisode&)>&);
 };
 
@@ -104,10 +103,9 @@ class RlController : public Controller {
 /// building's hour is minus the score's terms for that building, each over the no-battery
 /// building's hourly mean: 1/3 cost + 1/3 emissions (import only) + 1/6 |change of net|.
 /// Deterministic for a seed and a thread count. Throws greenai::Error for options out of range.
-std::unique_ptr<RlController> train_rl(const SiteData& data, const RlOptions& options,
-                                       RlTrainReport* report = nullptr,
-                                       const std::function<void(const RlEpisode&)>& on_episode =
-                                           {});
+std::unique_ptr<RlController> train_rl(
+    const SiteData& data, const RlOptions& options, RlTrainReport* report = nullptr,
+    const std::function<void(const RlEpisode&)>& on_episode = {});
 
 /// train_rl with its energy metered: the span of `tracker` (started) over the call.
 struct RlTraining {
@@ -117,11 +115,12 @@ struct RlTraining {
   double emissions_kg = 0;
   double seconds = 0;
   track::Provenance provenance;
-  /// {"options", "report", "energy", "seconds", "provenance", "data"}: what the model file keeps.
-  util::Json to_json(const RlOptions& options, const std::string& data) const;
+  /// {"options", "report", "energy", "seconds", "provenance", "data", "battery"}: what the model
+  /// file keeps (`battery`: the accounting it was trained under).
+  util::Json to_json(const RlOptions& options, const std::string& data,
+                     const std::string& battery) const;
 };
-RlTraining train_rl_tracked(const SiteData& data, const RlOptions& options,
-                            track::Tracker& tracker,
+RlTraining train_rl_tracked(const SiteData& data, const RlOptions& options, track::Tracker& tracker,
                             const std::function<void(const RlEpisode&)>& on_episode = {});
 
 }  // namespace greenai::site
