@@ -102,7 +102,8 @@ const std::vector<std::string>& csv_columns() {
   return columns;
 }
 
-CsvSink::CsvSink(const std::string& path) : path_(path) {
+CsvSink::CsvSink(const std::string& path, CsvOptions options)
+    : path_(path), options_(std::move(options)) {
   // Check an existing file's header before anything is written to it.
   std::string header;
   for (size_t i = 0; i < csv_columns().size(); ++i) header += (i ? "," : "") + csv_columns()[i];
@@ -138,8 +139,15 @@ void CsvSink::begin(const RunInfo&) {
 void CsvSink::write_row(const RunInfo& info, const Record& total, const Record& last,
                         const char* kind) {
   auto kwh = [](double j) { return j / carbon::kJoulesPerKwh; };
+  // The tracked tree's share, or (tracking_mode machine) the whole machine's energy.
+  const Energy& energy = options_.whole_machine ? total.machine : total.tree;
+  const Energy& last_energy = options_.whole_machine ? last.machine : last.tree;
+  const double emissions =
+      options_.whole_machine
+          ? carbon::emissions_kg(kwh(total.machine.total_j()), info.pue, total.intensity_g_per_kwh)
+          : total.emissions_kg;
   auto watts = [&](Component c) {
-    return last.duration_s > 0 ? last.tree[c] / last.duration_s : 0;
+    return last.duration_s > 0 ? last_energy[c] / last.duration_s : 0;
   };
   std::string gpus;
   for (const std::string& g : info.gpu_names) gpus += (gpus.empty() ? "" : "; ") + g;
@@ -152,15 +160,15 @@ void CsvSink::write_row(const RunInfo& info, const Record& total, const Record& 
       info.run_id,
       info.experiment_id,
       format_double(total.duration_s),
-      format_double(total.emissions_kg),
-      format_double(total.duration_s > 0 ? total.emissions_kg / total.duration_s : 0),
+      format_double(emissions),
+      format_double(total.duration_s > 0 ? emissions / total.duration_s : 0),
       format_double(watts(Component::kCpu)),
       format_double(watts(Component::kGpu)),
       format_double(watts(Component::kRam)),
-      format_double(kwh(total.tree[Component::kCpu])),
-      format_double(kwh(total.tree[Component::kGpu])),
-      format_double(kwh(total.tree[Component::kRam])),
-      format_double(kwh(total.tree.total_j())),
+      format_double(kwh(energy[Component::kCpu])),
+      format_double(kwh(energy[Component::kGpu])),
+      format_double(kwh(energy[Component::kRam])),
+      format_double(kwh(energy.total_j())),
       "0",
       info.country_name,
       info.country_code,
@@ -168,7 +176,7 @@ void CsvSink::write_row(const RunInfo& info, const Record& total, const Record& 
       "",
       "",
       os_name(),
-      "",
+      options_.python_version,
       "",
       std::to_string(info.cpu_count),
       info.cpu_model,
@@ -177,7 +185,7 @@ void CsvSink::write_row(const RunInfo& info, const Record& total, const Record& 
       "",
       "",
       format_double(info.ram_total_bytes / kBytesPerGib),
-      "process",
+      options_.whole_machine ? "machine" : "process",
       format_double(cpu_util),
       "",
       format_double(info.ram_total_bytes > 0
@@ -201,11 +209,16 @@ void CsvSink::write_row(const RunInfo& info, const Record& total, const Record& 
       format_double(total.tree_cpu_s)};
   std::string row;
   for (size_t i = 0; i < values.size(); ++i) row += (i ? "," : "") + csv_field(values[i]);
+  std::lock_guard lock(write_mutex_);
   write_all(fd_, row + "\n");
 }
 
 void CsvSink::interval(const RunInfo& info, const Record& interval, const Record& cumulative) {
-  write_row(info, cumulative, interval, "interval");
+  if (options_.every_interval) write_row(info, cumulative, interval, "interval");
+}
+
+void CsvSink::write_now(const RunInfo& info, const Record& cumulative) {
+  write_row(info, cumulative, cumulative, "flush");
 }
 
 void CsvSink::finish(const RunInfo& info, const Record& total, const std::vector<Record>&) {

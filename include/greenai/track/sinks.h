@@ -25,12 +25,24 @@ const std::vector<std::string>& csv_columns();
 /// How many of csv_columns() are CodeCarbon's own.
 inline constexpr size_t kCodeCarbonColumnCount = 38;
 
+struct CsvOptions {
+  /// A row per interval (cumulative); false: rows only from write_now() and at the end, as
+  /// CodeCarbon writes them (a row per flush() and per stop()).
+  bool every_interval = true;
+  /// CodeCarbon's tracking_mode "machine": the machine's energy and its emissions, not the
+  /// tracked tree's share ("process").
+  bool whole_machine = false;
+  std::string python_version;  ///< CodeCarbon's python_version column (the Python package's)
+};
+
 /// Appends one row per interval (cumulative) and a final row to a CSV file.
 class CsvSink final : public Sink {
  public:
   /// Opens `path` for appending. Throws greenai::Error if it cannot be written, or if it
   /// already holds rows whose header is not GreenAI's (appending would corrupt it).
-  explicit CsvSink(const std::string& path);
+  explicit CsvSink(const std::string& path, CsvOptions options = {});
+  /// Writes a row of the run so far now (row_kind "flush"); safe beside the sampler.
+  void write_now(const RunInfo& info, const Record& cumulative);
   ~CsvSink() override;
   void begin(const RunInfo& info) override;
   void interval(const RunInfo& info, const Record& interval, const Record& cumulative) override;
@@ -40,8 +52,10 @@ class CsvSink final : public Sink {
   void write_row(const RunInfo& info, const Record& cumulative, const Record& last,
                  const char* kind);
   std::string path_;
+  CsvOptions options_;
   int fd_ = -1;
   bool needs_header_ = false;
+  std::mutex write_mutex_;
 };
 
 /// Appends JSON lines: {"type":"interval",...} per interval and {"type":"summary",...} at the end.
