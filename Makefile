@@ -43,6 +43,8 @@ install-check: build
 	cmake -S tests/consumer -B build/consumer -G Ninja -DCMAKE_PREFIX_PATH=$(CURDIR)/build/install >/dev/null
 	cmake --build build/consumer
 	build/consumer/consumer
+	PYTHONPATH=$$(ls -d $(CURDIR)/build/install/lib/python3*/dist-packages) /usr/bin/python3 -c \
+	  'import greenai; t = greenai.Tracker(); t.start(); print("installed python package:", greenai.__version__, t.stop().provenance)'
 
 # Builds the libFuzzer targets (edge loader, NumPy reader, ONNX importer) with clang (ASan +
 # UBSan) and runs each for
@@ -50,7 +52,7 @@ install-check: build
 FUZZ_SECONDS ?= 30
 fuzz-check: setup
 	CXX=clang++ CC=clang cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-	  -DGREENAI_WITH_TORCH=OFF -DGREENAI_BUILD_TESTS=OFF -DGREENAI_BUILD_BENCH=OFF -DGREENAI_BUILD_FUZZ=ON \
+	  -DGREENAI_WITH_TORCH=OFF -DGREENAI_WITH_PYTHON=OFF -DGREENAI_BUILD_TESTS=OFF -DGREENAI_BUILD_BENCH=OFF -DGREENAI_BUILD_FUZZ=ON \
 	  -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all" \
 	  -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" >/dev/null
 	cmake --build build/fuzz --target edge_loader_fuzz npy_fuzz onnx_import_fuzz
