@@ -8,6 +8,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/help.h"
+#include "cli/site_args.h"
 #include "greenai/error.h"
 #include "greenai/report/report.h"
 #include "greenai/site/controllers.h"
@@ -45,6 +46,23 @@ std::string site_rl_training_line(const util::Json& training) {
 
 }  // namespace
 
+site::SiteData load_site(const ParsedArgs& args) {
+  const auto dir = args.get("data");
+  if (!dir) throw UsageError("missing --data DIR (a CityLearn 2022 phase folder)");
+  std::vector<int> buildings;
+  if (auto list = args.get("buildings"))
+    for (double b : number_list(*list, "--buildings takes building numbers, such as 1,2,3", 1,
+                                100000, /*whole=*/true))
+      buildings.push_back(static_cast<int>(b));
+  site::SiteData data = site::load_citylearn(*dir, buildings);
+  if (data.buildings.empty())
+    throw Error("cannot run the site (data=" + *dir + ")", "it has no buildings",
+                "check schema.json's buildings and --buildings");
+  site::set_battery_accounting(
+      data, site::parse_battery_accounting(args.get("battery").value_or("citylearn")));
+  return data;
+}
+
 int site_main(int argc, char** argv, const SiteRlHooks& rl) {
   if (argc < 3 || std::string(argv[2]) == "--help" || std::string(argv[2]) == "-h")
     return print_help({"site"});
@@ -72,17 +90,8 @@ int site_main(int argc, char** argv, const SiteRlHooks& rl) {
                                                 {"help", false}})
                         .parse(argc, argv, 3);
   if (args.has("help")) return print_help({"site"});
-  const auto dir = args.get("data");
-  if (!dir) throw UsageError("missing --data DIR (a CityLearn 2022 phase folder)");
-  std::vector<int> buildings;
-  if (auto list = args.get("buildings"))
-    for (double b : number_list(*list, "--buildings takes building numbers, such as 1,2,3", 1,
-                                100000, /*whole=*/true))
-      buildings.push_back(static_cast<int>(b));
-  site::SiteData data = site::load_citylearn(*dir, buildings);
-  const site::BatteryAccounting battery =
-      site::parse_battery_accounting(args.get("battery").value_or("citylearn"));
-  site::set_battery_accounting(data, battery);
+  site::SiteData data = load_site(args);
+  const site::BatteryAccounting battery = data.buildings.front().battery.accounting;
   if (auto jobs = args.get("jobs")) {
     data.jobs = site::parse_jobs(util::read_file(*jobs), *jobs, data.hours());
     const int64_t at =

@@ -7,6 +7,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/help.h"
+#include "cli/site_args.h"
 #include "cli/torch_common.h"
 #include "cli/tracking_flags.h"
 #include "greenai/error.h"
@@ -31,13 +32,6 @@ int site_train_command(int argc, char** argv) {
   const std::string controller = args.get("controller").value_or("rl");
   if (controller != "rl")
     throw UsageError("greenai site train trains --controller rl (rbc and mpc need no training)");
-  const auto dir = args.get("data");
-  if (!dir) throw UsageError("missing --data DIR (a CityLearn 2022 phase folder)");
-  std::vector<int> buildings;
-  if (auto list = args.get("buildings"))
-    for (double b : number_list(*list, "--buildings takes building numbers, such as 1,2,3", 1,
-                                100000, /*whole=*/true))
-      buildings.push_back(static_cast<int>(b));
   site::RlOptions options;
   options.episodes = static_cast<int>(integer(args, "episodes", options.episodes, 1, 10000));
   options.seed = static_cast<uint64_t>(integer(args, "seed", 0, 0));
@@ -51,9 +45,7 @@ int site_train_command(int argc, char** argv) {
   }
   configure_threads(args);
   const std::string out = args.get("out").value_or("site_agent.pt");
-  site::SiteData data = site::load_citylearn(*dir, buildings);
-  if (auto battery = args.get("battery"))
-    site::set_battery_accounting(data, site::parse_battery_accounting(*battery));
+  const site::SiteData data = load_site(args);
   auto tracker = tracker_for_this_process(args);
   tracker->start();
   const bool json = args.has("json");

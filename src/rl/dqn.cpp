@@ -4,6 +4,7 @@
 #include <random>
 
 #include "greenai/error.h"
+#include "greenai/rl/replay_buffer.h"
 #include "greenai/util/json.h"
 
 namespace greenai::rl {
@@ -26,46 +27,6 @@ torch::Tensor state_tensor(const State& s) {
                         static_cast<float>(s[2]), static_cast<float>(s[3])})
       .unsqueeze(0);
 }
-
-// Transitions in preallocated tensors, overwritten oldest first.
-class ReplayBuffer {
- public:
-  explicit ReplayBuffer(int64_t capacity)
-      : states_(torch::zeros({capacity, 4})),
-        next_(torch::zeros({capacity, 4})),
-        actions_(torch::zeros({capacity}, torch::kLong)),
-        rewards_(torch::zeros({capacity})),
-        terminal_(torch::zeros({capacity})),
-        capacity_(capacity) {}
-  void add(const State& s, int action, double reward, const State& next, bool terminal) {
-    auto st = states_.accessor<float, 2>();
-    auto nx = next_.accessor<float, 2>();
-    for (int d = 0; d < 4; ++d) {
-      st[at_][d] = static_cast<float>(s[static_cast<size_t>(d)]);
-      nx[at_][d] = static_cast<float>(next[static_cast<size_t>(d)]);
-    }
-    actions_[at_] = action;
-    rewards_[at_] = reward;
-    terminal_[at_] = terminal ? 1.0 : 0.0;
-    at_ = (at_ + 1) % capacity_;
-    size_ = std::min(size_ + 1, capacity_);
-  }
-  int64_t size() const { return size_; }
-  // A uniform sample with replacement.
-  std::array<torch::Tensor, 5> sample(int64_t n, std::mt19937_64& rng) const {
-    std::vector<int64_t> index(static_cast<size_t>(n));
-    std::uniform_int_distribution<int64_t> pick(0, size_ - 1);
-    for (auto& i : index) i = pick(rng);
-    const auto idx = torch::tensor(index);
-    return {states_.index_select(0, idx), actions_.index_select(0, idx),
-            rewards_.index_select(0, idx), next_.index_select(0, idx),
-            terminal_.index_select(0, idx)};
-  }
-
- private:
-  torch::Tensor states_, next_, actions_, rewards_, terminal_;
-  int64_t capacity_, at_ = 0, size_ = 0;
-};
 
 }  // namespace
 
@@ -178,7 +139,7 @@ std::unique_ptr<DqnAgent> train_dqn(const CartPoleConfig& config, const DqnOptio
   std::vector<torch::Tensor> best_weights;
   torch::optim::Adam optimizer(online->net()->parameters(),
                                torch::optim::AdamOptions(o.learning_rate));
-  ReplayBuffer buffer(o.buffer_size);
+  ReplayBuffer buffer(o.buffer_size, 4);
   std::mt19937_64 rng(o.seed);
   std::uniform_real_distribution<double> coin(0, 1);
   std::uniform_int_distribution<int> any_action(0, env.num_actions() - 1);
@@ -194,7 +155,12 @@ std::unique_ptr<DqnAgent> train_dqn(const CartPoleConfig& config, const DqnOptio
                                                       (o.epsilon_decay_fraction * double(o.steps)));
     const int a = coin(rng) < epsilon ? any_action(rng) : online->act(s);
     const StepResult step = env.step(a);
-    buffer.add(s, a, step.reward, step.state, step.terminated);
+    const std::array<float, 4> from{static_cast<float>(s[0]), static_cast<float>(s[1]),
+                                    static_cast<float>(s[2]), static_cast<float>(s[3])};
+    const std::array<float, 4> to{
+        static_cast<float>(step.state[0]), static_cast<float>(step.state[1]),
+        static_cast<float>(step.state[2]), static_cast<float>(step.state[3])};
+    buffer.add(from.data(), a, step.reward, to.data(), step.terminated);
     ret += step.reward;
     s = step.state;
     if (step.terminated || step.truncated) {

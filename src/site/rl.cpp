@@ -10,6 +10,7 @@
 #include <random>
 
 #include "greenai/error.h"
+#include "greenai/rl/replay_buffer.h"
 
 namespace greenai::site {
 namespace {
@@ -44,39 +45,6 @@ torch::Tensor observations(const SiteState& state, const ObservationScales& scal
     rl_observation(state, i, scales, std::span<float>(p + i * kRlObservations, kRlObservations));
   return obs;
 }
-
-// Transitions in preallocated tensors, overwritten oldest first.
-class ReplayBuffer {
- public:
-  explicit ReplayBuffer(int64_t capacity)
-      : states_(torch::zeros({capacity, kRlObservations})),
-        next_(torch::zeros({capacity, kRlObservations})),
-        actions_(torch::zeros({capacity}, torch::kLong)),
-        rewards_(torch::zeros({capacity})),
-        capacity_(capacity) {}
-  void add(const float* s, int64_t action, double reward, const float* next) {
-    std::copy(s, s + kRlObservations, states_.data_ptr<float>() + at_ * kRlObservations);
-    std::copy(next, next + kRlObservations, next_.data_ptr<float>() + at_ * kRlObservations);
-    actions_.data_ptr<int64_t>()[at_] = action;
-    rewards_.data_ptr<float>()[at_] = static_cast<float>(reward);
-    at_ = (at_ + 1) % capacity_;
-    size_ = std::min(size_ + 1, capacity_);
-  }
-  int64_t size() const { return size_; }
-  // A uniform sample with replacement: states, actions, rewards, next states.
-  std::array<torch::Tensor, 4> sample(int64_t n, std::mt19937_64& rng) const {
-    std::vector<int64_t> index(static_cast<size_t>(n));
-    std::uniform_int_distribution<int64_t> pick(0, size_ - 1);
-    for (auto& i : index) i = pick(rng);
-    const auto idx = torch::tensor(index);
-    return {states_.index_select(0, idx), actions_.index_select(0, idx),
-            rewards_.index_select(0, idx), next_.index_select(0, idx)};
-  }
-
- private:
-  torch::Tensor states_, next_, actions_, rewards_;
-  int64_t capacity_, at_ = 0, size_ = 0;
-};
 
 // Each building's hourly means without a battery: what the reward's terms are measured in.
 struct RewardScales {
@@ -114,7 +82,7 @@ class Learner : public Controller {
         net_(std::move(net)),
         target_(make_net(o.hidden, static_cast<int64_t>(rl_action_levels().size()))),
         optimizer_(net_->parameters(), torch::optim::AdamOptions(o.learning_rate)),
-        buffer_(o.buffer_size),
+        buffer_(o.buffer_size, kRlObservations),
         rng_(o.seed ^ 0x5851f42d4c957f2dULL),
         decay_hours_(o.epsilon_decay_fraction * o.episodes * static_cast<double>(data.hours())) {
     copy_weights(net_, target_);
@@ -143,7 +111,7 @@ class Learner : public Controller {
               imported * state.data->carbon_kg_per_kwh[t] / rewards_.emissions[i] / 3 +
               ramp / rewards_.ramping[i] / 6);
         buffer_.add(before + i * kRlObservations, previous_action_[i], reward,
-                    now + i * kRlObservations);
+                    now + i * kRlObservations, /*terminal=*/false);
         previous_net_[i] = net;
       }
       learn();
@@ -174,7 +142,7 @@ class Learner : public Controller {
  private:
   void learn() {
     if (buffer_.size() < std::max(o_.learning_starts, o_.batch_size)) return;
-    auto [s, a, r, next] = buffer_.sample(o_.batch_size, rng_);
+    auto [s, a, r, next, terminal] = buffer_.sample(o_.batch_size, rng_);
     torch::Tensor y;
     {
       torch::NoGradGuard no_grad;
@@ -195,7 +163,7 @@ class Learner : public Controller {
   RewardScales rewards_;
   torch::nn::Sequential net_, target_;
   torch::optim::Adam optimizer_;
-  ReplayBuffer buffer_;
+  rl::ReplayBuffer buffer_;
   std::mt19937_64 rng_;
   double decay_hours_;
   int64_t hours_seen_ = 0, updates_ = 0;
