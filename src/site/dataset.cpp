@@ -187,6 +187,14 @@ SiteData parse_citylearn(const std::string& schema_json,
     d.buildings.push_back(building_from(name, *spec, csv, source + "/" + name + ".csv"));
   }
   d.price_per_kwh = Columns(pricing_csv, source + "/pricing.csv", {"electricity_pricing"})[0];
+  if (pricing_csv.substr(0, pricing_csv.find('\n')).find("electricity_pricing_predicted_3") !=
+      std::string::npos) {
+    const Columns predicted(pricing_csv, source + "/pricing.csv",
+                            {"electricity_pricing_predicted_1", "electricity_pricing_predicted_2",
+                             "electricity_pricing_predicted_3"});
+    for (size_t t = 0; t < predicted[0].size(); ++t)
+      d.price_predicted.push_back({predicted[0][t], predicted[1][t], predicted[2][t]});
+  }
   d.carbon_kg_per_kwh =
       Columns(carbon_csv, source + "/carbon_intensity.csv", {"carbon_intensity"})[0];
   if (d.buildings.empty())
@@ -241,6 +249,36 @@ std::vector<FlexibleJob> parse_jobs(const std::string& csv, const std::string& f
   return jobs;
 }
 
+const std::array<const char*, 16> kWeatherColumns{"outdoor_dry_bulb_temperature",
+                                                  "outdoor_relative_humidity",
+                                                  "diffuse_solar_irradiance",
+                                                  "direct_solar_irradiance",
+                                                  "outdoor_dry_bulb_temperature_predicted_1",
+                                                  "outdoor_dry_bulb_temperature_predicted_2",
+                                                  "outdoor_dry_bulb_temperature_predicted_3",
+                                                  "outdoor_relative_humidity_predicted_1",
+                                                  "outdoor_relative_humidity_predicted_2",
+                                                  "outdoor_relative_humidity_predicted_3",
+                                                  "diffuse_solar_irradiance_predicted_1",
+                                                  "diffuse_solar_irradiance_predicted_2",
+                                                  "diffuse_solar_irradiance_predicted_3",
+                                                  "direct_solar_irradiance_predicted_1",
+                                                  "direct_solar_irradiance_predicted_2",
+                                                  "direct_solar_irradiance_predicted_3"};
+
+void parse_weather(SiteData& data, const std::string& csv, const std::string& file) {
+  const Columns c(csv, file,
+                  std::vector<std::string>(kWeatherColumns.begin(), kWeatherColumns.end()));
+  if (c[0].size() != data.hours())
+    throw Error("cannot read site data (file=" + file + ")",
+                std::to_string(c[0].size()) + " hours where pricing.csv has " +
+                    std::to_string(data.hours()),
+                "every file must cover the same hours");
+  data.weather.assign(c[0].size(), {});
+  for (size_t t = 0; t < c[0].size(); ++t)
+    for (size_t k = 0; k < kWeatherColumns.size(); ++k) data.weather[t][k] = c[k][t];
+}
+
 SiteData load_citylearn(const std::string& dir, const std::vector<int>& numbers) {
   namespace fs = std::filesystem;
   const auto read = [&](const std::string& name) {
@@ -276,7 +314,11 @@ SiteData load_citylearn(const std::string& dir, const std::vector<int>& numbers)
                   "schema.json in " + dir + " includes no Building_" + std::to_string(n),
                   "choose --buildings among those the schema includes");
   }
-  return parse_citylearn(schema_text, csvs, read("pricing.csv"), read("carbon_intensity.csv"), dir);
+  SiteData data =
+      parse_citylearn(schema_text, csvs, read("pricing.csv"), read("carbon_intensity.csv"), dir);
+  if (fs::exists(fs::path(dir) / "weather.csv"))
+    parse_weather(data, read("weather.csv"), dir + "/weather.csv");
+  return data;
 }
 
 BatteryAccounting parse_battery_accounting(const std::string& name) {

@@ -206,26 +206,31 @@ void rl_observation(const SiteState& state, size_t i, const ObservationScales& s
   const double capacity = std::max(b.battery.capacity_kwh, 1e-9);
   const double hour = 2 * std::numbers::pi * b.hour[t] / 24;
   const double month = 2 * std::numbers::pi * b.month[t] / 12;
-  const auto price = [&](size_t ahead) {
-    return d.price_per_kwh[std::min(t + ahead, last)] / scales.price_per_kwh;
-  };
-  const double values[kRlObservations] = {
-      std::sin(hour),
-      std::cos(hour),
-      std::sin(month),
-      std::cos(month),
-      b.day_type[t] >= 6 ? 1.0 : 0.0,  // Saturday, Sunday, holiday
-      b.load_kwh[t] / capacity,
-      b.solar_kwh(t) / capacity,
-      state.last_net_kwh.empty() ? 0.0 : state.last_net_kwh[i] / capacity,
-      state.batteries[i]->soc_fraction(),
-      price(0),
-      price(6),
-      price(12),
-      price(24)};
-  for (int k = 0; k + 1 < kRlObservations; ++k)
-    out[static_cast<size_t>(k)] = static_cast<float>(values[k]);
-  out[kRlObservations - 1] = static_cast<float>(d.carbon_kg_per_kwh[t] / scales.carbon_kg_per_kwh);
+  size_t k = 0;
+  const auto put = [&](double v) { out[k++] = static_cast<float>(v); };
+  put(std::sin(hour));
+  put(std::cos(hour));
+  put(std::sin(month));
+  put(std::cos(month));
+  put(b.day_type[t] >= 6 ? 1.0 : 0.0);  // Saturday, Sunday, holiday
+  // Weather (zeros where the folder has no weather.csv): temperature, humidity, diffuse and
+  // direct irradiance now, then each one's three predictions.
+  static constexpr double kWeatherScale[4] = {40.0, 100.0, 1000.0, 1000.0};
+  for (size_t w = 0; w < 16; ++w)
+    put(d.weather.empty() ? 0.0 : d.weather[t][w] / kWeatherScale[w < 4 ? w : (w - 4) / 3]);
+  put(d.carbon_kg_per_kwh[t] / scales.carbon_kg_per_kwh);
+  put(b.load_kwh[t] / capacity);
+  put(b.solar_kwh(t) / capacity);
+  put(state.batteries[i]->soc_fraction());
+  put(state.last_net_kwh.empty() ? 0.0 : state.last_net_kwh[i] / capacity);
+  put(d.price_per_kwh[t] / scales.price_per_kwh);
+  for (size_t p = 0; p < 3; ++p) {
+    // pricing.csv's predictions (6, 12, 24 h on), or the tariff itself then.
+    const size_t ahead[3] = {6, 12, 24};
+    put((d.price_predicted.empty() ? d.price_per_kwh[std::min(t + ahead[p], last)]
+                                   : d.price_predicted[t][p]) /
+        scales.price_per_kwh);
+  }
 }
 
 const std::vector<double>& rl_action_levels() {

@@ -73,21 +73,68 @@ TEST(SiteRl, ObservationsAreTheHoursDataScaled) {
   EXPECT_FLOAT_EQ(o[1], static_cast<float>(std::cos(hour)));
   EXPECT_FLOAT_EQ(o[2], static_cast<float>(std::sin(month)));
   EXPECT_FLOAT_EQ(o[3], static_cast<float>(std::cos(month)));
-  EXPECT_FLOAT_EQ(o[4], 0);             // day type 1: a Monday
-  EXPECT_FLOAT_EQ(o[5], 2.0f / 6);      // load over capacity
-  EXPECT_FLOAT_EQ(o[6], 0);             // no PV in the evening
-  EXPECT_FLOAT_EQ(o[7], 1.2f / 6);      // last hour's net over capacity
-  EXPECT_FLOAT_EQ(o[8], 0);             // empty battery
-  EXPECT_FLOAT_EQ(o[9], 0.5f / 0.5f);   // tariff now over its scale
-  EXPECT_FLOAT_EQ(o[10], 0.2f / 0.5f);  // 6 h on: hour 24, off-peak
-  EXPECT_FLOAT_EQ(o[11], 0.2f / 0.5f);  // 12 h on
-  EXPECT_FLOAT_EQ(o[12], 0.5f / 0.5f);  // carbon now
+  EXPECT_FLOAT_EQ(o[4], 0);                                    // day type 1: a Monday
+  for (int w = 5; w < 21; ++w) EXPECT_FLOAT_EQ(o[w], 0) << w;  // no weather.csv
+  EXPECT_FLOAT_EQ(o[21], 0.5f / 0.5f);                         // carbon now over its scale
+  EXPECT_FLOAT_EQ(o[22], 2.0f / 6);                            // load over capacity
+  EXPECT_FLOAT_EQ(o[23], 0);                                   // no PV in the evening
+  EXPECT_FLOAT_EQ(o[24], 0);                                   // empty battery
+  EXPECT_FLOAT_EQ(o[25], 1.2f / 6);                            // last hour's net over capacity
+  EXPECT_FLOAT_EQ(o[26], 0.5f / 0.5f);                         // tariff now
+  EXPECT_FLOAT_EQ(o[27], 0.2f / 0.5f);  // no predictions in pricing.csv: the tariff 6 h on
+  EXPECT_FLOAT_EQ(o[28], 0.2f / 0.5f);  // 12 h on
+  EXPECT_FLOAT_EQ(o[29], 0.5f / 0.5f);  // 24 h on: the next evening
   rl_observation(state, 1, {0.5, 0.5}, o);
-  EXPECT_FLOAT_EQ(o[5], 1.5f / 4);
-  state.t = 47;  // the last hour: the predictions are held at the series' end
+  EXPECT_FLOAT_EQ(o[22], 1.5f / 4);
+  state.t = 47;  // the last hour: the tariff ahead is held at the series' end
   rl_observation(state, 0, {0.5, 0.5}, o);
-  EXPECT_FLOAT_EQ(o[11], o[9]);
-  EXPECT_FLOAT_EQ(o[12], 0.3f / 0.5f);
+  EXPECT_FLOAT_EQ(o[29], o[26]);
+  EXPECT_FLOAT_EQ(o[21], 0.3f / 0.5f);
+}
+
+TEST(SiteRl, WeatherAndPricePredictionsComeFromTheirFiles) {
+  SiteData d = fortnight(1);
+  std::string weather;
+  for (size_t k = 0; k < kWeatherColumns.size(); ++k)
+    weather += (k ? "," : "") + std::string(kWeatherColumns[k]);
+  weather += "\n";
+  for (int t = 0; t < 24; ++t) {
+    // temperature 20 + t, humidity 50, diffuse 100, direct 10 t; predictions: +1, +2, +3.
+    const double now[4] = {20.0 + t, 50, 100, 10.0 * t};
+    std::string row;
+    for (int w = 0; w < 4; ++w) row += (w ? "," : "") + std::to_string(now[w]);
+    for (int w = 0; w < 4; ++w)
+      for (int p = 1; p <= 3; ++p) row += "," + std::to_string(now[w] + p);
+    weather += row + "\n";
+  }
+  parse_weather(d, weather, "weather.csv");
+  d.price_predicted.assign(d.hours(), {0.1, 0.2, 0.4});
+  Battery b1(d.buildings[0].battery), b2(d.buildings[1].battery);
+  SiteState state;
+  state.data = &d;
+  state.t = 12;
+  state.batteries = {&b1, &b2};
+  float o[kRlObservations];
+  rl_observation(state, 0, {0.5, 0.5}, o);
+  EXPECT_FLOAT_EQ(o[5], 32.0f / 40);      // temperature now
+  EXPECT_FLOAT_EQ(o[6], 0.5f);            // humidity now
+  EXPECT_FLOAT_EQ(o[8], 120.0f / 1000);   // direct irradiance now
+  EXPECT_FLOAT_EQ(o[9], 33.0f / 40);      // temperature 6 h on, as predicted
+  EXPECT_FLOAT_EQ(o[20], 123.0f / 1000);  // direct irradiance 24 h on, as predicted
+  EXPECT_FLOAT_EQ(o[27], 0.1f / 0.5f);
+  EXPECT_FLOAT_EQ(o[29], 0.4f / 0.5f);
+  // A bad value names the file and line; a short file, the hours.
+  std::string bad = weather;
+  bad.replace(bad.find("\n") + 1, 2, "x,");
+  try {
+    parse_weather(d, bad, "weather.csv");
+    ADD_FAILURE() << "parsed a bad weather file";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("weather.csv, line=2"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(parse_weather(d, weather.substr(0, weather.rfind("\n", weather.size() - 2) + 1),
+                             "weather.csv"),
+               Error);
 }
 
 TEST(SiteRl, LearnsToStoreMiddayPvForTheEvening) {

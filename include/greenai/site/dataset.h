@@ -7,6 +7,7 @@
 //   d.buildings[0].load_kwh[0];   // kWh in the first hour
 #pragma once
 
+#include <array>
 #include <string>
 #include <vector>
 
@@ -66,11 +67,25 @@ struct SiteData {
   std::vector<FlexibleJob> jobs;      ///< deferrable AI jobs (a data-centre site), none by default
   size_t jobs_building = 0;           ///< the building whose load they add to
   std::vector<double> price_per_kwh;  ///< $ per kWh per hour
+  /// pricing.csv's predictions of the tariff 6, 12 and 24 h on, per hour (its
+  /// electricity_pricing_predicted_1..3 columns); empty when the file has none.
+  std::vector<std::array<double, 3>> price_predicted;
+  /// weather.csv per hour, when the folder has it (else empty): outdoor dry-bulb temperature
+  /// (C), relative humidity (%), diffuse and direct solar irradiance (W/m2), each now and as
+  /// predicted 6, 12 and 24 h on, in kWeatherColumns' order.
+  std::vector<std::array<double, 16>> weather;
   std::vector<double> carbon_kg_per_kwh;  ///< kg CO2eq per kWh per hour
   size_t hours() const { return price_per_kwh.size(); }
 };
 
-/// Reads `dir` (schema.json, Building_N.csv, pricing.csv, carbon_intensity.csv). `buildings`:
+/// weather.csv's columns, as SiteData::weather holds them.
+extern const std::array<const char*, 16> kWeatherColumns;
+/// Reads weather.csv text into `data` (its hours must match); throws greenai::Error naming the
+/// file, line and column.
+void parse_weather(SiteData& data, const std::string& csv, const std::string& file);
+
+/// Reads `dir` (schema.json, Building_N.csv, pricing.csv, carbon_intensity.csv, and weather.csv
+/// when it is there). `buildings`:
 /// the numbers N to keep (empty: every building the schema includes). Throws greenai::Error naming
 /// the file, and the line and column of a bad value, with the fix.
 SiteData load_citylearn(const std::string& dir, const std::vector<int>& buildings);

@@ -25,13 +25,18 @@
 
 namespace greenai::site {
 
-/// What a building's agent observes at the start of hour t: the observations of CityLearn 2022
-/// that this data carries, each scaled to about [-1, 1]: hour of day and month (sine and cosine),
-/// weekend or holiday, this hour's non-shiftable load and PV generation and last hour's net grid
-/// electricity (over the battery's capacity), the battery's state of charge, the tariff now and
-/// 6, 12 and 24 h on (pricing.csv's predictions), and the grid's carbon intensity now (tariff and
-/// intensity over the scales the agent was trained with).
-inline constexpr int kRlObservations = 13;
+/// What a building's agent observes at the start of hour t: the observations CityLearn 2022's
+/// schema makes active, each scaled to about [-1, 1]:
+///   [0, 5)   hour of day and month (sine and cosine), weekend or holiday;
+///   [5, 21)  weather.csv: outdoor temperature (/40 C), relative humidity (/100 %), diffuse and
+///            direct solar irradiance (/1000 W/m2), each now, then each one's predictions 6, 12
+///            and 24 h on (zeros where the folder has no weather.csv);
+///   21       the grid's carbon intensity now (over the training data's highest);
+///   [22, 26) this hour's non-shiftable load and PV generation, the battery's state of charge,
+///            last hour's net grid electricity (energies over the battery's capacity);
+///   [26, 30) the tariff now and pricing.csv's predictions 6, 12 and 24 h on (over the training
+///            data's highest tariff).
+inline constexpr int kRlObservations = 30;
 struct ObservationScales {
   double price_per_kwh = 1;  ///< the training data's highest tariff
   double carbon_kg_per_kwh = 1;
