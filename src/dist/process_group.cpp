@@ -1,0 +1,210 @@
+// c10d's TCPStore and Gloo process group behind greenai::dist (process_group.h).
+#include "greenai/dist/process_group.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+
+#include "greenai/error.h"
+
+namespace greenai::dist {
+namespace {
+
+int env_int(const char* name, int fallback, int low, int high) {
+  const char* text = std::getenv(name);
+  if (!text || !*text) return fallback;
+  char* end = nullptr;
+  const long v = std::strtol(text, &end, 10);
+  if (*end != '\0' || v < low || v > high)
+    throw Error(std::string("cannot join the job (") + name + "=" + text + ")",
+                "not a whole number in " + std::to_string(low) + ".." + std::to_string(high),
+                std::string("set ") + name + " as torchrun does");
+  return static_cast<int>(v);
+}
+
+std::string seconds(double s) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g s", s);
+  return text;
+}
+
+std::string address(const Rendezvous& r) {
+  return r.master_addr + ":" + std::to_string(r.master_port);
+}
+
+// Waits on a collective; its failure (a rank gone, mismatched shapes) as greenai::Error.
+void finish(const c10::intrusive_ptr<c10d::Work>& work, const std::string& what) {
+  try {
+    work->wait();
+  } catch (const std::exception& e) {
+    std::string reason = e.what();
+    reason = reason.substr(0, reason.find('\n'));
+    throw Error("cannot " + what + " over the process group", reason,
+                "check every rank runs the same model and is still alive");
+  }
+}
+
+}  // namespace
+
+Rendezvous Rendezvous::from_env() {
+  Rendezvous r;
+  if (const char* addr = std::getenv("MASTER_ADDR"); addr && *addr) r.master_addr = addr;
+  r.master_port = env_int("MASTER_PORT", r.master_port, 1, 65535);
+  r.world_size = env_int("WORLD_SIZE", r.world_size, 1, 65536);
+  r.rank = env_int("RANK", r.rank, 0, r.world_size - 1);
+  return r;
+}
+
+struct Group::Impl {
+  Rendezvous rendezvous;
+  c10::intrusive_ptr<c10d::Store> store;
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> group;
+};
+
+Group::Group(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Group::~Group() = default;
+
+std::unique_ptr<Group> Group::join(const Rendezvous& r) {
+  if (r.world_size < 1 || r.rank < 0 || r.rank >= r.world_size)
+    throw Error("cannot join the job (rank=" + std::to_string(r.rank) +
+                    ", world_size=" + std::to_string(r.world_size) + ")",
+                "the rank must lie in 0..world_size-1");
+  const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(r.timeout_s * 1000));
+  auto impl = std::make_unique<Impl>();
+  impl->rendezvous = r;
+  c10d::TCPStoreOptions options;
+  options.port = static_cast<std::uint16_t>(r.master_port);
+  options.isServer = r.rank == 0;
+  options.numWorkers = static_cast<size_t>(r.world_size);
+  options.waitWorkers = true;
+  options.timeout = timeout;
+  try {
+    impl->store = c10::make_intrusive<c10d::TCPStore>(r.master_addr, options);
+    auto gloo = c10d::ProcessGroupGloo::Options::create(timeout);
+    gloo->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(r.master_addr));
+    impl->group = c10::make_intrusive<c10d::ProcessGroupGloo>(
+        c10::make_intrusive<c10d::PrefixStore>("greenai", impl->store), r.rank, r.world_size, gloo);
+  } catch (const std::exception& e) {
+    std::string reason = e.what();
+    reason = reason.substr(0, reason.find('\n'));
+    throw Error("cannot join the job at " + address(r) + " (rank=" + std::to_string(r.rank) +
+                    ", world_size=" + std::to_string(r.world_size) + ")",
+                "the ranks did not all meet within " + seconds(r.timeout_s) + ": " + reason,
+                "start every rank with the same MASTER_ADDR, MASTER_PORT and WORLD_SIZE");
+  }
+  return std::unique_ptr<Group>(new Group(std::move(impl)));
+}
+
+int Group::rank() const { return impl_->rendezvous.rank; }
+int Group::size() const { return impl_->rendezvous.world_size; }
+
+void Group::allreduce_sum(std::vector<torch::Tensor>& tensors) {
+  for (auto& t : tensors) {
+    std::vector<torch::Tensor> one{t};
+    finish(impl_->group->allreduce(one), "all-reduce");
+  }
+}
+
+std::vector<double> Group::allgather(double value) {
+  std::vector<torch::Tensor> in{torch::tensor({value}, torch::kFloat64)};
+  std::vector<std::vector<torch::Tensor>> out(1);
+  for (int r = 0; r < size(); ++r) out[0].push_back(torch::zeros({1}, torch::kFloat64));
+  finish(impl_->group->allgather(out, in), "gather");
+  std::vector<double> values;
+  for (const auto& t : out[0]) values.push_back(t.item<double>());
+  return values;
+}
+
+void Group::barrier() { finish(impl_->group->barrier(), "wait at the barrier"); }
+
+void Group::broadcast(std::vector<torch::Tensor>& tensors, int root) {
+  c10d::BroadcastOptions options;
+  options.rootRank = root;
+  for (auto& t : tensors) {
+    std::vector<torch::Tensor> one{t};
+    finish(impl_->group->broadcast(one, options), "broadcast");
+  }
+}
+
+void allreduce_gradients(Group& group, const std::vector<torch::Tensor>& parameters,
+                         size_t bucket_bytes) {
+  if (group.size() == 1) return;
+  torch::NoGradGuard no_grad;
+  struct Bucket {
+    std::vector<size_t> members;
+    torch::Tensor flat;
+    c10::intrusive_ptr<c10d::Work> work;
+  };
+  std::vector<Bucket> buckets;
+  Bucket current;
+  size_t bytes = 0;
+  const auto launch = [&] {
+    if (current.members.empty()) return;
+    std::vector<torch::Tensor> parts;
+    for (size_t i : current.members) {
+      const torch::Tensor& p = parameters[i];
+      parts.push_back(p.grad().defined() ? p.grad().reshape({-1})
+                                         : torch::zeros({p.numel()}, p.options()));
+    }
+    current.flat = torch::cat(parts);
+    std::vector<torch::Tensor> one{current.flat};
+    current.work = group.impl_->group->allreduce(one);  // travels while the next is packed
+    buckets.push_back(std::move(current));
+    current = Bucket{};
+    bytes = 0;
+  };
+  for (size_t i = 0; i < parameters.size(); ++i) {
+    const size_t size = static_cast<size_t>(parameters[i].numel()) * parameters[i].element_size();
+    if (bytes > 0 && bytes + size > bucket_bytes) launch();
+    current.members.push_back(i);
+    bytes += size;
+  }
+  launch();
+  const double inverse = 1.0 / group.size();
+  for (Bucket& b : buckets) {
+    finish(b.work, "all-reduce the gradients");
+    b.flat.mul_(inverse);
+    int64_t offset = 0;
+    for (size_t i : b.members) {
+      const torch::Tensor& p = parameters[i];
+      torch::Tensor slice = b.flat.narrow(0, offset, p.numel()).view(p.sizes());
+      if (p.grad().defined())
+        p.grad().copy_(slice);
+      else
+        p.mutable_grad() = slice.clone();
+      offset += p.numel();
+    }
+  }
+}
+
+void broadcast_parameters(Group& group, const std::vector<torch::Tensor>& parameters) {
+  if (group.size() == 1) return;
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> data;
+  for (const auto& p : parameters) data.push_back(p.detach());
+  group.broadcast(data, 0);
+}
+
+double allreduce_bandwidth_gbps(Group& group, size_t bytes, int repeats) {
+  std::vector<torch::Tensor> t{torch::ones({static_cast<int64_t>(bytes / 4)})};
+  group.allreduce_sum(t);  // warm-up
+  std::vector<double> seconds;
+  for (int i = 0; i < repeats; ++i) {
+    group.barrier();
+    const auto start = std::chrono::steady_clock::now();
+    group.allreduce_sum(t);
+    seconds.push_back(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  std::sort(seconds.begin(), seconds.end());
+  const double median = seconds[seconds.size() / 2];
+  const double n = group.size();
+  return static_cast<double>(bytes) * 2 * (n - 1) / n / median / 1e9;
+}
+
+}  // namespace greenai::dist
