@@ -1,6 +1,8 @@
 // greenai site train --controller rl: the site's RL agents trained on LibTorch with their energy
 // metered (library: greenai/site/rl.h); and the loader `greenai site simulate --controller rl`
 // uses. greenai-torch only.
+#include <torch/torch.h>
+
 #include <cstdio>
 #include <iostream>
 
@@ -43,7 +45,12 @@ int site_train_command(int argc, char** argv) {
                                 /*whole=*/true))
       options.hidden.push_back(static_cast<int64_t>(w));
   }
-  configure_threads(args);
+  // One thread by default: the network is small, and more threads only wait on each other
+  // (and slow to a crawl on a loaded machine, spinning in OpenMP).
+  if (args.has("threads"))
+    configure_threads(args);
+  else
+    torch::set_num_threads(1);
   const std::string out = args.get("out").value_or("site_agent.pt");
   const site::SiteData data = load_site(args);
   auto tracker = tracker_for_this_process(args);

@@ -3,6 +3,7 @@
 #include "greenai/site/rl.h"
 
 #include <gtest/gtest.h>
+#include <torch/torch.h>
 
 #include <cmath>
 #include <numbers>
@@ -13,6 +14,14 @@
 
 namespace greenai::site {
 namespace {
+
+// One LibTorch thread, as greenai site train runs: the determinism test compares runs of the same
+// thread count, and two threads only spin on each other when ctest runs tests side by side.
+class OneThread : public ::testing::Environment {
+ public:
+  void SetUp() override { torch::set_num_threads(1); }
+};
+const auto* const kOneThread = ::testing::AddGlobalTestEnvironment(new OneThread);
 
 const char* kHeader =
     "month,hour,day_type,daylight_savings_status,indoor_dry_bulb_temperature,"
