@@ -319,6 +319,20 @@ class GreenAiApi(Scratch):
         self.assertIn("estimator", t.result.sources["cpu"]["sensor"])
         self.assertAlmostEqual(t.result.intensity_g_per_kwh, 200)
 
+    def test_intensity_series(self):
+        import time
+        series = os.path.join(self.work, "grid.csv")
+        hour = int(time.time()) // 3600 * 3600
+        with open(series, "w") as f:
+            f.write("timestamp,g_per_kwh\n")
+            for h in range(-2, 3):
+                f.write(f"{hour + 3600 * h},{300 + h}\n")
+        with greenai.Tracker(intensity_series=series, interval_s=0.05) as t:
+            burn()
+        self.assertGreaterEqual(t.result.intensity_g_per_kwh, 298)
+        self.assertLessEqual(t.result.intensity_g_per_kwh, 302)
+        self.assertIn("grid.csv", t.info()["intensity_source"])
+
     def test_prometheus_endpoint(self):
         t = greenai.Tracker(prometheus="127.0.0.1:0", interval_s=0.05)
         t.start()
