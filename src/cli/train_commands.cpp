@@ -1,7 +1,18 @@
 // `greenai train`, `distill`, `prune` and `eval`: the training side of the green techniques,
 // each run tracked by the meter (energy and kg CO2eq per epoch and in total).
 
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <thread>
 
 #include "cli/args.h"
 #include "cli/commands.h"
@@ -10,9 +21,13 @@
 #include "cli/torch_common.h"
 #include "cli/tracking_flags.h"
 #include "greenai/compress/distill.h"
+#include "greenai/dist/process_group.h"
+#include "greenai/error.h"
 #include "greenai/hardware/cpu.h"
 #include "greenai/jobs/training.h"
 #include "greenai/nn/precision_probe.h"
+
+extern "C" char** environ;
 
 namespace greenai::cli {
 namespace {
@@ -62,6 +77,63 @@ jobs::TrainSetup train_setup(const ParsedArgs& args, int default_epochs, int64_t
   return setup;
 }
 
+// `--world-size N` without RANK set: N local ranks of this very command, rendezvousing on a free
+// loopback port with torchrun's variables; rank 0's output is the command's, the others' stdout
+// is dropped. Returns the first failing rank's exit status, else 0.
+int launch_local_ranks(char** argv, int world) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t n = sizeof a;
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &n) != 0)
+    throw Error("cannot start the ranks", "no free loopback port", "check the loopback interface");
+  const int port = ntohs(a.sin_port);
+  ::close(fd);
+  std::vector<pid_t> pids;
+  for (int r = 0; r < world; ++r) {
+    std::vector<std::string> env{"MASTER_ADDR=127.0.0.1", "MASTER_PORT=" + std::to_string(port),
+                                 "RANK=" + std::to_string(r), "LOCAL_RANK=" + std::to_string(r),
+                                 "WORLD_SIZE=" + std::to_string(world)};
+    for (char** e = environ; *e; ++e) env.emplace_back(*e);
+    std::vector<char*> envp;
+    for (auto& e : env) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    if (r > 0) posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    pid_t pid = 0;
+    const int rc = posix_spawn(&pid, "/proc/self/exe", &actions, nullptr, argv, envp.data());
+    posix_spawn_file_actions_destroy(&actions);
+    if (rc != 0) throw Error("cannot start rank " + std::to_string(r), std::strerror(rc));
+    pids.push_back(pid);
+  }
+  int status_of_first_failure = 0;
+  for (pid_t pid : pids) {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (code != 0 && status_of_first_failure == 0) status_of_first_failure = code;
+  }
+  return status_of_first_failure;
+}
+
+// A rank of a data-parallel job (RANK set by torchrun or by launch_local_ranks): joins its
+// group; LibTorch gets the machine's threads shared among the local ranks unless --threads.
+std::unique_ptr<dist::Group> join_if_a_rank(const ParsedArgs& args) {
+  const int64_t world = integer(args, "world-size", 1, 1, 1024);
+  if (!std::getenv("RANK")) return nullptr;
+  const dist::Rendezvous r = dist::Rendezvous::from_env();
+  if (args.has("world-size") && r.world_size != world)
+    throw UsageError("--world-size " + std::to_string(world) + " differs from WORLD_SIZE=" +
+                     std::to_string(r.world_size));
+  if (!args.has("threads"))
+    torch::set_num_threads(
+        std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / r.world_size));
+  return dist::Group::join(r);
+}
+
 // Each epoch on stderr, unless the result goes to stdout as JSON.
 void print_epochs(const ParsedArgs& args, const jobs::TrainedModel& t) {
   if (!args.has("json")) std::fputs(t.epochs_text().c_str(), stderr);
@@ -70,20 +142,27 @@ void print_epochs(const ParsedArgs& args, const jobs::TrainedModel& t) {
 }  // namespace
 
 int train_command(int argc, char** argv) {
-  ParsedArgs args =
-      ArgParser("train", training_specs({{"model", true}, {"hidden", true}, {"epochs", true}}))
-          .parse(argc, argv, 2);
+  ParsedArgs args = ArgParser("train", training_specs({{"model", true},
+                                                       {"hidden", true},
+                                                       {"epochs", true},
+                                                       {"world-size", true}}))
+                        .parse(argc, argv, 2);
   if (args.has("help")) return print_help({"train", "common", "tracking"});
+  const int world = static_cast<int>(integer(args, "world-size", 1, 1, 1024));
+  if (world > 1 && !std::getenv("RANK")) return launch_local_ranks(argv, world);
   configure_threads(args);
+  const std::unique_ptr<dist::Group> group = join_if_a_rank(args);
   const std::string model = args.get("model").value_or("teacher");
   nn::ModelSpec spec = nn::spec_by_name(model, integer(args, "hidden", 20, 1));
   auto tracker = tracker_for_this_process(args);
   Progress progress(args.has("quiet"));
-  const jobs::TrainSetup setup =
+  jobs::TrainSetup setup =
       train_setup(args, model == "cnn" ? 5 : 20, jobs::default_batch(model), progress);
+  setup.group = group.get();
   const std::string out = args.get("out").value_or("model.pt");
   const jobs::TrainedModel t =
       jobs::train_model(model, spec, setup, load_data(args), out, *tracker);
+  if (group && group->rank() != 0) return 0;  // rank 0 reports
   print_epochs(args, t);
   return print_result(args, t.info, t.summary);
 }

@@ -2,9 +2,11 @@
 #include "greenai/jobs/training.h"
 
 #include <cmath>
+#include <chrono>
 #include <filesystem>
 
 #include "greenai/compress/prune.h"
+#include "greenai/error.h"
 #include "greenai/nn/checkpoint.h"
 #include "greenai/nn/precision.h"
 #include "greenai/track/measurements.h"
@@ -45,6 +47,63 @@ nn::TrainOptions with_tracker(const TrainSetup& setup, track::Tracker& tracker) 
   return o;
 }
 
+// Every world-th example from `rank` on: this rank's shard.
+nn::Dataset shard(const nn::Dataset& data, int rank, int world) {
+  if (world <= 1) return data;
+  const auto index = torch::arange(rank, data.size(), world, torch::kInt64);
+  return {data.images.index_select(0, index),
+          data.labeled() ? data.labels.index_select(0, index) : torch::Tensor()};
+}
+
+// What each rank of a data-parallel run measured, gathered over its group.
+struct RankFigures {
+  Json json;
+  double total_j = 0, emissions_kg = 0;
+};
+
+RankFigures gather_ranks(dist::Group& group, const nn::TrainReport& report, double allreduce_s,
+                         int64_t examples, const nn::Net& net, double intensity) {
+  const auto joules = group.allgather(report.energy.total_j());
+  const auto kg = group.allgather(report.emissions_kg);
+  const auto waits = group.allgather(allreduce_s);
+  const auto counts = group.allgather(static_cast<double>(examples));
+  const auto g_per_kwh = group.allgather(intensity);
+  // The weights must have stayed identical: their sum and sum of squares, rank by rank.
+  double sum = 0, squares = 0;
+  for (const auto& p : net->parameters()) {
+    sum += p.detach().to(torch::kFloat64).sum().item<double>();
+    squares += p.detach().to(torch::kFloat64).pow(2).sum().item<double>();
+  }
+  const auto sums = group.allgather(sum), square_sums = group.allgather(squares);
+  bool identical = true;
+  for (int r = 1; r < group.size(); ++r)
+    identical = identical && sums[r] == sums[0] && square_sums[r] == square_sums[0];
+  if (!identical)
+    throw Error("cannot finish data-parallel training", "the ranks' weights differ",
+                "check every rank runs the same greenai, model and options");
+  RankFigures f;
+  Json ranks = Json::array();
+  for (int r = 0; r < group.size(); ++r) {
+    ranks.push(Json::object()
+                   .set("rank", r)
+                   .set("examples", counts[r])
+                   .set("energy_j", joules[r])
+                   .set("emissions_kg", kg[r])
+                   .set("intensity_g_per_kwh", g_per_kwh[r])
+                   .set("allreduce_s", waits[r]));
+    f.total_j += joules[r];
+    f.emissions_kg += kg[r];
+  }
+  f.json = Json::object()
+               .set("world_size", group.size())
+               .set("backend", "c10d gloo")
+               .set("ranks", ranks)
+               .set("total_energy_j", f.total_j)
+               .set("total_emissions_kg", f.emissions_kg)
+               .set("weights_identical", identical);
+  return f;
+}
+
 }  // namespace
 
 int64_t default_batch(const std::string& arch) { return arch.rfind("student", 0) == 0 ? 128 : 512; }
@@ -63,21 +122,41 @@ std::string TrainedModel::epochs_text() const {
 TrainedModel train_model(const std::string& model, const nn::ModelSpec& spec,
                          const TrainSetup& setup, const TrainData& data, const std::string& out,
                          track::Tracker& tracker) {
-  const nn::TrainOptions options = with_tracker(setup, tracker);
+  nn::TrainOptions options = with_tracker(setup, tracker);
+  dist::Group* group = setup.group;
+  const int rank = group ? group->rank() : 0, world = group ? group->size() : 1;
+  double allreduce_s = 0;
+  if (group)
+    options.after_backward = [group, &allreduce_s](nn::Net& net) {
+      const auto started = std::chrono::steady_clock::now();
+      dist::allreduce_gradients(*group, net->parameters());
+      allreduce_s +=
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    };
+  const nn::Dataset train_shard = shard(data.train, rank, world);
   torch::manual_seed(options.seed);
   TrainedModel t;
-  t.net = nn::Net(spec);
+  t.net = nn::Net(spec);  // the same seed on every rank: the same start
   tracker.start();
-  t.report = nn::train(t.net, data.train, data.test, nn::cross_entropy_loss(), options);
-  tracker.stop();
-  write(t, out,
-        Json::object()
-            .set("command", "train")
-            .set("model", model)
-            .set("hyperparameters", hyperparameters(setup))
-            .set("training", t.report.to_json())
-            .set("accuracy", t.report.final_test.accuracy),
-        tracker);
+  t.report = nn::train(t.net, train_shard, data.test, nn::cross_entropy_loss(), options);
+  const track::Record total = tracker.stop();
+  Json info = Json::object()
+                  .set("command", "train")
+                  .set("model", model)
+                  .set("hyperparameters", hyperparameters(setup))
+                  .set("training", t.report.to_json())
+                  .set("accuracy", t.report.final_test.accuracy);
+  if (group) {
+    const RankFigures ranks = gather_ranks(*group, t.report, allreduce_s, train_shard.size(),
+                                           t.net, total.intensity_g_per_kwh);
+    info.set("data_parallel", ranks.json);
+    if (rank != 0) {  // rank 0 writes the checkpoint
+      t.info = info;
+      t.provenance = tracker.info().provenance();
+      return t;
+    }
+  }
+  write(t, out, info, tracker);
   std::string text;
   util::appendf(text,
                 "%s %s: test accuracy %.2f %%, %lld parameters, trained in %.1f s with %s; wrote "

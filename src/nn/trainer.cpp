@@ -160,9 +160,11 @@ TrainReport train(Net& net, const Dataset& train_set, const Dataset& test_set,
       optimizer->zero_grad();
       if (scaled) {
         scaler.scale(loss).backward();
+        if (o.after_backward) o.after_backward(net);
         scaler.step(*optimizer, parameters);
       } else {
         loss.backward();
+        if (o.after_backward) o.after_backward(net);
         optimizer->step();
       }
       if (o.after_step) o.after_step(net);

@@ -660,6 +660,37 @@ std::string read_file(const std::string& path) {
   return text.str();
 }
 
+// Data-parallel training: two local ranks over c10d's Gloo group, each on half the slice; rank
+// 0 writes the checkpoint with both ranks' energy, and the weights were checked identical.
+TEST(CliTraining, TrainsDataParallelOverTwoRanks) {
+  TempDir dir;
+  const std::string out = dir.file("dp.pt");
+  Result r = run({"train", "--model", "student", "--epochs", "1", "--limit-train", "600",
+                  "--limit-test", "300", "--threads", "1", "--world-size", "2", "--out", out,
+                  "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const greenai::util::Json j = greenai::util::Json::parse(r.out);
+  const greenai::util::Json& dp = j.at("data_parallel");
+  EXPECT_EQ(dp.at("world_size").number(), 2);
+  EXPECT_TRUE(dp.at("weights_identical").boolean());
+  ASSERT_EQ(dp.at("ranks").items().size(), 2u);
+  double total = 0;
+  for (const auto& rank : dp.at("ranks").items()) {
+    EXPECT_EQ(rank.at("examples").number(), 300);
+    EXPECT_GT(rank.at("energy_j").number(), 0);
+    total += rank.at("energy_j").number();
+  }
+  EXPECT_NEAR(dp.at("total_energy_j").number(), total, 1e-9 * total);
+  EXPECT_TRUE(std::filesystem::exists(out));
+  ::setenv("RANK", "0", 1);
+  ::setenv("WORLD_SIZE", "2", 1);
+  Result mismatch = run({"train", "--model", "student", "--world-size", "3"});
+  ::unsetenv("RANK");
+  ::unsetenv("WORLD_SIZE");
+  EXPECT_EQ(mismatch.code, 2);
+  EXPECT_NE(mismatch.err.find("differs from WORLD_SIZE=2"), std::string::npos) << mismatch.err;
+}
+
 // The training commands end to end, on slices small enough for a test.
 TEST(CliTraining, TrainEvalDistillPruneOnASlice) {
   TempDir dir;

@@ -12,6 +12,7 @@
 
 #include "greenai/compress/distill.h"
 #include "greenai/nn/dataset.h"
+#include "greenai/dist/process_group.h"
 #include "greenai/nn/model.h"
 #include "greenai/nn/trainer.h"
 #include "greenai/track/tracker.h"
@@ -28,6 +29,10 @@ struct TrainData {
 struct TrainSetup {
   nn::TrainOptions options;
   util::Json precision_note;
+  /// Data-parallel training (null: one process): each rank trains on its shard of the training
+  /// set (every world-size-th example from its rank on), gradients averaged over the group
+  /// after each backward; rank 0 writes the checkpoint with every rank's energy.
+  dist::Group* group = nullptr;
 };
 
 /// The batch size an architecture ("student", "teacher", "cnn", ...) trains at by default. The

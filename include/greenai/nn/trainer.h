@@ -57,6 +57,9 @@ struct TrainOptions {
   torch::Device device = torch::kCPU;
   /// Called after every optimizer step (e.g. to re-apply pruning masks).
   std::function<void(Net&)> after_step;
+  /// Called between backward and the optimizer step (data-parallel training averages the
+  /// gradients over the ranks here: greenai::dist::allreduce_gradients).
+  std::function<void(Net&)> after_backward;
   std::function<void(const TrainProgress&)> on_progress;
   /// Energy of each epoch (phases "train epoch N" and "evaluate"), if set.
   track::Tracker* tracker = nullptr;
