@@ -78,6 +78,9 @@ const std::array kCommands{
     Command{"site", site_with_rl, false, kShift,
             "run a site's buildings, PV and batteries under a controller for a year (rule,\n"
             "MPC or a trained RL agent); scored as the CityLearn Challenge 2022 scored them"},
+    Command{"fl", GREENAI_TORCH_RUN(fl_command), true, kShift,
+            "federated learning (FedAvg, non-IID clients on their own grids) with random or\n"
+            "carbon-aware client selection; energy and carbon per client and round"},
     Command{"rl", GREENAI_TORCH_RUN(rl_command), true, kShift,
             "energy-aware reinforcement learning on CartPole: Q-learning or DQN agents\n"
             "that balance with less mechanical work"},

@@ -75,6 +75,7 @@ int quantize_command(int argc, char** argv);
 int export_command(int argc, char** argv);
 int bench_command(int argc, char** argv);
 int rl_command(int argc, char** argv);
+int fl_command(int argc, char** argv);
 int hardware_command(int argc, char** argv);
 int tune_model_command(int argc, char** argv);
 LoadedSiteAgent load_site_rl(const std::string& path);

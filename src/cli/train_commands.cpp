@@ -126,8 +126,8 @@ std::unique_ptr<dist::Group> join_if_a_rank(const ParsedArgs& args) {
   if (!std::getenv("RANK")) return nullptr;
   const dist::Rendezvous r = dist::Rendezvous::from_env();
   if (args.has("world-size") && r.world_size != world)
-    throw UsageError("--world-size " + std::to_string(world) + " differs from WORLD_SIZE=" +
-                     std::to_string(r.world_size));
+    throw UsageError("--world-size " + std::to_string(world) +
+                     " differs from WORLD_SIZE=" + std::to_string(r.world_size));
   if (!args.has("threads"))
     torch::set_num_threads(
         std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / r.world_size));
@@ -142,11 +142,11 @@ void print_epochs(const ParsedArgs& args, const jobs::TrainedModel& t) {
 }  // namespace
 
 int train_command(int argc, char** argv) {
-  ParsedArgs args = ArgParser("train", training_specs({{"model", true},
-                                                       {"hidden", true},
-                                                       {"epochs", true},
-                                                       {"world-size", true}}))
-                        .parse(argc, argv, 2);
+  ParsedArgs args =
+      ArgParser("train",
+                training_specs(
+                    {{"model", true}, {"hidden", true}, {"epochs", true}, {"world-size", true}}))
+          .parse(argc, argv, 2);
   if (args.has("help")) return print_help({"train", "common", "tracking"});
   const int world = static_cast<int>(integer(args, "world-size", 1, 1, 1024));
   if (world > 1 && !std::getenv("RANK")) return launch_local_ranks(argv, world);

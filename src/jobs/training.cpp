@@ -1,8 +1,8 @@
 // The training jobs: nn's trainer, compress's distillation and pruning, the meter around them.
 #include "greenai/jobs/training.h"
 
-#include <cmath>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 
 #include "greenai/compress/prune.h"
@@ -147,8 +147,8 @@ TrainedModel train_model(const std::string& model, const nn::ModelSpec& spec,
                   .set("training", t.report.to_json())
                   .set("accuracy", t.report.final_test.accuracy);
   if (group) {
-    const RankFigures ranks = gather_ranks(*group, t.report, allreduce_s, train_shard.size(),
-                                           t.net, total.intensity_g_per_kwh);
+    const RankFigures ranks = gather_ranks(*group, t.report, allreduce_s, train_shard.size(), t.net,
+                                           total.intensity_g_per_kwh);
     info.set("data_parallel", ranks.json);
     if (rank != 0) {  // rank 0 writes the checkpoint
       t.info = info;

@@ -665,9 +665,9 @@ std::string read_file(const std::string& path) {
 TEST(CliTraining, TrainsDataParallelOverTwoRanks) {
   TempDir dir;
   const std::string out = dir.file("dp.pt");
-  Result r = run({"train", "--model", "student", "--epochs", "1", "--limit-train", "600",
-                  "--limit-test", "300", "--threads", "1", "--world-size", "2", "--out", out,
-                  "--json"});
+  Result r =
+      run({"train", "--model", "student", "--epochs", "1", "--limit-train", "600", "--limit-test",
+           "300", "--threads", "1", "--world-size", "2", "--out", out, "--json"});
   ASSERT_EQ(r.code, 0) << r.err;
   const greenai::util::Json j = greenai::util::Json::parse(r.out);
   const greenai::util::Json& dp = j.at("data_parallel");
@@ -689,6 +689,33 @@ TEST(CliTraining, TrainsDataParallelOverTwoRanks) {
   ::unsetenv("WORLD_SIZE");
   EXPECT_EQ(mismatch.code, 2);
   EXPECT_NE(mismatch.err.find("differs from WORLD_SIZE=2"), std::string::npos) << mismatch.err;
+}
+
+// Federated learning from the command line: clients on two grids given as series files.
+TEST(CliTraining, FederatedLearningReportsAccuracyAndEmissions) {
+  TempDir dir;
+  std::string a = "timestamp,g_per_kwh\n", b = a;
+  for (int h = 0; h < 200; ++h) {
+    const std::string t = std::to_string(1640995200 + 3600 * h);
+    a += t + "," + (h % 24 < 12 ? "100" : "400") + "\n";
+    b += t + ",300\n";
+  }
+  dir.write("a.csv", a);
+  dir.write("b.csv", b);
+  Result r = run({"fl", "--intensity-series", dir.file("a.csv") + "," + dir.file("b.csv"),
+                  "--clients", "4", "--per-round", "2", "--rounds", "2", "--limit-train", "600",
+                  "--limit-test", "200", "--threads", "1", "--json", "--svg", dir.file("fl.svg")});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const greenai::util::Json j = greenai::util::Json::parse(r.out);
+  EXPECT_GT(j.at("accuracy").number(), 0.1);
+  EXPECT_GT(j.at("emissions_kg").number(), 0);
+  EXPECT_EQ(j.at("selection").string(), "carbon-aware");
+  EXPECT_EQ(j.at("rounds").items().size(), 2u);
+  EXPECT_NE(j.at("provenance").string().find("estimated"), std::string::npos) << r.out;
+  EXPECT_TRUE(std::filesystem::exists(dir.file("fl.svg")));
+  Result bad = run({"fl", "--intensity-series", dir.file("a.csv"), "--selection", "greedy"});
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.err.find("use random or carbon-aware"), std::string::npos) << bad.err;
 }
 
 // The training commands end to end, on slices small enough for a test.

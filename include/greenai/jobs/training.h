@@ -11,8 +11,8 @@
 #include <string>
 
 #include "greenai/compress/distill.h"
-#include "greenai/nn/dataset.h"
 #include "greenai/dist/process_group.h"
+#include "greenai/nn/dataset.h"
 #include "greenai/nn/model.h"
 #include "greenai/nn/trainer.h"
 #include "greenai/track/tracker.h"
