@@ -2,8 +2,6 @@
 // without RANK it spawns --ranks copies of itself with torchrun's variables; rank 0 prints the
 // bus bandwidth (NCCL's definition) per message size. A report, never a pass/fail.
 //   build/release/bench/greenai_allreduce_bench [--ranks 2]
-#include <spawn.h>
-#include <sys/wait.h>
 #include <torch/torch.h>
 #include <unistd.h>
 
@@ -16,34 +14,18 @@
 #include "greenai/dist/process_group.h"
 #include "greenai/error.h"
 
-extern char** environ;
-
 int main(int argc, char** argv) {
   int ranks = 2;
   for (int i = 1; i + 1 < argc; ++i)
     if (std::string(argv[i]) == "--ranks") ranks = std::atoi(argv[i + 1]);
   if (!std::getenv("RANK")) {
-    const int port = 20000 + static_cast<int>(::getpid() % 20000);
-    std::vector<pid_t> pids;
-    for (int r = 0; r < ranks; ++r) {
-      std::vector<std::string> env{"MASTER_ADDR=127.0.0.1", "MASTER_PORT=" + std::to_string(port),
-                                   "RANK=" + std::to_string(r),
-                                   "WORLD_SIZE=" + std::to_string(ranks)};
-      for (char** e = environ; *e; ++e) env.emplace_back(*e);
-      std::vector<char*> envp;
-      for (auto& e : env) envp.push_back(e.data());
-      envp.push_back(nullptr);
-      pid_t pid = 0;
-      if (posix_spawn(&pid, "/proc/self/exe", nullptr, nullptr, argv, envp.data()) != 0) return 1;
-      pids.push_back(pid);
-    }
-    int failed = 0;
-    for (pid_t p : pids) {
-      int status = 0;
-      ::waitpid(p, &status, 0);
-      failed += !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    }
-    return failed ? 1 : 0;
+    greenai::dist::LocalJob job;
+    job.argv.assign(argv, argv + argc);
+    job.argv[0] = "/proc/self/exe";
+    job.world = ranks;
+    for (int code : greenai::dist::run_local_job(job))
+      if (code != 0) return 1;
+    return 0;
   }
   try {
     torch::set_num_threads(1);

@@ -1,13 +1,6 @@
 // `greenai train`, `distill`, `prune` and `eval`: the training side of the green techniques,
 // each run tracked by the meter (energy and kg CO2eq per epoch and in total).
 
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <spawn.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -26,8 +19,6 @@
 #include "greenai/hardware/cpu.h"
 #include "greenai/jobs/training.h"
 #include "greenai/nn/precision_probe.h"
-
-extern "C" char** environ;
 
 namespace greenai::cli {
 namespace {
@@ -80,43 +71,16 @@ jobs::TrainSetup train_setup(const ParsedArgs& args, int default_epochs, int64_t
 // `--world-size N` without RANK set: N local ranks of this very command, rendezvousing on a free
 // loopback port with torchrun's variables; rank 0's output is the command's, the others' stdout
 // is dropped. Returns the first failing rank's exit status, else 0.
-int launch_local_ranks(char** argv, int world) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t n = sizeof a;
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &n) != 0)
-    throw Error("cannot start the ranks", "no free loopback port", "check the loopback interface");
-  const int port = ntohs(a.sin_port);
-  ::close(fd);
-  std::vector<pid_t> pids;
-  for (int r = 0; r < world; ++r) {
-    std::vector<std::string> env{"MASTER_ADDR=127.0.0.1", "MASTER_PORT=" + std::to_string(port),
-                                 "RANK=" + std::to_string(r), "LOCAL_RANK=" + std::to_string(r),
-                                 "WORLD_SIZE=" + std::to_string(world)};
-    for (char** e = environ; *e; ++e) env.emplace_back(*e);
-    std::vector<char*> envp;
-    for (auto& e : env) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    if (r > 0) posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-    pid_t pid = 0;
-    const int rc = posix_spawn(&pid, "/proc/self/exe", &actions, nullptr, argv, envp.data());
-    posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0) throw Error("cannot start rank " + std::to_string(r), std::strerror(rc));
-    pids.push_back(pid);
-  }
-  int status_of_first_failure = 0;
-  for (pid_t pid : pids) {
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    if (code != 0 && status_of_first_failure == 0) status_of_first_failure = code;
-  }
-  return status_of_first_failure;
+int launch_local_ranks(int argc, char** argv, int world) {
+  dist::LocalJob job;
+  job.argv = {"/proc/self/exe"};
+  for (int i = 1; i < argc; ++i) job.argv.emplace_back(argv[i]);
+  job.world = world;
+  job.stdout_paths.assign(static_cast<size_t>(world), "/dev/null");
+  job.stdout_paths[0] = "";
+  for (int code : dist::run_local_job(job))
+    if (code != 0) return code;
+  return 0;
 }
 
 // A rank of a data-parallel job (RANK set by torchrun or by launch_local_ranks): joins its
@@ -149,7 +113,7 @@ int train_command(int argc, char** argv) {
           .parse(argc, argv, 2);
   if (args.has("help")) return print_help({"train", "common", "tracking"});
   const int world = static_cast<int>(integer(args, "world-size", 1, 1, 1024));
-  if (world > 1 && !std::getenv("RANK")) return launch_local_ranks(argv, world);
+  if (world > 1 && !std::getenv("RANK")) return launch_local_ranks(argc, argv, world);
   configure_threads(args);
   const std::unique_ptr<dist::Group> group = join_if_a_rank(args);
   const std::string model = args.get("model").value_or("teacher");

@@ -1,16 +1,26 @@
 // c10d's TCPStore and Gloo process group behind greenai::dist (process_group.h).
 #include "greenai/dist/process_group.h"
 
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
 #include "greenai/error.h"
+
+extern "C" char** environ;
 
 namespace greenai::dist {
 namespace {
@@ -205,6 +215,69 @@ double allreduce_bandwidth_gbps(Group& group, size_t bytes, int repeats) {
   const double median = seconds[seconds.size() / 2];
   const double n = group.size();
   return static_cast<double>(bytes) * 2 * (n - 1) / n / median / 1e9;
+}
+
+int free_loopback_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t n = sizeof a;
+  const bool ok = fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+                  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &n) == 0;
+  if (fd >= 0) ::close(fd);
+  if (!ok)
+    throw Error("cannot start local ranks", "no free loopback port",
+                "check the loopback interface is up");
+  return ntohs(a.sin_port);
+}
+
+std::vector<int> run_local_job(const LocalJob& job) {
+  if (job.argv.empty() || job.world < 1)
+    throw Error("cannot start local ranks", "give a program and a world size of at least 1");
+  const int port = free_loopback_port();
+  std::vector<pid_t> pids;
+  for (int r = 0; r < job.world; ++r) {
+    // The first of a name wins (getenv): extra_env, then torchrun's, then the parent's.
+    std::vector<std::string> env = job.extra_env;
+    for (std::string v :
+         {std::string("MASTER_ADDR=127.0.0.1"), "MASTER_PORT=" + std::to_string(port),
+          "RANK=" + std::to_string(r), "LOCAL_RANK=" + std::to_string(r),
+          "WORLD_SIZE=" + std::to_string(job.world)})
+      env.push_back(v);
+    for (char** e = environ; *e; ++e) env.emplace_back(*e);
+    std::vector<char*> envp, argv;
+    for (auto& e : env) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    std::vector<std::string> args = job.argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    const auto redirect = [&](const std::vector<std::string>& paths, int fd) {
+      if (static_cast<size_t>(r) < paths.size() && !paths[r].empty())
+        posix_spawn_file_actions_addopen(&actions, fd, paths[r].c_str(),
+                                         O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    };
+    redirect(job.stdout_paths, 1);
+    redirect(job.stderr_paths, 2);
+    pid_t pid = 0;
+    const int rc = posix_spawn(&pid, args[0].c_str(), &actions, nullptr, argv.data(), envp.data());
+    posix_spawn_file_actions_destroy(&actions);
+    if (rc != 0) {
+      for (pid_t p : pids) ::waitpid(p, nullptr, 0);
+      throw Error("cannot start rank " + std::to_string(r) + " (program=" + args[0] + ")",
+                  std::strerror(rc));
+    }
+    pids.push_back(pid);
+  }
+  std::vector<int> codes;
+  for (pid_t pid : pids) {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    codes.push_back(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+  }
+  return codes;
 }
 
 }  // namespace greenai::dist

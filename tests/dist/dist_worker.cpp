@@ -1,6 +1,7 @@
 // One rank of the dist tests, started by dist_test with torchrun's variables. Modes:
-//   allreduce OUT   sums [rank + 1, 10 (rank + 1)] and gathers rank x 1.5; writes both
-//   train OUT       three SGD steps of a small MLP on its shard of a fixed global batch of 8,
+//   allreduce OUT   (each rank writes OUT<rank>) sums [rank + 1, 10 (rank + 1)] and gathers rank
+//   x 1.5; writes both train OUT       three SGD steps of a small MLP on its shard of a fixed
+//   global batch of 8,
 //                   gradients averaged with allreduce_gradients; writes the final parameters
 //   join            joins and leaves (for the timeout test: run alone as rank 1)
 #include <torch/torch.h>
@@ -24,7 +25,7 @@ int main(int argc, char** argv) {
     dist::Rendezvous r = dist::Rendezvous::from_env();
     if (const char* t = std::getenv("GREENAI_DIST_TIMEOUT_S")) r.timeout_s = std::atof(t);
     auto group = dist::Group::join(r);
-    std::ofstream out(argc > 2 ? argv[2] : "/dev/null");
+    std::ofstream out(argc > 2 ? argv[2] + std::to_string(r.rank) : std::string("/dev/null"));
     out << std::setprecision(17);
     if (mode == "allreduce") {
       std::vector<torch::Tensor> t{torch::tensor({1.0f * (r.rank + 1), 10.0f * (r.rank + 1)})};

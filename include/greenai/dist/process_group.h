@@ -63,6 +63,22 @@ void allreduce_gradients(Group& group, const std::vector<torch::Tensor>& paramet
 /// Every rank's parameters made rank 0's (the start of data-parallel training).
 void broadcast_parameters(Group& group, const std::vector<torch::Tensor>& parameters);
 
+/// A job of local ranks: `argv` (argv[0] the program; "/proc/self/exe" for this one) started
+/// `world` times with torchrun's variables added to the environment (MASTER_ADDR 127.0.0.1, a
+/// free loopback port, RANK, LOCAL_RANK, WORLD_SIZE; `extra_env` wins over them). A rank's stdout
+/// and stderr go to stdout_paths[r] / stderr_paths[r] when given ("" keeps the parent's).
+struct LocalJob {
+  std::vector<std::string> argv;
+  int world = 2;
+  std::vector<std::string> extra_env;
+  std::vector<std::string> stdout_paths, stderr_paths;
+};
+/// Starts the ranks and waits for them all; returns each one's exit status (128 + the signal
+/// when killed). Throws greenai::Error when a rank cannot be started or no port is free.
+std::vector<int> run_local_job(const LocalJob& job);
+/// A loopback port free now.
+int free_loopback_port();
+
 /// The all-reduce bus bandwidth over the group (GB/s), as NCCL's tests define it: bytes x 2 (n -
 /// 1) / n over the median time of `repeats` all-reduces of `bytes` of fp32.
 double allreduce_bandwidth_gbps(Group& group, size_t bytes, int repeats);
