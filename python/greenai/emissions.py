@@ -212,7 +212,7 @@ class EmissionsData:
 _KWH = 3.6e6
 
 
-def _emissions_data(record, info, settings, whole_machine):
+def _emissions_data(record, info, whole_machine):
     energy = record["machine_energy_j"] if whole_machine else record["energy_j"]
     duration = record["duration_s"]
     emissions = (energy["total"] / _KWH * info["pue"] * record["intensity_g_per_kwh"] / 1000
@@ -315,8 +315,7 @@ class BaseEmissionsTracker:
         self._core.started = True
 
     def _data(self, record):
-        return _emissions_data(record, self._core.native.info(), self._settings,
-                               self._whole_machine)
+        return _emissions_data(record, self._core.native.info(), self._whole_machine)
 
     def flush(self):
         """Writes a row of the run so far to emissions.csv and returns its emissions (kg)."""
