@@ -44,6 +44,48 @@ std::string site_rl_training_line(const util::Json& training) {
   return line;
 }
 
+// The controller --controller names: rbc, none, mpc, mpc-oracle from the library; rl from the
+// agent file --model (through greenai-torch's hooks), its training record into `training`.
+std::unique_ptr<site::Controller> site_controller(const ParsedArgs& args, const std::string& name,
+                                                  const site::SiteData& data, const SiteRlHooks& rl,
+                                                  util::Json& training) {
+  if (name != "rl") {
+    if (args.has("model")) throw UsageError("--model is for --controller rl");
+    site::MpcOptions mpc;
+    mpc.horizon_h = static_cast<int>(integer(args, "horizon", 24, 1, 168));
+    return site::make_controller(name, &data, mpc);
+  }
+  const auto model = args.get("model");
+  if (!model)
+    throw UsageError(
+        "--controller rl needs --model FILE (written by greenai site train --controller rl)");
+  if (!rl.load)
+    throw Error("cannot run the rl controller", "this greenai was built without LibTorch",
+                "build with LibTorch (scripts/setup installs libtorch-dev)");
+  LoadedSiteAgent agent = rl.load(*model);
+  training = std::move(agent.training);
+  return std::move(agent.controller);
+}
+
+// The KPI table: a row per building and the district's.
+void print_scores(const site::SiteData& data, const site::SiteRun& run, const site::Scores& scores,
+                  site::BatteryAccounting battery) {
+  std::printf(
+      "site %s: %zu buildings, %zu hours, controller %s (%.3f s), batteries credited as %s; "
+      "KPIs over the same site without batteries (lower is better, 1 = no battery)\n",
+      data.source.c_str(), data.buildings.size(), data.hours(), run.controller.c_str(), run.seconds,
+      site::to_string(battery));
+  std::printf("  %-12s %8s %10s %8s %14s %8s\n", "", "cost", "emissions", "ramping",
+              "1-load factor", "score");
+  const auto row = [](const std::string& name, const site::Kpis& k) {
+    std::printf("  %-12s %8.4f %10.4f %8.4f %14.4f %8.4f\n", name.c_str(), k.cost, k.emissions,
+                k.ramping, k.one_minus_load_factor, k.score());
+  };
+  for (size_t i = 0; i < data.buildings.size(); ++i)
+    row(data.buildings[i].name, scores.buildings[i]);
+  row("district", scores.district);
+}
+
 }  // namespace
 
 site::SiteData load_site(const ParsedArgs& args) {
@@ -98,56 +140,25 @@ int site_main(int argc, char** argv, const SiteRlHooks& rl) {
         integer(args, "jobs-building", 1, 1, static_cast<int64_t>(data.buildings.size()));
     data.jobs_building = static_cast<size_t>(at - 1);
   }
-  site::MpcOptions mpc;
-  mpc.horizon_h = static_cast<int>(integer(args, "horizon", 24, 1, 168));
   const std::string controller_name = args.get("controller").value_or("rbc");
-  std::unique_ptr<site::Controller> controller;
   util::Json training;  // what the RL agent's file says of its training
-  if (controller_name == "rl") {
-    const auto model = args.get("model");
-    if (!model)
-      throw UsageError(
-          "--controller rl needs --model FILE (written by greenai site train --controller rl)");
-    if (!rl.load)
-      throw Error("cannot run the rl controller", "this greenai was built without LibTorch",
-                  "build with LibTorch (scripts/setup installs libtorch-dev)");
-    LoadedSiteAgent agent = rl.load(*model);
-    controller = std::move(agent.controller);
-    training = std::move(agent.training);
-  } else {
-    if (args.has("model")) throw UsageError("--model is for --controller rl");
-    controller = site::make_controller(controller_name, &data, mpc);
-  }
+  const std::unique_ptr<site::Controller> controller =
+      site_controller(args, controller_name, data, rl, training);
   const site::SiteRun base = site::baseline(data);
   const site::SiteRun run = site::simulate(data, *controller);
   const site::Scores scores = site::score(data, run, base);
   if (auto svg = args.get("svg")) {
-    // A week of the district: load, PV, the batteries' charge, and the grid's net with and
-    // without the batteries.
-    const size_t weeks = std::max<size_t>(1, data.hours() / 168);
-    const size_t week =
-        static_cast<size_t>(integer(args, "week", 1, 1, static_cast<int64_t>(weeks)));
-    const size_t from = (week - 1) * 168, to = std::min(data.hours(), from + 168);
-    std::vector<report::Line> lines{{"grid net, " + run.controller, {}},
-                                    {"grid net, no battery", {}},
-                                    {"load", {}},
-                                    {"PV", {}},
-                                    {"battery charge", {}}};
-    for (size_t t = from; t < to; ++t) {
-      double load = 0, pv = 0, soc = 0;
-      for (size_t b = 0; b < data.buildings.size(); ++b) {
-        load += data.buildings[b].load_kwh[t];
-        pv += data.buildings[b].solar_kwh(t);
-        soc += run.soc_kwh[b][t];
-      }
-      lines[0].y.push_back(run.district_net_kwh[t]);
-      lines[1].y.push_back(base.district_net_kwh[t]);
-      lines[2].y.push_back(load);
-      lines[3].y.push_back(pv);
-      lines[4].y.push_back(soc);
-    }
+    const site::DistrictWeek w =
+        site::district_week(data, run, base,
+                            static_cast<size_t>(integer(
+                                args, "week", 1, 1, static_cast<int64_t>(site::weeks_of(data)))));
+    const std::vector<report::Line> lines{{"grid net, " + run.controller, w.net_kwh},
+                                          {"grid net, no battery", w.baseline_net_kwh},
+                                          {"load", w.load_kwh},
+                                          {"PV", w.pv_kwh},
+                                          {"battery charge", w.charge_kwh}};
     util::write_file_atomic(*svg, report::standalone_svg(report::lines_svg(
-                                      lines, "hours of week " + std::to_string(week), "kWh")));
+                                      lines, "hours of week " + std::to_string(w.week), "kWh")));
   }
   double job_kwh = 0;
   for (double e : run.job_kwh) job_kwh += e;
@@ -165,20 +176,7 @@ int site_main(int argc, char** argv, const SiteRlHooks& rl) {
               << "\n";
     return 0;
   }
-  std::printf(
-      "site %s: %zu buildings, %zu hours, controller %s (%.3f s), batteries credited as %s; "
-      "KPIs over the same site without batteries (lower is better, 1 = no battery)\n",
-      data.source.c_str(), data.buildings.size(), data.hours(), run.controller.c_str(), run.seconds,
-      site::to_string(battery));
-  std::printf("  %-12s %8s %10s %8s %14s %8s\n", "", "cost", "emissions", "ramping",
-              "1-load factor", "score");
-  const auto row = [](const std::string& name, const site::Kpis& k) {
-    std::printf("  %-12s %8.4f %10.4f %8.4f %14.4f %8.4f\n", name.c_str(), k.cost, k.emissions,
-                k.ramping, k.one_minus_load_factor, k.score());
-  };
-  for (size_t i = 0; i < data.buildings.size(); ++i)
-    row(data.buildings[i].name, scores.buildings[i]);
-  row("district", scores.district);
+  print_scores(data, run, scores, battery);
   if (!data.jobs.empty())
     std::printf(
         "%zu deferrable jobs (%.1f kWh) in %s, scheduled by %s (the baseline runs them as "

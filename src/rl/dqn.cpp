@@ -4,23 +4,12 @@
 #include <random>
 
 #include "greenai/error.h"
+#include "greenai/rl/q_network.h"
 #include "greenai/rl/replay_buffer.h"
 #include "greenai/util/json.h"
 
 namespace greenai::rl {
 namespace {
-
-torch::nn::Sequential make_net(int actions, const std::vector<int64_t>& hidden) {
-  torch::nn::Sequential net;
-  int64_t inputs = 4;
-  for (int64_t width : hidden) {
-    net->push_back(torch::nn::Linear(inputs, width));
-    net->push_back(torch::nn::ReLU());
-    inputs = width;
-  }
-  net->push_back(torch::nn::Linear(inputs, actions));
-  return net;
-}
 
 torch::Tensor state_tensor(const State& s) {
   return torch::tensor({static_cast<float>(s[0]), static_cast<float>(s[1]),
@@ -31,7 +20,7 @@ torch::Tensor state_tensor(const State& s) {
 }  // namespace
 
 DqnAgent::DqnAgent(int actions, std::vector<int64_t> hidden)
-    : actions_(actions), hidden_(std::move(hidden)), net_(make_net(actions, hidden_)) {
+    : actions_(actions), hidden_(std::move(hidden)), net_(make_q_network(4, hidden_, actions)) {
   if (actions < 2 || actions > 3) throw Error("cannot make DQN", "CartPole has 2 or 3 actions");
   for (int64_t w : hidden_)
     if (w < 1 || w > 65536) throw Error("cannot make DQN", "hidden widths must be 1 to 65536");
@@ -129,11 +118,8 @@ std::unique_ptr<DqnAgent> train_dqn(const CartPoleConfig& config, const DqnOptio
   CartPole env(config);
   auto online = std::make_unique<DqnAgent>(env.num_actions(), o.hidden);
   DqnAgent target(env.num_actions(), o.hidden);
-  auto copy_weights = [](DqnAgent& to, const DqnAgent& from) {
-    torch::NoGradGuard no_grad;
-    auto dst = to.net()->parameters();
-    auto src = const_cast<DqnAgent&>(from).net()->parameters();
-    for (size_t i = 0; i < dst.size(); ++i) dst[i].copy_(src[i]);
+  const auto copy_weights = [](DqnAgent& to, DqnAgent& from) {
+    copy_parameters(from.net(), to.net());
   };
   copy_weights(target, *online);
   std::vector<torch::Tensor> best_weights;

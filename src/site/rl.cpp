@@ -10,6 +10,7 @@
 #include <random>
 
 #include "greenai/error.h"
+#include "greenai/rl/q_network.h"
 #include "greenai/rl/replay_buffer.h"
 
 namespace greenai::site {
@@ -18,22 +19,7 @@ namespace {
 constexpr const char* kFormat = "greenai-site-rl-1";
 
 torch::nn::Sequential make_net(const std::vector<int64_t>& hidden, int64_t actions) {
-  torch::nn::Sequential net;
-  int64_t inputs = kRlObservations;
-  for (int64_t width : hidden) {
-    net->push_back(torch::nn::Linear(inputs, width));
-    net->push_back(torch::nn::ReLU());
-    inputs = width;
-  }
-  net->push_back(torch::nn::Linear(inputs, actions));
-  return net;
-}
-
-void copy_weights(const torch::nn::Sequential& from, torch::nn::Sequential& to) {
-  torch::NoGradGuard no_grad;
-  const auto src = from->parameters();
-  auto dst = to->parameters();
-  for (size_t i = 0; i < src.size(); ++i) dst[i].copy_(src[i]);
+  return rl::make_q_network(kRlObservations, hidden, actions);
 }
 
 // The observations of every building at the start of hour state.t: [buildings, kRlObservations].
@@ -85,7 +71,7 @@ class Learner : public Controller {
         buffer_(o.buffer_size, kRlObservations),
         rng_(o.seed ^ 0x5851f42d4c957f2dULL),
         decay_hours_(o.epsilon_decay_fraction * o.episodes * static_cast<double>(data.hours())) {
-    copy_weights(net_, target_);
+    rl::copy_parameters(net_, target_);
   }
   std::string name() const override { return "rl (learning)"; }
   void begin_episode() { has_previous_ = false; }
@@ -155,7 +141,7 @@ class Learner : public Controller {
     loss.backward();
     torch::nn::utils::clip_grad_norm_(net_->parameters(), 10.0);
     optimizer_.step();
-    if (++updates_ % o_.target_update_every == 0) copy_weights(net_, target_);
+    if (++updates_ % o_.target_update_every == 0) rl::copy_parameters(net_, target_);
   }
 
   RlOptions o_;
@@ -398,12 +384,12 @@ std::unique_ptr<RlController> train_rl(const SiteData& data, const RlOptions& op
     const auto episode_started = std::chrono::steady_clock::now();
     learner.begin_episode();
     simulate(data, learner);
-    copy_weights(net, greedy->impl_->net);
+    rl::copy_parameters(net, greedy->impl_->net);
     const double score = site::score(data, simulate(data, *greedy), base).district.score();
     if (score < best_score) {
       best_score = score;
       r.best_episode = e;
-      copy_weights(net, best);
+      rl::copy_parameters(net, best);
     }
     RlEpisode episode{
         e, learner.epsilon(), score,
@@ -411,7 +397,7 @@ std::unique_ptr<RlController> train_rl(const SiteData& data, const RlOptions& op
     r.episodes.push_back(episode);
     if (on_episode) on_episode(episode);
   }
-  copy_weights(best, greedy->impl_->net);
+  rl::copy_parameters(best, greedy->impl_->net);
   r.updates = learner.updates();
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (report) *report = r;

@@ -125,6 +125,29 @@ SiteRun baseline(const SiteData& data) {
   return simulate(data, idle, false);
 }
 
+size_t weeks_of(const SiteData& data) { return std::max<size_t>(1, data.hours() / 168); }
+
+DistrictWeek district_week(const SiteData& data, const SiteRun& run, const SiteRun& base,
+                           size_t week) {
+  DistrictWeek w;
+  w.week = std::clamp<size_t>(week, 1, weeks_of(data));
+  w.first_hour = (w.week - 1) * 168;
+  for (size_t t = w.first_hour; t < std::min(data.hours(), w.first_hour + 168); ++t) {
+    double load = 0, pv = 0, charge = 0;
+    for (size_t b = 0; b < data.buildings.size(); ++b) {
+      load += data.buildings[b].load_kwh[t];
+      pv += data.buildings[b].solar_kwh(t);
+      charge += run.soc_kwh[b][t];
+    }
+    w.net_kwh.push_back(run.district_net_kwh[t]);
+    w.baseline_net_kwh.push_back(base.district_net_kwh[t]);
+    w.load_kwh.push_back(load);
+    w.pv_kwh.push_back(pv);
+    w.charge_kwh.push_back(charge);
+  }
+  return w;
+}
+
 RawKpis raw_kpis(const std::vector<std::vector<double>>& per_building_net,
                  const std::vector<double>& price, const std::vector<double>& carbon) {
   RawKpis k;

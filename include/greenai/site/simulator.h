@@ -62,6 +62,18 @@ SiteRun simulate(const SiteData& data, Controller& controller, bool with_batteri
 /// The no-battery run (what every score is relative to).
 SiteRun baseline(const SiteData& data);
 
+/// A week of the district, hour by hour (for a chart): the grid's net with and without the
+/// batteries, load, PV and the batteries' summed charge, kWh.
+struct DistrictWeek {
+  size_t week = 1, first_hour = 0;
+  std::vector<double> net_kwh, baseline_net_kwh, load_kwh, pv_kwh, charge_kwh;
+};
+/// Week `week` (1-based, clamped to the weeks the data holds) of `run` beside `base`.
+DistrictWeek district_week(const SiteData& data, const SiteRun& run, const SiteRun& base,
+                           size_t week);
+/// How many whole weeks the data holds (at least 1).
+size_t weeks_of(const SiteData& data);
+
 /// The 2022 Challenge's KPIs of a run, each the run's over the no-battery baseline's (lower is
 /// better, 1 = no battery): electricity cost (sum over hours of the district's cost, clipped at
 /// 0 each hour), carbon emissions (sum over buildings and hours of emissions, clipped at 0),
