@@ -98,6 +98,12 @@ std::unique_ptr<dist::Group> join_if_a_rank(const ParsedArgs& args) {
   return dist::Group::join(r);
 }
 
+// --world-size N (N > 1) given and this process not a rank yet: N, the ranks to launch; else 0.
+int local_world(const ParsedArgs& args) {
+  const int world = static_cast<int>(integer(args, "world-size", 1, 1, 1024));
+  return world > 1 && !std::getenv("RANK") ? world : 0;
+}
+
 // Each epoch on stderr, unless the result goes to stdout as JSON.
 void print_epochs(const ParsedArgs& args, const jobs::TrainedModel& t) {
   if (!args.has("json")) std::fputs(t.epochs_text().c_str(), stderr);
@@ -112,8 +118,7 @@ int train_command(int argc, char** argv) {
                     {{"model", true}, {"hidden", true}, {"epochs", true}, {"world-size", true}}))
           .parse(argc, argv, 2);
   if (args.has("help")) return print_help({"train", "common", "tracking"});
-  const int world = static_cast<int>(integer(args, "world-size", 1, 1, 1024));
-  if (world > 1 && !std::getenv("RANK")) return launch_local_ranks(argc, argv, world);
+  if (const int world = local_world(args)) return launch_local_ranks(argc, argv, world);
   configure_threads(args);
   const std::unique_ptr<dist::Group> group = join_if_a_rank(args);
   const std::string model = args.get("model").value_or("teacher");
@@ -136,45 +141,54 @@ int distill_command(int argc, char** argv) {
                                                          {"hidden", true},
                                                          {"temperature", true},
                                                          {"alpha", true},
-                                                         {"epochs", true}}))
+                                                         {"epochs", true},
+                                                         {"world-size", true}}))
                         .parse(argc, argv, 2);
   if (args.has("help")) return print_help({"distill", "common", "tracking"});
+  if (const int world = local_world(args)) return launch_local_ranks(argc, argv, world);
   auto teacher_path = args.get("teacher");
   if (!teacher_path) throw UsageError("missing --teacher FILE");
   auto out = args.get("out");
   if (!out) throw UsageError("missing --out FILE");
   configure_threads(args);
+  const std::unique_ptr<dist::Group> group = join_if_a_rank(args);
   const compress::DistillOptions distill{args.number("temperature", 1.0),
                                          args.number("alpha", 0.9)};
   auto tracker = tracker_for_this_process(args);
   Progress progress(args.has("quiet"));
-  const jobs::TrainSetup setup = train_setup(args, 20, jobs::default_batch("student"), progress);
+  jobs::TrainSetup setup = train_setup(args, 20, jobs::default_batch("student"), progress);
+  setup.group = group.get();
   const jobs::Distilled d = jobs::distill_model(*teacher_path, integer(args, "hidden", 20, 1),
                                                 distill, setup, load_data(args), *out, *tracker);
+  if (group && group->rank() != 0) return 0;  // rank 0 reports
   print_epochs(args, d);
   return print_result(args, d.info, d.summary);
 }
 
 int prune_command(int argc, char** argv) {
-  ParsedArgs args =
-      ArgParser(
-          "prune",
-          training_specs({{"sparsity", true}, {"structured", false}, {"finetune-epochs", true}}))
-          .parse(argc, argv, 2);
+  ParsedArgs args = ArgParser("prune", training_specs({{"sparsity", true},
+                                                       {"structured", false},
+                                                       {"finetune-epochs", true},
+                                                       {"world-size", true}}))
+                        .parse(argc, argv, 2);
   if (args.has("help")) return print_help({"prune", "common", "tracking"});
+  if (const int world = local_world(args)) return launch_local_ranks(argc, argv, world);
   if (args.positionals.size() != 1) throw UsageError("expected one MODEL checkpoint");
   auto sparsity = args.number("sparsity");
   if (!sparsity) throw UsageError("missing --sparsity S");
   auto out = args.get("out");
   if (!out) throw UsageError("missing --out FILE");
   configure_threads(args);
+  const std::unique_ptr<dist::Group> group = join_if_a_rank(args);
   const jobs::PruneRequest request{args.positionals[0], *sparsity, args.has("structured")};
   auto tracker = tracker_for_this_process(args);
   Progress progress(args.has("quiet"));
   // Batch 0: prune_model takes the default of the source's architecture.
   jobs::TrainSetup setup = train_setup(args, 3, /*default_batch=*/0, progress);
   setup.options.epochs = static_cast<int>(integer(args, "finetune-epochs", 3, 0));
+  setup.group = group.get();
   const jobs::Pruned p = jobs::prune_model(request, setup, load_data(args), *out, *tracker);
+  if (group && group->rank() != 0) return 0;  // rank 0 reports
   print_epochs(args, p);
   return print_result(args, p.info, p.summary);
 }

@@ -61,13 +61,13 @@ struct RankFigures {
   double total_j = 0, emissions_kg = 0;
 };
 
-RankFigures gather_ranks(dist::Group& group, const nn::TrainReport& report, double allreduce_s,
-                         int64_t examples, const nn::Net& net, double intensity) {
-  const auto joules = group.allgather(report.energy.total_j());
-  const auto kg = group.allgather(report.emissions_kg);
+RankFigures gather_ranks(dist::Group& group, const track::Record& spent, double allreduce_s,
+                         int64_t examples, const nn::Net& net) {
+  const auto joules = group.allgather(spent.tree.total_j());
+  const auto kg = group.allgather(spent.emissions_kg);
   const auto waits = group.allgather(allreduce_s);
   const auto counts = group.allgather(static_cast<double>(examples));
-  const auto g_per_kwh = group.allgather(intensity);
+  const auto g_per_kwh = group.allgather(spent.intensity_g_per_kwh);
   // The weights must have stayed identical: their sum and sum of squares, rank by rank.
   double sum = 0, squares = 0;
   for (const auto& p : net->parameters()) {
@@ -104,6 +104,37 @@ RankFigures gather_ranks(dist::Group& group, const nn::TrainReport& report, doub
   return f;
 }
 
+// A job's part in data-parallel training (no group: one process, and every call a no-op): its
+// shard of the data, the gradients averaged after each backward (the time it takes counted), and
+// at the end every rank's figures gathered into the metadata. Only rank 0 writes.
+class DataParallel {
+ public:
+  explicit DataParallel(dist::Group* group) : group_(group) {}
+  bool writes() const { return !group_ || group_->rank() == 0; }
+  nn::Dataset shard_of(const nn::Dataset& data) const {
+    return group_ ? shard(data, group_->rank(), group_->size()) : data;
+  }
+  void hook(nn::TrainOptions& options) {
+    if (!group_) return;
+    options.after_backward = [this](nn::Net& net) {
+      const auto started = std::chrono::steady_clock::now();
+      dist::allreduce_gradients(*group_, net->parameters());
+      allreduce_s_ +=
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    };
+  }
+  /// Every rank's energy (the whole span `spent`: the tracker's record), carbon and wait, and
+  /// the check that the weights stayed identical, as info["data_parallel"].
+  void gather(Json& info, const track::Record& spent, int64_t examples, const nn::Net& net) {
+    if (group_)
+      info.set("data_parallel", gather_ranks(*group_, spent, allreduce_s_, examples, net).json);
+  }
+
+ private:
+  dist::Group* group_;
+  double allreduce_s_ = 0;
+};
+
 }  // namespace
 
 int64_t default_batch(const std::string& arch) { return arch.rfind("student", 0) == 0 ? 128 : 512; }
@@ -123,17 +154,9 @@ TrainedModel train_model(const std::string& model, const nn::ModelSpec& spec,
                          const TrainSetup& setup, const TrainData& data, const std::string& out,
                          track::Tracker& tracker) {
   nn::TrainOptions options = with_tracker(setup, tracker);
-  dist::Group* group = setup.group;
-  const int rank = group ? group->rank() : 0, world = group ? group->size() : 1;
-  double allreduce_s = 0;
-  if (group)
-    options.after_backward = [group, &allreduce_s](nn::Net& net) {
-      const auto started = std::chrono::steady_clock::now();
-      dist::allreduce_gradients(*group, net->parameters());
-      allreduce_s +=
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    };
-  const nn::Dataset train_shard = shard(data.train, rank, world);
+  DataParallel parallel(setup.group);
+  parallel.hook(options);
+  const nn::Dataset train_shard = parallel.shard_of(data.train);
   torch::manual_seed(options.seed);
   TrainedModel t;
   t.net = nn::Net(spec);  // the same seed on every rank: the same start
@@ -146,15 +169,11 @@ TrainedModel train_model(const std::string& model, const nn::ModelSpec& spec,
                   .set("hyperparameters", hyperparameters(setup))
                   .set("training", t.report.to_json())
                   .set("accuracy", t.report.final_test.accuracy);
-  if (group) {
-    const RankFigures ranks = gather_ranks(*group, t.report, allreduce_s, train_shard.size(), t.net,
-                                           total.intensity_g_per_kwh);
-    info.set("data_parallel", ranks.json);
-    if (rank != 0) {  // rank 0 writes the checkpoint
-      t.info = info;
-      t.provenance = tracker.info().provenance();
-      return t;
-    }
+  parallel.gather(info, total, train_shard.size(), t.net);
+  if (!parallel.writes()) {
+    t.info = info;
+    t.provenance = tracker.info().provenance();
+    return t;
   }
   write(t, out, info, tracker);
   std::string text;
@@ -173,31 +192,40 @@ Distilled distill_model(const std::string& teacher, int64_t hidden,
                         const TrainData& data, const std::string& out, track::Tracker& tracker) {
   compress::validate(distill);
   nn::Checkpoint source = nn::load_checkpoint(teacher);
-  const nn::TrainOptions options = with_tracker(setup, tracker);
+  nn::TrainOptions options = with_tracker(setup, tracker);
+  DataParallel parallel(setup.group);
+  parallel.hook(options);
+  const nn::Dataset train_shard = parallel.shard_of(data.train);
   Distilled d;
   tracker.start();
-  tracker.begin_phase("teacher logits");
-  torch::Tensor teacher_logits = nn::predict_logits(source.net, data.train);
+  tracker.begin_phase("teacher logits");  // of this rank's shard only
+  torch::Tensor teacher_logits = nn::predict_logits(source.net, train_shard);
   tracker.end_phase();
   torch::manual_seed(options.seed);
   d.net = nn::Net(nn::student_spec(hidden));
-  d.report = nn::train(d.net, data.train, data.test,
+  d.report = nn::train(d.net, train_shard, data.test,
                        compress::distillation_loss_fn(teacher_logits, distill), options);
   for (const auto& p : tracker.phases())
     if (p.phase == "teacher logits") d.teacher_energy = p.tree, d.teacher_kg = p.emissions_kg;
-  tracker.stop();
-  write(d, out,
-        Json::object()
-            .set("command", "distill")
-            .set("model", "student")
-            .set("teacher", teacher)
-            .set("temperature", distill.temperature)
-            .set("alpha", distill.alpha)
-            .set("hyperparameters", hyperparameters(setup))
-            .set("training", d.report.to_json())
-            .set("teacher_logits_energy", track::energy_to_json(d.teacher_energy, d.teacher_kg))
-            .set("accuracy", d.report.final_test.accuracy),
-        tracker);
+  const track::Record total = tracker.stop();
+  Json info =
+      Json::object()
+          .set("command", "distill")
+          .set("model", "student")
+          .set("teacher", teacher)
+          .set("temperature", distill.temperature)
+          .set("alpha", distill.alpha)
+          .set("hyperparameters", hyperparameters(setup))
+          .set("training", d.report.to_json())
+          .set("teacher_logits_energy", track::energy_to_json(d.teacher_energy, d.teacher_kg))
+          .set("accuracy", d.report.final_test.accuracy);
+  parallel.gather(info, total, train_shard.size(), d.net);
+  if (!parallel.writes()) {
+    d.info = info;
+    d.provenance = tracker.info().provenance();
+    return d;
+  }
+  write(d, out, info, tracker);
   std::string text;
   util::appendf(text,
                 "student %s distilled (T=%g, alpha=%g): test accuracy %.2f %%, trained in %.1f s "
@@ -216,6 +244,9 @@ Pruned prune_model(const PruneRequest& request, const TrainSetup& asked, const T
   if (setup.options.batch_size == 0)
     setup.options.batch_size = default_batch(source.net->spec().arch);
   nn::TrainOptions options = with_tracker(setup, tracker);
+  DataParallel parallel(setup.group);
+  parallel.hook(options);  // fine-tuning: each rank on its shard, pruning the same on every rank
+  const nn::Dataset train_shard = parallel.shard_of(data.train);
   Pruned p;
   p.source_architecture = source.net->spec().describe();
   tracker.start();
@@ -232,8 +263,8 @@ Pruned prune_model(const PruneRequest& request, const TrainSetup& asked, const T
   p.right_after = nn::evaluate(p.net, data.test, 1000, nn::Precision::kFp32, torch::kCPU, &tracker,
                                "evaluate after pruning");
   if (options.epochs > 0)
-    p.report = nn::train(p.net, data.train, data.test, nn::cross_entropy_loss(), options);
-  tracker.stop();
+    p.report = nn::train(p.net, train_shard, data.test, nn::cross_entropy_loss(), options);
+  const track::Record total = tracker.stop();
   p.accuracy = options.epochs > 0 ? p.report.final_test.accuracy : p.right_after.accuracy;
   p.weights_before = compress::prunable_weight_count(source.net->spec());
   p.weights_left = compress::prunable_weight_count(p.net->spec());
@@ -254,6 +285,12 @@ Pruned prune_model(const PruneRequest& request, const TrainSetup& asked, const T
           .set("accuracy", p.accuracy)
           .set("hyperparameters", hyperparameters(setup));
   if (options.epochs > 0) info.set("finetuning", p.report.to_json());
+  parallel.gather(info, total, train_shard.size(), p.net);
+  if (!parallel.writes()) {
+    p.info = info;
+    p.provenance = tracker.info().provenance();
+    return p;
+  }
   write(p, out, info, tracker);
   std::string text;
   util::appendf(text,

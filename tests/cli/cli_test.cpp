@@ -748,6 +748,22 @@ TEST(CliTraining, TrainEvalDistillPruneOnASlice) {
   EXPECT_NE(distill.out.find("student 784-8-10 distilled (T=1, alpha=0.9)"), std::string::npos)
       << distill.out;
 
+  // Distillation and pruning data-parallel: two ranks, each on its shard (the teacher's logits of
+  // its own half), rank 0 reporting both.
+  for (const std::vector<std::string>& command :
+       {std::vector<std::string>{"distill", "--teacher", teacher, "--hidden", "8", "--epochs", "1"},
+        std::vector<std::string>{"prune", teacher, "--sparsity", "0.5", "--finetune-epochs",
+                                 "1"}}) {
+    std::vector<std::string> args = with_slice(command);
+    args.insert(args.end(), {"--world-size", "2", "--out", dir.file("dp.pt"), "--json"});
+    Result parallel = run(args);
+    ASSERT_EQ(parallel.code, 0) << command[0] << ": " << parallel.err;
+    const greenai::util::Json dp = greenai::util::Json::parse(parallel.out).at("data_parallel");
+    EXPECT_TRUE(dp.at("weights_identical").boolean()) << command[0];
+    ASSERT_EQ(dp.at("ranks").items().size(), 2u);
+    EXPECT_EQ(dp.at("ranks").items()[1].at("examples").number(), 300) << command[0];
+  }
+
   const std::string edge_file = dir.file("t.edge");
   Result quantize =
       run(with_slice({"quantize", teacher, "--calibration", "200", "--out", edge_file}));
