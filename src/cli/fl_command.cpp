@@ -1,17 +1,22 @@
 // greenai fl: federated learning over Fashion-MNIST with random or carbon-aware client selection,
 // each client's energy metered and its carbon at its own grid's intensity (library:
 // greenai/fl/federated.h). greenai-torch only.
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <sstream>
+#include <thread>
 
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/help.h"
 #include "cli/torch_common.h"
 #include "cli/tracking_flags.h"
+#include "greenai/dist/process_group.h"
+#include "greenai/dist/store.h"
 #include "greenai/error.h"
 #include "greenai/fl/federated.h"
+#include "greenai/fl/remote.h"
 #include "greenai/grid/forecast.h"
 #include "greenai/report/report.h"
 #include "greenai/util/file.h"
@@ -31,6 +36,12 @@ std::string intensity_column(const std::string& path, const std::string& asked) 
       if (f == name) return name;
   }
   return "";
+}
+
+util::Json notes_json(const std::vector<std::string>& notes) {
+  util::Json j = util::Json::array();
+  for (const std::string& n : notes) j.push(n);
+  return j;
 }
 
 std::vector<fl::Grid> load_grids(const ParsedArgs& args) {
@@ -54,9 +65,66 @@ std::vector<fl::Grid> load_grids(const ParsedArgs& args) {
   return grids;
 }
 
+// `greenai fl client --server HOST:PORT --client K`: one client process.
+int fl_client_command(int argc, char** argv) {
+  ParsedArgs args =
+      ArgParser(
+          "fl client",
+          common_specs({{"server", true}, {"client", true}, {"hidden", true}, {"timeout", true}}))
+          .parse(argc, argv, 3);
+  if (args.has("help")) return print_help({"fl", "common", "tracking"});
+  const auto server = args.get("server");
+  if (!server) throw UsageError("missing --server HOST:PORT (where `greenai fl --listen` runs)");
+  const auto [addr, port] = fl::parse_address(*server);
+  const int id = static_cast<int>(integer(args, "client", -1, 0, 9999));
+  if (id < 0) throw UsageError("missing --client K (this client's number, from 0)");
+  fl::ClientOptions o;
+  o.hidden = integer(args, "hidden", 0, 0);
+  o.timeout_s = args.number("timeout", o.timeout_s);
+  configure_threads(args);
+  const nn::Dataset train = load_data(args).train;
+  auto tracker = tracker_for_this_process(args);
+  tracker->start();
+  const bool quiet = args.has("quiet");
+  const fl::ClientSummary s = fl::serve_client(addr, port, id, train, o, *tracker, [&](int round) {
+    if (!quiet) std::fprintf(stderr, "client %d: round %d\n", id, round);
+  });
+  tracker->stop();
+  if (!quiet)
+    std::printf("client %d: %d rounds on %lld examples, %.2f J (%s)\n", id, s.rounds,
+                static_cast<long long>(s.samples), s.energy_j,
+                tracker->info().provenance().c_str());
+  return 0;
+}
+
+// Client processes of this machine for --processes: `greenai fl client` each, with this
+// command's data flags, the threads shared among the clients of a round.
+std::vector<int> start_local_clients(const ParsedArgs& args, int port, const fl::FlOptions& o) {
+  const int threads =
+      std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / o.per_round);
+  std::vector<int> pids;
+  for (int c = 0; c < o.clients; ++c) {
+    std::vector<std::string> argv{"/proc/self/exe",
+                                  "fl",
+                                  "client",
+                                  "--server",
+                                  "127.0.0.1:" + std::to_string(port),
+                                  "--client",
+                                  std::to_string(c),
+                                  "--threads",
+                                  std::to_string(threads),
+                                  "--quiet"};
+    for (const char* flag : {"data", "limit-train"})
+      if (auto v = args.get(flag)) argv.insert(argv.end(), {std::string("--") + flag, *v});
+    pids.push_back(dist::spawn_process(argv, {}));
+  }
+  return pids;
+}
+
 }  // namespace
 
 int fl_command(int argc, char** argv) {
+  if (argc > 2 && std::string(argv[2]) == "client") return fl_client_command(argc, argv);
   ParsedArgs args = ArgParser("fl", common_specs({{"clients", true},
                                                   {"per-round", true},
                                                   {"selection", true},
@@ -68,7 +136,11 @@ int fl_command(int argc, char** argv) {
                                                   {"alpha", true},
                                                   {"max-defer", true},
                                                   {"start-hour", true},
-                                                  {"svg", true}}))
+                                                  {"svg", true},
+                                                  {"processes", false},
+                                                  {"listen", true},
+                                                  {"join-timeout", true},
+                                                  {"client-timeout", true}}))
                         .parse(argc, argv, 2);
   if (args.has("help")) return print_help({"fl", "common", "tracking"});
   fl::FlOptions o;
@@ -84,7 +156,9 @@ int fl_command(int argc, char** argv) {
       fl::parse_selection(args.get("selection").value_or("carbon-aware"));
   const std::vector<fl::Grid> grids = load_grids(args);
   configure_threads(args);
-  const jobs::TrainData data = load_data(args);
+  // Client processes load their own training data.
+  const jobs::TrainData data =
+      load_data(args, /*need_train=*/!args.has("processes") && !args.has("listen"));
   // --intensity-series is the clients' grids here, not the tracker's: the clients' carbon is
   // computed per grid; the tracker keeps its own intensity (--intensity, --country) for the
   // provenance of the run.
@@ -93,15 +167,52 @@ int fl_command(int argc, char** argv) {
   auto tracker = tracker_for_this_process(tracking);
   tracker->start();
   const bool json = args.has("json");
-  const fl::FlReport r = fl::run_federated(
-      data.train, data.test, grids, o, selection, *tracker, [&](const fl::RoundReport& round) {
-        if (json || args.has("quiet")) return;
-        std::fprintf(stderr, "  round %3d  hour %5zu (deferred %2d h)  clients", round.round,
-                     round.hour, round.deferred_h);
-        for (const auto& c : round.clients) std::fprintf(stderr, " %d", c.client);
-        std::fprintf(stderr, "  accuracy %.2f %%  %.2e kg\n", 100 * round.accuracy,
-                     round.emissions_kg);
-      });
+  const auto on_round = [&](const fl::RoundReport& round) {
+    if (json || args.has("quiet")) return;
+    std::fprintf(stderr, "  round %3d  hour %5zu (deferred %2d h)  clients", round.round,
+                 round.hour, round.deferred_h);
+    for (const auto& c : round.clients) std::fprintf(stderr, " %d", c.client);
+    std::fprintf(stderr, "  accuracy %.2f %%  %.2e kg\n", 100 * round.accuracy, round.emissions_kg);
+    for (const auto& d : round.dropped)
+      std::fprintf(stderr, "    client %d left out of round %d: %s\n", d.client, round.round,
+                   d.reason.c_str());
+  };
+  // In this process (the default), or client processes over c10d's store: started here
+  // (--processes) or anywhere that reaches --listen's port.
+  const bool processes = args.has("processes");
+  const auto listen = args.get("listen");
+  if (processes && listen) throw UsageError("give --processes or --listen PORT, not both");
+  std::string transport = "in-process";
+  std::vector<std::string> notes;
+  fl::FlReport r;
+  if (processes || listen) {
+    const int port = listen ? static_cast<int>(integer(args, "listen", 0, 1, 65535))
+                            : dist::free_loopback_port();
+    fl::RemoteOptions remote;
+    remote.join_timeout_s = args.number("join-timeout", listen ? 600.0 : 120.0);
+    remote.silence_timeout_s = args.number("client-timeout", remote.silence_timeout_s);
+    auto store = dist::Store::host(port, remote.join_timeout_s);
+    if (listen && !json)
+      std::fprintf(stderr,
+                   "waiting for %d clients: greenai fl client --server HOST:%d --client K "
+                   "(K = 0..%d)\n",
+                   o.clients, port, o.clients - 1);
+    std::vector<int> pids;
+    if (processes) pids = start_local_clients(args, port, o);
+    {
+      fl::RemoteClients pool(*store, o, remote);
+      notes = pool.notes();
+      r = fl::run_federated(pool, data.test, grids, o, selection, on_round);
+      pool.stop();
+    }
+    for (size_t c = 0; c < pids.size(); ++c)
+      if (const int code = dist::wait_process(pids[c]); code != 0)
+        notes.push_back("client process " + std::to_string(c) + " exited with status " +
+                        std::to_string(code));
+    transport = processes ? "c10d store, local client processes" : "c10d store, remote clients";
+  } else {
+    r = fl::run_federated(data.train, data.test, grids, o, selection, *tracker, on_round);
+  }
   tracker->stop();
   if (auto svg = args.get("svg")) {
     std::vector<report::Line> lines{{"cumulative emissions, mg CO2eq", {}},
@@ -119,6 +230,8 @@ int fl_command(int argc, char** argv) {
                      .set("command", "fl")
                      .set("options", o.to_json())
                      .set("provenance_detail", provenance_json(*tracker))
+                     .set("transport", transport)
+                     .set("notes", notes_json(notes))
                      .dump()
               << "\n";
     return 0;
@@ -129,6 +242,7 @@ int fl_command(int argc, char** argv) {
       "client's grid in the round's hour)\n",
       o.clients, o.alpha, o.per_round, o.rounds, fl::to_string(selection), 100 * r.accuracy,
       r.energy_j, r.emissions_kg, r.provenance.c_str());
+  for (const std::string& note : notes) std::printf("  note: %s\n", note.c_str());
   for (size_t c = 0; c < r.client_energy_j.size(); ++c)
     std::printf("  client %2zu (%s): %.2f J, %.3g kg\n", c, grids[c % grids.size()].name.c_str(),
                 r.client_energy_j[c], r.client_emissions_kg[c]);

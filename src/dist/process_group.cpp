@@ -232,51 +232,67 @@ int free_loopback_port() {
   return ntohs(a.sin_port);
 }
 
+int spawn_process(const std::vector<std::string>& argv_in,
+                  const std::vector<std::string>& extra_env, const std::string& stdout_path,
+                  const std::string& stderr_path) {
+  if (argv_in.empty()) throw Error("cannot start a process", "no program given");
+  std::vector<std::string> env = extra_env, args = argv_in;
+  for (char** e = environ; *e; ++e) env.emplace_back(*e);
+  std::vector<char*> envp, argv;
+  for (auto& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  const auto redirect = [&](const std::string& path, int fd) {
+    if (!path.empty())
+      posix_spawn_file_actions_addopen(&actions, fd, path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                       0644);
+  };
+  redirect(stdout_path, 1);
+  redirect(stderr_path, 2);
+  pid_t pid = 0;
+  const int rc = posix_spawn(&pid, args[0].c_str(), &actions, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0)
+    throw Error("cannot start a process (program=" + args[0] + ")", std::strerror(rc),
+                "check the program exists and is executable");
+  return pid;
+}
+
+int wait_process(int pid) {
+  int status = 0;
+  if (::waitpid(pid, &status, 0) != pid) return 128;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 std::vector<int> run_local_job(const LocalJob& job) {
   if (job.argv.empty() || job.world < 1)
     throw Error("cannot start local ranks", "give a program and a world size of at least 1");
   const int port = free_loopback_port();
-  std::vector<pid_t> pids;
+  std::vector<int> pids;
+  const auto path = [](const std::vector<std::string>& paths, int r) {
+    return static_cast<size_t>(r) < paths.size() ? paths[static_cast<size_t>(r)] : std::string();
+  };
   for (int r = 0; r < job.world; ++r) {
-    // The first of a name wins (getenv): extra_env, then torchrun's, then the parent's.
+    // extra_env first: it wins over torchrun's, which win over the parent's.
     std::vector<std::string> env = job.extra_env;
     for (std::string v :
          {std::string("MASTER_ADDR=127.0.0.1"), "MASTER_PORT=" + std::to_string(port),
           "RANK=" + std::to_string(r), "LOCAL_RANK=" + std::to_string(r),
           "WORLD_SIZE=" + std::to_string(job.world)})
       env.push_back(v);
-    for (char** e = environ; *e; ++e) env.emplace_back(*e);
-    std::vector<char*> envp, argv;
-    for (auto& e : env) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    std::vector<std::string> args = job.argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    const auto redirect = [&](const std::vector<std::string>& paths, int fd) {
-      if (static_cast<size_t>(r) < paths.size() && !paths[r].empty())
-        posix_spawn_file_actions_addopen(&actions, fd, paths[r].c_str(),
-                                         O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    };
-    redirect(job.stdout_paths, 1);
-    redirect(job.stderr_paths, 2);
-    pid_t pid = 0;
-    const int rc = posix_spawn(&pid, args[0].c_str(), &actions, nullptr, argv.data(), envp.data());
-    posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0) {
-      for (pid_t p : pids) ::waitpid(p, nullptr, 0);
-      throw Error("cannot start rank " + std::to_string(r) + " (program=" + args[0] + ")",
-                  std::strerror(rc));
+    try {
+      pids.push_back(
+          spawn_process(job.argv, env, path(job.stdout_paths, r), path(job.stderr_paths, r)));
+    } catch (const Error&) {
+      for (int p : pids) wait_process(p);
+      throw;
     }
-    pids.push_back(pid);
   }
   std::vector<int> codes;
-  for (pid_t pid : pids) {
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    codes.push_back(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-  }
+  for (int pid : pids) codes.push_back(wait_process(pid));
   return codes;
 }
 

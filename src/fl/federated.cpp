@@ -5,9 +5,11 @@
 #include <cmath>
 #include <numeric>
 #include <random>
+#include <set>
 
 #include "greenai/carbon/intensity.h"
 #include "greenai/error.h"
+#include "greenai/fl/wire.h"
 #include "greenai/nn/model.h"
 #include "greenai/nn/trainer.h"
 
@@ -40,7 +42,9 @@ void load_parameters(nn::Net& net, const std::vector<torch::Tensor>& weights) {
 // (seasonal naive), or the first hour's value before a day has passed.
 double forecast(const Grid& g, size_t hour) { return g.g_per_kwh[hour >= 24 ? hour - 24 : 0]; }
 
-void check(const FlOptions& o, const std::vector<Grid>& grids) {
+}  // namespace
+
+void check_options(const FlOptions& o, const std::vector<Grid>& grids) {
   const auto bad = [](const std::string& what) {
     throw Error("cannot run federated learning", what);
   };
@@ -59,8 +63,6 @@ void check(const FlOptions& o, const std::vector<Grid>& grids) {
                       std::to_string(need),
                   "give a longer series or fewer rounds");
 }
-
-}  // namespace
 
 std::vector<nn::Dataset> dirichlet_split(const nn::Dataset& data, int clients, double alpha,
                                          uint64_t seed) {
@@ -162,6 +164,27 @@ util::Json FlOptions::to_json() const {
       .set("seed", static_cast<double>(seed));
 }
 
+FlOptions FlOptions::from_json(const util::Json& j) {
+  FlOptions o;
+  const auto read = [&j](const char* name, auto& field) {
+    if (!j.find(name)) return;
+    const double v = util::number_field(j, name, "the federated options");
+    field = static_cast<std::remove_reference_t<decltype(field)>>(v);
+  };
+  read("clients", o.clients);
+  read("per_round", o.per_round);
+  read("rounds", o.rounds);
+  read("local_epochs", o.local_epochs);
+  read("batch_size", o.batch_size);
+  read("learning_rate", o.learning_rate);
+  read("alpha", o.alpha);
+  read("hidden", o.hidden);
+  read("max_defer_h", o.max_defer_h);
+  read("start_hour", o.start_hour);
+  read("seed", o.seed);
+  return o;
+}
+
 util::Json FlReport::to_json() const {
   util::Json rounds_json = util::Json::array();
   for (const RoundReport& r : rounds) {
@@ -174,6 +197,9 @@ util::Json FlReport::to_json() const {
                        .set("energy_j", c.energy_j)
                        .set("g_per_kwh", c.g_per_kwh)
                        .set("emissions_kg", c.emissions_kg));
+    util::Json dropped = util::Json::array();
+    for (const DroppedClient& d : r.dropped)
+      dropped.push(util::Json::object().set("client", d.client).set("reason", d.reason));
     rounds_json.push(util::Json::object()
                          .set("round", r.round)
                          .set("hour", static_cast<double>(r.hour))
@@ -181,7 +207,8 @@ util::Json FlReport::to_json() const {
                          .set("accuracy", r.accuracy)
                          .set("energy_j", r.energy_j)
                          .set("emissions_kg", r.emissions_kg)
-                         .set("clients", clients));
+                         .set("clients", clients)
+                         .set("dropped", dropped));
   }
   util::Json per_client = util::Json::array();
   for (size_t c = 0; c < client_energy_j.size(); ++c)
@@ -199,14 +226,65 @@ util::Json FlReport::to_json() const {
       .set("clients", per_client);
 }
 
-FlReport run_federated(const nn::Dataset& train, const nn::Dataset& test,
-                       const std::vector<Grid>& grids, const FlOptions& o, Selection selection,
-                       track::Tracker& tracker,
+nn::Net client_model(int64_t hidden, uint64_t seed) {
+  torch::manual_seed(seed);
+  return nn::Net(nn::student_spec(hidden));
+}
+
+ClientResult train_client(int client, int round, const std::vector<torch::Tensor>& weights,
+                          const nn::Dataset& shard, const FlOptions& o, int64_t hidden,
+                          track::Tracker& tracker) {
+  ClientResult r;
+  r.client = client;
+  r.pue = tracker.info().pue;
+  r.provenance = tracker.info().provenance();
+  nn::Net local(nn::student_spec(hidden));
+  const std::string mismatch = shape_mismatch(clone_parameters(local), weights);
+  if (!mismatch.empty()) {
+    r.failure = "the server's model does not fit this client's: " + mismatch;
+    return r;
+  }
+  if (shard.size() == 0) {
+    r.failure = "it holds no examples";
+    return r;
+  }
+  load_parameters(local, weights);
+  nn::TrainOptions t;
+  t.epochs = o.local_epochs;
+  t.batch_size = o.batch_size;
+  t.learning_rate = o.learning_rate;
+  t.optimizer = "sgd";
+  t.schedule = "constant";
+  t.seed = o.seed + static_cast<uint64_t>(round) * 1000 + static_cast<uint64_t>(client);
+  t.evaluate_every_epoch = false;
+  tracker.step();  // from here: this client's local training
+  nn::train(local, shard, shard.head(1), nn::cross_entropy_loss(), t);
+  r.energy_j = tracker.step().tree.total_j();
+  r.samples = shard.size();
+  r.weights = clone_parameters(local);
+  return r;
+}
+
+LocalClients::LocalClients(const nn::Dataset& train, const FlOptions& options,
+                           track::Tracker& tracker)
+    : shards_(dirichlet_split(train, options.clients, options.alpha, options.seed)),
+      options_(options),
+      tracker_(tracker) {}
+
+std::vector<ClientResult> LocalClients::train_round(int round, const std::vector<int>& clients,
+                                                    const std::vector<torch::Tensor>& weights) {
+  std::vector<ClientResult> results;
+  for (int c : clients)
+    results.push_back(train_client(c, round, weights, shards_.at(static_cast<size_t>(c)), options_,
+                                   options_.hidden, tracker_));
+  return results;
+}
+
+FlReport run_federated(ClientPool& pool, const nn::Dataset& test, const std::vector<Grid>& grids,
+                       const FlOptions& o, Selection selection,
                        const std::function<void(const RoundReport&)>& on_round) {
-  check(o, grids);
-  const std::vector<nn::Dataset> shards = dirichlet_split(train, o.clients, o.alpha, o.seed);
-  torch::manual_seed(o.seed);
-  nn::Net global(nn::student_spec(o.hidden));
+  check_options(o, grids);
+  nn::Net global = client_model(o.hidden, o.seed);
   std::vector<torch::Tensor> weights = clone_parameters(global);
   std::mt19937_64 rng(o.seed ^ 0x9e3779b97f4a7c15ULL);
   FlReport report;
@@ -214,6 +292,7 @@ FlReport run_federated(const nn::Dataset& train, const nn::Dataset& test,
   report.client_energy_j.assign(static_cast<size_t>(o.clients), 0);
   report.client_emissions_kg.assign(static_cast<size_t>(o.clients), 0);
   std::vector<int> left_out(static_cast<size_t>(o.clients), 0);
+  std::set<std::string> provenances;
   const auto grid_of = [&](int c) -> const Grid& {
     return grids[static_cast<size_t>(c) % grids.size()];
   };
@@ -222,20 +301,25 @@ FlReport run_federated(const nn::Dataset& train, const nn::Dataset& test,
   for (int round = 1; round <= o.rounds; ++round) {
     RoundReport r;
     r.round = round;
+    std::vector<int> available;
+    for (int c = 0; c < o.clients; ++c)
+      if (pool.available(c)) available.push_back(c);
+    if (available.empty())
+      throw Error("cannot run round " + std::to_string(round) + " of federated learning",
+                  "no client is left", "check why the clients stopped (see the rounds before)");
+    const int k = std::min(o.per_round, static_cast<int>(available.size()));
     std::vector<int> chosen;
     if (selection == Selection::kRandom) {
-      std::vector<int> all(static_cast<size_t>(o.clients));
-      std::iota(all.begin(), all.end(), 0);
-      std::shuffle(all.begin(), all.end(), rng);
-      chosen.assign(all.begin(), all.begin() + o.per_round);
+      std::shuffle(available.begin(), available.end(), rng);
+      chosen.assign(available.begin(), available.begin() + k);
     } else {
       // The hour within the deferral window whose chosen clients' forecast is least.
       double best = INFINITY;
       for (int wait = 0; wait <= o.max_defer_h; ++wait) {
         std::vector<Candidate> candidates;
-        for (int c = 0; c < o.clients; ++c)
+        for (int c : available)
           candidates.push_back({c, forecast(grid_of(c), hour + wait), left_out[c]});
-        const std::vector<int> pick = pick_clean(candidates, o.per_round, patience);
+        const std::vector<int> pick = pick_clean(candidates, k, patience);
         double sum = 0;
         for (int c : pick) sum += forecast(grid_of(c), hour + wait);
         if (sum < best - 1e-9) {
@@ -247,41 +331,40 @@ FlReport run_federated(const nn::Dataset& train, const nn::Dataset& test,
       hour += static_cast<size_t>(r.deferred_h);
     }
     r.hour = hour;
+    for (int c = 0; c < o.clients; ++c) ++left_out[c];
+    for (int c : chosen) left_out[c] = 0;
     std::vector<std::vector<torch::Tensor>> updates;
     std::vector<int64_t> samples;
-    for (int c = 0; c < o.clients; ++c) ++left_out[c];
-    for (int c : chosen) {
-      left_out[c] = 0;
-      const nn::Dataset& shard = shards[static_cast<size_t>(c)];
-      if (shard.size() == 0) continue;
-      nn::Net local(nn::student_spec(o.hidden));
-      load_parameters(local, weights);
-      nn::TrainOptions t;
-      t.epochs = o.local_epochs;
-      t.batch_size = o.batch_size;
-      t.learning_rate = o.learning_rate;
-      t.optimizer = "sgd";
-      t.schedule = "constant";
-      t.seed = o.seed + static_cast<uint64_t>(round) * 1000 + static_cast<uint64_t>(c);
-      t.evaluate_every_epoch = false;
-      tracker.step();  // from here: this client's local training
-      nn::train(local, shard, shard.head(1), nn::cross_entropy_loss(), t);
-      const track::StepEnergy spent = tracker.step();
+    for (ClientResult& result : pool.train_round(round, chosen, weights)) {
+      const int c = result.client;
+      // Energy spent counts even when the update is of no use.
+      if (result.failure.empty()) {
+        const std::string mismatch = shape_mismatch(result.weights, weights);
+        if (!mismatch.empty())
+          result.failure = "it sent a model of another shape (" + mismatch +
+                           "): every client must train the server's model";
+      }
       ClientRound cr;
       cr.client = c;
       cr.grid = grid_of(c).name;
-      cr.samples = shard.size();
-      cr.energy_j = spent.tree.total_j();
+      cr.samples = result.failure.empty() ? result.samples : 0;
+      cr.energy_j = result.energy_j;
       cr.g_per_kwh = grid_of(c).g_per_kwh[hour];
-      cr.emissions_kg = carbon::emissions_kg(cr.energy_j / carbon::kJoulesPerKwh,
-                                             tracker.info().pue, cr.g_per_kwh);
+      cr.emissions_kg =
+          carbon::emissions_kg(cr.energy_j / carbon::kJoulesPerKwh, result.pue, cr.g_per_kwh);
       r.energy_j += cr.energy_j;
       r.emissions_kg += cr.emissions_kg;
       report.client_energy_j[static_cast<size_t>(c)] += cr.energy_j;
       report.client_emissions_kg[static_cast<size_t>(c)] += cr.emissions_kg;
+      if (!result.provenance.empty()) provenances.insert(result.provenance);
+      if (!result.failure.empty()) {
+        r.dropped.push_back({c, result.failure});
+        if (cr.energy_j > 0) r.clients.push_back(cr);  // it spent energy: account for it
+        continue;
+      }
       r.clients.push_back(cr);
-      updates.push_back(clone_parameters(local));
-      samples.push_back(shard.size());
+      updates.push_back(std::move(result.weights));
+      samples.push_back(result.samples);
     }
     if (!updates.empty()) weights = fedavg(updates, samples);
     load_parameters(global, weights);
@@ -293,6 +376,19 @@ FlReport run_federated(const nn::Dataset& train, const nn::Dataset& test,
     ++hour;  // a round takes an hour of the simulated clock
   }
   report.accuracy = report.rounds.back().accuracy;
+  report.provenance = provenances.size() == 1 ? *provenances.begin()
+                      : provenances.empty()   ? "estimated"
+                                              : "mixed";
+  return report;
+}
+
+FlReport run_federated(const nn::Dataset& train, const nn::Dataset& test,
+                       const std::vector<Grid>& grids, const FlOptions& o, Selection selection,
+                       track::Tracker& tracker,
+                       const std::function<void(const RoundReport&)>& on_round) {
+  check_options(o, grids);
+  LocalClients clients(train, o, tracker);
+  FlReport report = run_federated(clients, test, grids, o, selection, on_round);
   report.provenance = tracker.info().provenance();
   return report;
 }

@@ -6,24 +6,14 @@
 #include <numeric>
 #include <set>
 
+#include "fl/synthetic.h"
 #include "greenai/error.h"
 #include "greenai/fl/federated.h"
 
 namespace greenai::fl {
 namespace {
 
-nn::Dataset synthetic(int64_t n, uint64_t seed) {
-  torch::manual_seed(seed);
-  nn::Dataset d;
-  d.labels = torch::randint(0, 10, {n}, torch::kInt64);
-  // Each class lights its own block of pixels: learnable in a few steps.
-  d.images = 0.1 * torch::rand({n, 1, 28, 28});
-  for (int64_t i = 0; i < n; ++i) {
-    const int64_t c = d.labels[i].item<int64_t>();
-    d.images[i][0].narrow(0, c * 2, 2).add_(1.0);
-  }
-  return d;
-}
+using testing::synthetic;
 
 TEST(Fl, DirichletSplitDealsEveryExampleOnceAndSkewsClasses) {
   const nn::Dataset d = synthetic(2000, 1);

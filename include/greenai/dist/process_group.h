@@ -76,6 +76,13 @@ struct LocalJob {
 /// Starts the ranks and waits for them all; returns each one's exit status (128 + the signal
 /// when killed). Throws greenai::Error when a rank cannot be started or no port is free.
 std::vector<int> run_local_job(const LocalJob& job);
+/// Starts `argv` (argv[0] the program's path) with `extra_env` ahead of this process's
+/// environment (the first of a name wins), stdout and stderr to the given files ("" keeps the
+/// parent's). Returns its pid; throws greenai::Error when it cannot be started.
+int spawn_process(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env,
+                  const std::string& stdout_path = "", const std::string& stderr_path = "");
+/// Waits for a spawned process; its exit status (128 + the signal when killed).
+int wait_process(int pid);
 /// A loopback port free now.
 int free_loopback_port();
 

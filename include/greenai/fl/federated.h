@@ -4,10 +4,14 @@
 // strategy per round: random (FedAvg's), or carbon-aware (the clients and hour, within a
 // deferral window, with the least forecast intensity, cheaper for clients left out longer).
 //
-// Clients here run in this process, one after another (a simulation, as Flower's is): each
-// client's local training is metered by the Tracker (its energy as the meter gives it, measured or
-// estimated), and its carbon is that energy at its own grid's intensity in the round's hour of a
-// simulated clock (one round an hour; deferral skips hours).
+// The server's loop (run_federated) talks to its clients through a ClientPool: LocalClients
+// trains them in this process, one after another (a simulation, as Flower's is);
+// fl::RemoteClients (remote.h) sends each round to client processes over c10d's store. Either
+// way each client's local training is metered by its Tracker (its energy as the meter gives it,
+// measured or estimated), and its carbon is that energy at its own grid's intensity in the
+// round's hour of a simulated clock (one round an hour; deferral skips hours). A client that
+// fails in a round (gone, or a model of another shape) is left out of that round's average and
+// the report says why.
 //
 //   fl::FlOptions o;            // 10 clients, 3 per round, 30 rounds
 //   auto r = fl::run_federated(train, test, grids, o, fl::Selection::kCarbonAware, *tracker);
@@ -22,6 +26,7 @@
 #include <vector>
 
 #include "greenai/nn/dataset.h"
+#include "greenai/nn/model.h"
 #include "greenai/track/tracker.h"
 #include "greenai/util/json.h"
 
@@ -74,6 +79,59 @@ struct FlOptions {
   size_t start_hour = 0;        ///< where the simulated clock starts in the grids' series
   uint64_t seed = 0;
   util::Json to_json() const;
+  /// Reads to_json()'s fields (missing ones keep their defaults); throws greenai::Error for a
+  /// field of the wrong type.
+  static FlOptions from_json(const util::Json& json);
+};
+
+/// What one client's local training of a round gave back, or why it gave nothing.
+struct ClientResult {
+  int client = 0;
+  std::vector<torch::Tensor> weights;  ///< the trained parameters (empty when it failed)
+  int64_t samples = 0;                 ///< FedAvg's weight
+  double energy_j = 0;                 ///< as its meter gave it
+  double pue = 1;                      ///< of the client's site
+  std::string provenance;              ///< its meter's: measured, estimated or mixed
+  std::string failure;                 ///< why it is left out of the round ("" when it trained)
+};
+
+/// The server's view of its clients.
+class ClientPool {
+ public:
+  virtual ~ClientPool() = default;
+  /// Whether `client` can still be chosen (a client that died is not).
+  virtual bool available(int client) const = 0;
+  /// Trains each of `clients` from `weights` for round `round`: one result per client, in order.
+  virtual std::vector<ClientResult> train_round(int round, const std::vector<int>& clients,
+                                                const std::vector<torch::Tensor>& weights) = 0;
+};
+
+/// The model every client trains: the student MLP 784-hidden-10, seeded.
+nn::Net client_model(int64_t hidden, uint64_t seed);
+
+/// One client's local training: `epochs` of SGD on `shard` from `weights`, metered by `tracker`
+/// (started). Shared by LocalClients and the client process (serve_client).
+ClientResult train_client(int client, int round, const std::vector<torch::Tensor>& weights,
+                          const nn::Dataset& shard, const FlOptions& options, int64_t hidden,
+                          track::Tracker& tracker);
+
+/// Clients trained in this process, one after another, each on its shard of `train`.
+class LocalClients : public ClientPool {
+ public:
+  LocalClients(const nn::Dataset& train, const FlOptions& options, track::Tracker& tracker);
+  bool available(int) const override { return true; }
+  std::vector<ClientResult> train_round(int round, const std::vector<int>& clients,
+                                        const std::vector<torch::Tensor>& weights) override;
+
+ private:
+  std::vector<nn::Dataset> shards_;
+  FlOptions options_;
+  track::Tracker& tracker_;
+};
+
+struct DroppedClient {
+  int client = 0;
+  std::string reason;
 };
 
 struct ClientRound {
@@ -88,8 +146,9 @@ struct RoundReport {
   int round = 0;
   size_t hour = 0;  ///< on the simulated clock
   int deferred_h = 0;
-  std::vector<ClientRound> clients;
-  double accuracy = 0;  ///< the global model's test accuracy after the round
+  std::vector<ClientRound> clients;    ///< those whose update was averaged
+  std::vector<DroppedClient> dropped;  ///< chosen, but left out of the average, and why
+  double accuracy = 0;                 ///< the global model's test accuracy after the round
   double energy_j = 0, emissions_kg = 0;
 };
 struct FlReport {
@@ -104,12 +163,21 @@ struct FlReport {
   util::Json to_json() const;
 };
 
-/// Runs FedAvg over `options.clients` clients (client i on grid i mod grids.size()), metering
-/// each client's local training with `tracker` (started). `on_round` sees each round as it ends.
-/// Throws greenai::Error for options out of range or grids too short for the rounds.
+/// Runs FedAvg over the `options.clients` clients of `pool` (client i on grid i mod
+/// grids.size()), the global model tested on `test` after each round. `on_round` sees each round
+/// as it ends. Throws greenai::Error for options out of range, grids too short for the rounds, or
+/// no client left to choose.
+FlReport run_federated(ClientPool& pool, const nn::Dataset& test, const std::vector<Grid>& grids,
+                       const FlOptions& options, Selection selection,
+                       const std::function<void(const RoundReport&)>& on_round = {});
+
+/// The same with LocalClients on `train`, metered by `tracker` (started).
 FlReport run_federated(const nn::Dataset& train, const nn::Dataset& test,
                        const std::vector<Grid>& grids, const FlOptions& options,
                        Selection selection, track::Tracker& tracker,
                        const std::function<void(const RoundReport&)>& on_round = {});
+
+/// Throws greenai::Error when `options` are out of range or a grid is too short for the rounds.
+void check_options(const FlOptions& options, const std::vector<Grid>& grids);
 
 }  // namespace greenai::fl
