@@ -136,6 +136,7 @@ int fl_command(int argc, char** argv) {
                                                   {"alpha", true},
                                                   {"max-defer", true},
                                                   {"start-hour", true},
+                                                  {"online-hours", true},
                                                   {"svg", true},
                                                   {"processes", false},
                                                   {"listen", true},
@@ -150,6 +151,7 @@ int fl_command(int argc, char** argv) {
   o.local_epochs = static_cast<int>(integer(args, "local-epochs", o.local_epochs, 1, 1000));
   o.alpha = args.number("alpha", o.alpha);
   o.max_defer_h = static_cast<int>(integer(args, "max-defer", o.max_defer_h, 0, 168));
+  o.online_hours = static_cast<int>(integer(args, "online-hours", o.online_hours, 1, 24));
   o.start_hour = static_cast<size_t>(integer(args, "start-hour", 0, 0));
   o.seed = static_cast<uint64_t>(integer(args, "seed", 0, 0));
   const fl::Selection selection =
@@ -198,7 +200,15 @@ int fl_command(int argc, char** argv) {
                    "(K = 0..%d)\n",
                    o.clients, port, o.clients - 1);
     std::vector<int> pids;
-    if (processes) pids = start_local_clients(args, port, o);
+    std::vector<int> codes;  // per client process: its exit status once it ended, else -1
+    if (processes) {
+      pids = start_local_clients(args, port, o);
+      codes.assign(pids.size(), -1);
+      remote.gone = [&](int c) {
+        if (codes[c] < 0) codes[c] = dist::poll_process(pids[c]);
+        return codes[c] < 0 ? std::string() : "exit status " + std::to_string(codes[c]);
+      };
+    }
     {
       fl::RemoteClients pool(*store, o, remote);
       notes = pool.notes();
@@ -206,7 +216,7 @@ int fl_command(int argc, char** argv) {
       pool.stop();
     }
     for (size_t c = 0; c < pids.size(); ++c)
-      if (const int code = dist::wait_process(pids[c]); code != 0)
+      if (const int code = codes[c] >= 0 ? codes[c] : dist::wait_process(pids[c]); code != 0)
         notes.push_back("client process " + std::to_string(c) + " exited with status " +
                         std::to_string(code));
     transport = processes ? "c10d store, local client processes" : "c10d store, remote clients";

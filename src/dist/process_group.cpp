@@ -267,6 +267,12 @@ int wait_process(int pid) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+int poll_process(int pid) {
+  int status = 0;
+  if (::waitpid(pid, &status, WNOHANG) != pid) return -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 std::vector<int> run_local_job(const LocalJob& job) {
   if (job.argv.empty() || job.world < 1)
     throw Error("cannot start local ranks", "give a program and a world size of at least 1");

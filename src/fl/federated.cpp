@@ -54,8 +54,11 @@ void check_options(const FlOptions& o, const std::vector<Grid>& grids) {
     bad("rounds, local epochs, batch >= 1");
   if (!(o.alpha > 0) || !(o.learning_rate > 0)) bad("alpha and the learning rate must be > 0");
   if (o.max_defer_h < 0) bad("max_defer_h must be >= 0");
+  if (o.online_hours < 1 || o.online_hours > 24) bad("online_hours must be 1 to 24");
   if (grids.empty()) bad("give at least one grid (an intensity series)");
-  const size_t need = o.start_hour + static_cast<size_t>(o.rounds) * (1 + o.max_defer_h) + 1;
+  // Each round may wait up to 23 hours more for a client to come online.
+  const int most_wait = o.max_defer_h + (o.online_hours < 24 ? 23 : 0);
+  const size_t need = o.start_hour + static_cast<size_t>(o.rounds) * (1 + most_wait) + 1;
   for (const Grid& g : grids)
     if (g.g_per_kwh.size() < need)
       throw Error("cannot run federated learning (grid=" + g.name + ")",
@@ -160,6 +163,7 @@ util::Json FlOptions::to_json() const {
       .set("alpha", alpha)
       .set("hidden", static_cast<double>(hidden))
       .set("max_defer_h", max_defer_h)
+      .set("online_hours", online_hours)
       .set("start_hour", static_cast<double>(start_hour))
       .set("seed", static_cast<double>(seed));
 }
@@ -180,6 +184,7 @@ FlOptions FlOptions::from_json(const util::Json& j) {
   read("alpha", o.alpha);
   read("hidden", o.hidden);
   read("max_defer_h", o.max_defer_h);
+  read("online_hours", o.online_hours);
   read("start_hour", o.start_hour);
   read("seed", o.seed);
   return o;
@@ -224,6 +229,18 @@ util::Json FlReport::to_json() const {
       .set("provenance", provenance)
       .set("rounds", rounds_json)
       .set("clients", per_client);
+}
+
+bool online(const FlOptions& o, int client, size_t hour) {
+  if (o.online_hours >= 24) return true;
+  // The client's window starts at a seeded hour of the day (a hash, so each client's is its own
+  // whatever the number of clients).
+  uint64_t x = o.seed * 0x9e3779b97f4a7c15ULL + static_cast<uint64_t>(client) + 1;
+  x ^= x >> 31;
+  x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 29;
+  const size_t start = static_cast<size_t>(x % 24);
+  return (hour + 24 - start) % 24 < static_cast<size_t>(o.online_hours);
 }
 
 nn::Net client_model(int64_t hidden, uint64_t seed) {
@@ -301,35 +318,53 @@ FlReport run_federated(ClientPool& pool, const nn::Dataset& test, const std::vec
   for (int round = 1; round <= o.rounds; ++round) {
     RoundReport r;
     r.round = round;
-    std::vector<int> available;
-    for (int c = 0; c < o.clients; ++c)
-      if (pool.available(c)) available.push_back(c);
-    if (available.empty())
+    const auto available_at = [&](size_t h) {
+      std::vector<int> out;
+      for (int c = 0; c < o.clients; ++c)
+        if (pool.available(c) && online(o, c, h)) out.push_back(c);
+      return out;
+    };
+    bool anyone = false;
+    for (int c = 0; c < o.clients; ++c) anyone = anyone || pool.available(c);
+    if (!anyone)
       throw Error("cannot run round " + std::to_string(round) + " of federated learning",
                   "no client is left", "check why the clients stopped (see the rounds before)");
-    const int k = std::min(o.per_round, static_cast<int>(available.size()));
     std::vector<int> chosen;
     if (selection == Selection::kRandom) {
+      // The first hour with a client online (every hour when all are always online).
+      std::vector<int> available = available_at(hour);
+      for (; available.empty() && r.deferred_h < 24; available = available_at(hour)) {
+        ++r.deferred_h;
+        ++hour;
+      }
+      const int k = std::min(o.per_round, static_cast<int>(available.size()));
       std::shuffle(available.begin(), available.end(), rng);
       chosen.assign(available.begin(), available.begin() + k);
     } else {
-      // The hour within the deferral window whose chosen clients' forecast is least.
+      // The hour within the deferral window whose chosen clients' mean forecast is least (the
+      // window stretched, when nobody is online in it, to the first hour someone is).
       double best = INFINITY;
-      for (int wait = 0; wait <= o.max_defer_h; ++wait) {
+      for (int wait = 0; wait <= o.max_defer_h || (chosen.empty() && wait < o.max_defer_h + 24);
+           ++wait) {
         std::vector<Candidate> candidates;
-        for (int c : available)
+        for (int c : available_at(hour + wait))
           candidates.push_back({c, forecast(grid_of(c), hour + wait), left_out[c]});
+        if (candidates.empty()) continue;
+        const int k = std::min(o.per_round, static_cast<int>(candidates.size()));
         const std::vector<int> pick = pick_clean(candidates, k, patience);
         double sum = 0;
         for (int c : pick) sum += forecast(grid_of(c), hour + wait);
-        if (sum < best - 1e-9) {
-          best = sum;
+        if (sum / k < best - 1e-9) {
+          best = sum / k;
           chosen = pick;
           r.deferred_h = wait;
         }
       }
       hour += static_cast<size_t>(r.deferred_h);
     }
+    if (chosen.empty())
+      throw Error("cannot run round " + std::to_string(round) + " of federated learning",
+                  "no client was online in a whole day", "raise --online-hours");
     r.hour = hour;
     for (int c = 0; c < o.clients; ++c) ++left_out[c];
     for (int c : chosen) left_out[c] = 0;

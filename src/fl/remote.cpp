@@ -76,18 +76,32 @@ RemoteClients::RemoteClients(dist::Store& store, const FlOptions& options,
       alive_(static_cast<size_t>(options.clients), false),
       orders_(static_cast<size_t>(options.clients), 0) {
   store_.set("fl/config", bytes(options.to_json().dump()));
+  // Every client's hello, polled; a client whose process ended is not waited for.
   const auto started = Clock::now();
+  std::vector<bool> waiting(alive_.size(), true);
   int joined = 0;
-  for (int c = 0; c < options.clients; ++c) {
-    const double left = std::max(0.0, remote.join_timeout_s - seconds_since(started));
-    if (store_.wait({key("hello", c)}, left)) {
-      alive_[static_cast<size_t>(c)] = true;
-      ++joined;
-    } else {
-      notes_.push_back("client " + std::to_string(c) + " never joined (waited " +
-                       seconds_text(remote.join_timeout_s) + " at " + store_.address() +
-                       "): it is left out of every round");
+  for (size_t left = waiting.size(); left > 0;) {
+    const bool late = seconds_since(started) > remote.join_timeout_s;
+    for (int c = 0; c < options.clients; ++c) {
+      if (!waiting[c]) continue;
+      std::string why;
+      if (store_.check({key("hello", c)})) {
+        alive_[c] = true;
+        ++joined;
+      } else if (remote.gone && !(why = remote.gone(c)).empty()) {
+        notes_.push_back("client " + std::to_string(c) + " never joined (its process ended: " +
+                         why + "): it is left out of every round");
+      } else if (late) {
+        notes_.push_back("client " + std::to_string(c) + " never joined (waited " +
+                         seconds_text(remote.join_timeout_s) + " at " + store_.address() +
+                         "): it is left out of every round");
+      } else {
+        continue;
+      }
+      waiting[c] = false;
+      --left;
     }
+    if (left > 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   if (joined == 0)
     throw Error("cannot start federated learning at " + store_.address(),
@@ -151,6 +165,12 @@ std::vector<ClientResult> RemoteClients::train_round(int round, const std::vecto
           r.failure = std::string("its update could not be read: ") + e.what();
         }
         store_.erase(update);
+        pending[i].done = true;
+      } else if (const std::string why = remote_.gone ? remote_.gone(c) : std::string();
+                 !why.empty()) {
+        r.failure =
+            "its process ended (" + why + "): the round goes on without it, and so do the next";
+        alive_[static_cast<size_t>(c)] = false;
         pending[i].done = true;
       } else if (const int64_t beats = store_.add(key("alive", c), 0); beats != pending[i].beats) {
         pending[i].beats = beats;

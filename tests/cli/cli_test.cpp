@@ -713,6 +713,22 @@ TEST(CliTraining, FederatedLearningReportsAccuracyAndEmissions) {
   EXPECT_EQ(j.at("rounds").items().size(), 2u);
   EXPECT_NE(j.at("provenance").string().find("estimated"), std::string::npos) << r.out;
   EXPECT_TRUE(std::filesystem::exists(dir.file("fl.svg")));
+  EXPECT_EQ(j.at("transport").string(), "in-process");
+  // The same run with each client its own process over c10d's store: the same global models.
+  Result processes = run({"fl", "--intensity-series", dir.file("a.csv") + "," + dir.file("b.csv"),
+                          "--clients", "4", "--per-round", "2", "--rounds", "2", "--limit-train",
+                          "600", "--limit-test", "200", "--threads", "1", "--json", "--processes"});
+  ASSERT_EQ(processes.code, 0) << processes.err;
+  const greenai::util::Json p = greenai::util::Json::parse(processes.out);
+  EXPECT_EQ(p.at("transport").string(), "c10d store, local client processes");
+  EXPECT_EQ(p.at("accuracy").number(), j.at("accuracy").number());
+  EXPECT_TRUE(p.at("notes").items().empty()) << processes.out;
+  Result both =
+      run({"fl", "--intensity-series", dir.file("a.csv"), "--processes", "--listen", "29999"});
+  EXPECT_EQ(both.code, 2);
+  Result client = run({"fl", "client", "--server", "nowhere", "--client", "0"});
+  EXPECT_EQ(client.code, 2);
+  EXPECT_NE(client.err.find("HOST:PORT"), std::string::npos) << client.err;
   Result bad = run({"fl", "--intensity-series", dir.file("a.csv"), "--selection", "greedy"});
   EXPECT_EQ(bad.code, 2);
   EXPECT_NE(bad.err.find("use random or carbon-aware"), std::string::npos) << bad.err;

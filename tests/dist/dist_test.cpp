@@ -1,6 +1,7 @@
 // greenai::dist on loopback: ranks are dist_worker processes started here with torchrun's
 // variables. A 2-rank all-reduce and gather, 2-rank data-parallel training against one process
-// on the same global batch, and a rank whose peers never come.
+// on the same global batch, a rank whose peers never come, and the store: keys, counters, waits
+// that time out, a store nobody hosts, one that outlives a connection.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "greenai/dist/process_group.h"
+#include "greenai/dist/store.h"
 #include "greenai/error.h"
 #include "support/temp_dir.h"
 
@@ -90,6 +92,35 @@ TEST(Dist, TorchrunVariablesAreReadAndCheckedInProcess) {
   ::unsetenv("RANK");
   ::unsetenv("WORLD_SIZE");
   ::unsetenv("MASTER_PORT");
+}
+
+TEST(DistStore, KeysCountersAndWaitsOutliveAConnection) {
+  const int port = free_loopback_port();
+  auto host = Store::host(port, 5);
+  EXPECT_EQ(host->address(), "127.0.0.1:" + std::to_string(port));
+  {
+    auto peer = Store::connect("127.0.0.1", port, 5);
+    peer->set("k", {1, 2, 3});
+    EXPECT_EQ(peer->add("n", 2), 2);
+  }  // the peer's connection closes: the store and its keys stay
+  EXPECT_TRUE(host->check({"k"}));
+  EXPECT_EQ(host->get("k"), (Store::Bytes{1, 2, 3}));
+  EXPECT_EQ(host->add("n", 0), 2);
+  EXPECT_FALSE(host->wait({"never"}, 0.1));
+  host->erase("k");
+  EXPECT_FALSE(host->check({"k"}));
+  EXPECT_THROW(Store::host(port, 1), Error);  // the port is taken
+}
+
+TEST(DistStore, AStoreNobodyHostsIsAnErrorNamingItsAddress) {
+  const int port = free_loopback_port();
+  try {
+    Store::connect("127.0.0.1", port, 0.5);
+    FAIL() << "connected to nothing";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("127.0.0.1:" + std::to_string(port)), std::string::npos)
+        << e.what();
+  }
 }
 
 }  // namespace

@@ -101,5 +101,39 @@ TEST(Fl, CarbonAwareRunsDeferToCleanHoursAndEmitLess) {
   EXPECT_THROW(run_federated(train, test, {night}, o, Selection::kRandom, *tracker), Error);
 }
 
+// Clients online 6 hours a day: every round takes only clients online in its hour, under
+// either selection, and each client's window is 6 hours of every day.
+TEST(Fl, RoundsChooseOnlyClientsOnlineInTheirHour) {
+  const nn::Dataset train = synthetic(600, 2), test = synthetic(100, 3);
+  Grid g{"g", {}};
+  for (int h = 0; h < 24 * 10; ++h) g.g_per_kwh.push_back(100 + 10 * (h % 24));
+  FlOptions o;
+  o.clients = 6;
+  o.per_round = 2;
+  o.rounds = 5;
+  o.hidden = 8;
+  o.online_hours = 6;
+  for (int c = 0; c < o.clients; ++c) {
+    int hours = 0;
+    for (size_t h = 24; h < 48; ++h) hours += online(o, c, h);
+    EXPECT_EQ(hours, 6) << c;
+    EXPECT_EQ(online(o, c, 30), online(o, c, 54));  // the same window every day
+  }
+  auto tracker = track::Tracker::for_this_process({.background_sampler = false});
+  tracker->start();
+  for (Selection s : {Selection::kRandom, Selection::kCarbonAware}) {
+    const FlReport r = run_federated(train, test, {g}, o, s, *tracker);
+    ASSERT_EQ(r.rounds.size(), 5u);
+    for (const RoundReport& round : r.rounds) {
+      EXPECT_FALSE(round.clients.empty());
+      for (const ClientRound& c : round.clients)
+        EXPECT_TRUE(online(o, c.client, round.hour)) << to_string(s) << " round " << round.round;
+    }
+  }
+  tracker->stop();
+  o.online_hours = 0;
+  EXPECT_THROW(run_federated(train, test, {g}, o, Selection::kRandom, *tracker), Error);
+}
+
 }  // namespace
 }  // namespace greenai::fl

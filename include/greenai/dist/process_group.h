@@ -83,6 +83,9 @@ int spawn_process(const std::vector<std::string>& argv, const std::vector<std::s
                   const std::string& stdout_path = "", const std::string& stderr_path = "");
 /// Waits for a spawned process; its exit status (128 + the signal when killed).
 int wait_process(int pid);
+/// Its exit status when the spawned process has ended (reaped: do not wait for it again), else
+/// -1 at once.
+int poll_process(int pid);
 /// A loopback port free now.
 int free_loopback_port();
 

@@ -76,7 +76,11 @@ struct FlOptions {
   double alpha = 0.5;           ///< Dirichlet concentration of the split
   int64_t hidden = 64;          ///< the student MLP's width
   int max_defer_h = 12;         ///< carbon-aware: how long a round may wait for cleaner hours
-  size_t start_hour = 0;        ///< where the simulated clock starts in the grids' series
+  /// Hours a day each client is online (24: always), in one daily window whose start is drawn per
+  /// client (seeded), as phones train only while idle and charging. A round takes its clients
+  /// among those online in its hour, and waits for the next hour when none is.
+  int online_hours = 24;
+  size_t start_hour = 0;  ///< where the simulated clock starts in the grids' series
   uint64_t seed = 0;
   util::Json to_json() const;
   /// Reads to_json()'s fields (missing ones keep their defaults); throws greenai::Error for a
@@ -105,6 +109,9 @@ class ClientPool {
   virtual std::vector<ClientResult> train_round(int round, const std::vector<int>& clients,
                                                 const std::vector<torch::Tensor>& weights) = 0;
 };
+
+/// Whether `client` is online in `hour` of the simulated clock (FlOptions::online_hours).
+bool online(const FlOptions& options, int client, size_t hour);
 
 /// The model every client trains: the student MLP 784-hidden-10, seeded.
 nn::Net client_model(int64_t hidden, uint64_t seed);

@@ -30,6 +30,9 @@ struct RemoteOptions {
   double join_timeout_s = 60;     ///< how long the server waits for every client to say hello
   double silence_timeout_s = 10;  ///< a chosen client whose heartbeat stops this long is dropped
   double round_timeout_s = 3600;  ///< and one that has not answered by then, beating or not
+  /// Where the server started the clients itself: how client K's process ended, such as "exit
+  /// status 137" ("" while it runs), so that it is not waited for (null: only heartbeats tell).
+  std::function<std::string(int client)> gone;
 };
 
 /// The server's side: clients in other processes, reached through `store` (hosted by this
