@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -117,8 +118,19 @@ int StepChannel::wait_steps(double timeout_s) {
 }
 
 void StepChannel::advise_threads(int threads) {
-  // A full pipe (a command that never reads) drops the advice; the command keeps its threads.
-  [[maybe_unused]] const ssize_t n = ::write(advice_write_, &threads, sizeof threads);
+  // A full pipe (a command that never reads) drops the advice; the command keeps its threads. A
+  // command that has already ended closed the other end: the write fails with EPIPE, and the
+  // SIGPIPE it raises is blocked for this thread and taken back here, so it cannot kill us.
+  sigset_t pipe_signal, before;
+  sigemptyset(&pipe_signal);
+  sigaddset(&pipe_signal, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_signal, &before);
+  const ssize_t n = ::write(advice_write_, &threads, sizeof threads);
+  if (n < 0 && errno == EPIPE) {
+    const timespec now{0, 0};
+    sigtimedwait(&pipe_signal, nullptr, &now);
+  }
+  pthread_sigmask(SIG_SETMASK, &before, nullptr);
 }
 
 ThreadsKnob::ThreadsKnob(StepChannel& channel, int logical_cpus)
