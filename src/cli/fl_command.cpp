@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -36,12 +37,6 @@ std::string intensity_column(const std::string& path, const std::string& asked) 
       if (f == name) return name;
   }
   return "";
-}
-
-util::Json notes_json(const std::vector<std::string>& notes) {
-  util::Json j = util::Json::array();
-  for (const std::string& n : notes) j.push(n);
-  return j;
 }
 
 std::vector<fl::Grid> load_grids(const ParsedArgs& args) {
@@ -97,28 +92,52 @@ int fl_client_command(int argc, char** argv) {
   return 0;
 }
 
-// Client processes of this machine for --processes: `greenai fl client` each, with this
-// command's data flags, the threads shared among the clients of a round.
-std::vector<int> start_local_clients(const ParsedArgs& args, int port, const fl::FlOptions& o) {
+// The federated options from the command's flags (FlOptions' defaults where not given).
+fl::FlOptions fl_options(const ParsedArgs& args) {
+  fl::FlOptions o;
+  o.clients = static_cast<int>(integer(args, "clients", o.clients, 1, 10000));
+  o.per_round = static_cast<int>(integer(args, "per-round", o.per_round, 1, o.clients));
+  o.rounds = static_cast<int>(integer(args, "rounds", o.rounds, 1, 100000));
+  o.local_epochs = static_cast<int>(integer(args, "local-epochs", o.local_epochs, 1, 1000));
+  o.alpha = args.number("alpha", o.alpha);
+  o.max_defer_h = static_cast<int>(integer(args, "max-defer", o.max_defer_h, 0, 168));
+  o.online_hours = static_cast<int>(integer(args, "online-hours", o.online_hours, 1, 24));
+  o.start_hour = static_cast<size_t>(integer(args, "start-hour", 0, 0));
+  o.seed = static_cast<uint64_t>(integer(args, "seed", 0, 0));
+  return o;
+}
+
+// The cumulative emissions and the test accuracy, round by round, as an SVG chart.
+void write_chart(const std::string& path, const fl::FlReport& r) {
+  std::vector<report::Line> lines{{"cumulative emissions, mg CO2eq", {}}, {"test accuracy, %", {}}};
+  double cumulative = 0;
+  for (const auto& round : r.rounds) {
+    cumulative += round.emissions_kg;
+    lines[0].y.push_back(cumulative * 1e6);
+    lines[1].y.push_back(100 * round.accuracy);
+  }
+  util::write_file_atomic(path, report::standalone_svg(report::lines_svg(lines, "round", "")));
+}
+
+// Client K's command line for --processes: `greenai fl client` with this command's data flags,
+// the machine's threads shared among the clients of a round.
+std::vector<std::string> local_client_argv(const ParsedArgs& args, int port, const fl::FlOptions& o,
+                                           int client) {
   const int threads =
       std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / o.per_round);
-  std::vector<int> pids;
-  for (int c = 0; c < o.clients; ++c) {
-    std::vector<std::string> argv{"/proc/self/exe",
-                                  "fl",
-                                  "client",
-                                  "--server",
-                                  "127.0.0.1:" + std::to_string(port),
-                                  "--client",
-                                  std::to_string(c),
-                                  "--threads",
-                                  std::to_string(threads),
-                                  "--quiet"};
-    for (const char* flag : {"data", "limit-train"})
-      if (auto v = args.get(flag)) argv.insert(argv.end(), {std::string("--") + flag, *v});
-    pids.push_back(dist::spawn_process(argv, {}));
-  }
-  return pids;
+  std::vector<std::string> argv{"/proc/self/exe",
+                                "fl",
+                                "client",
+                                "--server",
+                                "127.0.0.1:" + std::to_string(port),
+                                "--client",
+                                std::to_string(client),
+                                "--threads",
+                                std::to_string(threads),
+                                "--quiet"};
+  for (const char* flag : {"data", "limit-train"})
+    if (auto v = args.get(flag)) argv.insert(argv.end(), {std::string("--") + flag, *v});
+  return argv;
 }
 
 }  // namespace
@@ -144,16 +163,7 @@ int fl_command(int argc, char** argv) {
                                                   {"client-timeout", true}}))
                         .parse(argc, argv, 2);
   if (args.has("help")) return print_help({"fl", "common", "tracking"});
-  fl::FlOptions o;
-  o.clients = static_cast<int>(integer(args, "clients", o.clients, 1, 10000));
-  o.per_round = static_cast<int>(integer(args, "per-round", o.per_round, 1, o.clients));
-  o.rounds = static_cast<int>(integer(args, "rounds", o.rounds, 1, 100000));
-  o.local_epochs = static_cast<int>(integer(args, "local-epochs", o.local_epochs, 1, 1000));
-  o.alpha = args.number("alpha", o.alpha);
-  o.max_defer_h = static_cast<int>(integer(args, "max-defer", o.max_defer_h, 0, 168));
-  o.online_hours = static_cast<int>(integer(args, "online-hours", o.online_hours, 1, 24));
-  o.start_hour = static_cast<size_t>(integer(args, "start-hour", 0, 0));
-  o.seed = static_cast<uint64_t>(integer(args, "seed", 0, 0));
+  const fl::FlOptions o = fl_options(args);
   const fl::Selection selection =
       fl::parse_selection(args.get("selection").value_or("carbon-aware"));
   const std::vector<fl::Grid> grids = load_grids(args);
@@ -184,8 +194,6 @@ int fl_command(int argc, char** argv) {
   const bool processes = args.has("processes");
   const auto listen = args.get("listen");
   if (processes && listen) throw UsageError("give --processes or --listen PORT, not both");
-  std::string transport = "in-process";
-  std::vector<std::string> notes;
   fl::FlReport r;
   if (processes || listen) {
     const int port = listen ? static_cast<int>(integer(args, "listen", 0, 1, 65535))
@@ -199,49 +207,28 @@ int fl_command(int argc, char** argv) {
                    "waiting for %d clients: greenai fl client --server HOST:%d --client K "
                    "(K = 0..%d)\n",
                    o.clients, port, o.clients - 1);
-    std::vector<int> pids;
-    std::vector<int> codes;  // per client process: its exit status once it ended, else -1
+    std::optional<fl::LocalClientProcesses> local;
     if (processes) {
-      pids = start_local_clients(args, port, o);
-      codes.assign(pids.size(), -1);
-      remote.gone = [&](int c) {
-        if (codes[c] < 0) codes[c] = dist::poll_process(pids[c]);
-        return codes[c] < 0 ? std::string() : "exit status " + std::to_string(codes[c]);
-      };
+      local.emplace(o.clients, [&](int c) { return local_client_argv(args, port, o, c); });
+      remote.gone = [&local](int c) { return local->gone(c); };
     }
-    {
-      fl::RemoteClients pool(*store, o, remote);
-      notes = pool.notes();
-      r = fl::run_federated(pool, data.test, grids, o, selection, on_round);
-      pool.stop();
+    r = fl::run_federated(*store, data.test, grids, o, selection, remote, on_round);
+    if (local) {
+      for (std::string& note : local->wait()) r.notes.push_back(std::move(note));
+      r.transport += ", local client processes";
+    } else {
+      r.transport += ", remote clients";
     }
-    for (size_t c = 0; c < pids.size(); ++c)
-      if (const int code = codes[c] >= 0 ? codes[c] : dist::wait_process(pids[c]); code != 0)
-        notes.push_back("client process " + std::to_string(c) + " exited with status " +
-                        std::to_string(code));
-    transport = processes ? "c10d store, local client processes" : "c10d store, remote clients";
   } else {
     r = fl::run_federated(data.train, data.test, grids, o, selection, *tracker, on_round);
   }
   tracker->stop();
-  if (auto svg = args.get("svg")) {
-    std::vector<report::Line> lines{{"cumulative emissions, mg CO2eq", {}},
-                                    {"test accuracy, %", {}}};
-    double cumulative = 0;
-    for (const auto& round : r.rounds) {
-      cumulative += round.emissions_kg;
-      lines[0].y.push_back(cumulative * 1e6);
-      lines[1].y.push_back(100 * round.accuracy);
-    }
-    util::write_file_atomic(*svg, report::standalone_svg(report::lines_svg(lines, "round", "")));
-  }
+  if (auto svg = args.get("svg")) write_chart(*svg, r);
   if (json) {
     std::cout << r.to_json()
                      .set("command", "fl")
                      .set("options", o.to_json())
                      .set("provenance_detail", provenance_json(*tracker))
-                     .set("transport", transport)
-                     .set("notes", notes_json(notes))
                      .dump()
               << "\n";
     return 0;
@@ -252,7 +239,7 @@ int fl_command(int argc, char** argv) {
       "client's grid in the round's hour)\n",
       o.clients, o.alpha, o.per_round, o.rounds, fl::to_string(selection), 100 * r.accuracy,
       r.energy_j, r.emissions_kg, r.provenance.c_str());
-  for (const std::string& note : notes) std::printf("  note: %s\n", note.c_str());
+  for (const std::string& note : r.notes) std::printf("  note: %s\n", note.c_str());
   for (size_t c = 0; c < r.client_energy_j.size(); ++c)
     std::printf("  client %2zu (%s): %.2f J, %.3g kg\n", c, grids[c % grids.size()].name.c_str(),
                 r.client_energy_j[c], r.client_emissions_kg[c]);

@@ -38,6 +38,12 @@ void load_parameters(nn::Net& net, const std::vector<torch::Tensor>& weights) {
   for (size_t i = 0; i < params.size(); ++i) params[i].copy_(weights[i]);
 }
 
+// The model every client trains: the student MLP 784-hidden-10, seeded.
+nn::Net client_model(int64_t hidden, uint64_t seed) {
+  torch::manual_seed(seed);
+  return nn::Net(nn::student_spec(hidden));
+}
+
 // The day-ahead forecast a client's grid operator would publish: the same hour yesterday
 // (seasonal naive), or the first hour's value before a day has passed.
 double forecast(const Grid& g, size_t hour) { return g.g_per_kwh[hour >= 24 ? hour - 24 : 0]; }
@@ -221,6 +227,8 @@ util::Json FlReport::to_json() const {
                         .set("client", static_cast<double>(c))
                         .set("energy_j", client_energy_j[c])
                         .set("emissions_kg", client_emissions_kg[c]));
+  util::Json notes_json = util::Json::array();
+  for (const std::string& n : notes) notes_json.push(n);
   return util::Json::object()
       .set("selection", to_string(selection))
       .set("accuracy", accuracy)
@@ -228,7 +236,9 @@ util::Json FlReport::to_json() const {
       .set("energy_j", energy_j)
       .set("provenance", provenance)
       .set("rounds", rounds_json)
-      .set("clients", per_client);
+      .set("clients", per_client)
+      .set("transport", transport)
+      .set("notes", notes_json);
 }
 
 bool online(const FlOptions& o, int client, size_t hour) {
@@ -241,11 +251,6 @@ bool online(const FlOptions& o, int client, size_t hour) {
   x ^= x >> 29;
   const size_t start = static_cast<size_t>(x % 24);
   return (hour + 24 - start) % 24 < static_cast<size_t>(o.online_hours);
-}
-
-nn::Net client_model(int64_t hidden, uint64_t seed) {
-  torch::manual_seed(seed);
-  return nn::Net(nn::student_spec(hidden));
 }
 
 ClientResult train_client(int client, int round, const std::vector<torch::Tensor>& weights,

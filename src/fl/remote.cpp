@@ -1,12 +1,14 @@
 // Federated learning across processes over c10d's store (remote.h).
 #include "greenai/fl/remote.h"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <thread>
 
+#include "greenai/dist/process_group.h"
 #include "greenai/error.h"
 #include "greenai/fl/wire.h"
 
@@ -193,6 +195,57 @@ std::vector<ClientResult> RemoteClients::train_round(int round, const std::vecto
   }
   store_.erase(key("weights", round));
   return results;
+}
+
+FlReport run_federated(dist::Store& store, const nn::Dataset& test, const std::vector<Grid>& grids,
+                       const FlOptions& options, Selection selection, const RemoteOptions& remote,
+                       const std::function<void(const RoundReport&)>& on_round) {
+  RemoteClients pool(store, options, remote);
+  FlReport report = run_federated(pool, test, grids, options, selection, on_round);
+  pool.stop();
+  report.transport = "c10d store";
+  report.notes = pool.notes();
+  return report;
+}
+
+LocalClientProcesses::LocalClientProcesses(
+    int clients, const std::function<std::vector<std::string>(int)>& argv_of) {
+  try {
+    for (int c = 0; c < clients; ++c) {
+      pids_.push_back(dist::spawn_process(argv_of(c), {}));
+      codes_.push_back(-1);
+    }
+  } catch (const Error&) {
+    terminate_running();  // those started are stopped
+    throw;
+  }
+}
+
+LocalClientProcesses::~LocalClientProcesses() { terminate_running(); }
+
+void LocalClientProcesses::terminate_running() {
+  for (size_t c = 0; c < pids_.size(); ++c)
+    if (codes_[c] < 0) {
+      ::kill(pids_[c], SIGTERM);
+      codes_[c] = dist::wait_process(pids_[c]);
+    }
+}
+
+std::string LocalClientProcesses::gone(int client) {
+  int& code = codes_.at(static_cast<size_t>(client));
+  if (code < 0) code = dist::poll_process(pids_[static_cast<size_t>(client)]);
+  return code < 0 ? std::string() : "exit status " + std::to_string(code);
+}
+
+std::vector<std::string> LocalClientProcesses::wait() {
+  std::vector<std::string> notes;
+  for (size_t c = 0; c < pids_.size(); ++c) {
+    if (codes_[c] < 0) codes_[c] = dist::wait_process(pids_[c]);
+    if (codes_[c] != 0)
+      notes.push_back("client process " + std::to_string(c) + " exited with status " +
+                      std::to_string(codes_[c]));
+  }
+  return notes;
 }
 
 ClientSummary serve_client(const std::string& addr, int port, int id, const nn::Dataset& train,

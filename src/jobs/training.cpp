@@ -135,6 +135,19 @@ class DataParallel {
   double allreduce_s_ = 0;
 };
 
+// Writes the checkpoint where `parallel` says this process writes (rank 0, or the only process);
+// every rank keeps the metadata. Returns whether it wrote.
+bool write_once(const DataParallel& parallel, TrainedModel& t, const std::string& out,
+                const Json& info, const track::Tracker& tracker) {
+  if (parallel.writes()) {
+    write(t, out, info, tracker);
+    return true;
+  }
+  t.info = info;
+  t.provenance = tracker.info().provenance();
+  return false;
+}
+
 }  // namespace
 
 int64_t default_batch(const std::string& arch) { return arch.rfind("student", 0) == 0 ? 128 : 512; }
@@ -170,12 +183,7 @@ TrainedModel train_model(const std::string& model, const nn::ModelSpec& spec,
                   .set("training", t.report.to_json())
                   .set("accuracy", t.report.final_test.accuracy);
   parallel.gather(info, total, train_shard.size(), t.net);
-  if (!parallel.writes()) {
-    t.info = info;
-    t.provenance = tracker.info().provenance();
-    return t;
-  }
-  write(t, out, info, tracker);
+  if (!write_once(parallel, t, out, info, tracker)) return t;
   std::string text;
   util::appendf(text,
                 "%s %s: test accuracy %.2f %%, %lld parameters, trained in %.1f s with %s; wrote "
@@ -220,12 +228,7 @@ Distilled distill_model(const std::string& teacher, int64_t hidden,
           .set("teacher_logits_energy", track::energy_to_json(d.teacher_energy, d.teacher_kg))
           .set("accuracy", d.report.final_test.accuracy);
   parallel.gather(info, total, train_shard.size(), d.net);
-  if (!parallel.writes()) {
-    d.info = info;
-    d.provenance = tracker.info().provenance();
-    return d;
-  }
-  write(d, out, info, tracker);
+  if (!write_once(parallel, d, out, info, tracker)) return d;
   std::string text;
   util::appendf(text,
                 "student %s distilled (T=%g, alpha=%g): test accuracy %.2f %%, trained in %.1f s "
@@ -286,12 +289,7 @@ Pruned prune_model(const PruneRequest& request, const TrainSetup& asked, const T
           .set("hyperparameters", hyperparameters(setup));
   if (options.epochs > 0) info.set("finetuning", p.report.to_json());
   parallel.gather(info, total, train_shard.size(), p.net);
-  if (!parallel.writes()) {
-    p.info = info;
-    p.provenance = tracker.info().provenance();
-    return p;
-  }
-  write(p, out, info, tracker);
+  if (!write_once(parallel, p, out, info, tracker)) return p;
   std::string text;
   util::appendf(text,
                 "%s pruning of %s -> %s: %.1f %% of weights kept (%lld of %lld); test accuracy "

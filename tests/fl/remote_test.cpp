@@ -118,7 +118,6 @@ TEST(FlRemote, AServerLeavesOutAModelOfAnotherShape) {
 // A server in this process and one client process per mode.
 struct RemoteRun {
   FlReport report;
-  std::vector<std::string> notes;
   std::vector<int> exit_codes;
 };
 
@@ -126,20 +125,17 @@ RemoteRun run_remote(const std::vector<std::string>& modes, const FlOptions& o,
                      const std::vector<Grid>& grids, const nn::Dataset& test) {
   const int port = dist::free_loopback_port();
   auto store = dist::Store::host(port, 30);
-  std::vector<int> pids;
-  for (size_t c = 0; c < modes.size(); ++c)
-    pids.push_back(
-        dist::spawn_process({FL_WORKER, modes[c], std::to_string(port), std::to_string(c)}, {}));
+  LocalClientProcesses clients(static_cast<int>(modes.size()), [&](int c) {
+    return std::vector<std::string>{FL_WORKER, modes[static_cast<size_t>(c)], std::to_string(port),
+                                    std::to_string(c)};
+  });
+  RemoteOptions remote;
+  remote.join_timeout_s = 30;
+  remote.silence_timeout_s = 1;  // the heartbeat, not the process's end, must tell
   RemoteRun run;
-  {
-    RemoteOptions remote;
-    remote.join_timeout_s = 30;
-    remote.silence_timeout_s = 1;
-    RemoteClients pool(*store, o, remote);
-    run.notes = pool.notes();
-    run.report = run_federated(pool, test, grids, o, Selection::kRandom);
-  }
-  for (int pid : pids) run.exit_codes.push_back(dist::wait_process(pid));
+  run.report = run_federated(*store, test, grids, o, Selection::kRandom, remote);
+  clients.wait();
+  run.exit_codes = clients.exit_codes();
   return run;
 }
 
@@ -173,6 +169,8 @@ TEST(FlRemote, ClientProcessesMatchInProcessClients) {
     for (const ClientRound& c : remote.report.rounds[i].clients) EXPECT_GT(c.energy_j, 0);
   }
   EXPECT_EQ(remote.report.provenance, "estimated");
+  EXPECT_EQ(remote.report.transport, "c10d store");
+  EXPECT_TRUE(remote.report.notes.empty());
 }
 
 TEST(FlRemote, ARoundGoesOnWithoutAClientKilledMidRoundOrOfAnotherWidth) {

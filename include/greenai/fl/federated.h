@@ -113,9 +113,6 @@ class ClientPool {
 /// Whether `client` is online in `hour` of the simulated clock (FlOptions::online_hours).
 bool online(const FlOptions& options, int client, size_t hour);
 
-/// The model every client trains: the student MLP 784-hidden-10, seeded.
-nn::Net client_model(int64_t hidden, uint64_t seed);
-
 /// One client's local training: `epochs` of SGD on `shard` from `weights`, metered by `tracker`
 /// (started). Shared by LocalClients and the client process (serve_client).
 ClientResult train_client(int client, int round, const std::vector<torch::Tensor>& weights,
@@ -164,9 +161,11 @@ struct FlReport {
   double accuracy = 0;  ///< final test accuracy
   double energy_j = 0, emissions_kg = 0;
   std::vector<double> client_energy_j, client_emissions_kg;  ///< per client, whole run
-  std::string provenance;  ///< the meter's: measured, estimated or mixed
+  std::string provenance;                ///< the meter's: measured, estimated or mixed
+  std::string transport = "in-process";  ///< how the server reached its clients
+  std::vector<std::string> notes;        ///< what befell clients outside any round
   /// {"selection", "accuracy", "emissions_kg", "energy_j", "rounds": [...], "clients": [...],
-  /// "provenance"}
+  /// "provenance", "transport", "notes"}
   util::Json to_json() const;
 };
 

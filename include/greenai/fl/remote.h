@@ -12,8 +12,7 @@
 // figures, fl/wire.h).
 //
 //   server:  auto store = dist::Store::host(29400, 60);
-//            fl::RemoteClients pool(*store, options, {});
-//            auto report = fl::run_federated(pool, test, grids, options, selection);
+//            auto report = fl::run_federated(*store, test, grids, options, selection, {});
 //   client:  fl::serve_client("10.0.0.1", 29400, 3, train, {}, *tracker);
 #pragma once
 
@@ -59,6 +58,34 @@ class RemoteClients : public ClientPool {
   std::vector<int> orders_;  ///< per client: the index of its next task key
   std::vector<std::string> notes_;
   bool stopped_ = false;
+};
+
+/// FedAvg (run_federated) with the clients reached through `store`, hosted by this process: the
+/// pool opened, the rounds run, the clients told to stop. The report's transport is "c10d
+/// store" and its notes name the clients that never joined. Throws greenai::Error as
+/// RemoteClients and run_federated do.
+FlReport run_federated(dist::Store& store, const nn::Dataset& test, const std::vector<Grid>& grids,
+                       const FlOptions& options, Selection selection, const RemoteOptions& remote,
+                       const std::function<void(const RoundReport&)>& on_round = {});
+
+/// One client process per client on this machine, client K started as `argv_of(K)`. Those still
+/// running when it is destroyed unwaited are terminated and reaped.
+class LocalClientProcesses {
+ public:
+  LocalClientProcesses(int clients, const std::function<std::vector<std::string>(int)>& argv_of);
+  ~LocalClientProcesses();
+  LocalClientProcesses(const LocalClientProcesses&) = delete;
+  LocalClientProcesses& operator=(const LocalClientProcesses&) = delete;
+  /// How client K's process ended ("exit status 137"), "" while it runs: RemoteOptions::gone.
+  std::string gone(int client);
+  /// Waits for every process; a note for each that did not exit with 0.
+  std::vector<std::string> wait();
+  /// Each process's exit status once wait() returned (-1 before).
+  const std::vector<int>& exit_codes() const { return codes_; }
+
+ private:
+  void terminate_running();
+  std::vector<int> pids_, codes_;
 };
 
 struct ClientOptions {
